@@ -1,0 +1,30 @@
+// vsop config validate: every problem in the configuration, each with its path and position.
+
+import { loadConfig } from '../core/config.ts';
+import { ConfigError } from '../errors.ts';
+import { paint, type Io } from './io.ts';
+import { printWarnings, stateSource, type SourceOptions } from './source.ts';
+
+interface ValidateOptions extends SourceOptions {
+  output: 'text' | 'json';
+}
+
+export async function validate(io: Io, opts: ValidateOptions): Promise<number> {
+  const { config } = await stateSource(io, opts).read();
+  if (opts.output === 'json') {
+    try {
+      const loaded = loadConfig(config.text, config.source);
+      io.out(`${JSON.stringify({ valid: true, errors: [], warnings: loaded.warnings, config: loaded.config }, null, 2)}\n`);
+      return 0;
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      io.out(`${JSON.stringify({ valid: false, errors: err.problems, warnings: [] }, null, 2)}\n`);
+      throw err;
+    }
+  }
+  const loaded = loadConfig(config.text, config.source);
+  printWarnings(io, loaded.warnings, paint(io, opts.color).err.yellow);
+  const n = loaded.config.developerNamespaces.length;
+  io.out(`${config.source}: valid (production ${loaded.config.defaultNamespace}, ${n} developer namespace${n === 1 ? '' : 's'})\n`);
+  return 0;
+}

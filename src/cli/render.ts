@@ -1,0 +1,19 @@
+// vsop render: the VirtualServices that should exist, as YAML or JSON.
+
+import { toJsonList, toYamlStream } from '../core/render.ts';
+import { reconcileOnce } from '../reconcile.ts';
+import { paint, type Io } from './io.ts';
+import { printWarnings, stateSource, type SourceOptions } from './source.ts';
+
+interface RenderOptions extends SourceOptions {
+  output: 'yaml' | 'json';
+}
+
+export async function render(io: Io, services: string[], opts: RenderOptions): Promise<number> {
+  const result = await reconcileOnce(stateSource(io, opts), services.length ? { services } : {});
+  printWarnings(io, result.warnings, paint(io, opts.color).err.yellow);
+  const only = services.length ? new Set(services) : undefined;
+  const objects = result.resolution.virtualServices.filter((vs) => !only || only.has(vs.metadata.annotations?.['vsop.io/service'] ?? ''));
+  io.out(opts.output === 'json' ? toJsonList(objects) : toYamlStream(objects));
+  return 0;
+}

@@ -1,0 +1,266 @@
+// config.yaml of the ConfigMap: parsed, checked as a whole (every problem, each with its path, position
+// and offending value), then returned with the defaults the seed operator implies.
+
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { ConfigError, type Problem } from '../errors.ts';
+import { closest, headerNameProblem, headerValueProblem, namespaceNameProblem } from './names.ts';
+import { SYSTEM_NAMESPACES } from './ownership.ts';
+import { isRecord, parseTemplate, SEED_TEMPLATE, type Template } from './template.ts';
+import type { Config, DeveloperNamespace } from './types.ts';
+
+export const DEFAULT_ROUTING_HEADER = 'x-developer';
+
+const KEYS = [
+  'defaultNamespace',
+  'developerNamespaces',
+  'virtualServiceTemplate',
+  'enablePlaceholderServices',
+  'routingHeader',
+  'excludedNamespaces',
+] as const;
+const NAMESPACE_KEYS = ['name', 'headerValue', 'parent'] as const;
+
+export interface LoadedConfig {
+  config: Config;
+  template: Template;
+  warnings: Problem[];
+}
+
+type Path = (string | number)[];
+
+/**
+ * Parses config.yaml. `source` names where the text came from (a file, a ConfigMap) and prefixes every
+ * problem. Throws ConfigError holding every problem found; unknown keys are warnings.
+ */
+export function loadConfig(text: string, source: string): LoadedConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (path: Path): string => `${source}:${position(doc, lineCounter, path)}`;
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      'invalid configuration',
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return { source: pos ? `${source}:${pos.line}:${pos.col}` : source, path: '', message: e.message.split('\n')[0]! };
+      }),
+    );
+  }
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  const errors: Problem[] = [];
+  const warnings: Problem[] = [];
+  const error = (path: Path, message: string) => errors.push({ source: at(path), path: formatPath(path), message });
+
+  if (raw === null || raw === undefined) {
+    throw new ConfigError('invalid configuration', [{ source, path: '', message: 'is empty (defaultNamespace is required)' }]);
+  }
+  if (!isRecord(raw)) {
+    throw new ConfigError('invalid configuration', [{ source, path: '', message: 'must be a YAML mapping of settings' }]);
+  }
+
+  for (const key of Object.keys(raw)) {
+    if ((KEYS as readonly string[]).includes(key)) continue;
+    const guess = closest(key, KEYS);
+    warnings.push({ source: at([key]), path: key, message: `unknown key, ignored${guess ? ` (did you mean "${guess}"?)` : ''}` });
+  }
+
+  const excluded = new Set(SYSTEM_NAMESPACES);
+  const excludedRaw = raw.excludedNamespaces;
+  if (excludedRaw !== undefined && excludedRaw !== null) {
+    if (!Array.isArray(excludedRaw)) error(['excludedNamespaces'], `must be a list of namespace names, not ${describe(excludedRaw)}`);
+    else {
+      excludedRaw.forEach((ns: unknown, i) => {
+        const problem = typeof ns === 'string' ? namespaceNameProblem(ns) : `must be a namespace name, not ${describe(ns)}`;
+        if (problem) error(['excludedNamespaces', i], `${quote(ns)} ${problem}`);
+        else excluded.add(ns as string);
+      });
+    }
+  }
+
+  const checkNamespace = (path: Path, ns: unknown): ns is string => {
+    if (typeof ns !== 'string') {
+      error(path, `must be a namespace name, not ${describe(ns)}`);
+      return false;
+    }
+    const problem = namespaceNameProblem(ns);
+    if (problem) {
+      error(path, `${quote(ns)} ${problem}`);
+      return false;
+    }
+    if (excluded.has(ns)) {
+      error(path, `${quote(ns)} is a system or excluded namespace and cannot be routed to`);
+      return false;
+    }
+    return true;
+  };
+
+  let defaultNamespace = '';
+  if (raw.defaultNamespace === undefined || raw.defaultNamespace === null || raw.defaultNamespace === '') {
+    errors.push({ source, path: 'defaultNamespace', message: 'is required (the production namespace)' });
+  } else if (checkNamespace(['defaultNamespace'], raw.defaultNamespace)) {
+    defaultNamespace = raw.defaultNamespace;
+  }
+
+  let routingHeader = DEFAULT_ROUTING_HEADER;
+  if (raw.routingHeader !== undefined) {
+    const problem =
+      typeof raw.routingHeader === 'string' ? headerNameProblem(raw.routingHeader) : `must be a header name, not ${describe(raw.routingHeader)}`;
+    if (problem) error(['routingHeader'], `${quote(raw.routingHeader)} ${problem}`);
+    else routingHeader = raw.routingHeader as string;
+  }
+
+  let enablePlaceholderServices = false;
+  if (raw.enablePlaceholderServices !== undefined && raw.enablePlaceholderServices !== null) {
+    if (typeof raw.enablePlaceholderServices !== 'boolean') {
+      error(['enablePlaceholderServices'], `must be true or false, not ${describe(raw.enablePlaceholderServices)}`);
+    } else enablePlaceholderServices = raw.enablePlaceholderServices;
+  }
+
+  const developerNamespaces = readDeveloperNamespaces(raw.developerNamespaces, checkNamespace, error, warnings, at);
+  const seen = new Map<string, number>();
+  const seenHeader = new Map<string, number>();
+  developerNamespaces.forEach(({ entry, index }) => {
+    const path: Path = ['developerNamespaces', index];
+    if (entry.name === defaultNamespace && defaultNamespace) {
+      error(path, `${quote(entry.name)} is the default namespace; it cannot also be a developer namespace`);
+    }
+    const first = seen.get(entry.name);
+    if (first !== undefined) error(path, `${quote(entry.name)} is listed twice (first at developerNamespaces[${first}])`);
+    else seen.set(entry.name, index);
+    const firstHeader = seenHeader.get(entry.headerValue);
+    if (firstHeader !== undefined && first === undefined) {
+      error(path, `header value ${quote(entry.headerValue)} is already used by developerNamespaces[${firstHeader}]`);
+    } else if (firstHeader === undefined) seenHeader.set(entry.headerValue, index);
+  });
+  const byName = new Map(developerNamespaces.map(({ entry }) => [entry.name, entry]));
+  developerNamespaces.forEach(({ entry, index }) => {
+    if (entry.parent === undefined) return;
+    const path: Path = ['developerNamespaces', index, 'parent'];
+    if (!byName.has(entry.parent)) {
+      error(path, `${quote(entry.parent)} is not a developer namespace${entry.parent === defaultNamespace ? ' (production is every namespace\'s last fallback already)' : ''}`);
+      return;
+    }
+    const cycle = parentCycle(entry.name, byName);
+    if (cycle && cycle[0] === entry.name) error(path, `parent chain loops: ${cycle.join(' → ')}`);
+  });
+
+  let templateText = SEED_TEMPLATE;
+  let template: Template | undefined;
+  if (raw.virtualServiceTemplate !== undefined && raw.virtualServiceTemplate !== null) {
+    if (typeof raw.virtualServiceTemplate !== 'string') {
+      error(['virtualServiceTemplate'], `must be a YAML document in a string (use "virtualServiceTemplate: |"), not ${describe(raw.virtualServiceTemplate)}`);
+    } else templateText = raw.virtualServiceTemplate;
+  }
+  if (defaultNamespace) {
+    const parsed = parseTemplate(templateText, defaultNamespace);
+    for (const p of parsed.problems) {
+      errors.push({ source: at(['virtualServiceTemplate']), path: p.path ? `virtualServiceTemplate: ${p.path}` : 'virtualServiceTemplate', message: p.message });
+    }
+    template = parsed.template;
+  }
+
+  if (errors.length > 0 || !template) throw new ConfigError('invalid configuration', errors, { hint: undefined });
+  return {
+    config: {
+      defaultNamespace,
+      developerNamespaces: developerNamespaces.map(({ entry }) => entry),
+      virtualServiceTemplate: templateText,
+      enablePlaceholderServices,
+      routingHeader,
+      excludedNamespaces: [...excluded],
+    },
+    template,
+    warnings,
+  };
+}
+
+function readDeveloperNamespaces(
+  value: unknown,
+  checkNamespace: (path: Path, ns: unknown) => ns is string,
+  error: (path: Path, message: string) => void,
+  warnings: Problem[],
+  at: (path: Path) => string,
+): { entry: DeveloperNamespace; index: number }[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) {
+    error(['developerNamespaces'], `must be a list of namespace names, not ${describe(value)}`);
+    return [];
+  }
+  const out: { entry: DeveloperNamespace; index: number }[] = [];
+  value.forEach((item: unknown, index) => {
+    const path: Path = ['developerNamespaces', index];
+    if (typeof item === 'string') {
+      if (checkNamespace(path, item)) out.push({ entry: { name: item, headerValue: item }, index });
+      return;
+    }
+    if (!isRecord(item)) {
+      error(path, `must be a namespace name or a mapping {name, headerValue, parent}, not ${describe(item)}`);
+      return;
+    }
+    for (const key of Object.keys(item)) {
+      if ((NAMESPACE_KEYS as readonly string[]).includes(key)) continue;
+      const guess = closest(key, NAMESPACE_KEYS);
+      warnings.push({ source: at([...path, key]), path: formatPath([...path, key]), message: `unknown key, ignored${guess ? ` (did you mean "${guess}"?)` : ''}` });
+    }
+    if (item.name === undefined) {
+      error(path, 'needs a "name"');
+      return;
+    }
+    if (!checkNamespace([...path, 'name'], item.name)) return;
+    const entry: DeveloperNamespace = { name: item.name, headerValue: item.name };
+    let ok = true;
+    if (item.headerValue !== undefined) {
+      const problem = typeof item.headerValue === 'string' ? headerValueProblem(item.headerValue) : `must be a string, not ${describe(item.headerValue)}`;
+      if (problem) {
+        error([...path, 'headerValue'], `${quote(item.headerValue)} ${problem}`);
+        ok = false;
+      } else entry.headerValue = item.headerValue as string;
+    }
+    if (item.parent !== undefined) {
+      if (typeof item.parent !== 'string') {
+        error([...path, 'parent'], `must be a namespace name, not ${describe(item.parent)}`);
+        ok = false;
+      } else entry.parent = item.parent;
+    }
+    if (ok) out.push({ entry, index });
+  });
+  return out;
+}
+
+/** The loop reached from `start` by following parents, starting at the namespace that closes it. */
+function parentCycle(start: string, byName: Map<string, DeveloperNamespace>): string[] | undefined {
+  const chain: string[] = [];
+  let cur: string | undefined = start;
+  while (cur !== undefined && byName.has(cur)) {
+    const at = chain.indexOf(cur);
+    if (at >= 0) return [...chain.slice(at), cur];
+    chain.push(cur);
+    cur = byName.get(cur)!.parent;
+  }
+  return undefined;
+}
+
+function position(doc: Document, lc: LineCounter, path: Path): string {
+  for (let n = path.length; n > 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+    if (node?.range) {
+      const { line, col } = lc.linePos(node.range[0]);
+      return `${line}:${col}`;
+    }
+  }
+  return '1:1';
+}
+
+export function formatPath(path: Path): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+function quote(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `the ${typeof v} ${JSON.stringify(v)}`;
+}

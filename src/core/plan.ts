@@ -1,0 +1,205 @@
+// The planner: desired VirtualServices against live ones → what to create, update, delete or leave.
+// The same plan is printed by --diff and executed by apply. Routes vsop did not render (foreign routes)
+// stay where they are in every update; objects without the managed label are never planned for change.
+
+import { sameObject } from './normalize.ts';
+import { isManaged, isVsopRoute, SERVICE_ANNOTATION } from './ownership.ts';
+import type { HttpRoute, VirtualService } from './types.ts';
+
+export const PLAN_VERSION = 1;
+
+export type ActionType = 'create' | 'update' | 'delete' | 'unchanged';
+
+export interface Action {
+  type: ActionType;
+  namespace: string;
+  name: string;
+  /** The production Service the object is for. */
+  service: string | undefined;
+  /** The object as it is now (absent for create). */
+  live?: VirtualService;
+  /** The object to write (absent for delete): the desired one merged onto the live one. */
+  after?: VirtualService;
+  /** Why a delete happens. */
+  reason?: string;
+}
+
+export type FindingCode = 'unmanaged-conflict' | 'host-overlap';
+
+export interface Finding {
+  code: FindingCode;
+  /** 'error' findings block the object; 'warning' ones only matter under --strict. */
+  severity: 'error' | 'warning';
+  namespace: string;
+  name: string;
+  message: string;
+}
+
+export interface Plan {
+  version: typeof PLAN_VERSION;
+  actions: Action[];
+  findings: Finding[];
+}
+
+export interface PlanOptions {
+  /** The production namespace: managed objects there that nothing renders any more are deleted. */
+  defaultNamespace: string;
+  /** Limit the plan to these production Services (sync SERVICE...). */
+  services?: readonly string[];
+  /** Take over a same-named VirtualService that lacks the managed label (keeping its routes). */
+  adopt?: boolean;
+}
+
+export function plan(desired: readonly VirtualService[], live: readonly VirtualService[], opts: PlanOptions): Plan {
+  const only = opts.services ? new Set(opts.services) : undefined;
+  const liveByKey = new Map(live.map((vs) => [key(vs), vs]));
+  const actions: Action[] = [];
+  const findings: Finding[] = [];
+  const desiredKeys = new Set<string>();
+
+  for (const want of desired) {
+    const service = want.metadata.annotations?.[SERVICE_ANNOTATION];
+    if (only && (service === undefined || !only.has(service))) continue;
+    const k = key(want);
+    desiredKeys.add(k);
+    const have = liveByKey.get(k);
+    const base = { namespace: want.metadata.namespace!, name: want.metadata.name, service };
+    if (!have) {
+      actions.push({ type: 'create', ...base, after: want });
+      continue;
+    }
+    if (!isManaged(have) && !opts.adopt) {
+      findings.push({
+        code: 'unmanaged-conflict',
+        severity: 'error',
+        ...base,
+        message: `virtualservice ${k} exists without the label managed-by=virtualservice-operator; vsop leaves it alone (use --adopt to take it over, keeping its routes)`,
+      });
+      continue;
+    }
+    const after = merge(want, have);
+    actions.push({ type: sameObject(after, have) ? 'unchanged' : 'update', ...base, live: have, after });
+  }
+
+  for (const have of live) {
+    const k = key(have);
+    if (desiredKeys.has(k) || !isManaged(have) || have.metadata.namespace !== opts.defaultNamespace) continue;
+    const service = have.metadata.annotations?.[SERVICE_ANNOTATION];
+    if (only && (service === undefined || !only.has(service))) continue;
+    actions.push({
+      type: 'delete',
+      namespace: have.metadata.namespace,
+      name: have.metadata.name,
+      service,
+      live: have,
+      reason: service
+        ? `production Service ${opts.defaultNamespace}/${service} is gone`
+        : 'no production Service renders this name any more',
+    });
+  }
+
+  const deleted = new Set(actions.filter((a) => a.type === 'delete').map((a) => `${a.namespace}/${a.name}`));
+  findings.push(...hostOverlaps(desired.filter((d) => desiredKeys.has(key(d))), live.filter((l) => !deleted.has(key(l)))));
+  actions.sort((a, b) => compareKeys(a, b));
+  findings.sort((a, b) => compareKeys(a, b) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
+  return { version: PLAN_VERSION, actions, findings };
+}
+
+/** True when applying the plan would write something. */
+export function hasChanges(p: Plan): boolean {
+  return p.actions.some((a) => a.type !== 'unchanged');
+}
+
+/**
+ * The desired object laid onto the live one: vsop's routes and fields from `want`; labels, annotations
+ * and other metadata others set are kept, and every foreign route stays right after the vsop route it
+ * followed (or at the top, if it led the list).
+ */
+export function merge(want: VirtualService, have: VirtualService): VirtualService {
+  const wanted = want.spec.http ?? [];
+  const ours = new Set(wanted.map((r) => r.name).filter((n) => n !== undefined));
+  const isOurs = (r: HttpRoute) => isVsopRoute(r) || (r.name !== undefined && ours.has(r.name));
+  const anchored = new Map<string | undefined, HttpRoute[]>();
+  let anchor: string | undefined;
+  for (const r of have.spec?.http ?? []) {
+    if (isOurs(r)) {
+      // A route vsop no longer renders hands its followers to the last route that survives.
+      if (ours.has(r.name!)) anchor = r.name;
+      continue;
+    }
+    const list = anchored.get(anchor);
+    if (list) list.push(r);
+    else anchored.set(anchor, [r]);
+  }
+  const http: HttpRoute[] = [...(anchored.get(undefined) ?? [])];
+  for (const r of wanted) {
+    http.push(r);
+    if (r.name !== undefined) http.push(...(anchored.get(r.name) ?? []));
+  }
+  return {
+    ...want,
+    metadata: {
+      ...have.metadata,
+      labels: { ...have.metadata.labels, ...want.metadata.labels },
+      annotations: { ...have.metadata.annotations, ...want.metadata.annotations },
+    },
+    spec: { ...want.spec, http },
+  };
+}
+
+/**
+ * Istio applies one VirtualService per host for sidecar traffic and silently ignores the others
+ * (istioctl analyze reports it as IST0109): every other object whose hosts cover ours is reported.
+ */
+function hostOverlaps(desired: readonly VirtualService[], live: readonly VirtualService[]): Finding[] {
+  const exact = new Map<string, VirtualService[]>();
+  const wildcards: { suffix: string; vs: VirtualService }[] = [];
+  for (const vs of live) {
+    for (const h of vs.spec?.hosts ?? []) {
+      const fqdn = qualify(h, vs.metadata.namespace ?? 'default');
+      if (fqdn.startsWith('*')) wildcards.push({ suffix: fqdn.slice(1), vs });
+      else {
+        const list = exact.get(fqdn);
+        if (list) list.push(vs);
+        else exact.set(fqdn, [vs]);
+      }
+    }
+  }
+  const findings: Finding[] = [];
+  for (const want of desired) {
+    const k = key(want);
+    const others = new Map<string, string>();
+    for (const h of want.spec.hosts ?? []) {
+      const fqdn = qualify(h, want.metadata.namespace!);
+      for (const vs of exact.get(fqdn) ?? []) if (key(vs) !== k) others.set(key(vs), h);
+      for (const w of wildcards) if (key(w.vs) !== k && fqdn.endsWith(w.suffix)) others.set(key(w.vs), h);
+    }
+    for (const [other, host] of others) {
+      findings.push({
+        code: 'host-overlap',
+        severity: 'warning',
+        namespace: want.metadata.namespace!,
+        name: want.metadata.name,
+        message: `virtualservice ${other} also routes host "${host}"; Istio applies only one VirtualService per host to sidecar traffic (IST0109)`,
+      });
+    }
+  }
+  return findings;
+}
+
+/** A host as Istio reads it in a VirtualService of `namespace`: short names are relative to it. */
+export function qualify(host: string, namespace: string): string {
+  if (host === '*') return '*';
+  // Istio expands only dot-less names; anything with a dot is taken as written.
+  return host.includes('.') ? host : `${host}.${namespace}.svc.cluster.local`;
+}
+
+function key(vs: { metadata: { namespace?: string; name: string } }): string {
+  return `${vs.metadata.namespace ?? ''}/${vs.metadata.name}`;
+}
+
+function compareKeys(a: { namespace: string; name: string }, b: { namespace: string; name: string }): number {
+  const ka = `${a.namespace}/${a.name}`;
+  const kb = `${b.namespace}/${b.name}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}

@@ -1,0 +1,176 @@
+// The VirtualService template: parsed once, then rendered per Service by substituting into string values
+// of the parsed document (never into raw text, so no value can change the document's structure).
+
+import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import type { Problem } from '../errors.ts';
+import type { VirtualService } from './types.ts';
+
+/** The template the seed README shows; used when the ConfigMap has none. */
+export const SEED_TEMPLATE = `apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata:
+  name: "\${serviceName}-virtual-service"
+  namespace: "\${defaultNamespace}"
+spec:
+  hosts:
+  - \${serviceName}
+  http:
+  # Developer routes will be injected here
+  - route:
+    - destination:
+        host: \${serviceName}.\${defaultNamespace}.svc.cluster.local
+`;
+
+export const TEMPLATE_VARIABLES = ['serviceName', 'defaultNamespace'] as const;
+export type TemplateVariables = Record<(typeof TEMPLATE_VARIABLES)[number], string>;
+
+const ISTIO_GROUP = 'networking.istio.io';
+export const ISTIO_VERSIONS: readonly string[] = ['v1', 'v1beta1', 'v1alpha3'];
+const INJECTION_MARK = /developer routes will be injected here/i;
+const VARIABLE = /\$\{([^}]*)\}/g;
+
+export interface Template {
+  /** The parsed template, still holding `${...}` variables. */
+  readonly value: VirtualService;
+  /** Index in spec.http where developer routes go. */
+  readonly injectAt: number;
+}
+
+/**
+ * Parses and checks a template. Problems carry paths relative to the template document; the caller
+ * prefixes them with where the template came from.
+ */
+export function parseTemplate(text: string, defaultNamespace: string): { template?: Template; problems: Problem[] } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      problems: doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return { path: pos ? `line ${pos.line}, column ${pos.col}` : '', message: firstLine(e.message) };
+      }),
+    };
+  }
+  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  const problems: Problem[] = [];
+  for (const name of unknownVariables(value)) {
+    problems.push({
+      path: '',
+      message: `unknown variable \${${name}} (known: ${TEMPLATE_VARIABLES.map((v) => `\${${v}}`).join(', ')})`,
+    });
+  }
+  if (problems.length > 0) return { problems };
+
+  problems.push(...shapeProblems(value, defaultNamespace));
+  if (problems.length > 0) return { problems };
+  return { template: { value: value as VirtualService, injectAt: injectionIndex(doc.getIn(['spec', 'http'], true)) }, problems };
+}
+
+/** Renders the template for one Service: a fresh object, sharing nothing with the template. */
+export function renderTemplate(template: Template, vars: TemplateVariables): VirtualService {
+  return substitute(template.value, vars) as VirtualService;
+}
+
+function substitute(value: unknown, vars: TemplateVariables): unknown {
+  if (typeof value === 'string') {
+    return value.includes('${') ? value.replace(VARIABLE, (_, name: string) => vars[name as keyof TemplateVariables]) : value;
+  }
+  if (Array.isArray(value)) return value.map((v) => substitute(v, vars));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = substitute(v, vars);
+    return out;
+  }
+  return value;
+}
+
+function unknownVariables(value: unknown, found = new Set<string>()): Set<string> {
+  if (typeof value === 'string') {
+    for (const m of value.matchAll(VARIABLE)) {
+      if (!(TEMPLATE_VARIABLES as readonly string[]).includes(m[1]!)) found.add(m[1]!);
+    }
+  } else if (Array.isArray(value)) {
+    for (const v of value) unknownVariables(v, found);
+  } else if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) unknownVariables(v, found);
+  }
+  return found;
+}
+
+function shapeProblems(value: unknown, defaultNamespace: string): Problem[] {
+  if (!isRecord(value)) return [{ path: '', message: 'must be a YAML mapping holding a VirtualService' }];
+  const problems: Problem[] = [];
+  const [group, version] = typeof value.apiVersion === 'string' ? value.apiVersion.split('/') : [];
+  if (group !== ISTIO_GROUP || !ISTIO_VERSIONS.includes(version ?? '')) {
+    problems.push({
+      path: 'apiVersion',
+      message: `${JSON.stringify(value.apiVersion)} is not a ${ISTIO_GROUP} version (use ${ISTIO_VERSIONS.map((v) => `${ISTIO_GROUP}/${v}`).join(', ')})`,
+    });
+  }
+  if (value.kind !== 'VirtualService') {
+    problems.push({ path: 'kind', message: `${JSON.stringify(value.kind)} must be "VirtualService"` });
+  }
+  const metadata = value.metadata;
+  if (!isRecord(metadata)) {
+    problems.push({ path: 'metadata', message: 'is missing or not a mapping' });
+  } else {
+    if (typeof metadata.name !== 'string' || !metadata.name.includes('${serviceName}')) {
+      problems.push({
+        path: 'metadata.name',
+        message: `${JSON.stringify(metadata.name)} must contain \${serviceName}, or every Service would render the same VirtualService`,
+      });
+    }
+    const ns = metadata.namespace;
+    if (ns !== undefined && ns !== '${defaultNamespace}' && ns !== defaultNamespace) {
+      problems.push({
+        path: 'metadata.namespace',
+        message: `${JSON.stringify(ns)} must be "\${defaultNamespace}" (or be left out): VirtualServices live in the production namespace`,
+      });
+    }
+    for (const key of ['labels', 'annotations'] as const) {
+      const m = metadata[key];
+      if (m !== undefined && (!isRecord(m) || Object.values(m).some((v) => typeof v !== 'string'))) {
+        problems.push({ path: `metadata.${key}`, message: 'must be a mapping of strings to strings' });
+      }
+    }
+  }
+  const spec = value.spec;
+  if (!isRecord(spec)) {
+    problems.push({ path: 'spec', message: 'is missing or not a mapping' });
+    return problems;
+  }
+  if (spec.hosts !== undefined && (!Array.isArray(spec.hosts) || spec.hosts.some((h) => typeof h !== 'string'))) {
+    problems.push({ path: 'spec.hosts', message: 'must be a list of host names' });
+  }
+  if (spec.http !== undefined) {
+    if (!Array.isArray(spec.http)) {
+      problems.push({ path: 'spec.http', message: 'must be a list of HTTP routes' });
+    } else {
+      spec.http.forEach((r: unknown, i) => {
+        if (!isRecord(r)) problems.push({ path: `spec.http[${i}]`, message: 'must be a mapping' });
+        else if (r.name !== undefined && typeof r.name !== 'string') {
+          problems.push({ path: `spec.http[${i}].name`, message: 'must be a string' });
+        }
+      });
+    }
+  }
+  return problems;
+}
+
+/** Where "# Developer routes will be injected here" stands; ahead of the template's routes without it. */
+function injectionIndex(http: Node | unknown): number {
+  if (!isSeq(http)) return 0;
+  if (INJECTION_MARK.test(http.commentBefore ?? '')) return 0;
+  const at = http.items.findIndex((item) => isMap(item) && INJECTION_MARK.test(item.commentBefore ?? ''));
+  if (at >= 0) return at;
+  if (INJECTION_MARK.test(http.comment ?? '')) return http.items.length;
+  return 0;
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.trim();
+}

@@ -1,0 +1,81 @@
+// Every error vsop raises on purpose is a VsopError; the exit code comes from its class, and this file
+// holds the one table that maps them. Commands throw; only src/main.ts turns an error into an exit code.
+
+/** One located problem: where it is (a path in a document, a file position) and what is wrong. */
+export interface Problem {
+  /** e.g. `developerNamespaces[2]` or `spec.http[0].route` */
+  path: string;
+  message: string;
+  /** e.g. `configmap virtualservice-operator-system/virtualservice-operator-config, config.yaml:4:5` */
+  source?: string;
+}
+
+export function formatProblem(p: Problem): string {
+  const where = p.source ? `${p.source}: ` : '';
+  return p.path ? `${where}${p.path}: ${p.message}` : `${where}${p.message}`;
+}
+
+export class VsopError extends Error {
+  /** A line the user can act on, printed after the message. */
+  readonly hint: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; hint?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options?.hint;
+  }
+}
+
+/** Bad flags or arguments. */
+export class UsageError extends VsopError {}
+
+/** Collects every problem before failing once. */
+export class ProblemsError extends VsopError {
+  readonly problems: readonly Problem[];
+  constructor(summary: string, problems: readonly Problem[], options?: { hint?: string }) {
+    super(`${summary}:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`, options);
+    this.problems = problems;
+  }
+}
+
+/** The ConfigMap's config.yaml (or the template in it) is invalid. */
+export class ConfigError extends ProblemsError {}
+
+/** Input files or objects are unreadable, malformed or contradictory. */
+export class InputError extends ProblemsError {}
+
+/** The cluster cannot be reached or did not answer in time. */
+export class UnreachableError extends VsopError {}
+
+/** 401 / 403: credentials or RBAC. */
+export class AccessError extends VsopError {}
+
+/** Something vsop needs is absent: the ConfigMap, the Istio CRD. */
+export class NotFoundError extends VsopError {}
+
+/** An object is in the way (unmanaged, edited concurrently past the retry budget, --strict findings). */
+export class ConflictError extends VsopError {}
+
+/** The exit-code table. The README documents it; keep both in step. */
+export const EXIT = {
+  ok: 0,
+  changes: 1,
+  usage: 2,
+  config: 3,
+  input: 4,
+  unreachable: 5,
+  access: 6,
+  notFound: 7,
+  conflict: 8,
+  internal: 70,
+} as const;
+
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof UsageError) return EXIT.usage;
+  if (err instanceof ConfigError) return EXIT.config;
+  if (err instanceof InputError) return EXIT.input;
+  if (err instanceof UnreachableError) return EXIT.unreachable;
+  if (err instanceof AccessError) return EXIT.access;
+  if (err instanceof NotFoundError) return EXIT.notFound;
+  if (err instanceof ConflictError) return EXIT.conflict;
+  return EXIT.internal;
+}

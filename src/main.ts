@@ -1,0 +1,36 @@
+// The entry point: parse, dispatch, and the one place where an error becomes an exit code.
+
+import { CommanderError } from 'commander';
+import { basename } from 'node:path';
+import pkg from '../package.json' with { type: 'json' };
+import { buildProgram } from './cli/program.ts';
+import { processIo, type Io, paint } from './cli/io.ts';
+import { EXIT, exitCodeOf, ProblemsError, VsopError } from './errors.ts';
+
+export async function run(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  const noColorFlag = argv.includes('--no-color');
+  // ora and others carry their own chalk, which reads FORCE_COLOR when first imported.
+  if ((noColorFlag || io.env.NO_COLOR) && io.env === process.env) process.env.FORCE_COLOR = '0';
+  const invokedAs = basename(argv[1] ?? 'vsop').startsWith('kubectl-') ? 'kubectl vsop' : 'vsop';
+  let exit: number = EXIT.ok;
+  const program = buildProgram(io, (code) => (exit = code), invokedAs, pkg.version);
+  try {
+    await program.parseAsync([...argv]);
+    return exit;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage; // commander printed it
+    report(err, io, noColorFlag ? false : undefined);
+    return exitCodeOf(err);
+  }
+}
+
+function report(err: unknown, io: Io, colorFlag: boolean | undefined): void {
+  const c = paint(io, colorFlag).err;
+  if (err instanceof VsopError) {
+    io.err(`${c.red('error:')} ${err.message}\n`);
+    if (err.hint) io.err(`${c.dim('hint:')} ${err.hint}\n`);
+    if (!(err instanceof ProblemsError) && err.cause instanceof Error && io.env.VSOP_DEBUG) io.err(`${err.cause.stack}\n`);
+    return;
+  }
+  io.err(`${c.red('error:')} internal error, please report it: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+}
