@@ -71,9 +71,10 @@ function parseInto(source: string, text: string, docs: SourcedDocument[], proble
   const list = Array.isArray(parsed) ? parsed : [];
   let any = false;
   for (const doc of list) {
-    for (const e of doc.errors) {
-      const pos = e.linePos?.[0];
-      problems.push({ source: pos ? `${source}:${pos.line}:${pos.col}` : source, path: '', message: e.message.split('\n')[0]! });
+    // Only the first syntax error of a document: the ones after it are usually its echoes.
+    for (const e of doc.errors.slice(0, 1)) {
+      const pos = lineCounter.linePos(e.pos[0]);
+      problems.push({ source: `${source}:${pos.line}:${pos.col}`, path: '', message: e.message.split('\n')[0]! });
     }
     if (doc.errors.length > 0) continue;
     const value: unknown = doc.toJS({ maxAliasCount: 100 });

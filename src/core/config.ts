@@ -39,9 +39,9 @@ export function loadConfig(text: string, source: string): LoadedConfig {
   if (doc.errors.length > 0) {
     throw new ConfigError(
       'invalid configuration',
-      doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return { source: pos ? `${source}:${pos.line}:${pos.col}` : source, path: '', message: e.message.split('\n')[0]! };
+      doc.errors.slice(0, 1).map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { source: `${source}:${pos.line}:${pos.col}`, path: '', message: e.message.split('\n')[0]! };
       }),
     );
   }
@@ -158,7 +158,7 @@ export function loadConfig(text: string, source: string): LoadedConfig {
     template = parsed.template;
   }
 
-  if (errors.length > 0 || !template) throw new ConfigError('invalid configuration', errors, { hint: undefined });
+  if (errors.length > 0 || !template) throw new ConfigError('invalid configuration', errors.sort(byPosition));
   return {
     config: {
       defaultNamespace,
@@ -237,6 +237,14 @@ function parentCycle(start: string, byName: Map<string, DeveloperNamespace>): st
     cur = byName.get(cur)!.parent;
   }
   return undefined;
+}
+
+/** Problems in the order of the file; those without a position (a missing key) first. */
+function byPosition(a: Problem, b: Problem): number {
+  const pos = (p: Problem) => /:(\d+):(\d+)$/.exec(p.source ?? '')?.slice(1).map(Number) ?? [0, 0];
+  const [la, ca] = pos(a);
+  const [lb, cb] = pos(b);
+  return la! - lb! || ca! - cb!;
 }
 
 function position(doc: Document, lc: LineCounter, path: Path): string {

@@ -45,9 +45,9 @@ export function parseTemplate(text: string, defaultNamespace: string): { templat
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return {
-      problems: doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return { path: pos ? `line ${pos.line}, column ${pos.col}` : '', message: firstLine(e.message) };
+      problems: doc.errors.slice(0, 1).map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { path: `line ${pos.line}, column ${pos.col}`, message: firstLine(e.message) };
       }),
     };
   }

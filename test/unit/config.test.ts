@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/core/config.ts';
+import { SEED_TEMPLATE } from '../../src/core/template.ts';
+import { ConfigError } from '../../src/errors.ts';
+
+function problemsOf(text: string): string[] {
+  try {
+    loadConfig(text, 'config.yaml');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    return err.problems.map((p) => `${p.source}: ${p.path}: ${p.message}`);
+  }
+  assert.fail('expected the config to be rejected');
+}
+
+describe('loadConfig: defaults', () => {
+  it('accepts the seed README configuration with the seed template as default', () => {
+    const { config, warnings } = loadConfig('defaultNamespace: "default"\ndeveloperNamespaces:\n  - "dev-alice"\n  - "dev-bob"\n  - "staging"\n', 'x');
+    assert.deepEqual(config.developerNamespaces, [
+      { name: 'dev-alice', headerValue: 'dev-alice' },
+      { name: 'dev-bob', headerValue: 'dev-bob' },
+      { name: 'staging', headerValue: 'staging' },
+    ]);
+    assert.equal(config.routingHeader, 'x-developer');
+    assert.equal(config.enablePlaceholderServices, false);
+    assert.equal(config.virtualServiceTemplate, SEED_TEMPLATE);
+    assert.deepEqual(config.excludedNamespaces, ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'istio-injection']);
+    assert.deepEqual(warnings, []);
+  });
+
+  it('reads object entries, extensions and extra exclusions', () => {
+    const { config } = loadConfig(
+      [
+        'defaultNamespace: prod',
+        'routingHeader: x-env',
+        'enablePlaceholderServices: true',
+        'excludedNamespaces: [monitoring]',
+        'developerNamespaces:',
+        '  - team-a',
+        '  - {name: team-a-login, headerValue: login, parent: team-a}',
+      ].join('\n'),
+      'x',
+    );
+    assert.deepEqual(config.developerNamespaces[1], { name: 'team-a-login', headerValue: 'login', parent: 'team-a' });
+    assert.equal(config.routingHeader, 'x-env');
+    assert.equal(config.enablePlaceholderServices, true);
+    assert.ok(config.excludedNamespaces.includes('monitoring'));
+  });
+
+  it('warns about unknown keys with a suggestion, and still loads', () => {
+    const { warnings } = loadConfig('defaultNamespace: prod\ndeveloperNamespace: [a]\n', 'cm');
+    assert.equal(warnings.length, 1);
+    assert.equal(warnings[0]!.path, 'developerNamespace');
+    assert.equal(warnings[0]!.source, 'cm:2:21');
+    assert.match(warnings[0]!.message, /unknown key, ignored \(did you mean "developerNamespaces"\?\)/);
+  });
+});
+
+describe('loadConfig: every problem, with its path and value', () => {
+  const cases: [string, string, string[]][] = [
+    ['YAML syntax error with line and column', 'defaultNamespace: prod\ndeveloperNamespaces: [a, b\n', ['config.yaml:3:1: : ']],
+    ['a scalar document', 'just text\n', ['config.yaml: : must be a YAML mapping of settings']],
+    ['an empty document', '\n', ['config.yaml: : is empty (defaultNamespace is required)']],
+    ['missing defaultNamespace', 'developerNamespaces: [dev-a]\n', ['config.yaml: defaultNamespace: is required (the production namespace)']],
+    ['defaultNamespace of the wrong type', 'defaultNamespace: 42\n', ['config.yaml:1:19: defaultNamespace: must be a namespace name, not the number 42']],
+    [
+      'invalid namespace name, reported at its index',
+      'defaultNamespace: prod\ndeveloperNamespaces:\n  - dev-alice\n  - staging\n  - Dev_Bob\n',
+      ['config.yaml:5:5: developerNamespaces[2]: "Dev_Bob" is not a valid namespace name (lower-case letters, digits and "-", starting and ending with a letter or digit)'],
+    ],
+    ['developerNamespaces not a list', 'defaultNamespace: prod\ndeveloperNamespaces: dev-a\n', ['config.yaml:2:22: developerNamespaces: must be a list of namespace names, not the string "dev-a"']],
+    [
+      'a duplicate namespace',
+      'defaultNamespace: prod\ndeveloperNamespaces: [dev-a, dev-b, dev-a]\n',
+      ['config.yaml:2:37: developerNamespaces[2]: "dev-a" is listed twice (first at developerNamespaces[0])'],
+    ],
+    [
+      'the default namespace listed as a developer namespace',
+      'defaultNamespace: prod\ndeveloperNamespaces: [prod]\n',
+      ['config.yaml:2:23: developerNamespaces[0]: "prod" is the default namespace; it cannot also be a developer namespace'],
+    ],
+    [
+      'a system namespace as developer namespace',
+      'defaultNamespace: prod\ndeveloperNamespaces: [kube-system]\n',
+      ['config.yaml:2:23: developerNamespaces[0]: "kube-system" is a system or excluded namespace and cannot be routed to'],
+    ],
+    [
+      'a system namespace as default namespace',
+      'defaultNamespace: istio-system\n',
+      ['config.yaml:1:19: defaultNamespace: "istio-system" is a system or excluded namespace and cannot be routed to'],
+    ],
+    [
+      'a namespace the config itself excludes',
+      'defaultNamespace: prod\nexcludedNamespaces: [tools]\ndeveloperNamespaces: [tools]\n',
+      ['config.yaml:3:23: developerNamespaces[0]: "tools" is a system or excluded namespace and cannot be routed to'],
+    ],
+    [
+      'an unknown parent',
+      'defaultNamespace: prod\ndeveloperNamespaces:\n  - {name: a, parent: nope}\n',
+      ['config.yaml:3:23: developerNamespaces[0].parent: "nope" is not a developer namespace'],
+    ],
+    [
+      'a parent cycle, reported once per namespace on it',
+      'defaultNamespace: prod\ndeveloperNamespaces:\n  - {name: a, parent: b}\n  - {name: b, parent: a}\n  - {name: c, parent: a}\n',
+      ['config.yaml:3:23: developerNamespaces[0].parent: parent chain loops: a → b → a', 'config.yaml:4:23: developerNamespaces[1].parent: parent chain loops: b → a → b'],
+    ],
+    ['a namespace that is its own parent', 'defaultNamespace: prod\ndeveloperNamespaces:\n  - {name: a, parent: a}\n', ['config.yaml:3:23: developerNamespaces[0].parent: parent chain loops: a → a']],
+    [
+      'an invalid routing header',
+      'defaultNamespace: prod\nroutingHeader: "x developer"\n',
+      ['config.yaml:2:16: routingHeader: "x developer" is not a valid HTTP header name'],
+    ],
+    [
+      'an upper-case routing header',
+      'defaultNamespace: prod\nroutingHeader: X-Developer\n',
+      ['config.yaml:2:16: routingHeader: "X-Developer" is not lower case (Istio matches header names in lower case: use "x-developer")'],
+    ],
+    [
+      'a duplicate header value',
+      'defaultNamespace: prod\ndeveloperNamespaces:\n  - a\n  - {name: b, headerValue: a}\n',
+      ['config.yaml:4:5: developerNamespaces[1]: header value "a" is already used by developerNamespaces[0]'],
+    ],
+    [
+      'enablePlaceholderServices as a string',
+      'defaultNamespace: prod\nenablePlaceholderServices: "yes"\n',
+      ['config.yaml:2:28: enablePlaceholderServices: must be true or false, not the string "yes"'],
+    ],
+    ['an entry without a name', 'defaultNamespace: prod\ndeveloperNamespaces:\n  - {headerValue: x}\n', ['config.yaml:3:5: developerNamespaces[0]: needs a "name"']],
+    [
+      'several problems at once, all reported',
+      'defaultNamespace: Prod\ndeveloperNamespaces: [ok, "bad name"]\nroutingHeader: ""\n',
+      [
+        'config.yaml:1:19: defaultNamespace: "Prod" is not a valid namespace name (lower-case letters, digits and "-", starting and ending with a letter or digit)',
+        'config.yaml:2:27: developerNamespaces[1]: "bad name" is not a valid namespace name (lower-case letters, digits and "-", starting and ending with a letter or digit)',
+        'config.yaml:3:16: routingHeader: "" is not a valid HTTP header name',
+      ],
+    ],
+  ];
+  for (const [name, text, expected] of cases) {
+    it(name, () => {
+      const got = problemsOf(text);
+      if (name.startsWith('YAML syntax')) {
+        assert.equal(got.length, 1);
+        assert.ok(got[0]!.startsWith(expected[0]!), got[0]);
+        return;
+      }
+      assert.deepEqual(got, expected);
+    });
+  }
+});
+
+describe('loadConfig: the template', () => {
+  const withTemplate = (t: string) => `defaultNamespace: prod\nvirtualServiceTemplate: |\n${t.split('\n').map((l) => `  ${l}`).join('\n')}\n`;
+  const cases: [string, string, RegExp][] = [
+    ['an unknown variable is named', SEED_TEMPLATE.replace('${serviceName}-virtual-service', '${service}-vs'), /unknown variable \$\{service\} \(known: \$\{serviceName\}, \$\{defaultNamespace\}\)/],
+    ['not an Istio group', SEED_TEMPLATE.replace('networking.istio.io/v1beta1', 'servicemesh.l7mp.io/v1'), /apiVersion: "servicemesh.l7mp.io\/v1" is not a networking.istio.io version/],
+    ['an unsupported version', SEED_TEMPLATE.replace('v1beta1', 'v2'), /apiVersion: "networking.istio.io\/v2" is not a networking.istio.io version/],
+    ['another kind', SEED_TEMPLATE.replace('kind: VirtualService', 'kind: DestinationRule'), /kind: "DestinationRule" must be "VirtualService"/],
+    ['a name without the service', SEED_TEMPLATE.replace('${serviceName}-virtual-service', 'shared'), /metadata.name: "shared" must contain \$\{serviceName\}/],
+    ['another namespace', SEED_TEMPLATE.replace('"${defaultNamespace}"', 'elsewhere'), /metadata.namespace: "elsewhere" must be "\$\{defaultNamespace\}"/],
+    ['a YAML error inside the template', 'apiVersion: [\n', /virtualServiceTemplate: line \d+, column \d+: /],
+    ['http that is not a list', SEED_TEMPLATE.replace(/http:[\s\S]*$/, 'http: nope\n'), /spec.http: must be a list of HTTP routes/],
+    ['a template that is not a string', '', /virtualServiceTemplate: must be a YAML document in a string/],
+  ];
+  for (const [name, template, pattern] of cases) {
+    it(name, () => {
+      const text = template === '' ? 'defaultNamespace: prod\nvirtualServiceTemplate: {a: 1}\n' : withTemplate(template);
+      const got = problemsOf(text);
+      assert.equal(got.length, 1, got.join('\n'));
+      assert.match(got[0]!, pattern);
+      assert.ok(got[0]!.startsWith('config.yaml:'), got[0]);
+    });
+  }
+});
