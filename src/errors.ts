@@ -31,9 +31,12 @@ export class UsageError extends VsopError {}
 /** Collects every problem before failing once. */
 export class ProblemsError extends VsopError {
   readonly problems: readonly Problem[];
-  constructor(summary: string, problems: readonly Problem[], options?: { hint?: string }) {
-    super(`${summary}:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`, options);
+  readonly warnings: readonly Problem[];
+  constructor(summary: string, problems: readonly Problem[], options?: { hint?: string; warnings?: readonly Problem[] }) {
+    const lines = [...problems.map((p) => `  ${formatProblem(p)}`), ...(options?.warnings ?? []).map((w) => `  warning: ${formatProblem(w)}`)];
+    super(`${summary}:\n${lines.join('\n')}`, options);
     this.problems = problems;
+    this.warnings = options?.warnings ?? [];
   }
 }
 

@@ -3,7 +3,7 @@
 
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { isScalar, LineCounter, parseAllDocuments } from 'yaml';
 import { InputError, type Problem } from './errors.ts';
 import { collect, type SourcedDocument } from './core/inventory.ts';
 import { CONFIG_KEY } from './core/ownership.ts';
@@ -82,7 +82,20 @@ function parseInto(source: string, text: string, docs: SourcedDocument[], proble
     any = true;
     const start = doc.contents?.range[0] ?? doc.range[0];
     const line = lineCounter.linePos(start).line;
-    docs.push({ value, source: `${source}:${line}`, text: text.slice(doc.range[0], doc.range[2]) });
+    docs.push({
+      value,
+      source: `${source}:${line}`,
+      text: text.slice(doc.range[0], doc.range[2]),
+      blockStart: (path) => {
+        const node = doc.getIn(path, true);
+        if (!isScalar(node) || node.type !== 'BLOCK_LITERAL' || !node.range) return undefined;
+        // The content starts on the line after the "|" header, indented like its first non-blank line.
+        const header = lineCounter.linePos(node.range[0]).line;
+        const body = text.slice(node.range[0]).split('\n').slice(1);
+        const first = body.find((l) => l.trim() !== '') ?? '';
+        return { file: source, line: header + 1, indent: first.length - first.trimStart().length };
+      },
+    });
   }
   if (!any && problems.every((p) => !p.source?.startsWith(source))) {
     problems.push({ source, path: '', message: 'is empty (no YAML documents)' });

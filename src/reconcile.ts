@@ -40,7 +40,7 @@ export async function reconcileOnce(source: StateSource, opts: ReconcileOptions 
 
 /** The pure half of reconcileOnce, for callers that already hold a snapshot. */
 export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): Reconciled {
-  const loaded = loadConfig(snapshot.config.text, snapshot.config.source);
+  const loaded = loadConfig(snapshot.config.text, snapshot.config.source, snapshot.config.locate);
   const resolution = resolve(loaded.config, loaded.template, snapshot.services);
   if (resolution.problems.length > 0) throw new ConfigError('the template renders invalid VirtualServices', resolution.problems);
   if (opts.services) {

@@ -13,7 +13,7 @@ export async function validate(io: Io, opts: ValidateOptions): Promise<number> {
   const { config } = await stateSource(io, opts).read();
   if (opts.output === 'json') {
     try {
-      const loaded = loadConfig(config.text, config.source);
+      const loaded = loadConfig(config.text, config.source, config.locate);
       io.out(`${JSON.stringify({ valid: true, errors: [], warnings: loaded.warnings, config: loaded.config }, null, 2)}\n`);
       return 0;
     } catch (err) {
@@ -22,7 +22,7 @@ export async function validate(io: Io, opts: ValidateOptions): Promise<number> {
       throw err;
     }
   }
-  const loaded = loadConfig(config.text, config.source);
+  const loaded = loadConfig(config.text, config.source, config.locate);
   printWarnings(io, loaded.warnings, paint(io, opts.color).err.yellow);
   const n = loaded.config.developerNamespaces.length;
   io.out(`${config.source}: valid (production ${loaded.config.defaultNamespace}, ${n} developer namespace${n === 1 ? '' : 's'})\n`);

@@ -32,16 +32,23 @@ type Path = (string | number)[];
  * Parses config.yaml. `source` names where the text came from (a file, a ConfigMap) and prefixes every
  * problem. Throws ConfigError holding every problem found; unknown keys are warnings.
  */
-export function loadConfig(text: string, source: string): LoadedConfig {
+export function loadConfig(
+  text: string,
+  source: string,
+  locate: (line: number, col: number) => string = (line, col) => `${source}:${line}:${col}`,
+): LoadedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const at = (path: Path): string => `${source}:${position(doc, lineCounter, path)}`;
+  const at = (path: Path): string => {
+    const { line, col } = position(doc, lineCounter, path);
+    return locate(line, col);
+  };
   if (doc.errors.length > 0) {
     throw new ConfigError(
       'invalid configuration',
       doc.errors.slice(0, 1).map((e) => {
         const pos = lineCounter.linePos(e.pos[0]);
-        return { source: `${source}:${pos.line}:${pos.col}`, path: '', message: e.message.split('\n')[0]! };
+        return { source: locate(pos.line, pos.col), path: '', message: e.message.split('\n')[0]! };
       }),
     );
   }
@@ -158,7 +165,7 @@ export function loadConfig(text: string, source: string): LoadedConfig {
     template = parsed.template;
   }
 
-  if (errors.length > 0 || !template) throw new ConfigError('invalid configuration', errors.sort(byPosition));
+  if (errors.length > 0 || !template) throw new ConfigError('invalid configuration', errors.sort(byPosition), { warnings });
   return {
     config: {
       defaultNamespace,
@@ -242,20 +249,18 @@ function parentCycle(start: string, byName: Map<string, DeveloperNamespace>): st
 /** Problems in the order of the file; those without a position (a missing key) first. */
 function byPosition(a: Problem, b: Problem): number {
   const pos = (p: Problem) => /:(\d+):(\d+)$/.exec(p.source ?? '')?.slice(1).map(Number) ?? [0, 0];
+  // (locate keeps the order of lines, so sorting its output sorts by position in config.yaml)
   const [la, ca] = pos(a);
   const [lb, cb] = pos(b);
   return la! - lb! || ca! - cb!;
 }
 
-function position(doc: Document, lc: LineCounter, path: Path): string {
+function position(doc: Document, lc: LineCounter, path: Path): { line: number; col: number } {
   for (let n = path.length; n > 0; n--) {
     const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-    if (node?.range) {
-      const { line, col } = lc.linePos(node.range[0]);
-      return `${line}:${col}`;
-    }
+    if (node?.range) return lc.linePos(node.range[0]);
   }
-  return '1:1';
+  return { line: 1, col: 1 };
 }
 
 export function formatPath(path: Path): string {

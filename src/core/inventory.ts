@@ -13,12 +13,16 @@ export interface SourcedDocument {
   source: string;
   /** The document's own text, for error positions in a bare config.yaml. */
   text?: string;
+  /** Where a block scalar's content (`key: |`) starts in the file, so its lines map to file lines. */
+  blockStart?: (path: readonly (string | number)[]) => { file: string; line: number; indent: number } | undefined;
 }
 
 export interface ConfigText {
   text: string;
   /** e.g. `configmap virtualservice-operator-system/virtualservice-operator-config (cm.yaml:1), config.yaml` */
   source: string;
+  /** Names a position in `text` the way the user finds it: a file line when the text is a block in a file. */
+  locate?: (line: number, col: number) => string;
 }
 
 export interface Inventory {
@@ -46,7 +50,7 @@ export function collect(docs: readonly SourcedDocument[], location: ConfigLocati
     inventory.config = config;
   };
 
-  const visit = (value: unknown, source: string, text?: string) => {
+  const visit = (value: unknown, source: string, doc: SourcedDocument, path: (string | number)[]) => {
     if (value === null || value === undefined) return; // an empty document between "---" lines
     if (!isRecord(value)) {
       problems.push({ source, path: '', message: 'is not a Kubernetes object (expected a mapping with apiVersion and kind)' });
@@ -54,7 +58,7 @@ export function collect(docs: readonly SourcedDocument[], location: ConfigLocati
     }
     if (value.kind === undefined && 'defaultNamespace' in value) {
       // A bare config.yaml file: positions in the config are then the file's own lines.
-      setConfig({ text: text ?? JSON.stringify(value), source: source.replace(/:1$/, '') }, source);
+      setConfig({ text: doc.text ?? JSON.stringify(value), source: source.replace(/:1$/, '') }, source);
       return;
     }
     if (typeof value.kind !== 'string' || typeof value.apiVersion !== 'string') {
@@ -66,7 +70,7 @@ export function collect(docs: readonly SourcedDocument[], location: ConfigLocati
         problems.push({ source, path: 'items', message: 'must be a list' });
         return;
       }
-      value.items.forEach((item: unknown, i) => visit(item, `${source} items[${i}]`));
+      value.items.forEach((item: unknown, i) => visit(item, `${source} items[${i}]`, doc, [...path, 'items', i]));
       return;
     }
     const relevant =
@@ -102,7 +106,9 @@ export function collect(docs: readonly SourcedDocument[], location: ConfigLocati
         });
         return;
       }
-      setConfig({ text, source: `${label}, ${CONFIG_KEY}` }, source);
+      const start = doc.blockStart?.([...path, 'data', CONFIG_KEY]);
+      const locate = start ? (line: number, col: number) => `${start.file}:${start.line + line - 1}:${start.indent + col}` : undefined;
+      setConfig({ text, source: `${label}, ${CONFIG_KEY}`, ...(locate ? { locate } : {}) }, source);
       return;
     }
     if (typeof ns !== 'string' || ns === '') {
@@ -131,7 +137,7 @@ export function collect(docs: readonly SourcedDocument[], location: ConfigLocati
     }
   };
 
-  for (const doc of docs) visit(doc.value, doc.source, doc.text);
+  for (const doc of docs) visit(doc.value, doc.source, doc, []);
   if (problems.length > 0) throw new InputError('invalid input', problems);
   return inventory;
 }

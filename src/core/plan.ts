@@ -138,13 +138,34 @@ export function merge(want: VirtualService, have: VirtualService): VirtualServic
   }
   return {
     ...want,
+    // The same object served at another version of the group is not a change.
+    apiVersion: sameGroup(want.apiVersion, have.apiVersion) ? have.apiVersion : want.apiVersion,
     metadata: {
       ...have.metadata,
       labels: { ...have.metadata.labels, ...want.metadata.labels },
       annotations: { ...have.metadata.annotations, ...want.metadata.annotations },
     },
-    spec: { ...want.spec, http },
+    spec: { ...want.spec, http: unshadow(http, isOurs, wanted) },
   };
+}
+
+/**
+ * A foreign catch-all route (one without match) above vsop's header routes would swallow their traffic;
+ * it moves down to just above the template's own catch-all, where it still serves everything else.
+ */
+function unshadow(http: HttpRoute[], isOurs: (r: HttpRoute) => boolean, wanted: readonly HttpRoute[]): HttpRoute[] {
+  const lastHeaderRoute = http.findLastIndex((r) => isOurs(r) && r.match !== undefined);
+  const shadowing = http.filter((r, i) => i < lastHeaderRoute && !isOurs(r) && r.match === undefined);
+  if (shadowing.length === 0) return http;
+  const rest = http.filter((r) => !shadowing.includes(r));
+  const ownCatchAll = wanted.findLast((r) => r.match === undefined);
+  const at = ownCatchAll ? rest.indexOf(ownCatchAll) : -1;
+  rest.splice(at >= 0 ? at : rest.length, 0, ...shadowing);
+  return rest;
+}
+
+function sameGroup(a: string, b: string): boolean {
+  return a.split('/')[0] === b.split('/')[0];
 }
 
 /**

@@ -113,7 +113,16 @@ describe('merge keeps foreign routes in place', () => {
       [devRoute('my-app', 'dev-alice'), devRoute('my-app', 'old-ns'), foreign('after-old'), defaultRoute('my-app')],
       ['vsop-dev-dev-alice', 'after-old', 'vsop-dev-staging', 'vsop-default'],
     ],
-    ['an unnamed route is foreign and kept', [{ route: [{ destination: { host: 'x' } }] }, defaultRoute('my-app')], [undefined, 'vsop-dev-dev-alice', 'vsop-dev-staging', 'vsop-default']],
+    [
+      'an unnamed route is foreign and kept',
+      [{ match: [{ uri: { prefix: '/x' } }], route: [{ destination: { host: 'x' } }] }, defaultRoute('my-app')],
+      [undefined, 'vsop-dev-dev-alice', 'vsop-dev-staging', 'vsop-default'],
+    ],
+    [
+      'a foreign catch-all above the header routes moves down to just above the default route, so it shadows nothing',
+      [{ name: 'everything', route: [{ destination: { host: 'x' } }] }, devRoute('my-app', 'dev-alice'), foreign('canary'), defaultRoute('my-app')],
+      ['vsop-dev-dev-alice', 'canary', 'vsop-dev-staging', 'everything', 'vsop-default'],
+    ],
   ];
   for (const [name, liveRoutes, expected] of cases) {
     it(name, () => {
