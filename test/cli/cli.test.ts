@@ -1,0 +1,128 @@
+// Spawns the built bin/vsop.js, as users and scripts do: exit codes, streams, help, completions, colour.
+
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import pkg from '../../package.json' with { type: 'json' };
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'vsop.js');
+const update = process.env.UPDATE_GOLDEN === '1';
+const tmp = mkdtempSync(join(tmpdir(), 'vsop-cli-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function vsop(args: string[], opts: { input?: string; env?: Record<string, string>; bin?: string } = {}) {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: tmp, ...opts.env };
+  const spawnOpts: SpawnSyncOptions = { cwd: ROOT, env, encoding: 'utf8', ...(opts.input === undefined ? {} : { input: opts.input }) };
+  const r = spawnSync(process.execPath, [opts.bin ?? BIN, ...args], spawnOpts);
+  return { code: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+function golden(name: string, actual: string) {
+  const path = join(ROOT, 'test', 'cli', 'golden', name);
+  if (update) writeFileSync(path, actual);
+  assert.ok(existsSync(path), `${path} missing: run with UPDATE_GOLDEN=1 and read it`);
+  assert.equal(actual, readFileSync(path, 'utf8'));
+}
+
+describe('vsop (spawned)', () => {
+  it('prints its version, and nothing else', () => {
+    assert.deepEqual(vsop(['--version']), { code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  });
+
+  for (const cmd of [[], ['render'], ['sync'], ['config', 'validate'], ['completion']]) {
+    it(`prints help for "${['vsop', ...cmd].join(' ')}"`, () => {
+      const r = vsop([...cmd, '--help']);
+      assert.equal(r.code, 0);
+      assert.equal(r.stderr, '');
+      golden(`help-${['vsop', ...cmd].join('-')}.txt`, r.stdout);
+    });
+  }
+
+  it('exits 2 with usage on stderr when run without a command', () => {
+    const r = vsop([]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /Usage: vsop \[options\] \[command\]/);
+  });
+
+  it('calls itself "kubectl vsop" when run as the kubectl plugin', () => {
+    const link = join(tmp, 'kubectl-vsop');
+    symlinkSync(BIN, link);
+    const r = vsop(['--help'], { bin: link });
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^Usage: kubectl vsop \[options\] \[command\]/);
+  });
+
+  it('exits 1 when --diff finds changes, and 0 when render output is fed back (idempotence)', () => {
+    const diff = vsop(['sync', '--diff', '-f', 'examples/hierarchical']);
+    assert.equal(diff.code, 1, diff.stderr);
+    assert.match(diff.stdout, /^--- \/dev\/null\n\+\+\+ b\/networking\.istio\.io\.v1beta1\.VirtualService\.prod\.api-virtual-service\n/);
+    assert.equal(diff.stderr, 'Plan: 3 to create, 0 to update, 0 to delete, 0 unchanged.\n');
+
+    for (const example of ['seed', 'custom-template', 'hierarchical']) {
+      const rendered = vsop(['render', '-f', `examples/${example}`]);
+      assert.equal(rendered.code, 0, rendered.stderr);
+      const again = vsop(['sync', '--diff', '-f', `examples/${example}`, '-f', '-'], { input: rendered.stdout });
+      assert.deepEqual([again.code, again.stdout], [0, ''], `${example}: ${again.stderr}`);
+      assert.match(again.stderr, /Plan: 0 to create, 0 to update, 0 to delete, \d+ unchanged\./);
+      const json = vsop(['render', '-o', 'json', '-f', `examples/${example}`]);
+      const fromJson = vsop(['sync', '--diff', '-f', `examples/${example}`, '-f', '-'], { input: json.stdout });
+      assert.equal(fromJson.code, 0, `${example} (json): ${fromJson.stderr}`);
+    }
+  });
+
+  it('colours the diff only when asked to: FORCE_COLOR on, NO_COLOR and --no-color off', () => {
+    const esc = /\u001b\[/;
+    assert.match(vsop(['sync', '--diff', '-f', 'examples/seed'], { env: { FORCE_COLOR: '1' } }).stdout, esc);
+    assert.doesNotMatch(vsop(['sync', '--diff', '-f', 'examples/seed']).stdout, esc, 'a pipe gets no colour');
+    assert.doesNotMatch(vsop(['sync', '--diff', '-f', 'examples/seed'], { env: { NO_COLOR: '1' } }).stdout, esc);
+    assert.doesNotMatch(vsop(['sync', '--diff', '--no-color', '-f', 'examples/seed'], { env: { FORCE_COLOR: '1' } }).stdout, esc);
+  });
+
+  it('prints errors on stderr with a documented code, nothing on stdout', () => {
+    const r = vsop(['sync', '--diff', '-f', 'examples/does-not-exist']);
+    assert.deepEqual([r.code, r.stdout], [4, '']);
+    assert.equal(r.stderr, 'error: cannot read input:\n  examples/does-not-exist: no such file or directory\n');
+  });
+});
+
+describe('completions', () => {
+  for (const shell of ['bash', 'zsh', 'fish']) {
+    it(`${shell}: the committed script is what the command tree generates`, () => {
+      const r = vsop(['completion', shell]);
+      assert.equal(r.code, 0);
+      assert.equal(r.stdout, readFileSync(join(ROOT, 'completions', `vsop.${shell}`), 'utf8'), `regenerate: vsop completion ${shell} > completions/vsop.${shell}`);
+      for (const word of ['render', 'sync', 'validate', 'diff', 'dry-run', 'adopt', 'filename', 'strict']) assert.ok(r.stdout.includes(word), `${shell} lacks ${word}`);
+    });
+  }
+
+  const complete = (line: string[]) => {
+    const script = `source completions/vsop.bash; COMP_WORDS=(${line.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${line.length - 1}; _vsop; printf '%s\\n' "\${COMPREPLY[@]}"`;
+    const r = spawnSync('bash', ['-c', script], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim().split('\n').filter(Boolean);
+  };
+
+  it('bash completes commands, flags and flag values', () => {
+    assert.deepEqual(complete(['vsop', 'sy']), ['sync']);
+    assert.deepEqual(complete(['vsop', 'config', '']), ['validate', '-V', '--version', '--config-namespace', '--config-name', '--no-color']);
+    assert.deepEqual(complete(['vsop', 'sync', '--dr']), ['--dry-run']);
+    assert.deepEqual(complete(['vsop', 'sync', '--dry-run', '']), ['none', 'client', 'server']);
+    assert.deepEqual(complete(['vsop', 'render', '-o', 'j']), ['json']);
+  });
+
+  for (const [shell, flag] of [['zsh', '-n'], ['fish', '--no-execute']] as const) {
+    it(`${shell} accepts the script's syntax`, (t) => {
+      if (spawnSync(shell, ['--version']).error) {
+        t.skip(`${shell} is not installed (apt-get install ${shell}); the script's syntax is not checked`);
+        return;
+      }
+      const r = spawnSync(shell, [flag, join(ROOT, 'completions', `vsop.${shell}`)], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    });
+  }
+});
