@@ -14,6 +14,9 @@ await build({
   platform: 'node',
   target: 'node22',
   sourcemap: 'linked',
+  // Less to parse at every start; keepNames keeps class names (error names) and stack frames readable.
+  minify: true,
+  keepNames: true,
   chunkNames: 'chunks/[name]-[hash]',
   // Some dependencies call require() for Node built-ins; give the ESM bundle one.
   banner: { js: "import { createRequire as __vsopRequire } from 'node:module'; const require = __vsopRequire(import.meta.url);" },

@@ -4,7 +4,7 @@ import { CommanderError } from 'commander';
 import { basename } from 'node:path';
 import pkg from '../package.json' with { type: 'json' };
 import { buildProgram } from './cli/program.ts';
-import { processIo, type Io, paint } from './cli/io.ts';
+import { processIo, type Io } from './cli/io.ts';
 import { EXIT, exitCodeOf, ProblemsError, VsopError } from './errors.ts';
 
 export async function run(argv: readonly string[], io: Io = processIo()): Promise<number> {
@@ -19,13 +19,13 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
     return exit;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage; // commander printed it
-    report(err, io, noColorFlag ? false : undefined);
+    await report(err, io, noColorFlag ? false : undefined);
     return exitCodeOf(err);
   }
 }
 
-function report(err: unknown, io: Io, colorFlag: boolean | undefined): void {
-  const c = paint(io, colorFlag).err;
+async function report(err: unknown, io: Io, colorFlag: boolean | undefined): Promise<void> {
+  const c = (await import('./cli/paint.ts')).paint(io, colorFlag).err;
   if (err instanceof VsopError) {
     io.err(`${c.red('error:')} ${err.message}\n`);
     if (err.hint) io.err(`${c.dim('hint:')} ${err.hint}\n`);

@@ -44,7 +44,7 @@ export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): R
   const resolution = resolve(loaded.config, loaded.template, snapshot.services);
   if (resolution.problems.length > 0) throw new ConfigError('the template renders invalid VirtualServices', resolution.problems);
   if (opts.services) {
-    const known = new Set(resolution.routing.map((r) => r.service));
+    const known = new Set(resolution.services);
     const unknown = opts.services.filter((s) => !known.has(s));
     if (unknown.length > 0) {
       const ns = loaded.config.defaultNamespace;

@@ -2,7 +2,8 @@
 
 import { loadConfig } from '../core/config.ts';
 import { ConfigError } from '../errors.ts';
-import { paint, type Io } from './io.ts';
+import type { Io } from './io.ts';
+import { paint } from './paint.ts';
 import { printWarnings, stateSource, type SourceOptions } from './source.ts';
 
 interface ValidateOptions extends SourceOptions {

@@ -1,7 +1,5 @@
 // The streams commands write to, injected so tests can capture them. Results go to stdout; progress,
-// warnings and errors to stderr. Colour is decided once, here.
-
-import { Chalk, type ChalkInstance } from 'chalk';
+// warnings and errors to stderr. Whether to colour is decided here; paint.ts does the colouring.
 
 export interface Io {
   out(text: string): void;
@@ -10,11 +8,6 @@ export interface Io {
   stdoutIsTTY: boolean;
   stderrIsTTY: boolean;
   env: Record<string, string | undefined>;
-}
-
-export interface Paint {
-  out: ChalkInstance;
-  err: ChalkInstance;
 }
 
 export function processIo(): Io {
@@ -46,24 +39,3 @@ export function colorEnabled(io: Io, stream: 'out' | 'err', flag: boolean | unde
   return stream === 'out' ? io.stdoutIsTTY : io.stderrIsTTY;
 }
 
-export function paint(io: Io, flag: boolean | undefined): Paint {
-  return {
-    out: new Chalk({ level: colorEnabled(io, 'out', flag) ? 1 : 0 }),
-    err: new Chalk({ level: colorEnabled(io, 'err', flag) ? 1 : 0 }),
-  };
-}
-
-/** Colours a unified diff line by line: headers bold, hunks cyan, additions green, removals red. */
-export function colorDiff(text: string, c: ChalkInstance): string {
-  if (c.level === 0) return text;
-  return text
-    .split('\n')
-    .map((line) => {
-      if (line.startsWith('+++') || line.startsWith('---')) return c.bold(line);
-      if (line.startsWith('@@')) return c.cyan(line);
-      if (line.startsWith('+')) return c.green(line);
-      if (line.startsWith('-')) return c.red(line);
-      return line;
-    })
-    .join('\n');
-}

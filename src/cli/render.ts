@@ -2,7 +2,8 @@
 
 import { toJsonList, toYamlStream } from '../core/render.ts';
 import { reconcileOnce } from '../reconcile.ts';
-import { paint, type Io } from './io.ts';
+import type { Io } from './io.ts';
+import { paint } from './paint.ts';
 import { printWarnings, stateSource, type SourceOptions } from './source.ts';
 
 interface RenderOptions extends SourceOptions {

@@ -5,7 +5,8 @@ import { hasChanges } from '../core/plan.ts';
 import { planDiff, planJson, planMarkdown, summaryLine } from '../core/render.ts';
 import { ConflictError, EXIT, UsageError, type Problem } from '../errors.ts';
 import { reconcileOnce } from '../reconcile.ts';
-import { colorDiff, paint, type Io, type Paint } from './io.ts';
+import type { Io } from './io.ts';
+import { colorDiff, paint, type Paint } from './paint.ts';
 import { printWarnings, stateSource, type SourceOptions } from './source.ts';
 
 export interface SyncOptions extends SourceOptions {

@@ -29,22 +29,20 @@ export function withoutServerFields<T extends KubeObject>(obj: T): T {
 /** Deep equality in which undefined, null, [] and {} are all "absent", and key order does not count. */
 export function semanticEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  const aEmpty = isEmpty(a);
-  const bEmpty = isEmpty(b);
-  if (aEmpty || bEmpty) return aEmpty && bEmpty;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return isEmpty(a) && isEmpty(b);
+  const aArray = Array.isArray(a);
+  const bArray = Array.isArray(b);
+  if (aArray || bArray) {
+    if (!aArray || !bArray) return isEmpty(a) && isEmpty(b);
+    if (a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) if (!semanticEqual(a[i], b[i])) return false;
     return true;
   }
-  if (typeof a === 'object' && typeof b === 'object' && !Array.isArray(b)) {
-    const ao = a as Record<string, unknown>;
-    const bo = b as Record<string, unknown>;
-    for (const k in ao) if (!semanticEqual(ao[k], bo[k])) return false;
-    for (const k in bo) if (!(k in ao) && !isEmpty(bo[k])) return false;
-    return true;
-  }
-  return false;
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  for (const k of Object.keys(ao)) if (!semanticEqual(ao[k], bo[k])) return false;
+  for (const k of Object.keys(bo)) if (ao[k] === undefined && !isEmpty(bo[k])) return false;
+  return true;
 }
 
 function isEmpty(v: unknown): boolean {

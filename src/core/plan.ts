@@ -2,7 +2,7 @@
 // The same plan is printed by --diff and executed by apply. Routes vsop did not render (foreign routes)
 // stay where they are in every update; objects without the managed label are never planned for change.
 
-import { sameObject } from './normalize.ts';
+import { sameObject, semanticEqual } from './normalize.ts';
 import { isManaged, isVsopRoute, SERVICE_ANNOTATION } from './ownership.ts';
 import type { HttpRoute, VirtualService } from './types.ts';
 
@@ -77,6 +77,10 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
       });
       continue;
     }
+    if (alreadyInLine(want, have)) {
+      actions.push({ type: 'unchanged', ...base, live: have, after: have });
+      continue;
+    }
     const after = merge(want, have);
     actions.push({ type: sameObject(after, have) ? 'unchanged' : 'update', ...base, live: have, after });
   }
@@ -99,10 +103,33 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
   }
 
   const deleted = new Set(actions.filter((a) => a.type === 'delete').map((a) => `${a.namespace}/${a.name}`));
-  findings.push(...hostOverlaps(desired.filter((d) => desiredKeys.has(key(d))), live.filter((l) => !deleted.has(key(l)))));
-  actions.sort((a, b) => compareKeys(a, b));
+  // An object is never its own overlap, and objects about to go cannot overlap: index only the others.
+  const others = live.filter((l) => {
+    const k = key(l);
+    return !deleted.has(k) && !desiredKeys.has(k);
+  });
+  findings.push(...hostOverlaps(desired.filter((d) => desiredKeys.has(key(d))), others));
+  sortByKey(actions);
   findings.sort((a, b) => compareKeys(a, b) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
   return { version: PLAN_VERSION, actions, findings };
+}
+
+/**
+ * The common case, decided without building the merged object: the live spec is exactly the desired one
+ * (so it holds no foreign or stale route) and the live labels and annotations include vsop's.
+ */
+function alreadyInLine(want: VirtualService, have: VirtualService): boolean {
+  const includes = (mine: Record<string, string> | undefined, theirs: Record<string, string> | undefined) => {
+    for (const k in mine) if (theirs?.[k] !== mine[k]) return false;
+    return true;
+  };
+  return (
+    want.kind === have.kind &&
+    sameGroup(want.apiVersion, have.apiVersion) &&
+    includes(want.metadata.labels, have.metadata.labels) &&
+    includes(want.metadata.annotations, have.metadata.annotations) &&
+    semanticEqual(want.spec, have.spec)
+  );
 }
 
 /** True when applying the plan would write something. */
@@ -217,6 +244,16 @@ export function qualify(host: string, namespace: string): string {
 
 function key(vs: { metadata: { namespace?: string; name: string } }): string {
   return `${vs.metadata.namespace ?? ''}/${vs.metadata.name}`;
+}
+
+/** Sorts in place by namespace/name, computing each key once. */
+function sortByKey(actions: Action[]): void {
+  const keys = new Map(actions.map((a) => [a, `${a.namespace}/${a.name}`]));
+  actions.sort((a, b) => {
+    const ka = keys.get(a)!;
+    const kb = keys.get(b)!;
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
 }
 
 function compareKeys(a: { namespace: string; name: string }, b: { namespace: string; name: string }): number {

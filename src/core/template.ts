@@ -34,6 +34,8 @@ export interface Template {
   readonly value: VirtualService;
   /** Index in spec.http where developer routes go. */
   readonly injectAt: number;
+  /** Builds a fresh copy with the variables filled in; compiled once from `value`. */
+  readonly build: (vars: TemplateVariables) => unknown;
 }
 
 /**
@@ -63,25 +65,42 @@ export function parseTemplate(text: string, defaultNamespace: string): { templat
 
   problems.push(...shapeProblems(value, defaultNamespace));
   if (problems.length > 0) return { problems };
-  return { template: { value: value as VirtualService, injectAt: injectionIndex(doc.getIn(['spec', 'http'], true)) }, problems };
+  const template = { value: value as VirtualService, injectAt: injectionIndex(doc.getIn(['spec', 'http'], true)), build: compile(value) };
+  return { template, problems };
 }
 
 /** Renders the template for one Service: a fresh object, sharing nothing with the template. */
 export function renderTemplate(template: Template, vars: TemplateVariables): VirtualService {
-  return substitute(template.value, vars) as VirtualService;
+  return template.build(vars) as VirtualService;
 }
 
-function substitute(value: unknown, vars: TemplateVariables): unknown {
+/**
+ * Turns the parsed template into a builder: strings with variables become a join of their parts, the
+ * rest is copied as is. Rendering thousands of Services then costs one allocation per node, no regex.
+ */
+function compile(value: unknown): (vars: TemplateVariables) => unknown {
   if (typeof value === 'string') {
-    return value.includes('${') ? value.replace(VARIABLE, (_, name: string) => vars[name as keyof TemplateVariables]) : value;
+    if (!value.includes('${')) return () => value;
+    const parts = value.split(VARIABLE); // odd indexes are variable names
+    return (vars) => {
+      let out = parts[0]!;
+      for (let i = 1; i < parts.length; i += 2) out += vars[parts[i] as keyof TemplateVariables] + parts[i + 1]!;
+      return out;
+    };
   }
-  if (Array.isArray(value)) return value.map((v) => substitute(v, vars));
+  if (Array.isArray(value)) {
+    const items = value.map(compile);
+    return (vars) => items.map((b) => b(vars));
+  }
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substitute(v, vars);
-    return out;
+    const entries = Object.entries(value).map(([k, v]) => [k, compile(v)] as const);
+    return (vars) => {
+      const out: Record<string, unknown> = {};
+      for (const [k, b] of entries) out[k] = b(vars);
+      return out;
+    };
   }
-  return value;
+  return () => value;
 }
 
 function unknownVariables(value: unknown, found = new Set<string>()): Set<string> {

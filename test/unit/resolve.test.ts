@@ -23,7 +23,7 @@ describe('resolve', () => {
 
   it('never counts a placeholder as the Service existing', () => {
     const { config: c, template } = config();
-    const r = resolve(c, template, [service('default', 'my-app'), service('dev-alice', 'my-app', { placeholder: true })]);
+    const r = resolve(c, template, [service('default', 'my-app'), service('dev-alice', 'my-app', { placeholder: true })], { routing: true });
     assert.deepEqual(r.virtualServices[0]!.spec.http, [defaultRoute('my-app')]);
     assert.deepEqual(r.routing[0]!.namespaces[0], { namespace: 'dev-alice', placeholder: true, route: { state: 'missing' } });
   });
@@ -77,7 +77,7 @@ describe('resolve', () => {
     const { config: c, template } = config({
       developerNamespaces: ['integration', { name: 'team-a', parent: 'integration' }, { name: 'feature', headerValue: 'login', parent: 'team-a' }, 'team-b'],
     });
-    const r = resolve(c, template, [service('default', 'auth'), service('integration', 'auth'), service('default', 'ui'), service('team-b', 'ui')]);
+    const r = resolve(c, template, [service('default', 'auth'), service('integration', 'auth'), service('default', 'ui'), service('team-b', 'ui')], { routing: true });
     const auth = r.virtualServices.find((v) => v.metadata.name === 'auth-virtual-service')!;
     assert.deepEqual(auth.spec.http, [
       devRoute('auth', 'integration'),

@@ -1,0 +1,87 @@
+// npm run bench: vsop's speed targets, each beside a floor measured in the same run (machines are noisy,
+// so only ratios to a same-run floor mean anything). Not part of npm test.
+//
+//   resolve+plan, 10,000 production Services x 20 developer namespaces   target <= 150 ms
+//   cold start of `vsop --version`                                       target <= 2 x `node -e 0`
+//   cold start of `vsop sync -f examples/seed --diff`                    reported beside `node -e 0`
+
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from '../src/core/config.ts';
+import { plan } from '../src/core/plan.ts';
+import { resolve } from '../src/core/resolve.ts';
+import type { Service } from '../src/core/types.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin', 'vsop.js');
+const rows: { name: string; median: number; floorName: string; floor: number; target: string; ok: boolean }[] = [];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function time(fn: () => void, runs: number): number {
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    fn();
+    out.push(performance.now() - t);
+  }
+  return median(out);
+}
+
+// --- resolve + plan at scale -------------------------------------------------------------------
+const SERVICES = 10_000;
+const DEVS = 20;
+const devNames = Array.from({ length: DEVS }, (_, i) => `dev-${i}`);
+const { config, template } = loadConfig(`defaultNamespace: prod\ndeveloperNamespaces: [${devNames.join(', ')}]\n`, 'bench');
+const services: Service[] = [];
+const svc = (namespace: string, name: string): Service => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { ports: [{ port: 80 }] } });
+for (let s = 0; s < SERVICES; s++) {
+  services.push(svc('prod', `svc-${s}`));
+  // each developer namespace holds a copy of a quarter of the Services
+  for (let d = 0; d < DEVS; d++) if ((s + d) % 4 === 0) services.push(svc(devNames[d]!, `svc-${s}`));
+}
+const desired = resolve(config, template, services).virtualServices;
+const live = structuredClone(desired);
+const opts = { defaultNamespace: 'prod' };
+time(() => plan(resolve(config, template, services).virtualServices, live, opts), 3); // warm up
+const steady = time(() => plan(resolve(config, template, services).virtualServices, live, opts), 9);
+const fresh = time(() => plan(resolve(config, template, services).virtualServices, [], opts), 9);
+const copy = time(() => structuredClone(desired), 9);
+const routes = desired.reduce((n, vs) => n + (vs.spec.http?.length ?? 0), 0);
+const label = `${SERVICES.toLocaleString('en')} Services x ${DEVS} namespaces (${services.length.toLocaleString('en')} Services, ${routes.toLocaleString('en')} routes)`;
+rows.push({ name: `resolve+plan, all unchanged: ${label}`, median: steady, floorName: 'structuredClone of the output', floor: copy, target: '<= 150 ms', ok: steady <= 150 });
+rows.push({ name: `resolve+plan, all created: ${label}`, median: fresh, floorName: 'structuredClone of the output', floor: copy, target: '<= 150 ms', ok: fresh <= 150 });
+
+// --- cold starts ---------------------------------------------------------------------------------
+function spawnTime(args: string[], runs: number): number {
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'ignore', env: { PATH: process.env.PATH ?? '' } });
+    out.push(performance.now() - t);
+    if (r.status !== 0 && r.status !== 1) throw new Error(`${args.join(' ')} exited ${r.status}`);
+  }
+  return median(out);
+}
+const RUNS = 21;
+spawnTime(['-e', '0'], 3);
+const node0 = spawnTime(['-e', '0'], RUNS);
+const version = spawnTime([BIN, '--version'], RUNS);
+const node1 = spawnTime(['-e', '0'], RUNS);
+const diff = spawnTime([BIN, 'sync', '-f', 'examples/seed', '--diff'], RUNS);
+const floor = Math.min(node0, node1);
+rows.push({ name: 'cold start: vsop --version', median: version, floorName: 'node -e 0', floor, target: '<= 2x floor', ok: version <= 2 * floor });
+rows.push({ name: 'cold start: vsop sync -f examples/seed --diff', median: diff, floorName: 'node -e 0', floor, target: 'reported', ok: true });
+
+// --- report --------------------------------------------------------------------------------------
+console.log(`node ${process.version}, ${process.arch}, medians\n`);
+for (const r of rows) {
+  console.log(`${r.ok ? 'ok  ' : 'MISS'} ${r.name}`);
+  console.log(`     ${r.median.toFixed(1)} ms   floor (${r.floorName}) ${r.floor.toFixed(1)} ms   ratio ${(r.median / r.floor).toFixed(2)}   target ${r.target}`);
+}
+if (process.argv.includes('--json')) console.log(JSON.stringify(rows, null, 2));
+process.exitCode = rows.every((r) => r.ok) ? 0 : 1;
