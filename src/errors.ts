@@ -58,6 +58,21 @@ export class NotFoundError extends VsopError {}
 /** An object is in the way (unmanaged, edited concurrently past the retry budget, --strict findings). */
 export class ConflictError extends VsopError {}
 
+/** An answer from the Kubernetes API other than success, with what vsop was doing when it came. */
+export class ApiError extends VsopError {
+  readonly status: number;
+  /** The Status reason: NotFound, AlreadyExists, Conflict, Invalid, Forbidden, ... */
+  readonly reason: string;
+  /** Seconds the server asked to wait (429, 503). */
+  readonly retryAfter: number | undefined;
+  constructor(message: string, status: number, reason: string, options?: { cause?: unknown; hint?: string; retryAfter?: number }) {
+    super(message, options);
+    this.status = status;
+    this.reason = reason;
+    this.retryAfter = options?.retryAfter;
+  }
+}
+
 /** The exit-code table. The README documents it; keep both in step. */
 export const EXIT = {
   ok: 0,
@@ -80,5 +95,12 @@ export function exitCodeOf(err: unknown): number {
   if (err instanceof AccessError) return EXIT.access;
   if (err instanceof NotFoundError) return EXIT.notFound;
   if (err instanceof ConflictError) return EXIT.conflict;
+  if (err instanceof ApiError) {
+    if (err.status === 401 || err.status === 403) return EXIT.access;
+    if (err.status === 404) return EXIT.notFound;
+    if (err.status === 409) return EXIT.conflict;
+    if (err.status === 400 || err.status === 422) return EXIT.input;
+    return EXIT.unreachable;
+  }
   return EXIT.internal;
 }

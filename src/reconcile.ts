@@ -3,6 +3,7 @@
 
 import { loadConfig, type LoadedConfig } from './core/config.ts';
 import type { ConfigText } from './core/inventory.ts';
+import { planPlaceholders } from './core/placeholders.ts';
 import { plan, type Plan } from './core/plan.ts';
 import { resolve, type Resolution } from './core/resolve.ts';
 import type { Service, VirtualService } from './core/types.ts';
@@ -59,5 +60,7 @@ export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): R
     ...(opts.services ? { services: opts.services } : {}),
     ...(opts.adopt ? { adopt: true } : {}),
   });
+  const developerServices = snapshot.services.filter((s) => s.metadata.namespace !== loaded.config.defaultNamespace);
+  p.actions.push(...planPlaceholders(resolution.placeholders, developerServices, opts.services ? new Set(opts.services) : undefined));
   return { loaded, resolution, plan: p, snapshot, warnings: loaded.warnings };
 }

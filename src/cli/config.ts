@@ -4,14 +4,14 @@ import { loadConfig } from '../core/config.ts';
 import { ConfigError } from '../errors.ts';
 import type { Io } from './io.ts';
 import { paint } from './paint.ts';
-import { printWarnings, stateSource, type SourceOptions } from './source.ts';
+import { openSource, printWarnings, type SourceOptions } from './source.ts';
 
 interface ValidateOptions extends SourceOptions {
   output: 'text' | 'json';
 }
 
 export async function validate(io: Io, opts: ValidateOptions): Promise<number> {
-  const { config } = await stateSource(io, opts).read();
+  const { config } = await (await openSource(io, opts)).source.read();
   if (opts.output === 'json') {
     try {
       const loaded = loadConfig(config.text, config.source, config.locate);

@@ -8,10 +8,20 @@ export interface Io {
   stdoutIsTTY: boolean;
   stderrIsTTY: boolean;
   env: Record<string, string | undefined>;
+  /** Aborted on the first SIGINT or SIGTERM: in-flight requests and retry waits stop. */
+  signal: AbortSignal;
 }
 
 export function processIo(): Io {
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    // A second signal means "now": exit at once, with the shell's code for it.
+    if (abort.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    abort.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   return {
+    signal: abort.signal,
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
     readStdin: async () => {

@@ -1,7 +1,7 @@
 // The command tree. Flags and help live here; each command's work lives in its own file, loaded only
 // when that command runs, so `vsop --version` and `--help` stay cheap. Completions walk this same tree.
 
-import { Argument, Command, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG_LOCATION } from '../core/ownership.ts';
 import type { Io } from './io.ts';
 
@@ -9,12 +9,24 @@ export interface GlobalOptions {
   color?: boolean;
   configNamespace: string;
   configName: string;
+  kubeconfig?: string;
+  context?: string;
+  /** Milliseconds per API request. */
+  requestTimeout: number;
 }
 
 /** What a command's action returns: the exit code. */
 export type Outcome = Promise<number>;
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** kubectl's durations: "30s", "2m", "1h", "500ms", or a bare number of seconds. */
+export function parseDuration(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('expected a duration such as 30s, 2m or 500ms');
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(m[1]) * unit);
+}
 
 const filenameOption = () =>
   new Option('-f, --filename <path>', 'read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable').argParser(collect);
@@ -29,6 +41,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
         .default(DEFAULT_CONFIG_LOCATION.namespace),
     )
     .addOption(new Option('--config-name <name>', 'name of the vsop ConfigMap').env('VSOP_CONFIG_NAME').default(DEFAULT_CONFIG_LOCATION.name))
+    .option('--kubeconfig <path>', 'the kubeconfig file to use (default: KUBECONFIG, then ~/.kube/config, then the Pod\'s service account)')
+    .option('--context <name>', 'the kubeconfig context to use')
+    .addOption(new Option('--request-timeout <duration>', 'give up on one API request after this long').argParser(parseDuration).default(30_000, '30s'))
     .option('--no-color', 'never colour output (NO_COLOR and FORCE_COLOR are honoured too)')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
@@ -58,11 +73,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .addOption(filenameOption())
     .option('--diff', 'print the plan as a unified diff; exit 0 when nothing would change, 1 when something would, 2 or more on error')
     .addOption(
-      new Option('--dry-run <mode>', 'client: print the objects that would be written, without writing').choices(['none', 'client', 'server']).default('none'),
+      new Option('--dry-run <mode>', 'client: say what would be written; server: send the writes with dryRun, so the API server checks them without storing').choices(['none', 'client', 'server']).default('none'),
     )
-    .addOption(new Option('-o, --output <format>', 'plan format with --diff (text, json, markdown)').choices(['text', 'json', 'markdown']).default('text'))
+    .addOption(new Option('-o, --output <format>', 'text, json (the plan with --diff, the results otherwise), markdown (with --diff)').choices(['text', 'json', 'markdown']).default('text'))
     .option('--adopt', 'take over a same-named VirtualService that lacks the managed label, keeping its routes')
     .option('--strict', 'treat warnings (another VirtualService on the same host) as errors')
+    .addOption(new Option('--timeout <duration>', 'give up retrying an object that keeps conflicting after this long').argParser(parseDuration).default(60_000, '60s'))
+    .addOption(new Option('--retry-base <duration>', 'first conflict-retry delay; it doubles each time, with jitter').argParser(parseDuration).default(1000, '1s').hideHelp())
     .action(action(async ([services], opts) => (await import('./sync.ts')).sync(io, services as string[], opts as never)));
 
   const config = program.command('config').description('work with the vsop configuration');

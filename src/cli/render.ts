@@ -4,14 +4,14 @@ import { toJsonList, toYamlStream } from '../core/render.ts';
 import { reconcileOnce } from '../reconcile.ts';
 import type { Io } from './io.ts';
 import { paint } from './paint.ts';
-import { printWarnings, stateSource, type SourceOptions } from './source.ts';
+import { openSource, printWarnings, type SourceOptions } from './source.ts';
 
 interface RenderOptions extends SourceOptions {
   output: 'yaml' | 'json';
 }
 
 export async function render(io: Io, services: string[], opts: RenderOptions): Promise<number> {
-  const result = await reconcileOnce(stateSource(io, opts), services.length ? { services } : {});
+  const result = await reconcileOnce((await openSource(io, opts)).source, services.length ? { services } : {});
   printWarnings(io, result.warnings, paint(io, opts.color).err.yellow);
   const only = services.length ? new Set(services) : undefined;
   const objects = result.resolution.virtualServices.filter((vs) => !only || only.has(vs.metadata.annotations?.['vsop.io/service'] ?? ''));

@@ -1,7 +1,7 @@
-// Where a command's state comes from: files given with -f, or (cluster mode) the current kubeconfig.
+// Where a command's state comes from: files given with -f, or the cluster of the current kubeconfig.
 
-import { UsageError } from '../errors.ts';
 import { fileSource } from '../files.ts';
+import type { KubePort } from '../k8s/port.ts';
 import type { StateSource } from '../reconcile.ts';
 import type { Io } from './io.ts';
 import type { GlobalOptions } from './program.ts';
@@ -10,12 +10,25 @@ export interface SourceOptions extends GlobalOptions {
   filename?: string[];
 }
 
-export function stateSource(io: Io, opts: SourceOptions): StateSource {
+export interface OpenedSource {
+  source: StateSource;
+  /** Present in cluster mode: where writes go. */
+  port?: KubePort;
+}
+
+export async function openSource(io: Io, opts: SourceOptions): Promise<OpenedSource> {
   const location = { namespace: opts.configNamespace, name: opts.configName };
-  if (opts.filename && opts.filename.length > 0) return fileSource(opts.filename, location, io.readStdin);
-  throw new UsageError('no input: give the ConfigMap, Services and VirtualServices with -f FILE (a directory, or - for stdin)', {
-    hint: 'vsop sync -f examples/seed --diff',
+  if (opts.filename && opts.filename.length > 0) return { source: fileSource(opts.filename, location, io.readStdin) };
+  // The Kubernetes client is loaded only here, so offline commands never pay for it.
+  const [{ connect }, { clusterSource }] = await Promise.all([import('../k8s/connect.ts'), import('../k8s/source.ts')]);
+  const port = connect({
+    env: io.env,
+    signal: io.signal,
+    requestTimeout: opts.requestTimeout,
+    ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+    ...(opts.context ? { context: opts.context } : {}),
   });
+  return { source: clusterSource(port, location), port };
 }
 
 /** Warnings about the configuration (unknown keys) go to stderr, never stdout. */

@@ -1,13 +1,17 @@
-// vsop sync: read → resolve → plan, then print the plan (--diff, --dry-run=client) or apply it.
+// vsop sync: read → resolve → plan, then print the plan (--diff, --dry-run=client) or apply it
+// (--dry-run=server sends the writes with dryRun).
 
-import type { Finding, Plan } from '../core/plan.ts';
+import { applyPlan, DEFAULT_RETRY, type Result } from '../apply.ts';
+import type { Action, Finding, Plan } from '../core/plan.ts';
 import { hasChanges } from '../core/plan.ts';
 import { planDiff, planJson, planMarkdown, summaryLine } from '../core/render.ts';
 import { ConflictError, EXIT, UsageError, type Problem } from '../errors.ts';
+import type { KubePort } from '../k8s/port.ts';
 import { reconcileOnce } from '../reconcile.ts';
 import type { Io } from './io.ts';
 import { colorDiff, paint, type Paint } from './paint.ts';
-import { printWarnings, stateSource, type SourceOptions } from './source.ts';
+import { progress } from './progress.ts';
+import { openSource, printWarnings, type SourceOptions } from './source.ts';
 
 export interface SyncOptions extends SourceOptions {
   diff?: boolean;
@@ -15,9 +19,11 @@ export interface SyncOptions extends SourceOptions {
   output: 'text' | 'json' | 'markdown';
   adopt?: boolean;
   strict?: boolean;
+  timeout: number;
+  retryBase: number;
 }
 
-const PAST: Record<string, string> = { create: 'created', update: 'updated', delete: 'deleted', unchanged: 'unchanged' };
+const PAST: Record<Action['type'], Result['result']> = { create: 'created', update: 'updated', delete: 'deleted', unchanged: 'unchanged' };
 
 export async function sync(io: Io, services: string[], opts: SyncOptions): Promise<number> {
   const offline = (opts.filename?.length ?? 0) > 0;
@@ -30,21 +36,51 @@ export async function sync(io: Io, services: string[], opts: SyncOptions): Promi
   if (opts.output === 'markdown' && !opts.diff) throw new UsageError('-o markdown is a plan summary: use it with --diff');
 
   const c = paint(io, opts.color);
-  const result = await reconcileOnce(stateSource(io, opts), {
-    ...(services.length ? { services } : {}),
-    ...(opts.adopt ? { adopt: true } : {}),
-  });
-  printWarnings(io, result.warnings, c.err.yellow);
+  const spinner = progress(io, opts.color, 'Reading the cluster');
+  try {
+    const { source, port } = await openSource(io, opts);
+    const result = await reconcileOnce(source, { ...(services.length ? { services } : {}), ...(opts.adopt ? { adopt: true } : {}) });
+    spinner.stop();
+    printWarnings(io, result.warnings, c.err.yellow);
 
-  if (opts.diff) {
-    printPlan(io, c, result.plan, result.warnings, opts.output);
-    checkFindings(io, c, result.plan.findings, opts.strict);
-    return hasChanges(result.plan) ? EXIT.changes : EXIT.ok;
+    if (opts.diff) {
+      printPlan(io, c, result.plan, result.warnings, opts.output);
+      checkFindings(io, c, result.plan.findings, opts.strict);
+      return hasChanges(result.plan) ? EXIT.changes : EXIT.ok;
+    }
+    // --strict findings stop everything before any write; an unmanaged object in the way stops only itself.
+    if (opts.strict) checkFindings(io, c, result.plan.findings, true);
+    if (opts.dryRun === 'client' || !port) {
+      printOutcome(io, result.plan.actions.map((a) => ({ kind: a.kind, namespace: a.namespace, name: a.name, result: PAST[a.type], attempts: 0 })), opts.output, 'dry run');
+    } else {
+      const results = await apply(io, opts, port, result.plan);
+      printOutcome(io, results, opts.output, opts.dryRun === 'server' ? 'server dry run' : undefined);
+    }
+    if (!opts.strict) checkFindings(io, c, result.plan.findings, false);
+    return EXIT.ok;
+  } finally {
+    spinner.stop();
   }
-  // --dry-run=client: what would be written, in the apply's own words.
-  checkFindings(io, c, result.plan.findings, opts.strict);
-  printOutcome(io, result.plan, opts.output, true);
-  return EXIT.ok;
+}
+
+async function apply(io: Io, opts: SyncOptions, port: KubePort, plan: Plan): Promise<Result[]> {
+  const writes = plan.actions.filter((a) => a.type !== 'unchanged').length;
+  const spinner = progress(io, opts.color, `Applying ${writes} change${writes === 1 ? '' : 's'}`);
+  let done = 0;
+  try {
+    return await applyPlan(plan.actions, port, {
+      dryRun: opts.dryRun === 'server',
+      ...(opts.adopt ? { adopt: true } : {}),
+      retry: { ...DEFAULT_RETRY, minTimeout: opts.retryBase, maxTimeout: opts.retryBase * 16 },
+      maxRetryTime: opts.timeout,
+      signal: io.signal,
+      onResult: (r) => {
+        if (r.result !== 'unchanged') spinner.text(`Applying changes: ${++done}/${writes}`);
+      },
+    });
+  } finally {
+    spinner.stop();
+  }
 }
 
 export function printPlan(io: Io, c: Paint, plan: Plan, warnings: readonly Problem[], output: SyncOptions['output']): void {
@@ -57,14 +93,14 @@ export function printPlan(io: Io, c: Paint, plan: Plan, warnings: readonly Probl
 }
 
 /** One line per object, finishing the sentence "virtualservice default/foo ..."; or the same as data. */
-export function printOutcome(io: Io, plan: Plan, output: SyncOptions['output'], dryRun: boolean): void {
-  const suffix = dryRun ? ' (dry run)' : '';
+export function printOutcome(io: Io, results: readonly Result[], output: SyncOptions['output'], dryRun: string | undefined): void {
   if (output === 'json') {
-    const results = plan.actions.map((a) => ({ kind: 'VirtualService', namespace: a.namespace, name: a.name, result: PAST[a.type], dryRun }));
-    io.out(`${JSON.stringify({ version: plan.version, results }, null, 2)}\n`);
+    const data = results.map((r) => ({ kind: r.kind, namespace: r.namespace, name: r.name, result: r.result, ...(dryRun ? { dryRun } : {}) }));
+    io.out(`${JSON.stringify({ version: 1, results: data }, null, 2)}\n`);
     return;
   }
-  for (const a of plan.actions) io.out(`virtualservice ${a.namespace}/${a.name} ${PAST[a.type]}${suffix}\n`);
+  const suffix = dryRun ? ` (${dryRun})` : '';
+  for (const r of results) io.out(`${r.kind.toLowerCase()} ${r.namespace}/${r.name} ${r.result}${suffix}\n`);
 }
 
 /** Findings go to stderr; an error-level one (or any, with --strict) fails the command after printing. */

@@ -38,12 +38,16 @@ export function isManaged(obj: KubeObject): boolean {
   return obj.metadata.labels?.[MANAGED_LABEL] === MANAGED_VALUE;
 }
 
-/** A placeholder stands in for a missing developer Service; it never counts as the Service existing. */
+/**
+ * A placeholder stands in for a missing developer Service; it never counts as the Service existing. One
+ * that someone turned into a real Service (a selector, another type) is no longer a placeholder.
+ */
 export function isPlaceholder(svc: Service): boolean {
-  const marker = (v: string | undefined) => v === 'true';
-  return (
-    marker(svc.metadata.labels?.[PLACEHOLDER_LABEL]) || marker(svc.metadata.annotations?.[PLACEHOLDER_LABEL])
-  );
+  const marked = svc.metadata.labels?.[PLACEHOLDER_LABEL] === 'true' || svc.metadata.annotations?.[PLACEHOLDER_LABEL] === 'true';
+  if (!marked) return false;
+  const spec = svc.spec ?? {};
+  const selector = spec.selector as Record<string, string> | undefined;
+  return (spec.type === undefined || spec.type === 'ExternalName') && (!selector || Object.keys(selector).length === 0);
 }
 
 export function isVsopRoute(route: HttpRoute): boolean {

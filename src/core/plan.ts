@@ -4,22 +4,28 @@
 
 import { sameObject, semanticEqual } from './normalize.ts';
 import { isManaged, isVsopRoute, SERVICE_ANNOTATION } from './ownership.ts';
-import type { HttpRoute, VirtualService } from './types.ts';
+import type { HttpRoute, KubeObject, Service, VirtualService } from './types.ts';
 
 export const PLAN_VERSION = 1;
 
 export type ActionType = 'create' | 'update' | 'delete' | 'unchanged';
 
-export interface Action {
+/** What vsop writes: VirtualServices, and placeholder Services in developer namespaces. */
+export type ManagedKind = 'VirtualService' | 'Service';
+
+export interface Action<T extends KubeObject = VirtualService | Service> {
   type: ActionType;
+  kind: ManagedKind;
   namespace: string;
   name: string;
   /** The production Service the object is for. */
   service: string | undefined;
   /** The object as it is now (absent for create). */
-  live?: VirtualService;
+  live?: T;
+  /** What vsop wants, before it is laid onto the live object (absent for delete). */
+  desired?: T;
   /** The object to write (absent for delete): the desired one merged onto the live one. */
-  after?: VirtualService;
+  after?: T;
   /** Why a delete happens. */
   reason?: string;
 }
@@ -62,27 +68,9 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
     if (only && (service === undefined || !only.has(service))) continue;
     const k = key(want);
     desiredKeys.add(k);
-    const have = liveByKey.get(k);
-    const base = { namespace: want.metadata.namespace!, name: want.metadata.name, service };
-    if (!have) {
-      actions.push({ type: 'create', ...base, after: want });
-      continue;
-    }
-    if (!isManaged(have) && !opts.adopt) {
-      findings.push({
-        code: 'unmanaged-conflict',
-        severity: 'error',
-        ...base,
-        message: `virtualservice ${k} exists without the label managed-by=virtualservice-operator; vsop leaves it alone (use --adopt to take it over, keeping its routes)`,
-      });
-      continue;
-    }
-    if (alreadyInLine(want, have)) {
-      actions.push({ type: 'unchanged', ...base, live: have, after: have });
-      continue;
-    }
-    const after = merge(want, have);
-    actions.push({ type: sameObject(after, have) ? 'unchanged' : 'update', ...base, live: have, after });
+    const outcome = planVirtualService(want, liveByKey.get(k), opts.adopt ?? false);
+    if ('code' in outcome) findings.push(outcome);
+    else actions.push(outcome);
   }
 
   for (const have of live) {
@@ -92,6 +80,7 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
     if (only && (service === undefined || !only.has(service))) continue;
     actions.push({
       type: 'delete',
+      kind: 'VirtualService',
       namespace: have.metadata.namespace,
       name: have.metadata.name,
       service,
@@ -112,6 +101,27 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
   sortByKey(actions);
   findings.sort((a, b) => compareKeys(a, b) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
   return { version: PLAN_VERSION, actions, findings };
+}
+
+/**
+ * One VirtualService: what to do with `have` to bring it in line with `want`, or why it cannot be.
+ * apply calls this again with a fresh read when its write meets a conflict.
+ */
+export function planVirtualService(want: VirtualService, have: VirtualService | undefined, adopt: boolean): Action<VirtualService> | Finding {
+  const base = { kind: 'VirtualService' as const, namespace: want.metadata.namespace!, name: want.metadata.name, service: want.metadata.annotations?.[SERVICE_ANNOTATION], desired: want };
+  if (!have) return { type: 'create', ...base, after: want };
+  if (!isManaged(have) && !adopt) {
+    return {
+      code: 'unmanaged-conflict',
+      severity: 'error',
+      namespace: base.namespace,
+      name: base.name,
+      message: `virtualservice ${key(want)} exists without the label managed-by=virtualservice-operator; vsop leaves it alone (use --adopt to take it over, keeping its routes)`,
+    };
+  }
+  if (alreadyInLine(want, have)) return { type: 'unchanged', ...base, live: have, after: have };
+  const after = merge(want, have);
+  return { type: sameObject(after, have) ? 'unchanged' : 'update', ...base, live: have, after };
 }
 
 /**

@@ -77,7 +77,7 @@ export function planJson(plan: Plan, warnings: readonly Problem[] = []): string 
       summary: summarize(plan),
       actions: plan.actions.map((a) => ({
         action: a.type,
-        kind: 'VirtualService',
+        kind: a.kind,
         namespace: a.namespace,
         name: a.name,
         service: a.service ?? null,

@@ -13,6 +13,7 @@ import {
   SYSTEM_SERVICES,
   templateRouteName,
 } from './ownership.ts';
+import { placeholder } from './placeholders.ts';
 import { renderTemplate, type Template } from './template.ts';
 import type { Config, DeveloperNamespace, HttpRoute, Service, VirtualService } from './types.ts';
 
@@ -35,6 +36,8 @@ export interface Resolution {
   services: string[];
   /** How each developer namespace is served, per Service (only when asked for: it is status's view). */
   routing: ServiceRouting[];
+  /** Placeholder Services that should exist (enablePlaceholderServices), sorted by namespace/name. */
+  placeholders: Service[];
   /** Services that could not be rendered (an invalid object name, say); they get no VirtualService. */
   problems: Problem[];
 }
@@ -82,6 +85,7 @@ export function resolve(config: Config, template: Template, services: readonly S
   const virtualServices: VirtualService[] = [];
   const routing: ServiceRouting[] = [];
   const problems: Problem[] = [];
+  const placeholders: Service[] = [];
   for (const svc of production) {
     const name = svc.metadata.name;
     const ports = distinctPorts(svc);
@@ -95,6 +99,14 @@ export function resolve(config: Config, template: Template, services: readonly S
           placeholder: index.placeholders.get(name)?.has(dev.name) ?? false,
           route: states[i]!,
         })),
+      });
+    }
+
+    if (config.enablePlaceholderServices) {
+      config.developerNamespaces.forEach((dev, i) => {
+        const state = states[i]!;
+        if (state.state === 'route' || index.real.get(name)?.has(dev.name)) return;
+        placeholders.push(placeholder(svc, dev.name, state.state === 'fallback' ? state.target : config.defaultNamespace));
       });
     }
 
@@ -118,7 +130,8 @@ export function resolve(config: Config, template: Template, services: readonly S
     });
     virtualServices.push(finish(vs, template.injectAt, devRoutes, config.defaultNamespace, name));
   }
-  return { virtualServices, services: production.map((s) => s.metadata.name), routing, problems };
+  placeholders.sort((a, b) => compare(`${a.metadata.namespace}/${a.metadata.name}`, `${b.metadata.namespace}/${b.metadata.name}`));
+  return { virtualServices, services: production.map((s) => s.metadata.name), routing, placeholders, problems };
 }
 
 /** The namespace itself, then its parent, its parent's parent…: where a request falls back to, in order. */

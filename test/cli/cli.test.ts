@@ -109,7 +109,7 @@ describe('completions', () => {
 
   it('bash completes commands, flags and flag values', () => {
     assert.deepEqual(complete(['vsop', 'sy']), ['sync']);
-    assert.deepEqual(complete(['vsop', 'config', '']), ['validate', '-V', '--version', '--config-namespace', '--config-name', '--no-color']);
+    assert.deepEqual(complete(['vsop', 'config', '']), ['validate', '-V', '--version', '--config-namespace', '--config-name', '--kubeconfig', '--context', '--request-timeout', '--no-color']);
     assert.deepEqual(complete(['vsop', 'sync', '--dr']), ['--dry-run']);
     assert.deepEqual(complete(['vsop', 'sync', '--dry-run', '']), ['none', 'client', 'server']);
     assert.deepEqual(complete(['vsop', 'render', '-o', 'j']), ['json']);

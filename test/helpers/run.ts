@@ -19,6 +19,7 @@ export async function runVsop(args: readonly string[], opts: { stdin?: string; e
     stdoutIsTTY: false,
     stderrIsTTY: false,
     env: opts.env ?? {},
+    signal: new AbortController().signal,
   };
   const code = await run(['node', 'vsop', ...args], io);
   return { code, stdout, stderr };

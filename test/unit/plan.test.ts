@@ -37,7 +37,7 @@ describe('plan', () => {
     const [action] = plan([want], [live], opts).actions;
     assert.equal(action!.type, 'update');
     assert.equal(action!.after!.metadata.resourceVersion, '42');
-    assert.deepEqual(action!.after!.spec.http, want.spec.http);
+    assert.deepEqual((action!.after as VirtualService).spec.http, want.spec.http);
   });
 
   it('deletes a managed object whose production Service is gone, naming the reason', () => {
@@ -64,7 +64,7 @@ describe('plan', () => {
     const live = virtualService('my-app-virtual-service', [foreign('legacy'), defaultRoute('my-app')], { managed: false, hosts: ['my-app'] });
     const [action] = plan([want], [live], { ...opts, adopt: true }).actions;
     assert.equal(action!.type, 'update');
-    assert.deepEqual(action!.after!.spec.http, [foreign('legacy'), defaultRoute('my-app')]);
+    assert.deepEqual((action!.after as VirtualService).spec.http, [foreign('legacy'), defaultRoute('my-app')]);
     assert.equal(action!.after!.metadata.labels!['managed-by'], 'virtualservice-operator');
   });
 

@@ -1,0 +1,181 @@
+// Executing a plan. Each write carries the resourceVersion it was planned against; when the server
+// answers 409 (someone else wrote first), the object is read again, planned again on its own, and written
+// again, with exponential backoff. Writes to different objects go out concurrently, a few at a time.
+
+import pRetry from 'p-retry';
+import { isManaged } from './core/ownership.ts';
+import { planVirtualService, type Action, type ActionType } from './core/plan.ts';
+import { handOver, hasPlaceholderMarker, planPlaceholder } from './core/placeholders.ts';
+import type { KubeObject, Service, VirtualService } from './core/types.ts';
+import { ApiError, ConflictError, UnreachableError } from './errors.ts';
+import type { KubePort, WriteOptions } from './k8s/port.ts';
+
+export interface RetryPolicy {
+  /** Attempts after the first. The seed operator promises 1 s, 2 s, 4 s, 8 s, 16 s: five retries. */
+  retries: number;
+  minTimeout: number;
+  factor: number;
+  maxTimeout: number;
+  /** Spread each delay by a random factor between 1 and 2, so that racing writers do not meet again. */
+  randomize: boolean;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { retries: 5, minTimeout: 1000, factor: 2, maxTimeout: 16_000, randomize: true };
+
+export interface ApplyOptions {
+  dryRun?: boolean;
+  adopt?: boolean;
+  /** How many writes are in flight at once. */
+  concurrency?: number;
+  retry?: RetryPolicy;
+  /** Ends retries (and their waits) early: Ctrl-C, SIGTERM, --timeout. */
+  signal?: AbortSignal;
+  /** The longest time to keep retrying one object, in milliseconds. */
+  maxRetryTime?: number;
+  /** Told of each object as it is done, for progress. */
+  onResult?: (result: Result) => void;
+}
+
+export type Outcome = 'created' | 'updated' | 'deleted' | 'unchanged';
+
+export interface Result {
+  kind: Action['kind'];
+  namespace: string;
+  name: string;
+  result: Outcome;
+  /** Writes attempted for this object (more than one after conflicts). */
+  attempts: number;
+}
+
+const PAST: Record<ActionType, Outcome> = { create: 'created', update: 'updated', delete: 'deleted', unchanged: 'unchanged' };
+
+/** Applies every action; the first object that cannot be written fails the run after the others finish. */
+export async function applyPlan(actions: readonly Action[], port: KubePort, opts: ApplyOptions = {}): Promise<Result[]> {
+  const results: Result[] = new Array(actions.length);
+  const failures: unknown[] = [];
+  await forEachLimit(actions, opts.concurrency ?? 8, async (action, i) => {
+    try {
+      results[i] = await applyAction(action, port, opts);
+      opts.onResult?.(results[i]!);
+    } catch (err) {
+      failures.push(err);
+    }
+  });
+  if (failures.length > 0) throw failures[0];
+  return results;
+}
+
+async function applyAction(planned: Action, port: KubePort, opts: ApplyOptions): Promise<Result> {
+  const base = { kind: planned.kind, namespace: planned.namespace, name: planned.name };
+  if (planned.type === 'unchanged') return { ...base, result: 'unchanged', attempts: 0 };
+  const retry = opts.retry ?? DEFAULT_RETRY;
+  let attempts = 0;
+  let lastConflict: ApiError | undefined;
+  try {
+    const result = await pRetry(
+      async (attempt) => {
+        const action = attempt === 1 ? planned : await replan(planned, port, opts.adopt ?? false);
+        if (action.type === 'unchanged') return 'unchanged' as const;
+        attempts++;
+        await write(action, port, opts.dryRun ? { dryRun: true } : {});
+        return PAST[action.type];
+      },
+      {
+        ...retry,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.maxRetryTime ? { maxRetryTime: opts.maxRetryTime } : {}),
+        shouldRetry: ({ error }) => retryable(error),
+        onFailedAttempt: async ({ error, retryDelay }) => {
+          if (error instanceof ApiError && error.status === 409) lastConflict = error;
+          // The server's Retry-After is a floor under vsop's own backoff.
+          const floor = error instanceof ApiError && error.retryAfter ? error.retryAfter * 1000 : 0;
+          if (floor > retryDelay && retryable(error)) await sleep(floor - retryDelay, opts.signal);
+        },
+      },
+    );
+    return { ...base, result: result, attempts };
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 409 && lastConflict) {
+      throw new ConflictError(`${planned.kind.toLowerCase()} ${planned.namespace}/${planned.name}: still being changed by someone else after ${attempts} attempts: ${err.message}`, {
+        cause: err,
+        hint: 'another writer keeps changing this object; find it (kubectl get -o yaml shows managedFields), or raise --timeout',
+      });
+    }
+    throw err;
+  }
+}
+
+/** Reads the object again and plans it again, alone: the conflict retry's fresh look. */
+async function replan(planned: Action, port: KubePort, adopt: boolean): Promise<Action> {
+  if (planned.kind === 'VirtualService') {
+    const apiVersion = (planned.desired ?? planned.live)!.apiVersion;
+    const fresh = await port.getVirtualService(planned.namespace, planned.name, apiVersion);
+    if (planned.type === 'delete') return planDelete(planned, fresh);
+    const outcome = planVirtualService(planned.desired as VirtualService, fresh, adopt);
+    if ('code' in outcome) throw new ConflictError(outcome.message);
+    return outcome;
+  }
+  const fresh = await port.getService(planned.namespace, planned.name);
+  if (planned.type === 'delete') return planDelete(planned, fresh);
+  if (!planned.desired) {
+    // A hand-over: strip the markers from whatever is there now, if they are still on it.
+    return fresh && hasPlaceholderMarker(fresh) ? { ...planned, live: fresh, after: handOver(fresh) } : { ...planned, type: 'unchanged' };
+  }
+  const outcome = planPlaceholder(planned.desired as Service, fresh);
+  if ('code' in outcome) throw new ConflictError(outcome.message);
+  return outcome;
+}
+
+/** A delete goes ahead only while the object is still there and still vsop's. */
+function planDelete(planned: Action, fresh: KubeObject | undefined): Action {
+  const ours = planned.kind === 'Service' ? fresh && hasPlaceholderMarker(fresh as Service) : fresh && isManaged(fresh);
+  if (!ours) return { ...planned, type: 'unchanged' };
+  return { ...planned, live: fresh as VirtualService };
+}
+
+async function write(action: Action, port: KubePort, opts: WriteOptions): Promise<void> {
+  const pre = { uid: action.live?.metadata.uid as string | undefined, resourceVersion: action.live?.metadata.resourceVersion };
+  if (action.kind === 'VirtualService') {
+    const vs = action.after as VirtualService;
+    if (action.type === 'create') await port.createVirtualService(vs, opts);
+    else if (action.type === 'update') await port.replaceVirtualService(vs, opts);
+    else if (action.type === 'delete') await deleteIgnoringGone(() => port.deleteVirtualService(action.namespace, action.name, action.live!.apiVersion, pre, opts));
+    return;
+  }
+  const svc = action.after as Service;
+  if (action.type === 'create') await port.createService(svc, opts);
+  else if (action.type === 'update') await port.replaceService(svc, opts);
+  else if (action.type === 'delete') await deleteIgnoringGone(() => port.deleteService(action.namespace, action.name, pre, opts));
+}
+
+async function deleteIgnoringGone(fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404)) throw err;
+  }
+}
+
+/** Conflicts, throttling, server errors and dropped connections are worth another try; nothing else is. */
+function retryable(err: unknown): boolean {
+  if (err instanceof ApiError) return err.status === 409 || err.status === 429 || err.status >= 500;
+  return err instanceof UnreachableError;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
+
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

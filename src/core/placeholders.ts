@@ -1,0 +1,97 @@
+// Placeholder Services (enablePlaceholderServices): in a developer namespace that lacks a production
+// Service, an ExternalName Service of the same name lets workloads there call it by its short name and
+// reach the copy the header would reach (a parent namespace's, else production's). Placeholders are
+// never routed to, carry the production Service's ports (Istio mishandles port-less ExternalName
+// Services), and hand their name over when a developer deploys the real Service.
+
+import { sameObject } from './normalize.ts';
+import { isPlaceholder, MANAGED_LABEL, MANAGED_VALUE, PLACEHOLDER_LABEL, PLACEHOLDER_SOURCE_ANNOTATION } from './ownership.ts';
+import type { Action, Finding } from './plan.ts';
+import type { Service, ServicePort } from './types.ts';
+
+export function placeholder(production: Service, namespace: string, target: string): Service {
+  const { name, namespace: source } = production.metadata;
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name,
+      namespace,
+      labels: { [PLACEHOLDER_LABEL]: 'true', [MANAGED_LABEL]: MANAGED_VALUE },
+      annotations: { [PLACEHOLDER_LABEL]: 'true', [PLACEHOLDER_SOURCE_ANNOTATION]: `${source}/${name}` },
+    },
+    spec: {
+      type: 'ExternalName',
+      externalName: `${name}.${target}.svc.cluster.local`,
+      ports: (production.spec?.ports ?? []).map(copyPort),
+    },
+  };
+}
+
+function copyPort(p: ServicePort): ServicePort {
+  return { ...(p.name ? { name: p.name } : {}), port: p.port, protocol: p.protocol ?? 'TCP' };
+}
+
+/** Carries vsop's placeholder marker, whatever happened to the object since. */
+export function hasPlaceholderMarker(svc: Service): boolean {
+  return svc.metadata.labels?.[PLACEHOLDER_LABEL] === 'true' || svc.metadata.annotations?.[PLACEHOLDER_LABEL] === 'true';
+}
+
+/** One placeholder: what to do with the Service of that name that is there now. */
+export function planPlaceholder(want: Service, have: Service | undefined): Action<Service> | Finding {
+  const base = { kind: 'Service' as const, namespace: want.metadata.namespace!, name: want.metadata.name, service: want.metadata.name, desired: want };
+  if (!have) return { type: 'create', ...base, after: want };
+  if (!hasPlaceholderMarker(have)) {
+    // A real Service took the name (between the plan and now): it wins, nothing to do.
+    return { type: 'unchanged', ...base, live: have, after: have };
+  }
+  const after: Service = {
+    ...have,
+    metadata: {
+      ...have.metadata,
+      labels: { ...have.metadata.labels, ...want.metadata.labels },
+      annotations: { ...have.metadata.annotations, ...want.metadata.annotations },
+    },
+    spec: { ...have.spec, ...want.spec },
+  };
+  return { type: sameObject(after, have) ? 'unchanged' : 'update', ...base, live: have, after };
+}
+
+/**
+ * All placeholders: create the missing, correct the changed, delete those nothing asks for any more, and
+ * hand over those a developer replaced with a real Service (their markers go, the Service stays).
+ */
+export function planPlaceholders(desired: readonly Service[], live: readonly Service[], only?: ReadonlySet<string>): Action<Service>[] {
+  const key = (s: Service) => `${s.metadata.namespace}/${s.metadata.name}`;
+  const liveByKey = new Map(live.map((s) => [key(s), s]));
+  const wanted = new Set<string>();
+  const actions: Action<Service>[] = [];
+  for (const want of desired) {
+    if (only && !only.has(want.metadata.name)) continue;
+    wanted.add(key(want));
+    const outcome = planPlaceholder(want, liveByKey.get(key(want)));
+    if (!('code' in outcome)) actions.push(outcome);
+  }
+  for (const have of live) {
+    if (wanted.has(key(have)) || !hasPlaceholderMarker(have)) continue;
+    if (only && !only.has(have.metadata.name)) continue;
+    const base = { kind: 'Service' as const, namespace: have.metadata.namespace!, name: have.metadata.name, service: have.metadata.name, live: have };
+    if (!isPlaceholder(have)) {
+      actions.push({ type: 'update', ...base, after: handOver(have), reason: 'a real Service replaced the placeholder: its markers go, the Service stays' });
+    } else {
+      actions.push({ type: 'delete', ...base, reason: 'no longer needed (the production Service is gone, the namespace has the real one or left the config, or placeholders are off)' });
+    }
+  }
+  return actions;
+}
+
+/** The object without vsop's placeholder markers, so that it is an ordinary Service from now on. */
+export function handOver(svc: Service): Service {
+  const labels = { ...svc.metadata.labels };
+  const annotations = { ...svc.metadata.annotations };
+  delete labels[PLACEHOLDER_LABEL];
+  if (labels[MANAGED_LABEL] === MANAGED_VALUE) delete labels[MANAGED_LABEL];
+  delete annotations[PLACEHOLDER_LABEL];
+  delete annotations[PLACEHOLDER_SOURCE_ANNOTATION];
+  return { ...svc, metadata: { ...svc.metadata, labels, annotations } };
+}

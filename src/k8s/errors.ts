@@ -1,0 +1,96 @@
+// Turning what the client library throws into vsop's typed errors, each naming the operation, the cause
+// and, where the user can act, the fix.
+
+import { ApiException } from '@kubernetes/client-node';
+import { ApiError, UnreachableError, VsopError } from '../errors.ts';
+
+export interface Operation {
+  verb: 'get' | 'list' | 'create' | 'update' | 'delete' | 'watch';
+  /** e.g. `services` or `virtualservices.networking.istio.io` */
+  resource: string;
+  namespace?: string;
+  name?: string;
+  apiVersion?: string;
+}
+
+interface Status {
+  reason?: string;
+  message?: string;
+}
+
+export function toVsopError(err: unknown, op: Operation, server: string): Error {
+  if (err instanceof VsopError) return err;
+  const target = `${op.resource}${op.name ? ` ${op.namespace}/${op.name}` : op.namespace ? ` in namespace ${op.namespace}` : ''}`;
+  if (err instanceof ApiException) {
+    const status = parseStatus(err.body);
+    const retryAfter = Number(err.headers?.['retry-after']);
+    const opts = { cause: err, ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfter } : {}) };
+    const code = err.code;
+    const reason = status.reason ?? String(code);
+    if (code === 401) {
+      return new ApiError(`the API server at ${server} refused the credentials (401 Unauthorized) when trying to ${op.verb} ${target}`, code, 'Unauthorized', {
+        ...opts,
+        hint: 'the token or certificate of the current kubeconfig user is missing or expired: log in again (kubectl get ns shows the same error)',
+      });
+    }
+    if (code === 403) {
+      const where = op.namespace ? ` in namespace ${op.namespace}` : ' cluster-wide';
+      return new ApiError(`forbidden: cannot ${op.verb} ${op.resource}${where}`, code, 'Forbidden', {
+        ...opts,
+        hint: `grant the user "${op.verb}" on ${op.resource}${where} (check with: kubectl auth can-i ${op.verb} ${op.resource}${op.namespace ? ` -n ${op.namespace}` : ''})`,
+      });
+    }
+    if (code === 404 && op.resource.endsWith('.networking.istio.io') && !op.name) {
+      return new ApiError(`the cluster does not serve ${op.resource} at ${op.apiVersion ?? 'networking.istio.io'}: networking.istio.io is not installed`, code, 'NotFound', {
+        ...opts,
+        hint: "install Istio (or at least its CRDs), or use the version your Istio serves in the template's apiVersion",
+      });
+    }
+    if (code === 404) {
+      return new ApiError(`${target} not found`, code, reason, opts);
+    }
+    const detail = status.message ?? (typeof err.body === 'string' ? err.body : `HTTP ${code}`);
+    return new ApiError(`${op.verb} ${target}: ${detail}`, code, reason, opts);
+  }
+  if (isAbort(err)) {
+    return new UnreachableError(`no answer from the API server at ${server} in time when trying to ${op.verb} ${target}`, {
+      cause: err,
+      hint: 'the cluster is slow or unreachable: check it with kubectl cluster-info, or raise --request-timeout',
+    });
+  }
+  const code = networkCode(err);
+  if (code) {
+    return new UnreachableError(`cannot reach the API server at ${server} (${code}) when trying to ${op.verb} ${target}`, {
+      cause: err,
+      hint: 'check the server address of the current context and that the cluster is up (kubectl cluster-info)',
+    });
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function parseStatus(body: unknown): Status {
+  if (typeof body === 'string') {
+    try {
+      return JSON.parse(body) as Status;
+    } catch {
+      return {};
+    }
+  }
+  return body && typeof body === 'object' ? (body as Status) : {};
+}
+
+function isAbort(err: unknown): boolean {
+  const name = (err as { name?: string } | null)?.name;
+  return name === 'AbortError' || name === 'TimeoutError';
+}
+
+/** undici reports network failures as `TypeError: fetch failed` with the system error as its cause. */
+function networkCode(err: unknown): string | undefined {
+  let cur: unknown = err;
+  for (let depth = 0; cur && depth < 4; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z]+|^UND_ERR/.test(code)) return code;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return err instanceof TypeError && err.message === 'fetch failed' ? 'fetch failed' : undefined;
+}

@@ -1,0 +1,37 @@
+// The small interface between vsop and the Kubernetes API. src/k8s/client.ts implements it with
+// @kubernetes/client-node; unit tests of apply/retry use an in-memory fake that records every verb.
+
+import type { KubeObject, Service, VirtualService } from '../core/types.ts';
+
+export interface WriteOptions {
+  /** Send the write with dryRun=All: admission and schema run, nothing is stored. */
+  dryRun?: boolean;
+}
+
+/** Guards a delete against removing an object that changed since it was read. */
+export interface Preconditions {
+  uid?: string;
+  resourceVersion?: string;
+}
+
+export interface ConfigMap extends KubeObject {
+  data?: Record<string, string>;
+}
+
+export interface KubePort {
+  /** The API server's address, for messages. */
+  readonly server: string;
+  getConfigMap(namespace: string, name: string): Promise<ConfigMap>;
+  /** One LIST per namespace ('' for all namespaces), following `continue` pages. */
+  listServices(namespace: string, labelSelector?: string): Promise<Service[]>;
+  listVirtualServices(namespace: string, apiVersion: string): Promise<VirtualService[]>;
+  getVirtualService(namespace: string, name: string, apiVersion: string): Promise<VirtualService | undefined>;
+  createVirtualService(vs: VirtualService, opts?: WriteOptions): Promise<VirtualService>;
+  /** An update carrying metadata.resourceVersion: the server answers 409 if the object changed since. */
+  replaceVirtualService(vs: VirtualService, opts?: WriteOptions): Promise<VirtualService>;
+  deleteVirtualService(namespace: string, name: string, apiVersion: string, pre: Preconditions, opts?: WriteOptions): Promise<void>;
+  getService(namespace: string, name: string): Promise<Service | undefined>;
+  createService(svc: Service, opts?: WriteOptions): Promise<Service>;
+  replaceService(svc: Service, opts?: WriteOptions): Promise<Service>;
+  deleteService(namespace: string, name: string, pre: Preconditions, opts?: WriteOptions): Promise<void>;
+}
