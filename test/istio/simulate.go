@@ -1,0 +1,262 @@
+package istiocheck
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	kubeyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+
+	"istio.io/istio/pilot/pkg/config/kube/crd"
+	"istio.io/istio/pilot/pkg/model"
+	"istio.io/istio/pilot/pkg/simulation"
+	"istio.io/istio/pilot/test/xds"
+	"istio.io/istio/pilot/test/xdstest"
+	"istio.io/istio/pkg/kube"
+)
+
+// SimulateInput is what `istio-check simulate` reads as JSON on stdin.
+type SimulateInput struct {
+	// Services is multi-document YAML of Kubernetes objects (Services; a
+	// Service without spec.clusterIP gets one from 10.96.0.0/16).
+	Services string `json:"services"`
+	// VirtualServices is multi-document YAML of Istio config; any Istio kind
+	// (DestinationRule, ...) is accepted. It must pass Istio's validation.
+	VirtualServices string      `json:"virtualServices"`
+	Calls           []CallInput `json:"calls"`
+}
+
+// CallInput is one HTTP request sent by a sidecar in namespace From.
+type CallInput struct {
+	Host    string            `json:"host"` // Host header, e.g. "my-app" or "my-app.default.svc.cluster.local"
+	Port    int               `json:"port"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Path    string            `json:"path,omitempty"` // default "/"
+	From    string            `json:"from,omitempty"` // namespace of the calling sidecar, default "default"
+}
+
+// WeightedCluster is one branch of a route that splits traffic by weight.
+type WeightedCluster struct {
+	Cluster string `json:"cluster"`
+	Weight  uint32 `json:"weight"`
+}
+
+// CallResult says where Envoy, configured by Istio for the calling sidecar,
+// sends the call. Cluster is set for single-destination routes, Weights for
+// routes that split by weight (then Cluster is empty).
+type CallResult struct {
+	Call        CallInput         `json:"call"`
+	Listener    string            `json:"listener,omitempty"`
+	RouteConfig string            `json:"routeConfig,omitempty"`
+	VirtualHost string            `json:"virtualHost,omitempty"`
+	Route       string            `json:"route,omitempty"`
+	Action      string            `json:"action,omitempty"` // route | redirect | directResponse | other
+	Cluster     string            `json:"cluster"`
+	Weights     []WeightedCluster `json:"weights,omitempty"`
+	Error       string            `json:"error,omitempty"`
+}
+
+// Simulate builds Istio's in-process discovery server (the fake used by
+// Istio's own sidecar simulation tests) from the input, generates the xDS
+// config of a sidecar in each calling namespace, and follows every call
+// through it. pilot/pkg/simulation matches listener, filter chain and virtual
+// host; its route matching ignores headers (see its TODO), so the route is
+// chosen here, by Envoy's rules, from the virtual host it found.
+func Simulate(t *testing.T, in SimulateInput) ([]CallResult, error) {
+	configs, _, err := crd.ParseInputs(in.VirtualServices)
+	if err != nil {
+		return nil, fmt.Errorf("virtualServices: %w", err)
+	}
+	for i := range configs {
+		if configs[i].Namespace == "" {
+			configs[i].Namespace = "default"
+		}
+		// What istiod's Kubernetes config controller sets (--domain); short
+		// hosts such as "my-app" resolve against it.
+		configs[i].Domain = "cluster.local"
+	}
+	objects, services, err := kubeObjects(in.Services)
+	if err != nil {
+		return nil, fmt.Errorf("services: %w", err)
+	}
+	server := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{Configs: configs, KubernetesObjects: objects})
+	sims := map[string]*simulation.Simulation{}
+	results := make([]CallResult, 0, len(in.Calls))
+	for _, call := range in.Calls {
+		if call.From == "" {
+			call.From = "default"
+		}
+		if call.Path == "" {
+			call.Path = "/"
+		}
+		sim := sims[call.From]
+		if sim == nil {
+			proxy := server.SetupProxy(&model.Proxy{
+				ConfigNamespace: call.From,
+				Metadata:        &model.NodeMetadata{IstioVersion: "1.27.0"},
+			})
+			sim = simulation.NewSimulation(t, server, proxy)
+			sims[call.From] = sim
+		}
+		results = append(results, runCall(sim, call, services))
+	}
+	return results, nil
+}
+
+func runCall(sim *simulation.Simulation, call CallInput, services []*corev1.Service) CallResult {
+	res := CallResult{Call: call}
+	headers := http.Header{}
+	for k, v := range call.Headers {
+		headers.Set(k, v)
+	}
+	r := sim.Run(simulation.Call{
+		Address:    clusterIP(call, services),
+		Port:       call.Port,
+		Path:       call.Path,
+		Protocol:   simulation.HTTP,
+		HostHeader: call.Host,
+		Headers:    headers,
+		CallMode:   simulation.CallModeOutbound,
+	})
+	res.Listener, res.RouteConfig, res.VirtualHost = r.ListenerMatched, r.RouteConfigMatched, r.VirtualHostMatched
+	if r.Error != nil {
+		res.Error = r.Error.Error()
+		return res
+	}
+	if r.RouteConfigMatched == "" {
+		// An inline route config (not RDS) or a TCP proxy: nothing to match on.
+		res.Action, res.Cluster = "route", r.ClusterMatched
+		return res
+	}
+	if os.Getenv("VSOP_ISTIO_DEBUG") != "" {
+		dumpRoutes(sim)
+	}
+	vh := findVirtualHost(xdstest.ExtractRouteConfigurations(sim.Routes)[r.RouteConfigMatched], r.VirtualHostMatched)
+	if vh == nil {
+		res.Error = fmt.Sprintf("virtual host %q not found in route config %q", r.VirtualHostMatched, r.RouteConfigMatched)
+		return res
+	}
+	rt, err := matchRoute(vh.GetRoutes(), request{host: call.Host, path: call.Path, headers: call.Headers})
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	if rt == nil {
+		res.Error = simulation.ErrNoRoute.Error()
+		return res
+	}
+	res.Route = rt.GetName()
+	describeAction(rt, &res)
+	return res
+}
+
+func describeAction(rt *route.Route, res *CallResult) {
+	switch a := rt.GetAction().(type) {
+	case *route.Route_Route:
+		res.Action = "route"
+		switch c := a.Route.GetClusterSpecifier().(type) {
+		case *route.RouteAction_Cluster:
+			res.Cluster = c.Cluster
+		case *route.RouteAction_WeightedClusters:
+			for _, w := range c.WeightedClusters.GetClusters() {
+				res.Weights = append(res.Weights, WeightedCluster{Cluster: w.GetName(), Weight: w.GetWeight().GetValue()})
+			}
+		default:
+			res.Error = fmt.Sprintf("unsupported cluster specifier %T", c)
+		}
+	case *route.Route_Redirect:
+		res.Action = "redirect"
+	case *route.Route_DirectResponse:
+		res.Action = "directResponse"
+	default:
+		res.Action = "other"
+	}
+}
+
+func findVirtualHost(rc *route.RouteConfiguration, name string) *route.VirtualHost {
+	for _, vh := range rc.GetVirtualHosts() {
+		if vh.GetName() == name {
+			return vh
+		}
+	}
+	return nil
+}
+
+// kubeObjects decodes multi-document YAML the way Istio's fake server does,
+// giving Services without a cluster IP one, as a real apiserver would.
+func kubeObjects(text string) ([]runtime.Object, []*corev1.Service, error) {
+	reader := kubeyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(text)))
+	var objects []runtime.Object
+	var services []*corev1.Service
+	for {
+		doc, err := reader.Read()
+		if err == io.EOF {
+			return objects, services, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		obj, _, err := kube.IstioCodec.UniversalDeserializer().Decode(doc, nil, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		if svc, ok := obj.(*corev1.Service); ok {
+			if svc.Namespace == "" {
+				svc.Namespace = "default"
+			}
+			if svc.Spec.ClusterIP == "" {
+				svc.Spec.ClusterIP = fmt.Sprintf("10.96.%d.%d", len(services)/250, 1+len(services)%250)
+			}
+			services = append(services, svc)
+		}
+		objects = append(objects, obj)
+	}
+}
+
+// clusterIP resolves the call's host as DNS in the caller's namespace would,
+// so that the call reaches the service's own listener when it has one.
+func clusterIP(call CallInput, services []*corev1.Service) string {
+	host := call.Host
+	if h, _, ok := strings.Cut(host, ":"); ok {
+		host = h
+	}
+	parts := strings.Split(host, ".")
+	name, ns := parts[0], call.From
+	if len(parts) > 1 {
+		ns = parts[1]
+	}
+	if len(parts) > 2 && strings.Join(parts[2:], ".") != "svc" && strings.Join(parts[2:], ".") != "svc.cluster.local" {
+		return "" // not a cluster-local name; simulation picks a default address
+	}
+	for _, s := range services {
+		if s.Name == name && s.Namespace == ns && s.Spec.ClusterIP != corev1.ClusterIPNone {
+			return s.Spec.ClusterIP
+		}
+	}
+	return ""
+}
+
+// dumpRoutes prints every route Istio generated for the sidecar to stderr
+// (VSOP_ISTIO_DEBUG=1), to see why a call went where it went.
+func dumpRoutes(sim *simulation.Simulation) {
+	for name, rc := range xdstest.ExtractRouteConfigurations(sim.Routes) {
+		for _, vh := range rc.GetVirtualHosts() {
+			fmt.Fprintf(os.Stderr, "debug: route config %q virtual host %q domains %v\n", name, vh.GetName(), vh.GetDomains())
+			for _, rt := range vh.GetRoutes() {
+				fmt.Fprintf(os.Stderr, "debug:   route %q match {%v} action {%v}\n", rt.GetName(), rt.GetMatch(), rt.GetAction())
+			}
+		}
+	}
+}
