@@ -37,7 +37,7 @@ export function startProcess(
 ): ManagedProcess {
   installExitHooks();
   const fd = openSync(logFile, 'a');
-  const [cmd, argv] = !opts.persist && hasSetpriv ? ['setpriv', ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, args];
+  const [cmd, argv] = opts.persist ? [bin, args] : diesWithUs(bin, args);
   let child: ChildProcess;
   try {
     child = spawn(cmd, argv, { detached: true, stdio: ['ignore', fd, fd] });
@@ -75,6 +75,11 @@ export function startProcess(
   if (opts.persist) child.unref();
   else live.add(proc);
   return proc;
+}
+
+/** The command line that runs bin with PR_SET_PDEATHSIG=SIGKILL when setpriv is there. */
+export function diesWithUs(bin: string, args: string[]): [string, string[]] {
+  return hasSetpriv ? ['setpriv', ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, args];
 }
 
 export function killGroup(pid: number, signal: NodeJS.Signals): void {

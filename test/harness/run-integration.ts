@@ -15,6 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { istioCheckBinary } from './build.ts';
 import { startCluster, type Cluster } from './cluster.ts';
+import { diesWithUs } from './processes.ts';
 import { clusterTestsSkipped } from './require.ts';
 
 const DEFAULT_DIR = 'test/integration';
@@ -55,7 +56,8 @@ async function main(): Promise<number> {
   }
   try {
     return await new Promise<number>((resolve, reject) => {
-      child = spawn(process.execPath, ['--test', ...args], { stdio: 'inherit', env });
+      const [cmd, argv] = diesWithUs(process.execPath, ['--test', ...args]);
+      child = spawn(cmd, argv, { stdio: 'inherit', env });
       child.on('error', reject);
       child.on('exit', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 1)));
     });

@@ -5,6 +5,9 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { istioCheckBinary } from '../harness/build.ts';
 import { testCluster } from '../harness/cluster.ts';
 import { validate, simulate } from '../harness/istio.ts';
 import { createNamespace, describe, kubeRequest, type Connection } from '../harness/kube.ts';
@@ -150,6 +153,13 @@ test('the seed scenario routes by x-developer and falls back to production', { s
     JSON.stringify(results, null, 2),
   );
   assert.deepEqual(results.map((r) => r.error), [undefined, undefined, undefined, undefined]);
+});
+
+test("istio-check's own Go tests (Envoy header and path matching) pass", { skip }, async () => {
+  // istio-check is a Go test binary: without a subcommand it runs test/istio/*_test.go.
+  const { stdout } = await promisify(execFile)(await istioCheckBinary(), ['-test.run=^TestMatch', '-test.v']);
+  assert.match(stdout, /--- PASS: TestMatchHeader/);
+  assert.match(stdout, /--- PASS: TestMatchPath/);
 });
 
 test('the simulation reports the weights of a split route', { skip }, async () => {
