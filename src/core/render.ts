@@ -8,7 +8,9 @@ import { withoutServerFields } from './normalize.ts';
 import { PLAN_VERSION, type Action, type Plan } from './plan.ts';
 import type { KubeObject } from './types.ts';
 
-const YAML_OPTIONS = { aliasDuplicateObjects: false, lineWidth: 0 } as const;
+// YAML 1.1 output quotes strings that YAML 1.1 readers (Go's, hence kubectl and Istio) would take for
+// booleans or octal numbers: a header value "on" must stay a string. No anchors; no folded lines.
+const YAML_OPTIONS = { aliasDuplicateObjects: false, lineWidth: 0, version: '1.1' } as const;
 
 export function toYaml(value: unknown): string {
   return stringify(value, YAML_OPTIONS);

@@ -1,0 +1,98 @@
+// A test's own little world on the real test cluster: a production namespace, developer namespaces and a
+// config namespace, all freshly named (namespaces never finish deleting here, so none is reused), plus
+// helpers to run vsop against it and to read what it wrote.
+
+import assert from 'node:assert/strict';
+import { stringify } from 'yaml';
+import { testCluster } from '../harness/cluster.ts';
+import { createNamespace, createObject, kubeRequest, summary, type Connection } from '../harness/kube.ts';
+import type { Service, VirtualService } from '../../src/core/types.ts';
+import { runVsop, type RunResult } from './run.ts';
+
+export type Cluster = Awaited<ReturnType<typeof testCluster>>;
+
+export interface World {
+  prod: string;
+  devs: string[];
+  configNamespace: string;
+  admin: Connection;
+  vsop(args: string[], opts?: { kubeconfig?: string; env?: Record<string, string> }): Promise<RunResult>;
+  service(namespace: string, name: string, opts?: { ports?: number[]; labels?: Record<string, string>; annotations?: Record<string, string> }): Promise<Service>;
+  deleteService(namespace: string, name: string): Promise<void>;
+  virtualServices(): Promise<VirtualService[]>;
+  virtualService(name: string): Promise<VirtualService | undefined>;
+  services(namespace: string): Promise<Service[]>;
+  setConfig(config: Record<string, unknown>): Promise<void>;
+}
+
+const VS = (ns: string) => `/apis/networking.istio.io/v1beta1/namespaces/${ns}/virtualservices`;
+
+export async function makeWorld(cluster: Cluster, prefix: string, opts: { devs?: number; config?: Record<string, unknown> } = {}): Promise<World> {
+  const admin = cluster.admin;
+  const [prod, configNamespace, ...devs] = await Promise.all([
+    createNamespace(admin, `${prefix}-prod`),
+    createNamespace(admin, `${prefix}-cfg`),
+    ...Array.from({ length: opts.devs ?? 2 }, (_, i) => createNamespace(admin, `${prefix}-dev${i}`)),
+  ]);
+  const w: World = {
+    prod: prod!,
+    devs,
+    configNamespace: configNamespace!,
+    admin,
+    vsop: (args, o = {}) =>
+      runVsop(['--config-namespace', configNamespace!, ...args], { env: { KUBECONFIG: o.kubeconfig ?? cluster.adminKubeconfig, ...o.env } }),
+    async service(namespace, name, o = {}) {
+      const res = await createObject(admin, {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name, namespace, ...(o.labels ? { labels: o.labels } : {}), ...(o.annotations ? { annotations: o.annotations } : {}) },
+        // Headless: the test cluster's Service IP range is small, and routing does not look at IPs.
+        spec: { clusterIP: 'None', selector: { app: name }, ports: (o.ports ?? [80]).map((port) => ({ name: `p${port}`, port })) },
+      });
+      return res.body as Service;
+    },
+    async deleteService(namespace, name) {
+      const res = await kubeRequest(admin, 'DELETE', `/api/v1/namespaces/${namespace}/services/${name}`);
+      assert.equal(res.status, 200, summary(res));
+    },
+    async virtualServices() {
+      const res = await kubeRequest(admin, 'GET', VS(prod!));
+      assert.equal(res.status, 200, summary(res));
+      return (res.body.items as VirtualService[]).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+    },
+    async virtualService(name) {
+      const res = await kubeRequest(admin, 'GET', `${VS(prod!)}/${name}`);
+      if (res.status === 404) return undefined;
+      assert.equal(res.status, 200, summary(res));
+      return res.body as VirtualService;
+    },
+    async services(namespace) {
+      const res = await kubeRequest(admin, 'GET', `/api/v1/namespaces/${namespace}/services`);
+      assert.equal(res.status, 200, summary(res));
+      return res.body.items as Service[];
+    },
+    async setConfig(config) {
+      const body = {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'virtualservice-operator-config', namespace: configNamespace },
+        data: { 'config.yaml': stringify(config) },
+      };
+      const path = `/api/v1/namespaces/${configNamespace}/configmaps/virtualservice-operator-config`;
+      const existing = await kubeRequest(admin, 'GET', path);
+      const res =
+        existing.status === 404
+          ? await kubeRequest(admin, 'POST', `/api/v1/namespaces/${configNamespace}/configmaps`, { body })
+          : await kubeRequest(admin, 'PUT', path, { body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.body.metadata.resourceVersion } } });
+      assert.ok(res.status === 200 || res.status === 201, summary(res));
+    },
+  };
+  await w.setConfig({ defaultNamespace: prod, developerNamespaces: devs, ...opts.config });
+  return w;
+}
+
+/** Route names and destinations of a VirtualService, compactly, for assertions. */
+export function routesOf(vs: VirtualService | undefined): string[] {
+  assert.ok(vs, 'VirtualService missing');
+  return (vs.spec.http ?? []).map((r) => `${r.name ?? '(unnamed)'} -> ${(r.route ?? []).map((d) => d.destination.host).join(',')}`);
+}
