@@ -2,11 +2,14 @@
 // other than success become typed errors here (src/k8s/errors.ts), naming what was being done.
 
 import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, Observable, type ConfigurationOptions, type RequestContext, type ResponseContext } from '@kubernetes/client-node';
+import pRetry from 'p-retry';
 import type { Service, VirtualService } from '../core/types.ts';
+import { ApiError } from '../errors.ts';
 import { toVsopError, type Operation } from './errors.ts';
 import type { ConfigMap, KubePort, Preconditions, WriteOptions } from './port.ts';
 
 const PAGE = 500;
+const READ_RETRIES = 4;
 const GROUP = 'networking.istio.io';
 const PLURAL = 'virtualservices';
 
@@ -25,6 +28,7 @@ export class KubeClient implements KubePort {
   private readonly custom: CustomObjectsApi;
   private readonly options: ConfigurationOptions;
   private readonly onRequest: ClientOptions['onRequest'];
+  private readonly signal: AbortSignal | undefined;
 
   constructor(kc: KubeConfig, opts: ClientOptions = {}) {
     this.server = kc.getCurrentCluster()?.server ?? '(no server)';
@@ -32,6 +36,7 @@ export class KubeClient implements KubePort {
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.options = requestOptions(opts);
     this.onRequest = opts.onRequest;
+    this.signal = opts.signal;
   }
 
   async getConfigMap(namespace: string, name: string): Promise<ConfigMap> {
@@ -132,15 +137,37 @@ export class KubeClient implements KubePort {
     await this.call(op, () => this.core.deleteNamespacedService({ namespace, name, body: { preconditions: pre }, ...dryRun(opts) }, this.options));
   }
 
+  /**
+   * One request. Reads answered 429 or 5xx (an apiserver starting, its cache re-initialising, throttling)
+   * are tried again after the Retry-After the server gives, a few times; writes are retried by apply,
+   * which knows how to re-plan them.
+   */
   private async call<T>(op: Operation, fn: () => Promise<T>): Promise<T> {
-    try {
-      const result = await fn();
-      this.onRequest?.(op.verb, 200);
-      return result;
-    } catch (err) {
-      this.onRequest?.(op.verb, err instanceof ApiException ? err.code : 0);
-      throw toVsopError(err, op, this.server);
-    }
+    const read = op.verb === 'get' || op.verb === 'list';
+    return pRetry(
+      async () => {
+        try {
+          const result = await fn();
+          this.onRequest?.(op.verb, 200);
+          return result;
+        } catch (err) {
+          this.onRequest?.(op.verb, err instanceof ApiException ? err.code : 0);
+          throw toVsopError(err, op, this.server);
+        }
+      },
+      {
+        retries: read ? READ_RETRIES : 0,
+        minTimeout: 250,
+        factor: 2,
+        randomize: true,
+        ...(this.signal ? { signal: this.signal } : {}),
+        shouldRetry: ({ error }) => error instanceof ApiError && (error.status === 429 || error.status >= 500),
+        onFailedAttempt: async ({ error, retryDelay }) => {
+          const wait = error instanceof ApiError && error.retryAfter ? Math.min(error.retryAfter, 10) * 1000 - retryDelay : 0;
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        },
+      },
+    );
   }
 
   private async orUndefined<T>(op: Operation, fn: () => Promise<T>): Promise<T | undefined> {

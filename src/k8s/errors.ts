@@ -92,5 +92,9 @@ function networkCode(err: unknown): string | undefined {
     if (typeof code === 'string' && /^E[A-Z]+|^UND_ERR/.test(code)) return code;
     cur = (cur as { cause?: unknown }).cause;
   }
-  return err instanceof TypeError && err.message === 'fetch failed' ? 'fetch failed' : undefined;
+  if (err instanceof TypeError && err.message === 'fetch failed') {
+    const cause = (err as { cause?: { message?: string } }).cause?.message;
+    return cause ? `fetch failed: ${cause}` : 'fetch failed';
+  }
+  return undefined;
 }

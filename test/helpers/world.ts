@@ -27,6 +27,15 @@ export interface World {
 
 const VS = (ns: string) => `/apis/networking.istio.io/v1beta1/namespaces/${ns}/virtualservices`;
 
+/** A GET that waits out "429 storage is (re)initializing", which a fresh apiserver answers for a while. */
+export async function get(conn: Connection, path: string) {
+  for (let attempt = 0; ; attempt++) {
+    const res = await kubeRequest(conn, 'GET', path);
+    if (res.status !== 429 || attempt === 20) return res;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 export async function makeWorld(cluster: Cluster, prefix: string, opts: { devs?: number; config?: Record<string, unknown> } = {}): Promise<World> {
   const admin = cluster.admin;
   const [prod, configNamespace, ...devs] = await Promise.all([
@@ -56,18 +65,18 @@ export async function makeWorld(cluster: Cluster, prefix: string, opts: { devs?:
       assert.equal(res.status, 200, summary(res));
     },
     async virtualServices() {
-      const res = await kubeRequest(admin, 'GET', VS(prod!));
+      const res = await get(admin, VS(prod!));
       assert.equal(res.status, 200, summary(res));
       return (res.body.items as VirtualService[]).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
     },
     async virtualService(name) {
-      const res = await kubeRequest(admin, 'GET', `${VS(prod!)}/${name}`);
+      const res = await get(admin, `${VS(prod!)}/${name}`);
       if (res.status === 404) return undefined;
       assert.equal(res.status, 200, summary(res));
       return res.body as VirtualService;
     },
     async services(namespace) {
-      const res = await kubeRequest(admin, 'GET', `/api/v1/namespaces/${namespace}/services`);
+      const res = await get(admin, `/api/v1/namespaces/${namespace}/services`);
       assert.equal(res.status, 200, summary(res));
       return res.body.items as Service[];
     },
@@ -79,7 +88,7 @@ export async function makeWorld(cluster: Cluster, prefix: string, opts: { devs?:
         data: { 'config.yaml': stringify(config) },
       };
       const path = `/api/v1/namespaces/${configNamespace}/configmaps/virtualservice-operator-config`;
-      const existing = await kubeRequest(admin, 'GET', path);
+      const existing = await get(admin, path);
       const res =
         existing.status === 404
           ? await kubeRequest(admin, 'POST', `/api/v1/namespaces/${configNamespace}/configmaps`, { body })
