@@ -24,6 +24,8 @@ export interface ReconcileOptions {
   /** Limit to these production Services. */
   services?: readonly string[];
   adopt?: boolean;
+  /** Also work out, per Service and namespace, how requests are routed (for status). */
+  routing?: boolean;
 }
 
 export interface Reconciled {
@@ -42,7 +44,7 @@ export async function reconcileOnce(source: StateSource, opts: ReconcileOptions 
 /** The pure half of reconcileOnce, for callers that already hold a snapshot. */
 export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): Reconciled {
   const loaded = loadConfig(snapshot.config.text, snapshot.config.source, snapshot.config.locate);
-  const resolution = resolve(loaded.config, loaded.template, snapshot.services);
+  const resolution = resolve(loaded.config, loaded.template, snapshot.services, { routing: opts.routing ?? false });
   if (resolution.problems.length > 0) throw new ConfigError('the template renders invalid VirtualServices', resolution.problems);
   if (opts.services) {
     const known = new Set(resolution.services);

@@ -82,6 +82,14 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .addOption(new Option('--retry-base <duration>', 'first conflict-retry delay; it doubles each time, with jitter').argParser(parseDuration).default(1000, '1s').hideHelp())
     .action(action(async ([services], opts) => (await import('./sync.ts')).sync(io, services as string[], opts as never)));
 
+  program
+    .command('status')
+    .description('show, per production Service and developer namespace, where the header leads and whether the VirtualService is in sync')
+    .argument('[service...]', 'limit to these production Services')
+    .addOption(filenameOption())
+    .addOption(new Option('-o, --output <format>', 'table, wide (adds the VirtualService name and resourceVersion) or json').choices(['table', 'wide', 'json']).default('table'))
+    .action(action(async ([services], opts) => (await import('./status.ts')).status(io, services as string[], opts as never)));
+
   const config = program.command('config').description('work with the vsop configuration');
   config
     .command('validate')
