@@ -45,6 +45,7 @@ export function planPlaceholder(want: Service, have: Service | undefined): Actio
     // A real Service took the name (between the plan and now): it wins, nothing to do.
     return { type: 'unchanged', ...base, live: have, after: have };
   }
+  if (!isPlaceholder(have)) return handOverAction(have);
   const after: Service = {
     ...have,
     metadata: {
@@ -52,7 +53,8 @@ export function planPlaceholder(want: Service, have: Service | undefined): Actio
       labels: { ...have.metadata.labels, ...want.metadata.labels },
       annotations: { ...have.metadata.annotations, ...want.metadata.annotations },
     },
-    spec: { ...have.spec, ...want.spec },
+    // Ports keep what the server filled in (targetPort) where vsop's own fields agree.
+    spec: { ...have.spec, ...want.spec, ports: (want.spec?.ports ?? []).map((p) => ({ ...have.spec?.ports?.find((h) => h.port === p.port), ...p })) },
   };
   return { type: sameObject(after, have) ? 'unchanged' : 'update', ...base, live: have, after };
 }
@@ -75,17 +77,43 @@ export function planPlaceholders(desired: readonly Service[], live: readonly Ser
   for (const have of live) {
     if (wanted.has(key(have)) || !hasPlaceholderMarker(have)) continue;
     if (only && !only.has(have.metadata.name)) continue;
-    const base = { kind: 'Service' as const, namespace: have.metadata.namespace!, name: have.metadata.name, service: have.metadata.name, live: have };
     if (!isPlaceholder(have)) {
-      actions.push({ type: 'update', ...base, after: handOver(have), reason: 'a real Service replaced the placeholder: its markers go, the Service stays' });
+      actions.push(handOverAction(have));
     } else {
-      actions.push({ type: 'delete', ...base, reason: 'no longer needed (the production Service is gone, the namespace has the real one or left the config, or placeholders are off)' });
+      actions.push({
+        type: 'delete',
+        kind: 'Service',
+        namespace: have.metadata.namespace!,
+        name: have.metadata.name,
+        service: have.metadata.name,
+        live: have,
+        reason: 'no longer needed (the production Service is gone, the namespace has the real one or left the config, or placeholders are off)',
+      });
     }
   }
   return actions;
 }
 
-/** The object without vsop's placeholder markers, so that it is an ordinary Service from now on. */
+/** A placeholder someone made real (a selector, another type): vsop lets go of it. */
+function handOverAction(have: Service): Action<Service> {
+  return {
+    type: 'update',
+    kind: 'Service',
+    namespace: have.metadata.namespace!,
+    name: have.metadata.name,
+    service: have.metadata.name,
+    live: have,
+    after: handOver(have),
+    reason: 'a real Service replaced the placeholder: its markers go, the Service stays',
+  };
+}
+
+/**
+ * The object without vsop's placeholder markers, so that it is an ordinary Service from now on. A
+ * `kubectl apply` of a manifest without `type` over a placeholder leaves it an ExternalName Service with a
+ * selector, which would still send traffic to production: such a Service becomes the ClusterIP Service
+ * its selector asks for.
+ */
 export function handOver(svc: Service): Service {
   const labels = { ...svc.metadata.labels };
   const annotations = { ...svc.metadata.annotations };
@@ -93,5 +121,10 @@ export function handOver(svc: Service): Service {
   if (labels[MANAGED_LABEL] === MANAGED_VALUE) delete labels[MANAGED_LABEL];
   delete annotations[PLACEHOLDER_LABEL];
   delete annotations[PLACEHOLDER_SOURCE_ANNOTATION];
-  return { ...svc, metadata: { ...svc.metadata, labels, annotations } };
+  const spec = { ...svc.spec };
+  if (spec.type === 'ExternalName') {
+    spec.type = 'ClusterIP';
+    delete spec.externalName;
+  }
+  return { ...svc, metadata: { ...svc.metadata, labels, annotations }, spec };
 }
