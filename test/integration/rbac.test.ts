@@ -1,0 +1,87 @@
+// vsop with exactly the rights deployments/rbac.yaml grants its ServiceAccount, on a cluster of its own
+// (this file changes cluster-wide objects): enough for sync and placeholders; one verb less gives the
+// 403 naming it; and a cluster without Istio's CRD says so.
+
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { startCluster, type Cluster } from '../harness/cluster.ts';
+import { createNamespace, kubeRequest, summary } from '../harness/kube.ts';
+import { skipReason } from '../harness/require.ts';
+import { runVsop } from '../helpers/run.ts';
+import { get } from '../helpers/world.ts';
+
+const skip = skipReason();
+const RBAC = fileURLToPath(new URL('../../deployments/rbac.yaml', import.meta.url));
+const SA = 'system:serviceaccount:virtualservice-operator-system:virtualservice-operator';
+const CONFIG_PATH = '/api/v1/namespaces/virtualservice-operator-system/configmaps';
+const ROLE_PATH = '/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles/virtualservice-operator-virtualservices';
+let cluster: Cluster;
+
+before(async () => {
+  if (!skip) cluster = await startCluster({ rbacFile: RBAC, vsopUser: SA });
+});
+after(async () => cluster?.stop());
+
+const asVsop = (args: string[]) => runVsop(args, { env: { KUBECONFIG: cluster.vsopKubeconfig } });
+
+async function create(path: string, body: unknown) {
+  const res = await kubeRequest(cluster.admin, 'POST', path, { body });
+  assert.equal(res.status, 201, summary(res));
+}
+
+const svc = (namespace: string, name: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { clusterIP: 'None', selector: { app: name }, ports: [{ port: 80 }] } });
+
+describe('least privilege (deployments/rbac.yaml)', { skip }, () => {
+  it('is enough for sync, placeholders included; one verb less gives the 403 that names it, and nothing is written', async () => {
+    const dev = await createNamespace(cluster.admin, 'dev');
+    const other = await createNamespace(cluster.admin, 'other');
+    await create(CONFIG_PATH, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'virtualservice-operator-config' },
+      data: { 'config.yaml': `defaultNamespace: default\ndeveloperNamespaces: [${dev}, ${other}]\nenablePlaceholderServices: true\n` },
+    });
+    await create('/api/v1/namespaces/default/services', svc('default', 'api'));
+    await create(`/api/v1/namespaces/${dev}/services`, svc(dev, 'api'));
+
+    const ok = await asVsop(['sync']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, `virtualservice default/api-virtual-service created\nservice ${other}/api created\n`);
+    assert.equal((await asVsop(['status', '-o', 'json'])).code, 0);
+
+    // Take "update" away from the Role on VirtualServices, then give vsop something to update.
+    const role = (await get(cluster.admin, ROLE_PATH)).body;
+    const full = structuredClone(role);
+    role.rules[0].verbs = role.rules[0].verbs.filter((v: string) => v !== 'update');
+    assert.equal((await kubeRequest(cluster.admin, 'PUT', ROLE_PATH, { body: role })).status, 200);
+    await create(`/api/v1/namespaces/${other}/services`, svc(other, 'web'));
+    await create('/api/v1/namespaces/default/services', svc('default', 'web'));
+    await kubeRequest(cluster.admin, 'DELETE', `/api/v1/namespaces/${other}/services/api`);
+    await create(`/api/v1/namespaces/${other}/services`, svc(other, 'api'));
+    const before = (await get(cluster.admin, '/apis/networking.istio.io/v1beta1/namespaces/default/virtualservices/api-virtual-service')).body;
+    const denied = await asVsop(['sync', 'api']);
+    assert.equal(denied.code, 6, denied.stderr);
+    assert.match(denied.stderr, /^error: forbidden: cannot update virtualservices\.networking\.istio\.io in namespace default\nhint: grant the user "update" on virtualservices\.networking\.istio\.io in namespace default/);
+    const afterDenied = (await get(cluster.admin, '/apis/networking.istio.io/v1beta1/namespaces/default/virtualservices/api-virtual-service')).body;
+    assert.equal(afterDenied.metadata.resourceVersion, before.metadata.resourceVersion, 'nothing written');
+
+    full.metadata.resourceVersion = undefined;
+    assert.equal((await kubeRequest(cluster.admin, 'PUT', ROLE_PATH, { body: full })).status, 200);
+    const again = await asVsop(['sync']);
+    assert.equal(again.code, 0, again.stderr);
+  });
+
+  it('reports a cluster without Istio: exit 7, naming networking.istio.io', async () => {
+    const crd = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/virtualservices.networking.istio.io';
+    assert.equal((await kubeRequest(cluster.admin, 'DELETE', crd)).status, 200);
+    for (let i = 0; i < 50 && (await get(cluster.admin, crd)).status !== 404; i++) await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 50 && (await get(cluster.admin, '/apis/networking.istio.io/v1beta1/namespaces/default/virtualservices')).status !== 404; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const r = await runVsop(['sync'], { env: { KUBECONFIG: cluster.adminKubeconfig } });
+    assert.equal(r.code, 7, r.stderr);
+    assert.match(r.stderr, /^error: the cluster does not serve virtualservices\.networking\.istio\.io at networking\.istio\.io\/v1beta1: networking\.istio\.io is not installed\nhint: install Istio/);
+    assert.equal(r.stdout, '');
+  });
+});
