@@ -27,7 +27,7 @@ build() {
 	mkdir -p "$tmp/bin"
 	trap 'rm -rf "$tmp"' EXIT
 	say "building kube-apiserver $k8s and etcd $etcd into $OUT"
-	say "first time only: downloads ~1 GB of modules and compiles ~2,000 packages (~15-25 min on 2 cores)"
+	say "first time only: downloads Go modules and compiles ~2,000 packages (measured: 5.5 min on 2 cores, 1.8 GB peak RSS)"
 	say "downloading modules"
 	timed "download" go mod download
 	local minor="${k8s#v1.}"
@@ -44,6 +44,7 @@ build() {
 	rm -rf "$OUT"
 	mv "$tmp" "$OUT"
 	trap - EXIT
+	prune_old cluster "$OUT"
 }
 
 with_lock cluster build

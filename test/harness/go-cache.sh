@@ -1,7 +1,7 @@
 # Shared by test/cluster/build.sh and test/istio/build.sh (sourced, not run).
 #
 # Binaries built from a Go module in this repo are cached outside the repo in
-#   ${VSOP_TEST_CACHE:-$HOME/.cache/vsop-test}/<name>-<hash>/
+#   ${VSOP_TEST_CACHE:-${XDG_CACHE_HOME:-~/.cache}/vsop-test}/<name>-<hash>/
 # where <hash> covers the module's go.mod, go.sum, *.go files and build
 # scripts, so a warm start never rebuilds and any change to the recipe does.
 # Go's own build cache (go env GOCACHE) stays where it is; with it warm, a
@@ -12,7 +12,7 @@
 
 set -euo pipefail
 
-GO_CACHE_ROOT="${VSOP_TEST_CACHE:-${HOME}/.cache/vsop-test}"
+GO_CACHE_ROOT="${VSOP_TEST_CACHE:-${XDG_CACHE_HOME:-${HOME:?set HOME or VSOP_TEST_CACHE}/.cache}/vsop-test}"
 HARNESS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 say() { printf 'vsop-test: %s\n' "$*" >&2; }
@@ -28,6 +28,17 @@ cache_dir() {
 	)"
 	hash="$(printf '%s' "$hash" | sed 's|  .*/|  |' | sha256sum | cut -c1-16)"
 	printf '%s/%s-%s\n' "$GO_CACHE_ROOT" "$name" "$hash"
+}
+
+# prune_old NAME KEEP: removes NAME-* builds of other recipes (~130 MB each)
+# that are over an hour old, so a run that still uses one is left alone.
+prune_old() {
+	local name="$1" keep="$2" d
+	for d in "$GO_CACHE_ROOT/$name"-*; do
+		[ -d "$d" ] && [ "$d" != "$keep" ] || continue
+		[ -n "$(find "$d" -maxdepth 0 -mmin +60)" ] && rm -rf "$d"
+	done
+	return 0
 }
 
 # require_go: Go >= 1.24 with GOTOOLCHAIN=local, or exit 3 with what to do.
@@ -73,10 +84,27 @@ with_lock() {
 	fi
 }
 
-# timed LABEL CMD...: runs CMD, then reports its wall time.
+# timed LABEL CMD...: runs CMD, saying every minute that it still runs (go
+# build is silent for minutes), then reports its wall time.
 timed() {
-	local label="$1" start=$SECONDS
+	local label="$1" start=$SECONDS ticker
 	shift
-	"$@"
+	(
+		trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+		t=0
+		while :; do
+			sleep 60 &
+			nap=$!
+			wait "$nap"
+			t=$((t + 1))
+			say "$label: still working (${t} min)"
+		done
+	) >/dev/null &
+	ticker=$!
+	local status=0
+	"$@" || status=$?
+	kill "$ticker" 2>/dev/null || true
+	wait "$ticker" 2>/dev/null || true
+	[ "$status" -eq 0 ] || return "$status"
 	say "$label done in $((SECONDS - start)) s"
 }

@@ -114,11 +114,11 @@ export async function createObject(
     body: obj,
   });
   if (res.status === 201 || (opts.allowExisting && res.status === 409)) return res;
-  throw new Error(`${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}: create failed: ${describe(res)}`);
+  throw new Error(`${obj.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name}: create failed: ${summary(res)}`);
 }
 
 /** The HTTP status plus the API's own message, for error texts and assertion messages. */
-export function describe(res: KubeResponse): string {
+export function summary(res: KubeResponse): string {
   const message = res.body && typeof res.body.message === 'string' ? res.body.message : res.text.slice(0, 500);
   return `HTTP ${res.status}: ${message}`;
 }

@@ -2,7 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import { createObject, describe, kubeRequest, type Connection, type KubeObject } from './kube.ts';
+import { createObject, summary, kubeRequest, type Connection, type KubeObject } from './kube.ts';
 
 const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 
@@ -18,7 +18,7 @@ export async function installCrds(conn: Connection, file: string, timeoutMs = 30
   const names = await Promise.all(
     docs.map(async (doc) => {
       const res = await kubeRequest(conn, 'POST', CRDS, { body: doc, contentType: 'application/yaml' });
-      if (res.status !== 201 && res.status !== 409) throw new Error(`installing CRDs from ${file}: ${describe(res)}`);
+      if (res.status !== 201 && res.status !== 409) throw new Error(`installing CRDs from ${file}: ${summary(res)}`);
       const name = /^metadata:\s*\n(?:\s+.*\n)*?\s+name:\s*(\S+)/m.exec(doc)?.[1];
       return res.body?.metadata?.name ?? name;
     }),
@@ -31,7 +31,7 @@ export async function installCrds(conn: Connection, file: string, timeoutMs = 30
         (c: { type: string; status: string }) => c.type === 'Established' && c.status === 'True',
       );
       if (established) break;
-      if (Date.now() > deadline) throw new Error(`CRD ${name} not Established after ${timeoutMs} ms: ${describe(res)}`);
+      if (Date.now() > deadline) throw new Error(`CRD ${name} not Established after ${timeoutMs} ms: ${summary(res)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

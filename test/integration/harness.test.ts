@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { istioCheckBinary } from '../harness/build.ts';
 import { testCluster } from '../harness/cluster.ts';
 import { validate, simulate } from '../harness/istio.ts';
-import { createNamespace, describe, kubeRequest, type Connection } from '../harness/kube.ts';
+import { createNamespace, summary, kubeRequest, type Connection } from '../harness/kube.ts';
 import { skipReason } from '../harness/require.ts';
 
 const skip = skipReason();
@@ -104,12 +104,12 @@ test('the apiserver rejects a VirtualService that breaks the CRD schema and acce
   const ns = await createNamespace(admin(), 'harness-schema');
   const broken = seedVirtualService(ns).replace(/  http:\n[\s\S]*$/, '  http: "not-a-list"\n');
   const rejected = await kubeRequest(admin(), 'POST', vsPath(ns), { body: broken });
-  assert.equal(rejected.status, 422, describe(rejected));
+  assert.equal(rejected.status, 422, summary(rejected));
   assert.equal(rejected.body.reason, 'Invalid');
   assert.match(rejected.body.message, /spec\.http/);
 
   const accepted = await kubeRequest(admin(), 'POST', vsPath(ns), { body: seedVirtualService(ns) });
-  assert.equal(accepted.status, 201, describe(accepted));
+  assert.equal(accepted.status, 201, summary(accepted));
   assert.equal(accepted.body.spec.http[0].match[0].headers['x-developer'].exact, 'dev-alice');
 });
 
@@ -124,7 +124,7 @@ test("Istio's validator rejects a VirtualService that the CRD schema accepts", {
   const ns = await createNamespace(admin(), 'harness-istio');
   const yaml = badRegexVirtualService(ns);
   const stored = await kubeRequest(admin(), 'POST', vsPath(ns), { body: yaml });
-  assert.equal(stored.status, 201, `the schema should not catch this: ${describe(stored)}`);
+  assert.equal(stored.status, 201, `the schema should not catch this: ${summary(stored)}`);
 
   const result = await validate(yaml);
   assert.equal(result.errors.length, 1, result.errors.join('\n'));
@@ -194,18 +194,18 @@ test('the vsop user may do what its role grants and gets 403 elsewhere', { skip 
   const vsop = cluster.vsop;
 
   const services = await kubeRequest(vsop, 'GET', `/api/v1/namespaces/${ns}/services`);
-  assert.equal(services.status, 200, describe(services));
+  assert.equal(services.status, 200, summary(services));
   const created = await kubeRequest(vsop, 'POST', vsPath(ns), { body: seedVirtualService(ns) });
-  assert.equal(created.status, 201, describe(created));
+  assert.equal(created.status, 201, summary(created));
 
   const secrets = await kubeRequest(vsop, 'GET', `/api/v1/namespaces/${ns}/secrets`);
-  assert.equal(secrets.status, 403, describe(secrets));
+  assert.equal(secrets.status, 403, summary(secrets));
   assert.equal(secrets.body.reason, 'Forbidden');
   const patch = await kubeRequest(vsop, 'PATCH', `${vsPath(ns)}/my-app-virtual-service`, {
     body: '{"metadata":{"labels":{"x":"y"}}}',
     contentType: 'application/merge-patch+json',
   });
-  assert.equal(patch.status, 403, describe(patch));
+  assert.equal(patch.status, 403, summary(patch));
   const configMaps = await kubeRequest(vsop, 'GET', `/api/v1/namespaces/${ns}/configmaps`);
-  assert.equal(configMaps.status, 403, describe(configMaps));
+  assert.equal(configMaps.status, 403, summary(configMaps));
 });

@@ -36,12 +36,13 @@ bin() {
 	mkdir -p "$OUT/bin"
 	trap 'rm -f "$tmp"' EXIT
 	say "building istio-check from istio.io/istio $(go list -m -f '{{.Version}}' istio.io/istio) (Istio 1.27.9) into $OUT/bin"
-	say "first time only: downloads ~1 GB of modules and compiles ~2,000 packages (~10-20 min on 2 cores)"
+	say "first time only: downloads Go modules and compiles ~1,700 packages (measured: 6.5 min on 2 cores, 2.1 GB peak RSS)"
 	say "downloading modules"
 	timed "download" go mod download
 	timed "istio-check" go test -c -trimpath -ldflags "-s -w" -o "$tmp" .
 	mv "$tmp" "$OUT/bin/istio-check"
 	trap - EXIT
+	prune_old istio "$OUT"
 }
 
 case "${1:-bin}" in
