@@ -1,10 +1,11 @@
-// A recording proxy on loopback between vsop and the test apiserver: plain HTTP in, HTTPS out. Tests read
-// what vsop asked (method and path of every request) and can cut every open connection to fake an outage.
+// A recording proxy on loopback between vsop and the test apiserver: HTTP or HTTPS in (HTTPS with the
+// apiserver's own certificate, so clients see what they would see), HTTPS out. Tests read what vsop asked
+// (method and path of every request), how many connections it opened, and can cut every open connection.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { createServer as createTlsServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Connection } from '../harness/kube.ts';
 
@@ -17,6 +18,8 @@ export interface Recorded {
 export interface Proxy {
   url: string;
   requests: Recorded[];
+  /** Connections clients opened to the proxy. */
+  connections: number;
   /** Writes a kubeconfig that reaches the cluster through this proxy with the given token. */
   kubeconfig(dir: string, token: string, name?: string): string;
   /** Closes every open connection (watches included); the proxy keeps accepting new ones. */
@@ -24,11 +27,13 @@ export interface Proxy {
   stop(): Promise<void>;
 }
 
-export async function startProxy(upstream: Connection): Promise<Proxy> {
+/** `tlsDir`: a directory with apiserver.crt and apiserver.key (the test cluster's pki/) to serve HTTPS. */
+export async function startProxy(upstream: Connection, opts: { tlsDir?: string } = {}): Promise<Proxy> {
   const requests: Recorded[] = [];
   const sockets = new Set<Socket>();
   const target = new URL(upstream.server);
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  let connections = 0;
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const record: Recorded = { method: req.method ?? 'GET', path: req.url ?? '/', status: 0 };
     requests.push(record);
     const out = httpsRequest(
@@ -41,16 +46,23 @@ export async function startProxy(upstream: Connection): Promise<Proxy> {
     );
     out.on('error', () => res.destroy());
     req.pipe(out);
-  });
-  server.on('connection', (s) => {
+  };
+  const server = opts.tlsDir
+    ? createTlsServer({ cert: readFileSync(join(opts.tlsDir, 'apiserver.crt')), key: readFileSync(join(opts.tlsDir, 'apiserver.key')) }, handler)
+    : createServer(handler);
+  server.on('connection', (s: Socket) => {
+    connections++;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `${opts.tlsDir ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
     requests,
+    get connections() {
+      return connections;
+    },
     kubeconfig(dir, token, name = 'proxied') {
       const path = join(dir, `${name}.kubeconfig`);
       writeFileSync(
@@ -58,7 +70,7 @@ export async function startProxy(upstream: Connection): Promise<Proxy> {
         JSON.stringify({
           apiVersion: 'v1',
           kind: 'Config',
-          clusters: [{ name, cluster: { server: url, 'insecure-skip-tls-verify': true } }],
+          clusters: [{ name, cluster: opts.tlsDir ? { server: url, 'certificate-authority-data': Buffer.from(upstream.ca).toString('base64') } : { server: url, 'insecure-skip-tls-verify': true } }],
           users: [{ name, user: { token } }],
           contexts: [{ name, context: { cluster: name, user: name } }],
           'current-context': name,
