@@ -21,7 +21,7 @@ const dir = mkdtempSync(join(tmpdir(), 'vsop-kc-'));
 before(async () => {
   if (skip) return;
   cluster = await testCluster();
-  proxy = await startProxy(cluster.admin);
+  proxy = await startProxy(cluster.admin, { tlsDir: join(cluster.dir, 'pki') });
 });
 after(async () => {
   await proxy?.stop();
@@ -108,7 +108,7 @@ describe('cluster errors (real apiserver)', { skip }, () => {
     assert.deepEqual(await w.virtualServices(), []);
   });
 
-  it('reads with one request per namespace, writes exactly the plan, and nothing on a second run', async () => {
+  it('reads with one request per namespace, writes exactly the plan on reused connections, and nothing on a second run', async () => {
     const w = await makeWorld(cluster, 'count', { devs: 2 });
     const [a, b] = w.devs as [string, string];
     await Promise.all(Array.from({ length: 20 }, (_, i) => [w.service(w.prod, `s${i}`), ...(i % 4 === 0 ? [w.service(a, `s${i}`)] : []), ...(i % 5 === 0 ? [w.service(b, `s${i}`)] : [])]).flat());
@@ -117,8 +117,11 @@ describe('cluster errors (real apiserver)', { skip }, () => {
     const shape = (from: number) => mine(from).map((r) => `${r.method} ${r.path.replace(/\?.*$/, '').replace(/\/s\d+-virtual-service$/, '/*')}`);
 
     let start = proxy.requests.length;
+    const connections = proxy.connections;
     const first = await w.vsop(['sync'], { kubeconfig: kc });
     assert.equal(first.code, 0, first.stderr);
+    // Connections are reused: at most one per concurrent read (6) and write (8), not one per request (26).
+    assert.ok(proxy.connections - connections <= 14, `${proxy.connections - connections} TLS connections for 26 requests`);
     const reads = shape(start).filter((s) => s.startsWith('GET'));
     assert.deepEqual(reads.sort(), [
       `GET /api/v1/namespaces/${a}/services`,
