@@ -1,13 +1,14 @@
-// A recording proxy on loopback between vsop and the test apiserver: HTTP or HTTPS in (HTTPS with the
-// apiserver's own certificate, so clients see what they would see), HTTPS out. Tests read what vsop asked
-// (method and path of every request), how many connections it opened, and can cut every open connection.
+// A recording proxy on loopback between vsop and the test apiserver: HTTPS in (with the apiserver's own
+// certificate, so clients see what they would see), HTTPS out. Tests read what vsop asked (method and path
+// of every request), how many connections it opened, and can cut every open connection.
 
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createTlsServer, request as httpsRequest } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Connection } from '../harness/kube.ts';
+import { writeKubeconfig } from '../harness/kubeconfig.ts';
 
 export interface Recorded {
   method: string;
@@ -27,8 +28,8 @@ export interface Proxy {
   stop(): Promise<void>;
 }
 
-/** `tlsDir`: a directory with apiserver.crt and apiserver.key (the test cluster's pki/) to serve HTTPS. */
-export async function startProxy(upstream: Connection, opts: { tlsDir?: string } = {}): Promise<Proxy> {
+/** `tlsDir`: the test cluster's pki/ directory, whose apiserver.crt and apiserver.key the proxy serves. */
+export async function startProxy(upstream: Connection, opts: { tlsDir: string }): Promise<Proxy> {
   const requests: Recorded[] = [];
   const sockets = new Set<Socket>();
   const target = new URL(upstream.server);
@@ -47,16 +48,14 @@ export async function startProxy(upstream: Connection, opts: { tlsDir?: string }
     out.on('error', () => res.destroy());
     req.pipe(out);
   };
-  const server = opts.tlsDir
-    ? createTlsServer({ cert: readFileSync(join(opts.tlsDir, 'apiserver.crt')), key: readFileSync(join(opts.tlsDir, 'apiserver.key')) }, handler)
-    : createServer(handler);
+  const server = createServer({ cert: readFileSync(join(opts.tlsDir, 'apiserver.crt')), key: readFileSync(join(opts.tlsDir, 'apiserver.key')) }, handler);
   server.on('connection', (s: Socket) => {
     connections++;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `${opts.tlsDir ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
     requests,
@@ -65,17 +64,7 @@ export async function startProxy(upstream: Connection, opts: { tlsDir?: string }
     },
     kubeconfig(dir, token, name = 'proxied') {
       const path = join(dir, `${name}.kubeconfig`);
-      writeFileSync(
-        path,
-        JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'Config',
-          clusters: [{ name, cluster: opts.tlsDir ? { server: url, 'certificate-authority-data': Buffer.from(upstream.ca).toString('base64') } : { server: url, 'insecure-skip-tls-verify': true } }],
-          users: [{ name, user: { token } }],
-          contexts: [{ name, context: { cluster: name, user: name } }],
-          'current-context': name,
-        }),
-      );
+      writeKubeconfig(path, url, upstream.ca, [{ context: name, token }]);
       return path;
     },
     cut() {

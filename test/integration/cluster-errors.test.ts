@@ -2,13 +2,14 @@
 // the cluster with O(namespaces) requests and writes exactly what the plan needs, nothing on a second run.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { testCluster } from '../harness/cluster.ts';
 import { kubeRequest, summary } from '../harness/kube.ts';
+import { writeKubeconfig } from '../harness/kubeconfig.ts';
 import { skipReason } from '../harness/require.ts';
 import { startProxy, type Proxy } from '../helpers/proxy.ts';
 import { makeWorld, type Cluster } from '../helpers/world.ts';
@@ -39,17 +40,7 @@ async function closedPort(): Promise<number> {
 
 function kubeconfig(name: string, server: string, token: string): string {
   const path = join(dir, `${name}.kubeconfig`);
-  writeFileSync(
-    path,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name, cluster: { server, 'certificate-authority-data': Buffer.from(cluster.admin.ca).toString('base64') } }],
-      users: [{ name, user: { token } }],
-      contexts: [{ name, context: { cluster: name, user: name } }],
-      'current-context': name,
-    }),
-  );
+  writeKubeconfig(path, server, cluster.admin.ca, [{ context: name, token }]);
   return path;
 }
 
