@@ -37,8 +37,11 @@ export async function sync(io: Io, services: string[], opts: SyncOptions): Promi
 
   const c = paint(io, opts.color);
   const spinner = progress(io, opts.color, 'Reading the cluster');
+  let port: KubePort | undefined;
   try {
-    const { source, port } = await openSource(io, opts);
+    const opened = await openSource(io, opts);
+    const source = opened.source;
+    port = opened.port;
     const result = await reconcileOnce(source, { ...(services.length ? { services } : {}), ...(opts.adopt ? { adopt: true } : {}) });
     spinner.stop();
     printWarnings(io, result.warnings, c.err.yellow);
@@ -60,6 +63,7 @@ export async function sync(io: Io, services: string[], opts: SyncOptions): Promi
     return EXIT.ok;
   } finally {
     spinner.stop();
+    port?.close?.();
   }
 }
 

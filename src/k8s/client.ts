@@ -1,142 +1,111 @@
-// KubePort over @kubernetes/client-node: the only file that calls the generated API clients. Answers
-// other than success become typed errors here (src/k8s/errors.ts), naming what was being done.
+// KubePort over the API server's REST paths. Answers other than success become typed errors here
+// (src/k8s/errors.ts), naming what was being done; reads answered 429/5xx are tried again.
 
-import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, Observable, type ConfigurationOptions, type RequestContext, type ResponseContext } from '@kubernetes/client-node';
-import { createHash } from 'node:crypto';
+import type { KubeConfig } from '@kubernetes/client-node';
 import pRetry from 'p-retry';
-import type { Service, VirtualService } from '../core/types.ts';
+import type { KubeObject, Service, VirtualService } from '../core/types.ts';
 import { ApiError } from '../errors.ts';
 import { toVsopError, type Operation } from './errors.ts';
+import { KubeHttp, type HttpOptions } from './http.ts';
 import type { ConfigMap, KubePort, Preconditions, WriteOptions } from './port.ts';
 
-const PAGE = 500;
+const PAGE = '500';
 const READ_RETRIES = 4;
 const GROUP = 'networking.istio.io';
-const PLURAL = 'virtualservices';
+const VS_RESOURCE = `virtualservices.${GROUP}`;
 
-export interface ClientOptions {
-  /** Aborts every request in flight (Ctrl-C, SIGTERM, --timeout). */
-  signal?: AbortSignal;
-  /** Per-request limit in milliseconds. */
-  requestTimeout?: number;
+export interface ClientOptions extends HttpOptions {
   /** Called once per request with its verb and status (0 when no answer came). */
   onRequest?: (verb: string, status: number) => void;
 }
 
+interface List<T> {
+  items: T[];
+  metadata?: { continue?: string };
+}
+
 export class KubeClient implements KubePort {
   readonly server: string;
-  private readonly core: CoreV1Api;
-  private readonly custom: CustomObjectsApi;
-  private readonly options: ConfigurationOptions;
-  private readonly onRequest: ClientOptions['onRequest'];
-  private readonly signal: AbortSignal | undefined;
+  private readonly http: KubeHttp;
+  private readonly opts: ClientOptions;
 
   constructor(kc: KubeConfig, opts: ClientOptions = {}) {
-    reuseConnections(kc);
-    this.server = kc.getCurrentCluster()?.server ?? '(no server)';
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.options = requestOptions(opts);
-    this.onRequest = opts.onRequest;
-    this.signal = opts.signal;
+    this.http = new KubeHttp(kc, opts);
+    this.server = this.http.server;
+    this.opts = opts;
   }
 
   async getConfigMap(namespace: string, name: string): Promise<ConfigMap> {
-    const op: Operation = { verb: 'get', resource: 'configmaps', namespace, name };
-    return plain(await this.call(op, () => this.core.readNamespacedConfigMap({ namespace, name }, this.options))) as ConfigMap;
+    return (await this.call({ verb: 'get', resource: 'configmaps', namespace, name }, 'GET', `api/v1/namespaces/${namespace}/configmaps/${name}`)) as ConfigMap;
   }
 
   async listServices(namespace: string, labelSelector?: string): Promise<Service[]> {
     const op: Operation = namespace ? { verb: 'list', resource: 'services', namespace } : { verb: 'list', resource: 'services' };
-    const items: Service[] = [];
-    let next: string | undefined;
-    do {
-      const params = { limit: PAGE, ...(next ? { _continue: next } : {}), ...(labelSelector ? { labelSelector } : {}) };
-      const page = await this.call(op, () =>
-        namespace ? this.core.listNamespacedService({ namespace, ...params }, this.options) : this.core.listServiceForAllNamespaces(params, this.options),
-      );
-      for (const item of page.items) items.push(withKind(plain(item), 'v1', 'Service') as Service);
-      next = page.metadata?._continue || undefined;
-    } while (next);
-    return items;
+    return this.list<Service>(op, namespace ? `api/v1/namespaces/${namespace}/services` : 'api/v1/services', 'v1', 'Service', labelSelector);
   }
 
   async listVirtualServices(namespace: string, apiVersion: string): Promise<VirtualService[]> {
-    const op: Operation = { verb: 'list', resource: `${PLURAL}.${GROUP}`, namespace, apiVersion };
-    const version = versionOf(apiVersion);
-    const items: VirtualService[] = [];
-    let next: string | undefined;
-    do {
-      const page = (await this.call(op, () =>
-        this.custom.listNamespacedCustomObject({ group: GROUP, version, plural: PLURAL, namespace, limit: PAGE, ...(next ? { _continue: next } : {}) }, this.options),
-      )) as { items: VirtualService[]; metadata?: { continue?: string } };
-      for (const item of page.items) items.push(withKind(item, apiVersion, 'VirtualService') as VirtualService);
-      next = page.metadata?.continue || undefined;
-    } while (next);
-    return items;
+    return this.list<VirtualService>({ verb: 'list', resource: VS_RESOURCE, namespace, apiVersion }, vsPath(apiVersion, namespace), apiVersion, 'VirtualService');
   }
 
   async getVirtualService(namespace: string, name: string, apiVersion: string): Promise<VirtualService | undefined> {
-    const op: Operation = { verb: 'get', resource: `${PLURAL}.${GROUP}`, namespace, name, apiVersion };
-    return this.orUndefined(op, async () =>
-      (await this.custom.getNamespacedCustomObject({ group: GROUP, version: versionOf(apiVersion), plural: PLURAL, namespace, name }, this.options)) as VirtualService,
-    );
+    return this.orUndefined(() => this.call({ verb: 'get', resource: VS_RESOURCE, namespace, name, apiVersion }, 'GET', vsPath(apiVersion, namespace, name))) as Promise<VirtualService | undefined>;
   }
 
   async createVirtualService(vs: VirtualService, opts: WriteOptions = {}): Promise<VirtualService> {
     const namespace = vs.metadata.namespace!;
-    const op: Operation = { verb: 'create', resource: `${PLURAL}.${GROUP}`, namespace, name: vs.metadata.name, apiVersion: vs.apiVersion };
-    return (await this.call(op, () =>
-      this.custom.createNamespacedCustomObject(
-        { group: GROUP, version: versionOf(vs.apiVersion), plural: PLURAL, namespace, body: vs, fieldManager: 'vsop', ...dryRun(opts) },
-        this.options,
-      ),
-    )) as VirtualService;
+    const op: Operation = { verb: 'create', resource: VS_RESOURCE, namespace, name: vs.metadata.name, apiVersion: vs.apiVersion };
+    return (await this.call(op, 'POST', vsPath(vs.apiVersion, namespace), writeQuery(opts), vs)) as VirtualService;
   }
 
   async replaceVirtualService(vs: VirtualService, opts: WriteOptions = {}): Promise<VirtualService> {
     const namespace = vs.metadata.namespace!;
     const name = vs.metadata.name;
-    const op: Operation = { verb: 'update', resource: `${PLURAL}.${GROUP}`, namespace, name, apiVersion: vs.apiVersion };
-    return (await this.call(op, () =>
-      this.custom.replaceNamespacedCustomObject(
-        { group: GROUP, version: versionOf(vs.apiVersion), plural: PLURAL, namespace, name, body: vs, fieldManager: 'vsop', ...dryRun(opts) },
-        this.options,
-      ),
-    )) as VirtualService;
+    const op: Operation = { verb: 'update', resource: VS_RESOURCE, namespace, name, apiVersion: vs.apiVersion };
+    return (await this.call(op, 'PUT', vsPath(vs.apiVersion, namespace, name), writeQuery(opts), vs)) as VirtualService;
   }
 
   async deleteVirtualService(namespace: string, name: string, apiVersion: string, pre: Preconditions, opts: WriteOptions = {}): Promise<void> {
-    const op: Operation = { verb: 'delete', resource: `${PLURAL}.${GROUP}`, namespace, name, apiVersion };
-    await this.call(op, () =>
-      this.custom.deleteNamespacedCustomObject(
-        { group: GROUP, version: versionOf(apiVersion), plural: PLURAL, namespace, name, body: { preconditions: pre }, ...dryRun(opts) },
-        this.options,
-      ),
-    );
+    const op: Operation = { verb: 'delete', resource: VS_RESOURCE, namespace, name, apiVersion };
+    await this.call(op, 'DELETE', vsPath(apiVersion, namespace, name), dryRun(opts), deleteOptions(pre));
   }
 
   async getService(namespace: string, name: string): Promise<Service | undefined> {
-    const op: Operation = { verb: 'get', resource: 'services', namespace, name };
-    return this.orUndefined(op, async () => withKind(plain(await this.core.readNamespacedService({ namespace, name }, this.options)), 'v1', 'Service') as Service);
+    return this.orUndefined(() => this.call({ verb: 'get', resource: 'services', namespace, name }, 'GET', `api/v1/namespaces/${namespace}/services/${name}`)) as Promise<Service | undefined>;
   }
 
   async createService(svc: Service, opts: WriteOptions = {}): Promise<Service> {
     const namespace = svc.metadata.namespace!;
     const op: Operation = { verb: 'create', resource: 'services', namespace, name: svc.metadata.name };
-    return plain(await this.call(op, () => this.core.createNamespacedService({ namespace, body: svc as never, fieldManager: 'vsop', ...dryRun(opts) }, this.options))) as Service;
+    return (await this.call(op, 'POST', `api/v1/namespaces/${namespace}/services`, writeQuery(opts), svc)) as Service;
   }
 
   async replaceService(svc: Service, opts: WriteOptions = {}): Promise<Service> {
     const namespace = svc.metadata.namespace!;
     const name = svc.metadata.name;
     const op: Operation = { verb: 'update', resource: 'services', namespace, name };
-    return plain(await this.call(op, () => this.core.replaceNamespacedService({ namespace, name, body: svc as never, fieldManager: 'vsop', ...dryRun(opts) }, this.options))) as Service;
+    return (await this.call(op, 'PUT', `api/v1/namespaces/${namespace}/services/${name}`, writeQuery(opts), svc)) as Service;
   }
 
   async deleteService(namespace: string, name: string, pre: Preconditions, opts: WriteOptions = {}): Promise<void> {
     const op: Operation = { verb: 'delete', resource: 'services', namespace, name };
-    await this.call(op, () => this.core.deleteNamespacedService({ namespace, name, body: { preconditions: pre }, ...dryRun(opts) }, this.options));
+    await this.call(op, 'DELETE', `api/v1/namespaces/${namespace}/services/${name}`, dryRun(opts), deleteOptions(pre));
+  }
+
+  close(): void {
+    this.http.close();
+  }
+
+  /** Every page of a LIST; items get the apiVersion and kind that lists leave out. */
+  private async list<T extends KubeObject>(op: Operation, path: string, apiVersion: string, kind: string, labelSelector?: string): Promise<T[]> {
+    const items: T[] = [];
+    let next: string | undefined;
+    do {
+      const page = (await this.call(op, 'GET', path, { limit: PAGE, continue: next, labelSelector })) as List<T>;
+      for (const item of page.items) items.push({ ...item, apiVersion, kind });
+      next = page.metadata?.continue || undefined;
+    } while (next);
+    return items;
   }
 
   /**
@@ -144,16 +113,16 @@ export class KubeClient implements KubePort {
    * are tried again after the Retry-After the server gives, a few times; writes are retried by apply,
    * which knows how to re-plan them.
    */
-  private async call<T>(op: Operation, fn: () => Promise<T>): Promise<T> {
-    const read = op.verb === 'get' || op.verb === 'list';
+  private async call(op: Operation, method: string, path: string, query: Record<string, string | undefined> = {}, body?: unknown): Promise<unknown> {
+    const read = method === 'GET';
     return pRetry(
       async () => {
         try {
-          const result = await fn();
-          this.onRequest?.(op.verb, 200);
-          return result;
+          const answer = await this.http.request(method, path, query, body);
+          this.opts.onRequest?.(op.verb, answer.status);
+          return answer.body;
         } catch (err) {
-          this.onRequest?.(op.verb, err instanceof ApiException ? err.code : 0);
+          this.opts.onRequest?.(op.verb, (err as { status?: number }).status ?? 0);
           throw toVsopError(err, op, this.server);
         }
       },
@@ -162,7 +131,7 @@ export class KubeClient implements KubePort {
         minTimeout: 250,
         factor: 2,
         randomize: true,
-        ...(this.signal ? { signal: this.signal } : {}),
+        ...(this.opts.signal ? { signal: this.opts.signal } : {}),
         shouldRetry: ({ error }) => error instanceof ApiError && (error.status === 429 || error.status >= 500),
         onFailedAttempt: async ({ error, retryDelay }) => {
           const wait = error instanceof ApiError && error.retryAfter ? Math.min(error.retryAfter, 10) * 1000 - retryDelay : 0;
@@ -172,68 +141,28 @@ export class KubeClient implements KubePort {
     );
   }
 
-  private async orUndefined<T>(op: Operation, fn: () => Promise<T>): Promise<T | undefined> {
+  private async orUndefined<T>(fn: () => Promise<T>): Promise<T | undefined> {
     try {
-      return await this.call(op, fn);
+      return await fn();
     } catch (err) {
-      if ((err as { status?: number }).status === 404) return undefined;
+      if (err instanceof ApiError && err.status === 404) return undefined;
       throw err;
     }
   }
 }
 
-/**
- * @kubernetes/client-node 2.0.1 builds a new undici Agent for every request (applySecurityAuthentication
- * calls createDispatcher each time), so every request pays a new TCP and TLS handshake: a sync writing
- * 1,000 objects spent most of its time in TLS set-up. One dispatcher per distinct TLS identity is kept
- * instead; a rotated client certificate (exec plugins) gets a new one.
- */
-function reuseConnections(kc: KubeConfig): void {
-  const target = kc as unknown as { createDispatcher(cluster: unknown, options: Record<string, unknown>): unknown };
-  const create = target.createDispatcher.bind(kc);
-  const cache = new Map<string, unknown>();
-  target.createDispatcher = (cluster, options) => {
-    const hash = createHash('sha256').update(String((cluster as { server?: string } | null)?.server));
-    for (const key of ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername']) {
-      hash.update(`\0${key}=`).update(String(options[key] === undefined ? '' : Buffer.isBuffer(options[key]) ? (options[key] as Buffer).toString('base64') : options[key]));
-    }
-    const id = hash.digest('hex');
-    if (!cache.has(id)) cache.set(id, create(cluster, options));
-    return cache.get(id);
-  };
+function vsPath(apiVersion: string, namespace: string, name?: string): string {
+  return `apis/${apiVersion}/namespaces/${namespace}/virtualservices${name ? `/${name}` : ''}`;
 }
 
-/** Typed models carry Dates and class prototypes; vsop works on plain JSON. */
-function plain(value: unknown): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
+function dryRun(opts: WriteOptions): Record<string, string | undefined> {
+  return { dryRun: opts.dryRun ? 'All' : undefined };
 }
 
-/** List items come without apiVersion and kind. */
-function withKind(obj: Record<string, unknown>, apiVersion: string, kind: string): Record<string, unknown> {
-  return { ...obj, apiVersion, kind };
+function writeQuery(opts: WriteOptions): Record<string, string | undefined> {
+  return { fieldManager: 'vsop', ...dryRun(opts) };
 }
 
-function versionOf(apiVersion: string): string {
-  return apiVersion.slice(apiVersion.indexOf('/') + 1);
-}
-
-function dryRun(opts: WriteOptions): { dryRun?: string } {
-  return opts.dryRun ? { dryRun: 'All' } : {};
-}
-
-/** A per-request timeout joined with the command's abort signal. */
-function requestOptions(opts: ClientOptions): ConfigurationOptions {
-  return {
-    middleware: [
-      {
-        pre: (ctx: RequestContext) => {
-          const signals = [opts.signal, opts.requestTimeout ? AbortSignal.timeout(opts.requestTimeout) : undefined].filter((s): s is AbortSignal => s !== undefined);
-          if (signals.length > 0) ctx.setSignal(signals.length === 1 ? signals[0]! : AbortSignal.any(signals));
-          return new Observable(Promise.resolve(ctx));
-        },
-        post: (res: ResponseContext) => new Observable(Promise.resolve(res)),
-      },
-    ],
-    middlewareMergeStrategy: 'append',
-  };
+function deleteOptions(pre: Preconditions): unknown {
+  return { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: pre };
 }

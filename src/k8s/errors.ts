@@ -1,8 +1,8 @@
 // Turning what the client library throws into vsop's typed errors, each naming the operation, the cause
 // and, where the user can act, the fix.
 
-import { ApiException } from '@kubernetes/client-node';
 import { ApiError, UnreachableError, VsopError } from '../errors.ts';
+import { HttpFailure } from './http.ts';
 
 export interface Operation {
   verb: 'get' | 'list' | 'create' | 'update' | 'delete' | 'watch';
@@ -21,11 +21,11 @@ interface Status {
 export function toVsopError(err: unknown, op: Operation, server: string): Error {
   if (err instanceof VsopError) return err;
   const target = `${op.resource}${op.name ? ` ${op.namespace}/${op.name}` : op.namespace ? ` in namespace ${op.namespace}` : ''}`;
-  if (err instanceof ApiException) {
+  if (err instanceof HttpFailure) {
     const status = parseStatus(err.body);
-    const retryAfter = Number(err.headers?.['retry-after']);
+    const retryAfter = Number(err.headers['retry-after']);
     const opts = { cause: err, ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfter } : {}) };
-    const code = err.code;
+    const code = err.status;
     const reason = status.reason ?? String(code);
     if (code === 401) {
       return new ApiError(`the API server at ${server} refused the credentials (401 Unauthorized) when trying to ${op.verb} ${target}`, code, 'Unauthorized', {
@@ -84,17 +84,13 @@ function isAbort(err: unknown): boolean {
   return name === 'AbortError' || name === 'TimeoutError';
 }
 
-/** undici reports network failures as `TypeError: fetch failed` with the system error as its cause. */
+/** The system error behind a failed request (ECONNREFUSED, ECONNRESET, a TLS failure...). */
 function networkCode(err: unknown): string | undefined {
   let cur: unknown = err;
   for (let depth = 0; cur && depth < 4; depth++) {
     const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string' && /^E[A-Z]+|^UND_ERR/.test(code)) return code;
+    if (typeof code === 'string' && /^(E[A-Z]+|ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO)/.test(code)) return code;
     cur = (cur as { cause?: unknown }).cause;
-  }
-  if (err instanceof TypeError && err.message === 'fetch failed') {
-    const cause = (err as { cause?: { message?: string } }).cause?.message;
-    return cause ? `fetch failed: ${cause}` : 'fetch failed';
   }
   return undefined;
 }

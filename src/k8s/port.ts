@@ -34,4 +34,6 @@ export interface KubePort {
   createService(svc: Service, opts?: WriteOptions): Promise<Service>;
   replaceService(svc: Service, opts?: WriteOptions): Promise<Service>;
   deleteService(namespace: string, name: string, pre: Preconditions, opts?: WriteOptions): Promise<void>;
+  /** Releases idle connections. */
+  close?(): void;
 }
