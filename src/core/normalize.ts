@@ -40,8 +40,8 @@ export function semanticEqual(a: unknown, b: unknown): boolean {
   }
   const ao = a as Record<string, unknown>;
   const bo = b as Record<string, unknown>;
-  for (const k of Object.keys(ao)) if (!semanticEqual(ao[k], bo[k])) return false;
-  for (const k of Object.keys(bo)) if (ao[k] === undefined && !isEmpty(bo[k])) return false;
+  for (const k in ao) if (!semanticEqual(ao[k], bo[k])) return false;
+  for (const k in bo) if (ao[k] === undefined && !isEmpty(bo[k])) return false;
   return true;
 }
 

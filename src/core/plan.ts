@@ -58,46 +58,46 @@ export interface PlanOptions {
 
 export function plan(desired: readonly VirtualService[], live: readonly VirtualService[], opts: PlanOptions): Plan {
   const only = opts.services ? new Set(opts.services) : undefined;
-  const liveByKey = new Map(live.map((vs) => [key(vs), vs]));
+  const liveKeys = live.map(key);
+  const liveByKey = new Map(live.map((vs, i) => [liveKeys[i]!, vs]));
   const actions: Action[] = [];
   const findings: Finding[] = [];
   const desiredKeys = new Set<string>();
+  const planned: VirtualService[] = [];
 
   for (const want of desired) {
     const service = want.metadata.annotations?.[SERVICE_ANNOTATION];
     if (only && (service === undefined || !only.has(service))) continue;
     const k = key(want);
     desiredKeys.add(k);
+    planned.push(want);
     const outcome = planVirtualService(want, liveByKey.get(k), opts.adopt ?? false);
     if ('code' in outcome) findings.push(outcome);
     else actions.push(outcome);
   }
 
-  for (const have of live) {
-    const k = key(have);
-    if (desiredKeys.has(k) || !isManaged(have) || have.metadata.namespace !== opts.defaultNamespace) continue;
+  // An object is never its own overlap, and objects about to go cannot overlap: index only the others.
+  const others: VirtualService[] = [];
+  live.forEach((have, i) => {
+    if (desiredKeys.has(liveKeys[i]!)) return;
     const service = have.metadata.annotations?.[SERVICE_ANNOTATION];
-    if (only && (service === undefined || !only.has(service))) continue;
+    const goes = isManaged(have) && have.metadata.namespace === opts.defaultNamespace && !(only && (service === undefined || !only.has(service)));
+    if (!goes) {
+      others.push(have);
+      return;
+    }
     actions.push({
       type: 'delete',
       kind: 'VirtualService',
-      namespace: have.metadata.namespace,
+      namespace: have.metadata.namespace!,
       name: have.metadata.name,
       service,
       live: have,
-      reason: service
-        ? `production Service ${opts.defaultNamespace}/${service} is gone`
-        : 'no production Service renders this name any more',
+      reason: service ? `production Service ${opts.defaultNamespace}/${service} is gone` : 'no production Service renders this name any more',
     });
-  }
-
-  const deleted = new Set(actions.filter((a) => a.type === 'delete').map((a) => `${a.namespace}/${a.name}`));
-  // An object is never its own overlap, and objects about to go cannot overlap: index only the others.
-  const others = live.filter((l) => {
-    const k = key(l);
-    return !deleted.has(k) && !desiredKeys.has(k);
   });
-  findings.push(...hostOverlaps(desired.filter((d) => desiredKeys.has(key(d))), others));
+
+  findings.push(...hostOverlaps(planned, others));
   sortByKey(actions);
   findings.sort((a, b) => compareKeys(a, b) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
   return { version: PLAN_VERSION, actions, findings };
@@ -256,9 +256,10 @@ function key(vs: { metadata: { namespace?: string; name: string } }): string {
   return `${vs.metadata.namespace ?? ''}/${vs.metadata.name}`;
 }
 
-/** Sorts in place by namespace/name, computing each key once. */
+/** Sorts in place by namespace/name, computing each key once; the usual already-sorted list costs one pass. */
 function sortByKey(actions: Action[]): void {
   const keys = new Map(actions.map((a) => [a, `${a.namespace}/${a.name}`]));
+  if (actions.every((a, i) => i === 0 || keys.get(actions[i - 1]!)! <= keys.get(a)!)) return;
   actions.sort((a, b) => {
     const ka = keys.get(a)!;
     const kb = keys.get(b)!;
