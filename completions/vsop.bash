@@ -18,7 +18,7 @@ _vsop() {
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "render sync status config completion -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "render sync status watch config completion -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "render")
       case "$prev" in
       -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -54,6 +54,26 @@ _vsop() {
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
       COMPREPLY=($(compgen -W "-f --filename -o --output -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+    "watch")
+      case "$prev" in
+      --health-probe-bind-address) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --metrics-bind-address) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --leader-election-id) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --leader-election-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --lease-duration) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --renew-deadline) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --retry-period) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --workers) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --resync-period) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --log-level) COMPREPLY=($(compgen -W "debug info error" -- "$cur")); return ;;
+      --log-format) COMPREPLY=($(compgen -W "json console" -- "$cur")); return ;;
+      --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "--health-probe-bind-address --metrics-bind-address --leader-elect --leader-election-id --leader-election-namespace --lease-duration --renew-deadline --retry-period --workers --resync-period --log-level --log-format -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "config")
       case "$prev" in
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
@@ -87,10 +107,11 @@ _vsop() {
 }
 _vsop_commands() {
   case "$1" in
-    "") echo "render sync status config completion" ;;
+    "") echo "render sync status watch config completion" ;;
     "render") echo "" ;;
     "sync") echo "" ;;
     "status") echo "" ;;
+    "watch") echo "" ;;
     "config") echo "validate" ;;
     "config validate") echo "" ;;
     "completion") echo "" ;;

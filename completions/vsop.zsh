@@ -11,13 +11,14 @@ _vsop() {
     '--context[the kubeconfig context to use]:value:()' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '1:command:((render\:"print the VirtualServices that should exist" sync\:"compute the VirtualServices that should exist and show or apply the difference" status\:"show, per production Service and developer namespace, where the header leads and whether the VirtualService is in sync" config\:"work with the vsop configuration" completion\:"print a shell completion script"))' \
+    '1:command:((render\:"print the VirtualServices that should exist" sync\:"compute the VirtualServices that should exist and show or apply the difference" status\:"show, per production Service and developer namespace, where the header leads and whether the VirtualService is in sync" watch\:"reconcile continuously, as a Deployment\: the drop-in replacement for the VirtualService operator" config\:"work with the vsop configuration" completion\:"print a shell completion script"))' \
     '*::arg:->sub'
   case $state in sub)
     case $words[1] in
       render) _vsop_render ;;
       sync) _vsop_sync ;;
       status) _vsop_status ;;
+      watch) _vsop_watch ;;
       config) _vsop_config ;;
       completion) _vsop_completion ;;
     esac ;;
@@ -64,6 +65,31 @@ _vsop_status() {
   _arguments -s \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '(-o --output)'{-o,--output}'[table, wide (adds the VirtualService name and resourceVersion) or json]:value:(table wide json)' \
+    '(-V --version)'{-V,--version}'[print the version]' \
+    '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
+    '--config-name[name of the vsop ConfigMap]:value:()' \
+    '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
+    '--context[the kubeconfig context to use]:value:()' \
+    '--request-timeout[give up on one API request after this long]:value:()' \
+    '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
+    '*:file:_files'
+}
+
+_vsop_watch() {
+  local state
+  _arguments -s \
+    '--health-probe-bind-address[where /healthz and /readyz listen]:value:()' \
+    '--metrics-bind-address[where Prometheus /metrics listens ("0" turns it off)]:value:()' \
+    '--leader-elect[run several replicas\: only the holder of a coordination.k8s.io Lease writes]' \
+    '--leader-election-id[name of the Lease]:value:()' \
+    '--leader-election-namespace[namespace of the Lease (default\: POD_NAMESPACE, else the ConfigMap'\''s)]:value:()' \
+    '--lease-duration[how long a Lease holds without renewal]:value:()' \
+    '--renew-deadline[a leader that has not renewed for this long stops writing]:value:()' \
+    '--retry-period[how often to try to acquire or renew the Lease]:value:()' \
+    '--workers[Services reconciled at once]:value:()' \
+    '--resync-period[reconcile everything again this often, to catch anything missed]:value:()' \
+    '--log-level[least severe level logged (-zap-log-level is accepted too)]:value:(debug info error)' \
+    '--log-format[json lines, or console for people (-zap-development is accepted too)]:value:(json console)' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \

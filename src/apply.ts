@@ -45,6 +45,8 @@ export interface Result {
   result: Outcome;
   /** Writes attempted for this object (more than one after conflicts). */
   attempts: number;
+  /** The object as the server stored it (created or updated, not in a dry run). */
+  object?: KubeObject;
 }
 
 const PAST: Record<ActionType, Outcome> = { create: 'created', update: 'updated', delete: 'deleted', unchanged: 'unchanged' };
@@ -71,13 +73,14 @@ async function applyAction(planned: Action, port: KubePort, opts: ApplyOptions):
   const retry = opts.retry ?? DEFAULT_RETRY;
   let attempts = 0;
   let lastConflict: ApiError | undefined;
+  let stored: KubeObject | undefined;
   try {
     const result = await pRetry(
       async (attempt) => {
         const action = attempt === 1 ? planned : await replan(planned, port, opts.adopt ?? false);
         if (action.type === 'unchanged') return 'unchanged' as const;
         attempts++;
-        await write(action, port, opts.dryRun ? { dryRun: true } : {});
+        stored = await write(action, port, opts.dryRun ? { dryRun: true } : {});
         return PAST[action.type];
       },
       {
@@ -93,7 +96,7 @@ async function applyAction(planned: Action, port: KubePort, opts: ApplyOptions):
         },
       },
     );
-    return { ...base, result: result, attempts };
+    return { ...base, result, attempts, ...(stored && !opts.dryRun ? { object: stored } : {}) };
   } catch (err) {
     if (err instanceof ApiError && err.status === 409 && lastConflict) {
       throw new ConflictError(`${planned.kind.toLowerCase()} ${planned.namespace}/${planned.name}: still being changed by someone else after ${attempts} attempts: ${err.message}`, {
@@ -133,19 +136,21 @@ function planDelete(planned: Action, fresh: KubeObject | undefined): Action {
   return { ...planned, live: fresh as VirtualService };
 }
 
-async function write(action: Action, port: KubePort, opts: WriteOptions): Promise<void> {
+/** One write; the server's copy of what it stored comes back (nothing for a delete). */
+async function write(action: Action, port: KubePort, opts: WriteOptions): Promise<KubeObject | undefined> {
   const pre = { uid: action.live?.metadata.uid as string | undefined, resourceVersion: action.live?.metadata.resourceVersion };
   if (action.kind === 'VirtualService') {
     const vs = action.after as VirtualService;
-    if (action.type === 'create') await port.createVirtualService(vs, opts);
-    else if (action.type === 'update') await port.replaceVirtualService(vs, opts);
-    else if (action.type === 'delete') await deleteIgnoringGone(() => port.deleteVirtualService(action.namespace, action.name, action.live!.apiVersion, pre, opts));
-    return;
+    if (action.type === 'create') return port.createVirtualService(vs, opts);
+    if (action.type === 'update') return port.replaceVirtualService(vs, opts);
+    if (action.type === 'delete') await deleteIgnoringGone(() => port.deleteVirtualService(action.namespace, action.name, action.live!.apiVersion, pre, opts));
+    return undefined;
   }
   const svc = action.after as Service;
-  if (action.type === 'create') await port.createService(svc, opts);
-  else if (action.type === 'update') await port.replaceService(svc, opts);
-  else if (action.type === 'delete') await deleteIgnoringGone(() => port.deleteService(action.namespace, action.name, pre, opts));
+  if (action.type === 'create') return port.createService(svc, opts);
+  if (action.type === 'update') return port.replaceService(svc, opts);
+  if (action.type === 'delete') await deleteIgnoringGone(() => port.deleteService(action.namespace, action.name, pre, opts));
+  return undefined;
 }
 
 async function deleteIgnoringGone(fn: () => Promise<void>): Promise<void> {

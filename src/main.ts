@@ -15,7 +15,9 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
   let exit: number = EXIT.ok;
   const program = buildProgram(io, (code) => (exit = code), invokedAs, pkg.version);
   try {
-    await program.parseAsync([...argv]);
+    // The seed operator's -zap-* flags are not in commander's syntax; `watch` takes them as they are.
+    const args = argv.includes('watch') ? (await import('./cli/watch.ts')).zapAliases(argv) : [...argv];
+    await program.parseAsync(args);
     return exit;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage; // commander printed it

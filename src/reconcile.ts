@@ -26,6 +26,8 @@ export interface ReconcileOptions {
   adopt?: boolean;
   /** Also work out, per Service and namespace, how requests are routed (for status). */
   routing?: boolean;
+  /** A named Service that is not (or no longer) in production is not an error: its objects go (watch). */
+  allowGone?: boolean;
 }
 
 export interface Reconciled {
@@ -46,7 +48,7 @@ export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): R
   const loaded = loadConfig(snapshot.config.text, snapshot.config.source, snapshot.config.locate);
   const resolution = resolve(loaded.config, loaded.template, snapshot.services, { routing: opts.routing ?? false });
   if (resolution.problems.length > 0) throw new ConfigError('the template renders invalid VirtualServices', resolution.problems);
-  if (opts.services) {
+  if (opts.services && !opts.allowGone) {
     const known = new Set(resolution.services);
     const unknown = opts.services.filter((s) => !known.has(s));
     if (unknown.length > 0) {

@@ -20,6 +20,12 @@ export type Outcome = Promise<number>;
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
+}
+
 /** kubectl's durations: "30s", "2m", "1h", "500ms", or a bare number of seconds. */
 export function parseDuration(value: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
@@ -89,6 +95,24 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .addOption(filenameOption())
     .addOption(new Option('-o, --output <format>', 'table, wide (adds the VirtualService name and resourceVersion) or json').choices(['table', 'wide', 'json']).default('table'))
     .action(action(async ([services], opts) => (await import('./status.ts')).status(io, services as string[], opts as never)));
+
+  program
+    .command('watch')
+    .description('reconcile continuously, as a Deployment: the drop-in replacement for the VirtualService operator')
+    .option('--health-probe-bind-address <address>', 'where /healthz and /readyz listen', ':8081')
+    .option('--metrics-bind-address <address>', 'where Prometheus /metrics listens ("0" turns it off)', ':8080')
+    .option('--leader-elect', 'run several replicas: only the holder of a coordination.k8s.io Lease writes')
+    .option('--leader-election-id <name>', 'name of the Lease', 'virtualservice-operator')
+    .option('--leader-election-namespace <namespace>', 'namespace of the Lease (default: POD_NAMESPACE, else the ConfigMap\'s)')
+    .addOption(new Option('--lease-duration <duration>', 'how long a Lease holds without renewal').argParser(parseDuration).default(15_000, '15s'))
+    .addOption(new Option('--renew-deadline <duration>', 'a leader that has not renewed for this long stops writing').argParser(parseDuration).default(10_000, '10s'))
+    .addOption(new Option('--retry-period <duration>', 'how often to try to acquire or renew the Lease').argParser(parseDuration).default(2_000, '2s'))
+    .addOption(new Option('--workers <n>', 'Services reconciled at once').argParser(positiveInt).default(4))
+    .addOption(new Option('--resync-period <duration>', 'reconcile everything again this often, to catch anything missed').argParser(parseDuration).default(600_000, '10m'))
+    .addOption(new Option('--log-level <level>', 'least severe level logged (-zap-log-level is accepted too)').choices(['debug', 'info', 'error']).default('info'))
+    .addOption(new Option('--log-format <format>', 'json lines, or console for people (-zap-development is accepted too)').choices(['json', 'console']).default('json'))
+    .addOption(new Option('--retry-base <duration>', 'first conflict-retry delay').argParser(parseDuration).default(1000, '1s').hideHelp())
+    .action(action(async (_args, opts) => (await import('./watch.ts')).watch(io, opts as never)));
 
   const config = program.command('config').description('work with the vsop configuration');
   config

@@ -7,7 +7,7 @@ import type { KubeObject, Service, VirtualService } from '../core/types.ts';
 import { ApiError } from '../errors.ts';
 import { toVsopError, type Operation } from './errors.ts';
 import { KubeHttp, type HttpOptions } from './http.ts';
-import type { ConfigMap, KubePort, Preconditions, WriteOptions } from './port.ts';
+import type { Collection, ConfigMap, Lease, ObjectList, Preconditions, WatchEvent, WatchPort, WriteOptions } from './port.ts';
 
 const PAGE = '500';
 const READ_RETRIES = 4;
@@ -21,10 +21,14 @@ export interface ClientOptions extends HttpOptions {
 
 interface List<T> {
   items: T[];
-  metadata?: { continue?: string };
+  metadata?: { continue?: string; resourceVersion?: string };
 }
 
-export class KubeClient implements KubePort {
+/** The longest silence tolerated on a watch; the server sends a bookmark about once a minute. */
+const WATCH_IDLE_MS = 150_000;
+const LEASES = 'leases.coordination.k8s.io';
+
+export class KubeClient implements WatchPort {
   readonly server: string;
   private readonly http: KubeHttp;
   private readonly opts: ClientOptions;
@@ -41,11 +45,11 @@ export class KubeClient implements KubePort {
 
   async listServices(namespace: string, labelSelector?: string): Promise<Service[]> {
     const op: Operation = namespace ? { verb: 'list', resource: 'services', namespace } : { verb: 'list', resource: 'services' };
-    return this.list<Service>(op, namespace ? `api/v1/namespaces/${namespace}/services` : 'api/v1/services', 'v1', 'Service', labelSelector);
+    return (await this.pages<Service>(op, namespace ? `api/v1/namespaces/${namespace}/services` : 'api/v1/services', 'v1', 'Service', { labelSelector })).items;
   }
 
   async listVirtualServices(namespace: string, apiVersion: string): Promise<VirtualService[]> {
-    return this.list<VirtualService>({ verb: 'list', resource: VS_RESOURCE, namespace, apiVersion }, vsPath(apiVersion, namespace), apiVersion, 'VirtualService');
+    return (await this.pages<VirtualService>({ verb: 'list', resource: VS_RESOURCE, namespace, apiVersion }, vsPath(apiVersion, namespace), apiVersion, 'VirtualService')).items;
   }
 
   async getVirtualService(namespace: string, name: string, apiVersion: string): Promise<VirtualService | undefined> {
@@ -92,20 +96,60 @@ export class KubeClient implements KubePort {
     await this.call(op, 'DELETE', `api/v1/namespaces/${namespace}/services/${name}`, dryRun(opts), deleteOptions(pre));
   }
 
+  async list<T extends KubeObject>(c: Collection): Promise<ObjectList<T>> {
+    const op: Operation = { verb: 'list', resource: resourceName(c), ...(c.namespace ? { namespace: c.namespace } : {}) };
+    const [apiVersion, kind] = kindOf(c);
+    return this.pages<T>(op, collectionPath(c), apiVersion, kind, { labelSelector: c.labelSelector, fieldSelector: c.fieldSelector });
+  }
+
+  async watch<T extends KubeObject>(c: Collection, resourceVersion: string, onEvent: (e: WatchEvent<T>) => void, signal: AbortSignal): Promise<void> {
+    const op: Operation = { verb: 'watch', resource: resourceName(c), ...(c.namespace ? { namespace: c.namespace } : {}) };
+    const query = { watch: '1', resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: '300', labelSelector: c.labelSelector, fieldSelector: c.fieldSelector };
+    try {
+      await this.http.stream(collectionPath(c), query, (e) => onEvent(e as WatchEvent<T>), signal, WATCH_IDLE_MS);
+      this.opts.onRequest?.('watch', 200);
+    } catch (err) {
+      this.opts.onRequest?.('watch', (err as { status?: number }).status ?? 0);
+      throw toVsopError(err, op, this.server);
+    }
+  }
+
+  async getLease(namespace: string, name: string): Promise<Lease | undefined> {
+    return this.orUndefined(() => this.call({ verb: 'get', resource: LEASES, namespace, name }, 'GET', `apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`)) as Promise<Lease | undefined>;
+  }
+
+  async createLease(lease: Lease): Promise<Lease> {
+    const namespace = lease.metadata.namespace!;
+    return (await this.call({ verb: 'create', resource: LEASES, namespace, name: lease.metadata.name }, 'POST', `apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, {}, lease)) as Lease;
+  }
+
+  async replaceLease(lease: Lease): Promise<Lease> {
+    const namespace = lease.metadata.namespace!;
+    const name = lease.metadata.name;
+    return (await this.call({ verb: 'update', resource: LEASES, namespace, name }, 'PUT', `apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`, {}, lease)) as Lease;
+  }
+
+  async createEvent(event: KubeObject): Promise<void> {
+    const namespace = event.metadata.namespace!;
+    await this.call({ verb: 'create', resource: 'events', namespace }, 'POST', `api/v1/namespaces/${namespace}/events`, {}, event);
+  }
+
   close(): void {
     this.http.close();
   }
 
   /** Every page of a LIST; items get the apiVersion and kind that lists leave out. */
-  private async list<T extends KubeObject>(op: Operation, path: string, apiVersion: string, kind: string, labelSelector?: string): Promise<T[]> {
+  private async pages<T extends KubeObject>(op: Operation, path: string, apiVersion: string, kind: string, query: Record<string, string | undefined> = {}): Promise<ObjectList<T>> {
     const items: T[] = [];
     let next: string | undefined;
+    let resourceVersion = '';
     do {
-      const page = (await this.call(op, 'GET', path, { limit: PAGE, continue: next, labelSelector })) as List<T>;
+      const page = (await this.call(op, 'GET', path, { ...query, limit: PAGE, continue: next })) as List<T>;
       for (const item of page.items) items.push({ ...item, apiVersion, kind });
+      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       next = page.metadata?.continue || undefined;
     } while (next);
-    return items;
+    return { items, resourceVersion };
   }
 
   /**
@@ -149,6 +193,20 @@ export class KubeClient implements KubePort {
       throw err;
     }
   }
+}
+
+function collectionPath(c: Collection): string {
+  if (c.resource === 'virtualservices') return vsPath(c.apiVersion ?? `${GROUP}/v1`, c.namespace);
+  return c.namespace ? `api/v1/namespaces/${c.namespace}/${c.resource}` : `api/v1/${c.resource}`;
+}
+
+function resourceName(c: Collection): string {
+  return c.resource === 'virtualservices' ? VS_RESOURCE : c.resource;
+}
+
+function kindOf(c: Collection): [string, string] {
+  if (c.resource === 'virtualservices') return [c.apiVersion ?? `${GROUP}/v1`, 'VirtualService'];
+  return ['v1', c.resource === 'services' ? 'Service' : 'ConfigMap'];
 }
 
 function vsPath(apiVersion: string, namespace: string, name?: string): string {

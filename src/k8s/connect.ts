@@ -2,8 +2,8 @@
 
 import { KubeClient, type ClientOptions } from './client.ts';
 import { loadKubeConfig, type KubeconfigOptions } from './kubeconfig.ts';
-import type { KubePort } from './port.ts';
+import type { WatchPort } from './port.ts';
 
-export function connect(opts: KubeconfigOptions & ClientOptions): KubePort {
+export function connect(opts: KubeconfigOptions & ClientOptions): WatchPort {
   return new KubeClient(loadKubeConfig(opts), opts);
 }

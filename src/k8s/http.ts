@@ -100,6 +100,73 @@ export class KubeHttp {
   }
 
   /**
+   * A watch: a GET whose answer is a stream of JSON lines, each passed to `onEvent`, until the server ends
+   * it (resolves), the connection breaks or `signal` aborts (rejects). `idleMs` bounds the silence between
+   * lines (bookmarks arrive about once a minute), so a half-open connection is noticed.
+   */
+  async stream(path: string, query: Record<string, string | undefined>, onEvent: (event: unknown) => void, signal: AbortSignal, idleMs: number): Promise<void> {
+    const url = new URL(path, this.base);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, v);
+    const options: RequestOptions = {};
+    await this.kc.applyToHTTPSOptions(options);
+    const plain = url.protocol === 'http:';
+    await new Promise<void>((resolve, reject) => {
+      const req = (plain ? httpRequest : httpsRequest)(
+        url,
+        {
+          method: 'GET',
+          headers: { ...(options.headers as Record<string, string>), accept: 'application/json', 'user-agent': 'vsop' },
+          agent: this.agentFor(options, plain),
+          ...(options.auth ? { auth: options.auth } : {}),
+          signal,
+        },
+        (res) => {
+          if ((res.statusCode ?? 0) >= 400) {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              const text = Buffer.concat(chunks).toString('utf8');
+              let body: unknown = text;
+              try {
+                body = JSON.parse(text);
+              } catch {
+                // keep the text
+              }
+              reject(new HttpFailure({ status: res.statusCode ?? 0, body, headers: res.headers }));
+            });
+            return;
+          }
+          let buffered = '';
+          res.setEncoding('utf8');
+          res.setTimeout(idleMs, () => res.destroy(Object.assign(new Error(`no event or bookmark for ${idleMs / 1000} s`), { code: 'EWATCHIDLE' })));
+          res.on('data', (chunk: string) => {
+            buffered += chunk;
+            let nl: number;
+            while ((nl = buffered.indexOf('\n')) >= 0) {
+              const line = buffered.slice(0, nl);
+              buffered = buffered.slice(nl + 1);
+              if (!line.trim()) continue;
+              try {
+                onEvent(JSON.parse(line));
+              } catch (err) {
+                // The consumer refused the event (an ERROR event, say): end the watch with its reason.
+                reject(err);
+                res.destroy();
+                return;
+              }
+            }
+          });
+          res.on('end', () => resolve());
+          res.on('error', reject);
+          res.on('close', () => resolve());
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  /**
    * One keep-alive agent per TLS identity: a client certificate that an exec plugin rotates gets a new
    * one. A kubeconfig `proxy-url` keeps client-node's own proxying agent.
    */

@@ -18,6 +18,37 @@ export interface ConfigMap extends KubeObject {
   data?: Record<string, string>;
 }
 
+export interface ObjectList<T> {
+  items: T[];
+  /** The collection's resourceVersion: where a watch of it starts. */
+  resourceVersion: string;
+}
+
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+/** What a watch is of: a collection, optionally narrowed by label or field. */
+export interface Collection {
+  resource: 'services' | 'virtualservices' | 'configmaps';
+  /** '' for all namespaces. */
+  namespace: string;
+  apiVersion?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+export interface Lease extends KubeObject {
+  spec?: {
+    holderIdentity?: string | null;
+    leaseDurationSeconds?: number;
+    acquireTime?: string | null;
+    renewTime?: string | null;
+    leaseTransitions?: number;
+  };
+}
+
 export interface KubePort {
   /** The API server's address, for messages. */
   readonly server: string;
@@ -36,4 +67,15 @@ export interface KubePort {
   deleteService(namespace: string, name: string, pre: Preconditions, opts?: WriteOptions): Promise<void>;
   /** Releases idle connections. */
   close?(): void;
+}
+
+/** What `vsop watch` needs beyond sync: list+watch, a Lease for leader election, Events. */
+export interface WatchPort extends KubePort {
+  list<T extends KubeObject>(c: Collection): Promise<ObjectList<T>>;
+  /** Streams events from `resourceVersion` until the server ends the watch; rejects on a broken stream. */
+  watch<T extends KubeObject>(c: Collection, resourceVersion: string, onEvent: (e: WatchEvent<T>) => void, signal: AbortSignal): Promise<void>;
+  getLease(namespace: string, name: string): Promise<Lease | undefined>;
+  createLease(lease: Lease): Promise<Lease>;
+  replaceLease(lease: Lease): Promise<Lease>;
+  createEvent(event: KubeObject): Promise<void>;
 }

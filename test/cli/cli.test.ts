@@ -33,7 +33,7 @@ describe('vsop (spawned)', () => {
     assert.deepEqual(vsop(['--version']), { code: 0, stdout: `${pkg.version}\n`, stderr: '' });
   });
 
-  for (const cmd of [[], ['render'], ['sync'], ['status'], ['config', 'validate'], ['completion']]) {
+  for (const cmd of [[], ['render'], ['sync'], ['status'], ['watch'], ['config', 'validate'], ['completion']]) {
     it(`prints help for "${['vsop', ...cmd].join(' ')}"`, () => {
       const r = vsop([...cmd, '--help']);
       assert.equal(r.code, 0);

@@ -1,0 +1,161 @@
+// vsop watch: the seed operator's Deployment, replaced. Health probes on :8081, Prometheus metrics on
+// :8080, structured logs, optional leader election on a Lease; SIGTERM finishes the work in hand,
+// releases the Lease and exits 0.
+
+import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { DEFAULT_RETRY } from '../apply.ts';
+import { EXIT, UsageError } from '../errors.ts';
+import { connect } from '../k8s/connect.ts';
+import { Controller } from '../watch/controller.ts';
+import { LeaderElector } from '../watch/leader.ts';
+import { createLogger, type Level } from '../watch/log.ts';
+import { Metrics } from '../watch/metrics.ts';
+import type { Io } from './io.ts';
+import type { GlobalOptions } from './program.ts';
+
+export interface WatchOptions extends GlobalOptions {
+  healthProbeBindAddress: string;
+  metricsBindAddress: string;
+  leaderElect?: boolean;
+  leaderElectionId: string;
+  leaderElectionNamespace?: string;
+  leaseDuration: number;
+  renewDeadline: number;
+  retryPeriod: number;
+  workers: number;
+  resyncPeriod: number;
+  logLevel: Level;
+  logFormat: 'json' | 'console';
+  retryBase: number;
+}
+
+const SHUTDOWN_GRACE_MS = 8_000;
+
+/** The seed operator's zap flags, accepted as they are written in its operations guide. */
+export function zapAliases(argv: readonly string[]): string[] {
+  return argv.flatMap((arg) => {
+    const level = /^--?zap-log-level[= ](.+)$/.exec(arg);
+    if (level) return [`--log-level=${level[1]}`];
+    const dev = /^--?zap-development(?:=(true|false))?$/.exec(arg);
+    if (dev) return dev[1] === 'false' ? [] : ['--log-format=console'];
+    return [arg];
+  });
+}
+
+export async function watch(io: Io, opts: WatchOptions): Promise<number> {
+  const log = createLogger((line) => io.err(line), opts.logLevel, opts.logFormat === 'console');
+  const metrics = new Metrics();
+  const identity = io.env.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+  const port = connect({
+    env: io.env,
+    signal: io.signal,
+    requestTimeout: opts.requestTimeout,
+    ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+    ...(opts.context ? { context: opts.context } : {}),
+    onRequest: (verb, code) => metrics.restRequests.inc({ code: code ? String(code) : '<error>', method: METHOD[verb] ?? verb.toUpperCase(), host: hostOf(port.server) }),
+  });
+  const elector = opts.leaderElect
+    ? new LeaderElector({
+        port,
+        namespace: opts.leaderElectionNamespace ?? io.env.POD_NAMESPACE ?? opts.configNamespace,
+        name: opts.leaderElectionId,
+        identity,
+        leaseDuration: opts.leaseDuration,
+        renewDeadline: opts.renewDeadline,
+        retryPeriod: opts.retryPeriod,
+        onStartedLeading: () => {
+          metrics.leader.set(1);
+          log.info('became leader', { identity });
+          controller.lead();
+        },
+        onStoppedLeading: () => {
+          metrics.leader.set(0);
+          log.error('lost leadership: no more writes', { identity });
+        },
+        onError: (err) => log.error('leader election', { error: err }),
+      })
+    : undefined;
+  const controller = new Controller({
+    port,
+    location: { namespace: opts.configNamespace, name: opts.configName },
+    log,
+    metrics,
+    workers: opts.workers,
+    resyncPeriod: opts.resyncPeriod,
+    retry: { ...DEFAULT_RETRY, minTimeout: opts.retryBase, maxTimeout: opts.retryBase * 16 },
+    canWrite: () => (elector ? elector.canWrite() : true),
+  });
+
+  const ready = () => (elector && !elector.isLeader ? controller.standbyReady : controller.ready);
+  const servers = [
+    serve(opts.healthProbeBindAddress, 'health probes', log, async (path) => {
+      if (path === '/healthz' || path === '/livez') return { status: 200, body: 'ok' };
+      if (path === '/readyz') return ready() && !io.signal.aborted ? { status: 200, body: 'ok' } : { status: 503, body: 'not ready' };
+      return undefined;
+    }),
+    serve(opts.metricsBindAddress, 'metrics', log, async (path) =>
+      path === '/metrics' ? { status: 200, body: await metrics.registry.metrics(), type: metrics.registry.contentType } : undefined,
+    ),
+  ].filter((s): s is Server => s !== undefined);
+
+  log.info('starting', { identity, leaderElection: Boolean(elector), configmap: `${opts.configNamespace}/${opts.configName}` });
+  const code: number = EXIT.ok;
+  try {
+    await Promise.race([controller.start(), aborted(io.signal)]);
+    if (!io.signal.aborted) {
+      if (elector) elector.start();
+      else controller.lead();
+      await aborted(io.signal);
+    }
+    log.info('shutting down');
+  } catch (err) {
+    log.error('cannot run', { error: err });
+    throw err;
+  } finally {
+    await controller.stop(SHUTDOWN_GRACE_MS);
+    await elector?.stop();
+    for (const s of servers) s.close();
+    port.close?.();
+  }
+  log.info('stopped');
+  return code;
+}
+
+const METHOD: Record<string, string> = { get: 'GET', list: 'GET', watch: 'GET', create: 'POST', update: 'PUT', delete: 'DELETE' };
+
+function hostOf(server: string): string {
+  try {
+    return new URL(server).host;
+  } catch {
+    return server;
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+}
+
+type Handler = (path: string) => Promise<{ status: number; body: string; type?: string } | undefined>;
+
+/** ":8081" listens on every interface, "127.0.0.1:8081" on one; "0" turns the server off. */
+function serve(address: string, what: string, log: ReturnType<typeof createLogger>, handler: Handler): Server | undefined {
+  if (address === '0') return undefined;
+  const m = /^(.*):(\d+)$/.exec(address);
+  if (!m) throw new UsageError(`${what} address "${address}" is not HOST:PORT or :PORT`);
+  const server = createServer((req, res) => {
+    handler(new URL(req.url ?? '/', 'http://x').pathname)
+      .then((answer) => {
+        if (!answer) {
+          res.writeHead(404).end('not found\n');
+          return;
+        }
+        res.writeHead(answer.status, { 'content-type': answer.type ?? 'text/plain; charset=utf-8' }).end(answer.body);
+      })
+      .catch((err: unknown) => res.writeHead(500).end(String(err)));
+  });
+  server.on('error', (err) => log.error(`${what} server failed`, { error: err, address }));
+  server.listen(Number(m[2]), m[1] || undefined, () => log.info(`serving ${what}`, { address }));
+  return server;
+}
