@@ -85,6 +85,7 @@ const RESOURCES: Record<string, { plural: string; namespaced: boolean }> = {
   Role: { plural: 'roles', namespaced: true },
   RoleBinding: { plural: 'rolebindings', namespaced: true },
   Lease: { plural: 'leases', namespaced: true },
+  Deployment: { plural: 'deployments', namespaced: true },
   CustomResourceDefinition: { plural: 'customresourcedefinitions', namespaced: false },
   VirtualService: { plural: 'virtualservices', namespaced: true },
   DestinationRule: { plural: 'destinationrules', namespaced: true },

@@ -1,4 +1,4 @@
-// vsop with exactly the rights deployments/rbac.yaml grants its ServiceAccount, on a cluster of its own
+// vsop with exactly the rights deployments/deployment.yaml grants its ServiceAccount, on a cluster of its own
 // (this file changes cluster-wide objects): enough for sync and placeholders; one verb less gives the
 // 403 naming it; and a cluster without Istio's CRD says so.
 
@@ -12,14 +12,14 @@ import { runVsop } from '../helpers/run.ts';
 import { get } from '../helpers/world.ts';
 
 const skip = skipReason();
-const RBAC = fileURLToPath(new URL('../../deployments/rbac.yaml', import.meta.url));
+const MANIFESTS = fileURLToPath(new URL('../../deployments/deployment.yaml', import.meta.url));
 const SA = 'system:serviceaccount:virtualservice-operator-system:virtualservice-operator';
 const CONFIG_PATH = '/api/v1/namespaces/virtualservice-operator-system/configmaps';
 const ROLE_PATH = '/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles/virtualservice-operator-virtualservices';
 let cluster: Cluster;
 
 before(async () => {
-  if (!skip) cluster = await startCluster({ rbacFile: RBAC, vsopUser: SA });
+  if (!skip) cluster = await startCluster({ rbacFile: MANIFESTS, vsopUser: SA });
 });
 after(async () => cluster?.stop());
 
@@ -32,16 +32,14 @@ async function create(path: string, body: unknown) {
 
 const svc = (namespace: string, name: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { clusterIP: 'None', selector: { app: name }, ports: [{ port: 80 }] } });
 
-describe('least privilege (deployments/rbac.yaml)', { skip }, () => {
+describe('least privilege (deployments/deployment.yaml)', { skip }, () => {
   it('is enough for sync, placeholders included; one verb less gives the 403 that names it, and nothing is written', async () => {
     const dev = await createNamespace(cluster.admin, 'dev');
     const other = await createNamespace(cluster.admin, 'other');
-    await create(CONFIG_PATH, {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: 'virtualservice-operator-config' },
-      data: { 'config.yaml': `defaultNamespace: default\ndeveloperNamespaces: [${dev}, ${other}]\nenablePlaceholderServices: true\n` },
-    });
+    // The manifests brought the seed ConfigMap; point it at this test's namespaces.
+    const cm = (await get(cluster.admin, `${CONFIG_PATH}/virtualservice-operator-config`)).body;
+    cm.data['config.yaml'] = `defaultNamespace: default\ndeveloperNamespaces: [${dev}, ${other}]\nenablePlaceholderServices: true\n`;
+    assert.equal((await kubeRequest(cluster.admin, 'PUT', `${CONFIG_PATH}/virtualservice-operator-config`, { body: cm })).status, 200);
     await create('/api/v1/namespaces/default/services', svc('default', 'api'));
     await create(`/api/v1/namespaces/${dev}/services`, svc(dev, 'api'));
 
