@@ -1,13 +1,15 @@
 // Builds dist/ with esbuild: one bundle for the command tree, and a chunk per command loaded on demand,
 // so `vsop --version` never loads YAML, diff or Kubernetes code. Type checking is `npm run typecheck`.
+// The bundle carries every dependency, so the container image needs no node_modules. It is built aside
+// and moved into place, so a vsop running meanwhile never finds dist/ half written.
 
 import { build } from 'esbuild';
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 
-await rm('dist', { recursive: true, force: true });
+const staging = `dist.${process.pid}`;
 await build({
   entryPoints: ['src/main.ts'],
-  outdir: 'dist',
+  outdir: staging,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -22,3 +24,5 @@ await build({
   banner: { js: "import { createRequire as __vsopRequire } from 'node:module'; const require = __vsopRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+await rm('dist', { recursive: true, force: true });
+await rename(staging, 'dist');

@@ -91,9 +91,10 @@ export class Controller {
   /** Leading: work through every key, then keep working as events come, until `stop`. */
   lead(): void {
     if (this.stopped) return;
-    this.firstPass = new Set(this.allKeys());
-    if (this.firstPass.size === 0) this.firstPassDone();
-    for (const key of this.firstPass) this.queue.add(key);
+    const keys = this.allKeys();
+    this.firstPass = new Set(keys);
+    if (keys.length === 0) this.firstPassDone();
+    for (const key of keys) this.queue.add(key);
     this.workers = Array.from({ length: this.o.workers }, () => this.work());
     this.resyncTimer = setInterval(() => {
       for (const key of this.allKeys()) this.queue.add(key);
@@ -304,6 +305,7 @@ export class Controller {
       else this.o.log.debug(f.message, fields);
     }
     const changes = result.plan.actions.filter((a) => a.type !== 'unchanged');
+    this.o.log.debug('reconciling', { service: key, namespace: prod, changes: changes.length });
     if (changes.length === 0) return;
     const results = await applyPlan(changes, gated(this.o.port, this.o.canWrite), { retry: this.o.retry });
     for (const r of results) {
