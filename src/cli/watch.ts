@@ -48,9 +48,11 @@ export async function watch(io: Io, opts: WatchOptions): Promise<number> {
   const log = createLogger((line) => io.err(line), opts.logLevel, opts.logFormat === 'console');
   const metrics = new Metrics();
   const identity = io.env.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+  // Requests are not tied to the shutdown signal: the last ones (releasing the Lease) must still go out.
+  const requests = new AbortController();
   const port = connect({
     env: io.env,
-    signal: io.signal,
+    signal: requests.signal,
     requestTimeout: opts.requestTimeout,
     ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
     ...(opts.context ? { context: opts.context } : {}),
@@ -117,6 +119,7 @@ export async function watch(io: Io, opts: WatchOptions): Promise<number> {
     await controller.stop(SHUTDOWN_GRACE_MS);
     await elector?.stop();
     for (const s of servers) s.close();
+    requests.abort();
     port.close?.();
   }
   log.info('stopped');

@@ -9,6 +9,7 @@ import { startCluster, type Cluster } from '../harness/cluster.ts';
 import { createNamespace, kubeRequest, summary } from '../harness/kube.ts';
 import { skipReason } from '../harness/require.ts';
 import { runVsop } from '../helpers/run.ts';
+import { eventually, startWatch } from '../helpers/watcher.ts';
 import { get } from '../helpers/world.ts';
 
 const skip = skipReason();
@@ -68,6 +69,40 @@ describe('least privilege (deployments/deployment.yaml)', { skip }, () => {
     assert.equal((await kubeRequest(cluster.admin, 'PUT', ROLE_PATH, { body: full })).status, 200);
     const again = await asVsop(['sync']);
     assert.equal(again.code, 0, again.stderr);
+  });
+
+  it('is enough for vsop watch with leader election, hot reload and its Event', async () => {
+    const dev = await createNamespace(cluster.admin, 'wdev');
+    const cm = (await get(cluster.admin, `${CONFIG_PATH}/virtualservice-operator-config`)).body;
+    cm.data['config.yaml'] = `defaultNamespace: default\ndeveloperNamespaces: [${dev}]\n`;
+    assert.equal((await kubeRequest(cluster.admin, 'PUT', `${CONFIG_PATH}/virtualservice-operator-config`, { body: cm })).status, 200);
+    const watcher = await startWatch(['watch', '--leader-elect', '--retry-base', '50ms'], { KUBECONFIG: cluster.vsopKubeconfig, POD_NAMESPACE: 'virtualservice-operator-system', POD_NAME: 'vsop-0' });
+    try {
+      await eventually('leading', async () => watcher.logs.some((l) => l.msg === 'became leader'));
+      await create('/api/v1/namespaces/default/services', svc('default', 'watched'));
+      await create(`/api/v1/namespaces/${dev}/services`, svc(dev, 'watched'));
+      await eventually('the route', async () => {
+        const vs = (await get(cluster.admin, '/apis/networking.istio.io/v1beta1/namespaces/default/virtualservices/watched-virtual-service')).body;
+        return vs?.spec?.http?.length === 2;
+      });
+      const lease = (await get(cluster.admin, '/apis/coordination.k8s.io/v1/namespaces/virtualservice-operator-system/leases/virtualservice-operator')).body;
+      assert.equal(lease.spec.holderIdentity, 'vsop-0');
+      const bad = (await get(cluster.admin, `${CONFIG_PATH}/virtualservice-operator-config`)).body;
+      bad.data['config.yaml'] = 'defaultNamespace: [oops]\n';
+      assert.equal((await kubeRequest(cluster.admin, 'PUT', `${CONFIG_PATH}/virtualservice-operator-config`, { body: bad })).status, 200);
+      await eventually('an Event recorded with these rights', async () => {
+        const events = (await get(cluster.admin, '/api/v1/namespaces/virtualservice-operator-system/events')).body.items as { reason: string }[];
+        return events.some((e) => e.reason === 'InvalidConfig');
+      });
+      assert.ok(!watcher.logs.some((l) => /forbidden/.test(String(l.error))), JSON.stringify(watcher.logs.filter((l) => l.error)));
+    } finally {
+      assert.equal((await watcher.stop()).code, 0);
+      const cur = (await get(cluster.admin, `${CONFIG_PATH}/virtualservice-operator-config`)).body;
+      cur.data['config.yaml'] = `defaultNamespace: default\ndeveloperNamespaces: [${dev}]\n`;
+      await kubeRequest(cluster.admin, 'PUT', `${CONFIG_PATH}/virtualservice-operator-config`, { body: cur });
+    }
+    const released = (await get(cluster.admin, '/apis/coordination.k8s.io/v1/namespaces/virtualservice-operator-system/leases/virtualservice-operator')).body;
+    assert.equal(released.spec.holderIdentity ?? null, null, 'the Lease is released on SIGTERM');
   });
 
   it('reports a cluster without Istio: exit 7, naming networking.istio.io', async () => {
