@@ -71,7 +71,7 @@ export class KubeClient implements WatchPort {
 
   async deleteVirtualService(namespace: string, name: string, apiVersion: string, pre: Preconditions, opts: WriteOptions = {}): Promise<void> {
     const op: Operation = { verb: 'delete', resource: VS_RESOURCE, namespace, name, apiVersion };
-    await this.call(op, 'DELETE', vsPath(apiVersion, namespace, name), dryRun(opts), deleteOptions(pre));
+    await this.call(op, 'DELETE', vsPath(apiVersion, namespace, name), {}, deleteOptions(pre, opts));
   }
 
   async getService(namespace: string, name: string): Promise<Service | undefined> {
@@ -93,7 +93,7 @@ export class KubeClient implements WatchPort {
 
   async deleteService(namespace: string, name: string, pre: Preconditions, opts: WriteOptions = {}): Promise<void> {
     const op: Operation = { verb: 'delete', resource: 'services', namespace, name };
-    await this.call(op, 'DELETE', `api/v1/namespaces/${namespace}/services/${name}`, dryRun(opts), deleteOptions(pre));
+    await this.call(op, 'DELETE', `api/v1/namespaces/${namespace}/services/${name}`, {}, deleteOptions(pre, opts));
   }
 
   async list<T extends KubeObject>(c: Collection): Promise<ObjectList<T>> {
@@ -221,6 +221,7 @@ function writeQuery(opts: WriteOptions): Record<string, string | undefined> {
   return { fieldManager: 'vsop', ...dryRun(opts) };
 }
 
-function deleteOptions(pre: Preconditions): unknown {
-  return { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: pre };
+/** The apiserver reads a DELETE's options from its body when it has one, and then ignores ?dryRun: it goes here. */
+function deleteOptions(pre: Preconditions, opts: WriteOptions): unknown {
+  return { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: pre, ...(opts.dryRun ? { dryRun: ['All'] } : {}) };
 }

@@ -162,6 +162,16 @@ describe('vsop sync (real apiserver)', { skip }, () => {
     assert.deepEqual(await w.virtualServices(), []);
   });
 
+  it('--dry-run=server deletes nothing (the apiserver reads a DELETE\'s dryRun from its body)', async () => {
+    const w = await makeWorld(cluster, 'drydel', { devs: 1 });
+    await w.service(w.prod, 'gone');
+    assert.equal((await w.vsop(['sync'])).code, 0);
+    await w.deleteService(w.prod, 'gone');
+    const server = await w.vsop(['sync', '--dry-run=server']);
+    assert.deepEqual([server.code, server.stdout], [0, `virtualservice ${w.prod}/gone-virtual-service deleted (server dry run)\n`], server.stderr);
+    assert.ok(await w.virtualService('gone-virtual-service'), 'the VirtualService is still there');
+  });
+
   it('converges while another client keeps editing the same VirtualService, losing none of its edits', async () => {
     const w = await makeWorld(cluster, 'race', { devs: 3 });
     const [a, b, c] = w.devs as [string, string, string];
