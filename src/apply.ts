@@ -3,7 +3,7 @@
 // again, with exponential backoff. Writes to different objects go out concurrently, a few at a time.
 
 import pRetry from 'p-retry';
-import { isManaged } from './core/ownership.ts';
+import { isManaged, OVERRIDES_ANNOTATION } from './core/ownership.ts';
 import { planVirtualService, type Action, type ActionType } from './core/plan.ts';
 import { handOver, hasPlaceholderMarker, planPlaceholder } from './core/placeholders.ts';
 import type { KubeObject, Service, VirtualService } from './core/types.ts';
@@ -34,6 +34,12 @@ export interface ApplyOptions {
   maxRetryTime?: number;
   /** Told of each object as it is done, for progress. */
   onResult?: (result: Result) => void;
+  /**
+   * What vsop wants for a Service's VirtualService given a fresh read (Reconciled.desire): the overrides
+   * recorded in it may have changed since the plan. Without it, a conflict on an object whose overrides
+   * changed fails that object instead of overwriting them.
+   */
+  desire?: (service: string, fresh: VirtualService | undefined) => VirtualService | undefined;
 }
 
 export type Outcome = 'created' | 'updated' | 'deleted' | 'unchanged';
@@ -77,7 +83,7 @@ async function applyAction(planned: Action, port: KubePort, opts: ApplyOptions):
   try {
     const result = await pRetry(
       async (attempt) => {
-        const action = attempt === 1 ? planned : await replan(planned, port, opts.adopt ?? false);
+        const action = attempt === 1 ? planned : await replan(planned, port, opts);
         if (action.type === 'unchanged') return 'unchanged' as const;
         attempts++;
         stored = await write(action, port, opts.dryRun ? { dryRun: true } : {});
@@ -109,12 +115,12 @@ async function applyAction(planned: Action, port: KubePort, opts: ApplyOptions):
 }
 
 /** Reads the object again and plans it again, alone: the conflict retry's fresh look. */
-async function replan(planned: Action, port: KubePort, adopt: boolean): Promise<Action> {
+async function replan(planned: Action, port: KubePort, opts: ApplyOptions): Promise<Action> {
   if (planned.kind === 'VirtualService') {
     const apiVersion = (planned.desired ?? planned.live)!.apiVersion;
     const fresh = await port.getVirtualService(planned.namespace, planned.name, apiVersion);
     if (planned.type === 'delete') return planDelete(planned, fresh);
-    const outcome = planVirtualService(planned.desired as VirtualService, fresh, adopt);
+    const outcome = planVirtualService(desiredNow(planned, fresh, opts), fresh, opts.adopt ?? false);
     if ('code' in outcome) throw new ConflictError(outcome.message);
     return outcome;
   }
@@ -127,6 +133,18 @@ async function replan(planned: Action, port: KubePort, adopt: boolean): Promise<
   const outcome = planPlaceholder(planned.desired as Service, fresh);
   if ('code' in outcome) throw new ConflictError(outcome.message);
   return outcome;
+}
+
+/** The desired object again, from the fresh one's overrides; or as planned when they did not change. */
+function desiredNow(planned: Action, fresh: VirtualService | undefined, opts: ApplyOptions): VirtualService {
+  if (opts.desire && planned.service !== undefined) return opts.desire(planned.service, fresh) ?? (planned.desired as VirtualService);
+  const overrides = (vs: VirtualService | undefined) => vs?.metadata.annotations?.[OVERRIDES_ANNOTATION];
+  if (overrides(fresh) !== overrides(planned.live as VirtualService | undefined)) {
+    throw new ConflictError(`virtualservice ${planned.namespace}/${planned.name}: its overrides (${OVERRIDES_ANNOTATION}) changed since it was read; not overwriting them`, {
+      hint: 'run again: the next run reads them',
+    });
+  }
+  return planned.desired as VirtualService;
 }
 
 /** A delete goes ahead only while the object is still there and still vsop's. */

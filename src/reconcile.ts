@@ -1,13 +1,19 @@
-// reconcileOnce = read → resolve → plan. Every command that looks at routing (render, sync, status, and
-// later watch and route) goes through here, whether the state comes from files or from a cluster.
+// reconcileOnce = read → resolve → plan. Every command that looks at routing (render, sync, status, watch,
+// route and clear) goes through here, whether the state comes from files or from a cluster. The overrides
+// recorded by hand are read from the live VirtualServices here, changed here by the route commands, and
+// rendered by the same resolver as everything else.
 
 import { loadConfig, type LoadedConfig } from './core/config.ts';
+import type { OverrideContext, OverrideEdit } from './core/edit.ts';
 import type { ConfigText } from './core/inventory.ts';
+import { invalidMessage, NO_OVERRIDES, readOverrides, type LiveOverrides, type Overrides } from './core/overrides.ts';
+import { isManaged, OVERRIDES_ANNOTATION } from './core/ownership.ts';
 import { planPlaceholders } from './core/placeholders.ts';
-import { plan, type Plan } from './core/plan.ts';
+import { plan, planPurge, type Plan } from './core/plan.ts';
 import { resolve, type Resolution } from './core/resolve.ts';
+import { renderTemplate } from './core/template.ts';
 import type { Service, VirtualService } from './core/types.ts';
-import { ConfigError, NotFoundError, type Problem } from './errors.ts';
+import { ConfigError, InputError, NotFoundError, type Problem } from './errors.ts';
 
 /** What vsop reads, from wherever it comes. */
 export interface Snapshot {
@@ -28,6 +34,10 @@ export interface ReconcileOptions {
   routing?: boolean;
   /** A named Service that is not (or no longer) in production is not an error: its objects go (watch). */
   allowGone?: boolean;
+  /** A change to the overrides of every Service in scope (route add, rm, reset; clear). */
+  edit?: OverrideEdit;
+  /** clear --purge --all: plan the deletion of every managed VirtualService and placeholder instead. */
+  purge?: boolean;
 }
 
 export interface Reconciled {
@@ -36,6 +46,12 @@ export interface Reconciled {
   plan: Plan;
   snapshot: Snapshot;
   warnings: Problem[];
+  /**
+   * What vsop wants for one Service's VirtualService, given a fresh read of it: the conflict retry's
+   * re-plan (ApplyOptions.desire). It takes the overrides from the fresh object and applies the command's
+   * edit again, so nobody's concurrent change to them is lost.
+   */
+  desire(service: string, fresh: VirtualService | undefined): VirtualService | undefined;
 }
 
 export async function reconcileOnce(source: StateSource, opts: ReconcileOptions = {}): Promise<Reconciled> {
@@ -46,7 +62,11 @@ export async function reconcileOnce(source: StateSource, opts: ReconcileOptions 
 /** The pure half of reconcileOnce, for callers that already hold a snapshot. */
 export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): Reconciled {
   const loaded = loadConfig(snapshot.config.text, snapshot.config.source, snapshot.config.locate);
-  const resolution = resolve(loaded.config, loaded.template, snapshot.services, { routing: opts.routing ?? false });
+  const { config, template } = loaded;
+  const nameFor = (service: string) => renderTemplate(template, { serviceName: service, defaultNamespace: config.defaultNamespace }).metadata.name;
+  const live = readOverrides(snapshot.virtualServices, config.defaultNamespace, nameFor);
+  const overrides = overridesOf(live, opts);
+  const resolution = resolve(config, template, snapshot.services, { routing: opts.routing ?? false, overrides });
   if (resolution.problems.length > 0) throw new ConfigError('the template renders invalid VirtualServices', resolution.problems);
   if (opts.services && !opts.allowGone) {
     const known = new Set(resolution.services);
@@ -59,12 +79,48 @@ export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): R
       );
     }
   }
-  const p = plan(resolution.virtualServices, snapshot.virtualServices, {
-    defaultNamespace: loaded.config.defaultNamespace,
-    ...(opts.services ? { services: opts.services } : {}),
-    ...(opts.adopt ? { adopt: true } : {}),
-  });
-  const developerServices = snapshot.services.filter((s) => s.metadata.namespace !== loaded.config.defaultNamespace);
-  p.actions.push(...planPlaceholders(resolution.placeholders, developerServices, opts.services ? new Set(opts.services) : undefined));
-  return { loaded, resolution, plan: p, snapshot, warnings: loaded.warnings };
+  // An annotation that cannot be read blocks its object alone, unless the command replaces it whole.
+  const replaced = opts.edit && !opts.edit.readsCurrent;
+  const blocked = new Map([...live.invalid].filter(([, i]) => !(replaced && inScope(opts, i.service))).map(([k, i]) => [k, { service: i.service, message: invalidMessage(i) }]));
+  const p = opts.purge
+    ? planPurge(snapshot.virtualServices, snapshot.services, config.defaultNamespace)
+    : plan(resolution.virtualServices, snapshot.virtualServices, {
+        defaultNamespace: config.defaultNamespace,
+        ...(opts.services ? { services: opts.services } : {}),
+        ...(opts.adopt ? { adopt: true } : {}),
+        ...(blocked.size ? { blocked } : {}),
+      });
+  if (!opts.purge) {
+    const developerServices = snapshot.services.filter((s) => s.metadata.namespace !== config.defaultNamespace);
+    p.actions.push(...planPlaceholders(resolution.placeholders, developerServices, opts.services ? new Set(opts.services) : undefined));
+  }
+  const desire = (service: string, fresh: VirtualService | undefined): VirtualService | undefined => {
+    const again = readOverrides(fresh && isManaged(fresh) ? [fresh] : [], config.defaultNamespace, nameFor);
+    if (again.invalid.size > 0 && !replaced) throw new InputError('invalid overrides', [...again.invalid.values()].map((i) => i.problem));
+    const services = snapshot.services.filter((s) => s.metadata.name === service);
+    return resolve(config, template, services, { overrides: overridesOf(again, opts) }).virtualServices[0];
+  };
+  return { loaded, resolution, plan: p, snapshot, warnings: [...loaded.warnings, ...resolution.warnings], desire };
+}
+
+function inScope(opts: ReconcileOptions, service: string): boolean {
+  return !opts.services || opts.services.includes(service);
+}
+
+/** Each Service's overrides as recorded, with the command's edit applied to those in scope. */
+function overridesOf(live: LiveOverrides, opts: ReconcileOptions): (service: string, ctx: OverrideContext) => Overrides | undefined {
+  return (service, ctx) => {
+    const current = live.byService.get(service);
+    const edit = opts.edit;
+    if (!edit || !inScope(opts, service)) return current;
+    if (edit.readsCurrent) {
+      const invalid = [...live.invalid.values()].filter((i) => i.service === service);
+      if (invalid.length > 0) {
+        throw new InputError(`cannot change the overrides of service ${ctx.config.defaultNamespace}/${service}`, invalid.map((i) => i.problem), {
+          hint: `fix the annotation ${OVERRIDES_ANNOTATION} (kubectl edit), or drop every override with: vsop route reset ${service}`,
+        });
+      }
+    }
+    return edit.apply(current ?? NO_OVERRIDES, ctx);
+  };
 }

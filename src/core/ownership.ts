@@ -10,6 +10,9 @@ export const MANAGED_SELECTOR = `${MANAGED_LABEL}=${MANAGED_VALUE}`;
 /** Names the production Service a managed VirtualService was rendered for. */
 export const SERVICE_ANNOTATION = 'vsop.io/service';
 
+/** Routing by hand (route add/rm, clear) for that Service, as versioned JSON (see overrides.ts). */
+export const OVERRIDES_ANNOTATION = 'vsop.io/overrides';
+
 export const PLACEHOLDER_LABEL = 'virtualservice-operator/placeholder-service';
 export const PLACEHOLDER_SOURCE_ANNOTATION = 'virtualservice-operator/source-service';
 
@@ -56,6 +59,11 @@ export function isVsopRoute(route: HttpRoute): boolean {
 
 export function devRouteName(namespace: string, port?: number): string {
   return port === undefined ? `${ROUTE_PREFIX}dev-${namespace}` : `${ROUTE_PREFIX}dev-${namespace}-${port}`;
+}
+
+/** A route added by hand: the namespace's n-th header route (1-based), per port when it covers several. */
+export function headerRouteName(namespace: string, n: number, port?: number): string {
+  return `${ROUTE_PREFIX}route-${namespace}-${n}${port === undefined ? '' : `-${port}`}`;
 }
 
 export const DEFAULT_ROUTE_NAME = `${ROUTE_PREFIX}default`;

@@ -3,7 +3,8 @@
 // stay where they are in every update; objects without the managed label are never planned for change.
 
 import { sameObject, semanticEqual } from './normalize.ts';
-import { isManaged, isVsopRoute, SERVICE_ANNOTATION } from './ownership.ts';
+import { isManaged, isPlaceholder, isVsopRoute, OVERRIDES_ANNOTATION, SERVICE_ANNOTATION } from './ownership.ts';
+import { hasPlaceholderMarker } from './placeholders.ts';
 import type { HttpRoute, KubeObject, Service, VirtualService } from './types.ts';
 
 export const PLAN_VERSION = 1;
@@ -30,7 +31,7 @@ export interface Action<T extends KubeObject = VirtualService | Service> {
   reason?: string;
 }
 
-export type FindingCode = 'unmanaged-conflict' | 'host-overlap';
+export type FindingCode = 'unmanaged-conflict' | 'host-overlap' | 'invalid-overrides';
 
 export interface Finding {
   code: FindingCode;
@@ -39,6 +40,8 @@ export interface Finding {
   namespace: string;
   name: string;
   message: string;
+  /** The production Service the object is for, where it matters to the user's next step. */
+  service?: string;
 }
 
 export interface Plan {
@@ -54,6 +57,8 @@ export interface PlanOptions {
   services?: readonly string[];
   /** Take over a same-named VirtualService that lacks the managed label (keeping its routes). */
   adopt?: boolean;
+  /** Objects (namespace/name) that must not be written, and why: their overrides cannot be read. */
+  blocked?: ReadonlyMap<string, { service: string; message: string }>;
 }
 
 export function plan(desired: readonly VirtualService[], live: readonly VirtualService[], opts: PlanOptions): Plan {
@@ -71,6 +76,11 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
     const k = key(want);
     desiredKeys.add(k);
     planned.push(want);
+    const blocked = opts.blocked?.get(k);
+    if (blocked) {
+      findings.push({ code: 'invalid-overrides', severity: 'error', namespace: want.metadata.namespace!, name: want.metadata.name, message: blocked.message, service: blocked.service });
+      continue;
+    }
     const outcome = planVirtualService(want, liveByKey.get(k), opts.adopt ?? false);
     if ('code' in outcome) findings.push(outcome);
     else actions.push(outcome);
@@ -136,6 +146,7 @@ function alreadyInLine(want: VirtualService, have: VirtualService): boolean {
   return (
     want.kind === have.kind &&
     sameGroup(want.apiVersion, have.apiVersion) &&
+    want.metadata.annotations?.[OVERRIDES_ANNOTATION] === have.metadata.annotations?.[OVERRIDES_ANNOTATION] &&
     includes(want.metadata.labels, have.metadata.labels) &&
     includes(want.metadata.annotations, have.metadata.annotations) &&
     semanticEqual(want.spec, have.spec)
@@ -149,8 +160,9 @@ export function hasChanges(p: Plan): boolean {
 
 /**
  * The desired object laid onto the live one: vsop's routes and fields from `want`; labels, annotations
- * and other metadata others set are kept, and every foreign route stays right after the vsop route it
- * followed (or at the top, if it led the list).
+ * and other metadata others set are kept (but not the overrides annotation, which is vsop's alone: a
+ * reset removes it), and every foreign route stays right after the vsop route it followed (or at the top,
+ * if it led the list).
  */
 export function merge(want: VirtualService, have: VirtualService): VirtualService {
   const wanted = want.spec.http ?? [];
@@ -173,6 +185,7 @@ export function merge(want: VirtualService, have: VirtualService): VirtualServic
     http.push(r);
     if (r.name !== undefined) http.push(...(anchored.get(r.name) ?? []));
   }
+  const { [OVERRIDES_ANNOTATION]: _overrides, ...theirs } = have.metadata.annotations ?? {};
   return {
     ...want,
     // The same object served at another version of the group is not a change.
@@ -180,7 +193,7 @@ export function merge(want: VirtualService, have: VirtualService): VirtualServic
     metadata: {
       ...have.metadata,
       labels: { ...have.metadata.labels, ...want.metadata.labels },
-      annotations: { ...have.metadata.annotations, ...want.metadata.annotations },
+      annotations: { ...theirs, ...want.metadata.annotations },
     },
     spec: { ...want.spec, http: unshadow(http, isOurs, wanted) },
   };
@@ -199,6 +212,25 @@ function unshadow(http: HttpRoute[], isOurs: (r: HttpRoute) => boolean, wanted: 
   const at = ownCatchAll ? rest.indexOf(ownCatchAll) : -1;
   rest.splice(at >= 0 ? at : rest.length, 0, ...shadowing);
   return rest;
+}
+
+/**
+ * clear --purge --all, the emergency cleanup: every managed VirtualService of the production namespace and
+ * every placeholder Service goes (a placeholder a developer has made real is no longer one, and stays).
+ */
+export function planPurge(live: readonly VirtualService[], services: readonly Service[], defaultNamespace: string): Plan {
+  const actions: Action[] = [];
+  for (const vs of live) {
+    if (!isManaged(vs) || vs.metadata.namespace !== defaultNamespace) continue;
+    const service = vs.metadata.annotations?.[SERVICE_ANNOTATION];
+    actions.push({ type: 'delete', kind: 'VirtualService', namespace: defaultNamespace, name: vs.metadata.name, service, live: vs, reason: 'clear --purge' });
+  }
+  for (const svc of services) {
+    if (!hasPlaceholderMarker(svc) || !isPlaceholder(svc)) continue;
+    actions.push({ type: 'delete', kind: 'Service', namespace: svc.metadata.namespace!, name: svc.metadata.name, service: svc.metadata.name, live: svc, reason: 'clear --purge' });
+  }
+  sortByKey(actions);
+  return { version: PLAN_VERSION, actions, findings: [] };
 }
 
 function sameGroup(a: string, b: string): boolean {

@@ -3,6 +3,7 @@
 import type { Config, HttpRoute, Service, VirtualService } from '../../src/core/types.ts';
 import { loadConfig } from '../../src/core/config.ts';
 import type { Template } from '../../src/core/template.ts';
+import { serialize, type HeaderRoute, type MatchType, type Overrides } from '../../src/core/overrides.ts';
 import { stringify } from 'yaml';
 
 export function service(namespace: string, name: string, opts: { ports?: number[]; placeholder?: boolean } = {}): Service {
@@ -81,4 +82,21 @@ export function seedVirtualService(service: string, devNamespaces: string[], nam
     hosts: [service],
   });
   return vs;
+}
+
+/** Overrides as `route add` and friends record them; anything left out is empty. */
+export function overrides(o: Partial<Overrides> = {}): Overrides {
+  return { version: 1, routes: [], weights: [], removed: [], cleared: false, ...o };
+}
+
+/** A header route entry: `header('dev-alice', 'x-cid=alice')`, exact unless told. */
+export function headerRoute(namespace: string, header: string, opts: { match?: MatchType; port?: number; force?: boolean } = {}): HeaderRoute {
+  const [name, value] = header.split('=') as [string, string];
+  return { namespace, headers: [{ name, value, match: opts.match ?? 'exact' }], ...(opts.port ? { port: opts.port } : {}), ...(opts.force ? { force: true } : {}) };
+}
+
+/** The object carrying these overrides in its annotation, as vsop writes it. */
+export function withOverrides(vs: VirtualService, o: Overrides | string): VirtualService {
+  const text = typeof o === 'string' ? o : serialize(o);
+  return { ...vs, metadata: { ...vs.metadata, annotations: { ...vs.metadata.annotations, 'vsop.io/overrides': text } } };
 }
