@@ -18,7 +18,7 @@ _vsop() {
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "render sync status watch config completion -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "render sync route clear status watch config completion -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "render")
       case "$prev" in
       -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -43,6 +43,74 @@ _vsop() {
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
       COMPREPLY=($(compgen -W "-f --filename --diff --dry-run -o --output --adopt --strict --timeout -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+    "route")
+      case "$prev" in
+      --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "add rm reset -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+    "route add")
+      case "$prev" in
+      -n|--namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --header) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --match) COMPREPLY=($(compgen -W "exact prefix regex" -- "$cur")); return ;;
+      --weight) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --port) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --dry-run) COMPREPLY=($(compgen -W "none client server" -- "$cur")); return ;;
+      -o|--output) COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
+      --timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "-n --namespace --header --match --weight --port --force -f --filename --diff --dry-run -o --output --adopt --timeout -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+    "route rm")
+      case "$prev" in
+      -n|--namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --dry-run) COMPREPLY=($(compgen -W "none client server" -- "$cur")); return ;;
+      -o|--output) COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
+      --timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "-n --namespace -f --filename --diff --dry-run -o --output --adopt --timeout -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+    "route reset")
+      case "$prev" in
+      -n|--namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --dry-run) COMPREPLY=($(compgen -W "none client server" -- "$cur")); return ;;
+      -o|--output) COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
+      --timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "-n --namespace -f --filename --diff --dry-run -o --output --adopt --timeout -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+    "clear")
+      case "$prev" in
+      -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --dry-run) COMPREPLY=($(compgen -W "none client server" -- "$cur")); return ;;
+      -o|--output) COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
+      --timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "--all --purge -y --yes -f --filename --diff --dry-run -o --output --adopt --timeout -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "status")
       case "$prev" in
       -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -107,9 +175,14 @@ _vsop() {
 }
 _vsop_commands() {
   case "$1" in
-    "") echo "render sync status watch config completion" ;;
+    "") echo "render sync route clear status watch config completion" ;;
     "render") echo "" ;;
     "sync") echo "" ;;
+    "route") echo "add rm reset" ;;
+    "route add") echo "" ;;
+    "route rm") echo "" ;;
+    "route reset") echo "" ;;
+    "clear") echo "" ;;
     "status") echo "" ;;
     "watch") echo "" ;;
     "config") echo "validate" ;;

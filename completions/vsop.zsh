@@ -11,12 +11,14 @@ _vsop() {
     '--context[the kubeconfig context to use]:value:()' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '1:command:((render\:"print the VirtualServices that should exist" sync\:"compute the VirtualServices that should exist and show or apply the difference" status\:"show, per production Service and developer namespace, where the header leads and whether the VirtualService is in sync" watch\:"reconcile continuously, as a Deployment\: the drop-in replacement for the VirtualService operator" config\:"work with the vsop configuration" completion\:"print a shell completion script"))' \
+    '1:command:((render\:"print the VirtualServices that should exist" sync\:"compute the VirtualServices that should exist and show or apply the difference" route\:"route by hand\: header routes, weights, taking routes away; recorded in the VirtualService, so sync and watch keep them" clear\:"production-only routing\: take every developer route of these Services away (kept by sync and watch until route reset)" status\:"show, per production Service and developer namespace, where the header leads and whether the VirtualService is in sync" watch\:"reconcile continuously, as a Deployment\: the drop-in replacement for the VirtualService operator" config\:"work with the vsop configuration" completion\:"print a shell completion script"))' \
     '*::arg:->sub'
   case $state in sub)
     case $words[1] in
       render) _vsop_render ;;
       sync) _vsop_sync ;;
+      route) _vsop_route ;;
+      clear) _vsop_clear ;;
       status) _vsop_status ;;
       watch) _vsop_watch ;;
       config) _vsop_config ;;
@@ -49,6 +51,114 @@ _vsop_sync() {
     '(-o --output)'{-o,--output}'[text, json (the plan with --diff, the results otherwise), markdown (with --diff)]:value:(text json markdown)' \
     '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
     '--strict[treat warnings (another VirtualService on the same host) as errors]' \
+    '--timeout[give up retrying an object that keeps conflicting after this long]:value:()' \
+    '(-V --version)'{-V,--version}'[print the version]' \
+    '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
+    '--config-name[name of the vsop ConfigMap]:value:()' \
+    '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
+    '--context[the kubeconfig context to use]:value:()' \
+    '--request-timeout[give up on one API request after this long]:value:()' \
+    '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
+    '*:file:_files'
+}
+
+_vsop_route() {
+  local state
+  _arguments -s \
+    '(-V --version)'{-V,--version}'[print the version]' \
+    '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
+    '--config-name[name of the vsop ConfigMap]:value:()' \
+    '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
+    '--context[the kubeconfig context to use]:value:()' \
+    '--request-timeout[give up on one API request after this long]:value:()' \
+    '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
+    '1:command:((add\:"send requests with given headers, or a share of the others, to a developer namespace'\''s copy of a Service" rm\:"take a developer namespace'\''s routes for a Service away, the automatic one included" reset\:"drop what was routed by hand (for one namespace, or all) and return to automatic routing"))' \
+    '*::arg:->sub'
+  case $state in sub)
+    case $words[1] in
+      add) _vsop_route_add ;;
+      rm) _vsop_route_rm ;;
+      reset) _vsop_route_reset ;;
+    esac ;;
+  esac
+}
+
+_vsop_route_add() {
+  local state
+  _arguments -s \
+    '(-n --namespace)'{-n,--namespace}'[the developer namespace to route to]:value:()' \
+    '--header[route requests carrying this header; repeatable, all must match]:value:()' \
+    '--match[how --header values match (default\: exact; regex is RE2 and matches the whole value)]:value:(exact prefix regex)' \
+    '--weight[send this share of the requests no header route catches; production keeps the rest]:value:()' \
+    '--port[limit the header route to this port of the Service]:value:()' \
+    '--force[route even though the namespace lacks a real copy of the Service (or of the port)]' \
+    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
+    '--diff[print the plan as a unified diff; exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
+    '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
+    '(-o --output)'{-o,--output}'[text, json (the plan with --diff, the results otherwise), markdown (with --diff)]:value:(text json markdown)' \
+    '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
+    '--timeout[give up retrying an object that keeps conflicting after this long]:value:()' \
+    '(-V --version)'{-V,--version}'[print the version]' \
+    '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
+    '--config-name[name of the vsop ConfigMap]:value:()' \
+    '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
+    '--context[the kubeconfig context to use]:value:()' \
+    '--request-timeout[give up on one API request after this long]:value:()' \
+    '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
+    '*:file:_files'
+}
+
+_vsop_route_rm() {
+  local state
+  _arguments -s \
+    '(-n --namespace)'{-n,--namespace}'[the developer namespace]:value:()' \
+    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
+    '--diff[print the plan as a unified diff; exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
+    '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
+    '(-o --output)'{-o,--output}'[text, json (the plan with --diff, the results otherwise), markdown (with --diff)]:value:(text json markdown)' \
+    '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
+    '--timeout[give up retrying an object that keeps conflicting after this long]:value:()' \
+    '(-V --version)'{-V,--version}'[print the version]' \
+    '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
+    '--config-name[name of the vsop ConfigMap]:value:()' \
+    '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
+    '--context[the kubeconfig context to use]:value:()' \
+    '--request-timeout[give up on one API request after this long]:value:()' \
+    '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
+    '*:file:_files'
+}
+
+_vsop_route_reset() {
+  local state
+  _arguments -s \
+    '(-n --namespace)'{-n,--namespace}'[only this developer namespace]:value:()' \
+    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
+    '--diff[print the plan as a unified diff; exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
+    '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
+    '(-o --output)'{-o,--output}'[text, json (the plan with --diff, the results otherwise), markdown (with --diff)]:value:(text json markdown)' \
+    '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
+    '--timeout[give up retrying an object that keeps conflicting after this long]:value:()' \
+    '(-V --version)'{-V,--version}'[print the version]' \
+    '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
+    '--config-name[name of the vsop ConfigMap]:value:()' \
+    '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
+    '--context[the kubeconfig context to use]:value:()' \
+    '--request-timeout[give up on one API request after this long]:value:()' \
+    '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
+    '*:file:_files'
+}
+
+_vsop_clear() {
+  local state
+  _arguments -s \
+    '--all[every production Service]' \
+    '--purge[with --all\: delete every managed VirtualService and placeholder Service instead (the emergency cleanup)]' \
+    '(-y --yes)'{-y,--yes}'[with --purge\: delete without asking]' \
+    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
+    '--diff[print the plan as a unified diff; exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
+    '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
+    '(-o --output)'{-o,--output}'[text, json (the plan with --diff, the results otherwise), markdown (with --diff)]:value:(text json markdown)' \
+    '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
     '--timeout[give up retrying an object that keeps conflicting after this long]:value:()' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \

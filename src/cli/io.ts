@@ -7,6 +7,10 @@ export interface Io {
   readStdin(): Promise<string>;
   stdoutIsTTY: boolean;
   stderrIsTTY: boolean;
+  /** A person can answer a question (clear --purge asks before deleting). */
+  stdinIsTTY?: boolean;
+  /** Asks on stderr and returns the line typed in answer. */
+  prompt?(question: string): Promise<string>;
   env: Record<string, string | undefined>;
   /** Aborted on the first SIGINT or SIGTERM: in-flight requests and retry waits stop. */
   signal: AbortSignal;
@@ -32,6 +36,16 @@ export function processIo(): Io {
     },
     stdoutIsTTY: process.stdout.isTTY === true,
     stderrIsTTY: process.stderr.isTTY === true,
+    stdinIsTTY: process.stdin.isTTY === true,
+    prompt: async (question) => {
+      const { createInterface } = await import('node:readline/promises');
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return await rl.question(question, { signal: abort.signal });
+      } finally {
+        rl.close();
+      }
+    },
     env: process.env,
   };
 }

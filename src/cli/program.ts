@@ -37,6 +37,31 @@ export function parseDuration(value: string): number {
 const filenameOption = () =>
   new Option('-f, --filename <path>', 'read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable').argParser(collect);
 
+function wholeNumber(min: number, max: number): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value.trim()) || Number(value) < min || Number(value) > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    return Number(value);
+  };
+}
+
+/**
+ * The flags of every command that plans and applies, as sync does (sync, route, clear): the command's own
+ * (`first`), input, --diff, --dry-run, -o and --adopt, then sync's own (`then`), then the retry budget.
+ */
+function planCommand(cmd: Command, own: { first?: (cmd: Command) => Command; then?: (cmd: Command) => Command }): Command {
+  (own.first ?? ((c) => c))(cmd)
+    .addOption(filenameOption())
+    .option('--diff', 'print the plan as a unified diff; exit 0 when nothing would change, 1 when something would, 2 or more on error')
+    .addOption(
+      new Option('--dry-run <mode>', 'client: say what would be written; server: send the writes with dryRun, so the API server checks them without storing').choices(['none', 'client', 'server']).default('none'),
+    )
+    .addOption(new Option('-o, --output <format>', 'text, json (the plan with --diff, the results otherwise), markdown (with --diff)').choices(['text', 'json', 'markdown']).default('text'))
+    .option('--adopt', 'take over a same-named VirtualService that lacks the managed label, keeping its routes');
+  return (own.then ?? ((c) => c))(cmd)
+    .addOption(new Option('--timeout <duration>', 'give up retrying an object that keeps conflicting after this long').argParser(parseDuration).default(60_000, '60s'))
+    .addOption(new Option('--retry-base <duration>', 'first conflict-retry delay; it doubles each time, with jitter').argParser(parseDuration).default(1000, '1s').hideHelp());
+}
+
 export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vsop', version = '0.0.0'): Command {
   const program = new Command(name)
     .description('Route requests with a developer header to developer namespaces, everything else to production, with Istio VirtualServices.')
@@ -72,21 +97,61 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
       action(async ([services], opts) => (await import('./render.ts')).render(io, services as string[], opts as never)),
     );
 
-  program
-    .command('sync')
-    .description('compute the VirtualServices that should exist and show or apply the difference')
-    .argument('[service...]', 'limit to these production Services')
-    .addOption(filenameOption())
-    .option('--diff', 'print the plan as a unified diff; exit 0 when nothing would change, 1 when something would, 2 or more on error')
-    .addOption(
-      new Option('--dry-run <mode>', 'client: say what would be written; server: send the writes with dryRun, so the API server checks them without storing').choices(['none', 'client', 'server']).default('none'),
-    )
-    .addOption(new Option('-o, --output <format>', 'text, json (the plan with --diff, the results otherwise), markdown (with --diff)').choices(['text', 'json', 'markdown']).default('text'))
-    .option('--adopt', 'take over a same-named VirtualService that lacks the managed label, keeping its routes')
-    .option('--strict', 'treat warnings (another VirtualService on the same host) as errors')
-    .addOption(new Option('--timeout <duration>', 'give up retrying an object that keeps conflicting after this long').argParser(parseDuration).default(60_000, '60s'))
-    .addOption(new Option('--retry-base <duration>', 'first conflict-retry delay; it doubles each time, with jitter').argParser(parseDuration).default(1000, '1s').hideHelp())
-    .action(action(async ([services], opts) => (await import('./sync.ts')).sync(io, services as string[], opts as never)));
+  planCommand(
+    program
+      .command('sync')
+      .description('compute the VirtualServices that should exist and show or apply the difference')
+      .argument('[service...]', 'limit to these production Services'),
+    { then: (c) => c.option('--strict', 'treat warnings (another VirtualService on the same host) as errors') },
+  ).action(action(async ([services], opts) => (await import('./sync.ts')).sync(io, services as string[], opts as never)));
+
+  const route = program
+    .command('route')
+    .description('route by hand: header routes, weights, taking routes away; recorded in the VirtualService, so sync and watch keep them');
+  planCommand(
+    route
+      .command('add')
+      .description("send requests with given headers, or a share of the others, to a developer namespace's copy of a Service")
+      .argument('<service>', 'the production Service'),
+    {
+      first: (c) =>
+        c
+          .requiredOption('-n, --namespace <namespace>', 'the developer namespace to route to')
+          .addOption(new Option('--header <name=value>', 'route requests carrying this header; repeatable, all must match').argParser(collect))
+          .addOption(new Option('--match <type>', 'how --header values match (default: exact; regex is RE2 and matches the whole value)').choices(['exact', 'prefix', 'regex']))
+          .addOption(new Option('--weight <percent>', 'send this share of the requests no header route catches; production keeps the rest').argParser(wholeNumber(0, 100)))
+          .addOption(new Option('--port <port>', 'limit the header route to this port of the Service').argParser(wholeNumber(1, 65535)))
+          .option('--force', 'route even though the namespace lacks a real copy of the Service (or of the port)'),
+    },
+  ).action(action(async ([service], opts) => (await import('./route.ts')).add(io, service as string, opts as never)));
+  planCommand(
+    route
+      .command('rm')
+      .description("take a developer namespace's routes for a Service away, the automatic one included")
+      .argument('<service>', 'the production Service'),
+    { first: (c) => c.requiredOption('-n, --namespace <namespace>', 'the developer namespace') },
+  ).action(action(async ([service], opts) => (await import('./route.ts')).rm(io, service as string, opts as never)));
+  planCommand(
+    route
+      .command('reset')
+      .description('drop what was routed by hand (for one namespace, or all) and return to automatic routing')
+      .argument('<service>', 'the production Service'),
+    { first: (c) => c.option('-n, --namespace <namespace>', 'only this developer namespace') },
+  ).action(action(async ([service], opts) => (await import('./route.ts')).reset(io, service as string, opts as never)));
+
+  planCommand(
+    program
+      .command('clear')
+      .description('production-only routing: take every developer route of these Services away (kept by sync and watch until route reset)')
+      .argument('[service...]', 'the production Services'),
+    {
+      first: (c) =>
+        c
+          .option('--all', 'every production Service')
+          .option('--purge', 'with --all: delete every managed VirtualService and placeholder Service instead (the emergency cleanup)')
+          .option('-y, --yes', 'with --purge: delete without asking'),
+    },
+  ).action(action(async ([services], opts) => (await import('./clear.ts')).clear(io, services as string[], opts as never)));
 
   program
     .command('status')

@@ -1,9 +1,11 @@
 // vsop status: production Services × developer namespaces, showing for each pair whether requests with the
-// header reach the namespace's own copy (route), an ancestor's (→ parent), or production (- ), whether a
-// placeholder stands in, and whether the live VirtualService has drifted from what it should be.
+// header reach the namespace's own copy (route), an ancestor's (→ parent), or production (-, or removed /
+// cleared by hand), what was routed by hand (+header, +20%), whether a placeholder stands in, and whether
+// the live VirtualService has drifted from what it should be.
 
 import Table from 'cli-table3';
 import type { Action } from '../core/plan.ts';
+import { SERVICE_ANNOTATION } from '../core/ownership.ts';
 import type { ServiceRouting } from '../core/resolve.ts';
 import { reconcileOnce } from '../reconcile.ts';
 import type { Io } from './io.ts';
@@ -14,7 +16,7 @@ interface StatusOptions extends SourceOptions {
   output: 'table' | 'wide' | 'json';
 }
 
-type Sync = 'in sync' | 'missing' | 'drift' | 'orphan';
+type Sync = 'in sync' | 'missing' | 'drift' | 'orphan' | 'invalid overrides';
 
 export async function status(io: Io, services: string[], opts: StatusOptions): Promise<number> {
   const c = paint(io, opts.color);
@@ -25,8 +27,11 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
   const rows = result.resolution.routing.filter((r) => !only || only.has(r.service));
   const namespaces = result.loaded.config.developerNamespaces.map((d) => d.name);
 
-  const syncOf = (a: Action | undefined): Sync => (!a || a.type === 'create' ? 'missing' : a.type === 'unchanged' ? 'in sync' : a.type === 'delete' ? 'orphan' : 'drift');
-  const totals = { services: rows.length, routes: 0, fallbacks: 0, placeholders: 0, production: 0, drifted: 0 };
+  const serviceOf = new Map(result.resolution.virtualServices.map((vs) => [`${vs.metadata.namespace}/${vs.metadata.name}`, vs.metadata.annotations?.[SERVICE_ANNOTATION]]));
+  const unreadable = new Set(result.plan.findings.filter((f) => f.code === 'invalid-overrides').map((f) => serviceOf.get(`${f.namespace}/${f.name}`)));
+  const syncOf = (a: Action | undefined, service: string): Sync =>
+    unreadable.has(service) ? 'invalid overrides' : !a || a.type === 'create' ? 'missing' : a.type === 'unchanged' ? 'in sync' : a.type === 'delete' ? 'orphan' : 'drift';
+  const totals = { services: rows.length, routes: 0, fallbacks: 0, placeholders: 0, production: 0, drifted: 0, overridden: 0 };
   for (const r of rows) {
     for (const n of r.namespaces) {
       if (n.route.state === 'route') totals.routes++;
@@ -34,7 +39,8 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
       else totals.production++;
       if (n.placeholder) totals.placeholders++;
     }
-    if (syncOf(vsActions.get(r.service)) !== 'in sync') totals.drifted++;
+    if (syncOf(vsActions.get(r.service), r.service) !== 'in sync') totals.drifted++;
+    if (r.overrides) totals.overridden++;
   }
 
   if (opts.output === 'json') {
@@ -42,8 +48,9 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
       const a = vsActions.get(r.service);
       return {
         service: r.service,
-        virtualService: a ? { namespace: a.namespace, name: a.name, resourceVersion: a.live?.metadata.resourceVersion ?? null, state: syncOf(a) } : null,
-        namespaces: Object.fromEntries(r.namespaces.map((n) => [n.namespace, { ...n.route, placeholder: n.placeholder }])),
+        virtualService: a ? { namespace: a.namespace, name: a.name, resourceVersion: a.live?.metadata.resourceVersion ?? null, state: syncOf(a, r.service) } : null,
+        overrides: r.overrides,
+        namespaces: Object.fromEntries(r.namespaces.map((n) => [n.namespace, { ...n.route, placeholder: n.placeholder, ...(n.overrides ? { overrides: n.overrides } : {}) }])),
       };
     });
     io.out(`${JSON.stringify({ version: 1, production: result.loaded.config.defaultNamespace, services: data, totals }, null, 2)}\n`);
@@ -58,7 +65,7 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
   });
   for (const r of rows) {
     const a = vsActions.get(r.service);
-    const sync = syncOf(a);
+    const sync = syncOf(a, r.service);
     table.push([
       r.service,
       ...r.namespaces.map((n) => cell(n, c.out)),
@@ -68,14 +75,17 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
   }
   io.out(`${table.toString().split('\n').map((l) => l.trimEnd()).join('\n')}\n`);
   io.out(
-    `\n${totals.services} service${totals.services === 1 ? '' : 's'}: ${totals.routes} routed to their own copy, ${totals.fallbacks} to a parent's, ${totals.production} to production; ${totals.placeholders} placeholder${totals.placeholders === 1 ? '' : 's'}; ${totals.drifted} not in sync\n`,
+    `\n${totals.services} service${totals.services === 1 ? '' : 's'}: ${totals.routes} routed to their own copy, ${totals.fallbacks} to a parent's, ${totals.production} to production; ${totals.placeholders} placeholder${totals.placeholders === 1 ? '' : 's'}; ${totals.drifted} not in sync${totals.overridden ? `; ${totals.overridden} routed by hand` : ''}\n`,
   );
   return 0;
 }
 
-function cell(n: ServiceRouting['namespaces'][number], c: { green(s: string): string; cyan(s: string): string; dim(s: string): string }): string {
+function cell(n: ServiceRouting['namespaces'][number], c: { green(s: string): string; cyan(s: string): string; dim(s: string): string; magenta(s: string): string }): string {
   const placeholder = n.placeholder ? ' (placeholder)' : '';
-  if (n.route.state === 'route') return c.green('route');
-  if (n.route.state === 'fallback') return c.cyan(`→ ${n.route.target}`) + placeholder;
-  return c.dim('-') + placeholder;
+  const o = n.overrides;
+  const hand = o ? c.magenta(`${o.headerRoutes ? ` +${o.headerRoutes === 1 ? 'header' : `${o.headerRoutes} headers`}` : ''}${o.weight !== undefined ? ` +${o.weight}%` : ''}${o.waiting ? ' (waiting)' : ''}`) : '';
+  if (n.route.state === 'route') return c.green('route') + hand;
+  if (n.route.state === 'fallback') return c.cyan(`→ ${n.route.target}`) + hand + placeholder;
+  if (n.route.state === 'removed' || n.route.state === 'cleared') return c.magenta(n.route.state) + hand + placeholder;
+  return c.dim('-') + hand + placeholder;
 }

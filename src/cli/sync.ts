@@ -1,13 +1,14 @@
 // vsop sync: read → resolve → plan, then print the plan (--diff, --dry-run=client) or apply it
-// (--dry-run=server sends the writes with dryRun).
+// (--dry-run=server sends the writes with dryRun). route and clear run the same, through runPlan, with
+// their change to the overrides.
 
 import { applyPlan, DEFAULT_RETRY, type Result } from '../apply.ts';
 import type { Action, Finding, Plan } from '../core/plan.ts';
 import { hasChanges } from '../core/plan.ts';
 import { planDiff, planJson, planMarkdown, summaryLine } from '../core/render.ts';
-import { ConflictError, EXIT, UsageError, type Problem } from '../errors.ts';
+import { ConflictError, EXIT, InputError, UsageError, type Problem } from '../errors.ts';
 import type { KubePort } from '../k8s/port.ts';
-import { reconcileOnce } from '../reconcile.ts';
+import { reconcileOnce, type Reconciled, type ReconcileOptions } from '../reconcile.ts';
 import type { Io } from './io.ts';
 import { colorDiff, paint, type Paint } from './paint.ts';
 import { progress } from './progress.ts';
@@ -25,7 +26,25 @@ export interface SyncOptions extends SourceOptions {
 
 const PAST: Record<Action['type'], Result['result']> = { create: 'created', update: 'updated', delete: 'deleted', unchanged: 'unchanged' };
 
+/** What a command asks of the shared pipeline, besides the flags it shares with sync. */
+export interface PlanRequest {
+  services: string[];
+  reconcile?: Pick<ReconcileOptions, 'edit' | 'purge'>;
+  /**
+   * Check the findings before any write, so that an object in the way stops the whole command with
+   * nothing written (route, clear). sync writes the other objects first.
+   */
+  checkFirst?: boolean;
+  /** Asked right before real writes (not dry runs); throws to stop with nothing written. */
+  confirm?: (plan: Plan, port: KubePort) => Promise<void>;
+}
+
 export async function sync(io: Io, services: string[], opts: SyncOptions): Promise<number> {
+  return runPlan(io, opts, { services });
+}
+
+export async function runPlan(io: Io, opts: SyncOptions, req: PlanRequest): Promise<number> {
+  const services = req.services;
   const offline = (opts.filename?.length ?? 0) > 0;
   if (offline && !opts.diff && opts.dryRun !== 'client') {
     throw new UsageError('files cannot be applied to a cluster', {
@@ -42,7 +61,7 @@ export async function sync(io: Io, services: string[], opts: SyncOptions): Promi
     const opened = await openSource(io, opts);
     const source = opened.source;
     port = opened.port;
-    const result = await reconcileOnce(source, { ...(services.length ? { services } : {}), ...(opts.adopt ? { adopt: true } : {}) });
+    const result = await reconcileOnce(source, { ...(services.length ? { services } : {}), ...(opts.adopt ? { adopt: true } : {}), ...req.reconcile });
     spinner.stop();
     printWarnings(io, result.warnings, c.err.yellow);
 
@@ -51,15 +70,17 @@ export async function sync(io: Io, services: string[], opts: SyncOptions): Promi
       checkFindings(io, c, result.plan.findings, opts.strict);
       return hasChanges(result.plan) ? EXIT.changes : EXIT.ok;
     }
-    // --strict findings stop everything before any write; an unmanaged object in the way stops only itself.
-    if (opts.strict) checkFindings(io, c, result.plan.findings, true);
+    // --strict findings stop everything before any write; for sync, an unmanaged object in the way stops only itself.
+    const first = opts.strict || req.checkFirst;
+    if (first) checkFindings(io, c, result.plan.findings, opts.strict);
     if (opts.dryRun === 'client' || !port) {
       printOutcome(io, result.plan.actions.map((a) => ({ kind: a.kind, namespace: a.namespace, name: a.name, result: PAST[a.type], attempts: 0 })), opts.output, 'dry run');
     } else {
-      const results = await apply(io, opts, port, result.plan);
+      if (opts.dryRun === 'none') await req.confirm?.(result.plan, port);
+      const results = await apply(io, opts, port, result);
       printOutcome(io, results, opts.output, opts.dryRun === 'server' ? 'server dry run' : undefined);
     }
-    if (!opts.strict) checkFindings(io, c, result.plan.findings, false);
+    if (!first) checkFindings(io, c, result.plan.findings, false);
     return EXIT.ok;
   } finally {
     spinner.stop();
@@ -67,7 +88,7 @@ export async function sync(io: Io, services: string[], opts: SyncOptions): Promi
   }
 }
 
-async function apply(io: Io, opts: SyncOptions, port: KubePort, plan: Plan): Promise<Result[]> {
+async function apply(io: Io, opts: SyncOptions, port: KubePort, { plan, desire }: Reconciled): Promise<Result[]> {
   const writes = plan.actions.filter((a) => a.type !== 'unchanged').length;
   const spinner = progress(io, opts.color, `Applying ${writes} change${writes === 1 ? '' : 's'}`);
   let done = 0;
@@ -78,6 +99,7 @@ async function apply(io: Io, opts: SyncOptions, port: KubePort, plan: Plan): Pro
       retry: { ...DEFAULT_RETRY, minTimeout: opts.retryBase, maxTimeout: opts.retryBase * 16 },
       maxRetryTime: opts.timeout,
       signal: io.signal,
+      desire,
       onResult: (r) => {
         if (r.result !== 'unchanged') spinner.text(`Applying changes: ${++done}/${writes}`);
       },
@@ -107,11 +129,22 @@ export function printOutcome(io: Io, results: readonly Result[], output: SyncOpt
   for (const r of results) io.out(`${r.kind.toLowerCase()} ${r.namespace}/${r.name} ${r.result}${suffix}\n`);
 }
 
-/** Findings go to stderr; an error-level one (or any, with --strict) fails the command after printing. */
+/**
+ * Findings go to stderr; an error-level one (or any, with --strict) fails the command after printing. An
+ * overrides annotation that cannot be read is invalid input (exit 4), reported as such.
+ */
 export function checkFindings(io: Io, c: Paint, findings: readonly Finding[], strict: boolean | undefined): void {
+  const unreadable = findings.filter((f) => f.code === 'invalid-overrides');
   for (const f of findings) {
+    if (f.code === 'invalid-overrides') continue;
     const label = f.severity === 'error' || strict ? c.err.red(`${f.severity === 'error' ? 'conflict' : 'error'}:`) : c.err.yellow('warning:');
     io.err(`${label} ${f.message}\n`);
+  }
+  if (unreadable.length > 0) {
+    const first = unreadable[0]!;
+    throw new InputError(`invalid overrides; vsop leaves ${unreadable.length === 1 ? 'this VirtualService' : 'these VirtualServices'} alone`, unreadable.map((f) => ({ path: '', message: f.message })), {
+      hint: `fix the annotation (kubectl edit virtualservice -n ${first.namespace} ${first.name}), or drop every override with: vsop route reset ${first.service ?? 'SERVICE'}`,
+    });
   }
   const blocking = findings.filter((f) => f.severity === 'error' || strict);
   if (blocking.length > 0) {

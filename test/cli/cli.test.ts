@@ -33,7 +33,7 @@ describe('vsop (spawned)', () => {
     assert.deepEqual(vsop(['--version']), { code: 0, stdout: `${pkg.version}\n`, stderr: '' });
   });
 
-  for (const cmd of [[], ['render'], ['sync'], ['status'], ['watch'], ['config', 'validate'], ['completion']]) {
+  for (const cmd of [[], ['render'], ['sync'], ['route'], ['route', 'add'], ['route', 'rm'], ['route', 'reset'], ['clear'], ['status'], ['watch'], ['config', 'validate'], ['completion']]) {
     it(`prints help for "${['vsop', ...cmd].join(' ')}"`, () => {
       const r = vsop([...cmd, '--help']);
       assert.equal(r.code, 0);
@@ -96,7 +96,7 @@ describe('completions', () => {
       const r = vsop(['completion', shell]);
       assert.equal(r.code, 0);
       assert.equal(r.stdout, readFileSync(join(ROOT, 'completions', `vsop.${shell}`), 'utf8'), `regenerate: vsop completion ${shell} > completions/vsop.${shell}`);
-      for (const word of ['render', 'sync', 'validate', 'diff', 'dry-run', 'adopt', 'filename', 'strict']) assert.ok(r.stdout.includes(word), `${shell} lacks ${word}`);
+      for (const word of ['render', 'sync', 'validate', 'diff', 'dry-run', 'adopt', 'filename', 'strict', 'route', 'add', 'rm', 'reset', 'clear', 'header', 'match', 'weight', 'port', 'force', 'namespace', 'purge', 'yes']) assert.ok(r.stdout.includes(word), `${shell} lacks ${word}`);
     });
   }
 
@@ -113,6 +113,15 @@ describe('completions', () => {
     assert.deepEqual(complete(['vsop', 'sync', '--dr']), ['--dry-run']);
     assert.deepEqual(complete(['vsop', 'sync', '--dry-run', '']), ['none', 'client', 'server']);
     assert.deepEqual(complete(['vsop', 'render', '-o', 'j']), ['json']);
+  });
+
+  it('bash completes the route subcommands, their flags and --match values, and clear\'s flags', () => {
+    assert.deepEqual(complete(['vsop', 'ro']), ['route']);
+    assert.deepEqual(complete(['vsop', 'route', 'r']), ['rm', 'reset']);
+    assert.deepEqual(complete(['vsop', 'route', 'add', '--w']), ['--weight']);
+    assert.deepEqual(complete(['vsop', 'route', 'add', 'my-app', '-n', 'dev-alice', '--match', '']), ['exact', 'prefix', 'regex']);
+    assert.deepEqual(complete(['vsop', 'route', 'reset', '--n']), ['--namespace', '--no-color']);
+    assert.deepEqual(complete(['vsop', 'clear', '--p']), ['--purge']);
   });
 
   for (const [shell, flag] of [['zsh', '-n'], ['fish', '--no-execute']] as const) {

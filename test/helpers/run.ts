@@ -9,7 +9,8 @@ export interface RunResult {
   stderr: string;
 }
 
-export async function runVsop(args: readonly string[], opts: { stdin?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
+/** `answer`: stdin is a terminal, and this is typed in answer to any question asked. */
+export async function runVsop(args: readonly string[], opts: { stdin?: string; env?: Record<string, string>; answer?: string } = {}): Promise<RunResult> {
   let stdout = '';
   let stderr = '';
   const io: Io = {
@@ -18,6 +19,15 @@ export async function runVsop(args: readonly string[], opts: { stdin?: string; e
     readStdin: async () => opts.stdin ?? '',
     stdoutIsTTY: false,
     stderrIsTTY: false,
+    ...(opts.answer === undefined
+      ? {}
+      : {
+          stdinIsTTY: true,
+          prompt: async (question: string) => {
+            stderr += `${question}${opts.answer}\n`;
+            return opts.answer!;
+          },
+        }),
     env: opts.env ?? {},
     signal: new AbortController().signal,
   };
