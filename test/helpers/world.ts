@@ -16,7 +16,8 @@ export interface World {
   devs: string[];
   configNamespace: string;
   admin: Connection;
-  vsop(args: string[], opts?: { kubeconfig?: string; env?: Record<string, string> }): Promise<RunResult>;
+  /** `answer`: stdin is a terminal, and this is typed in answer to a question. */
+  vsop(args: string[], opts?: { kubeconfig?: string; env?: Record<string, string>; answer?: string }): Promise<RunResult>;
   service(namespace: string, name: string, opts?: { ports?: number[]; labels?: Record<string, string>; annotations?: Record<string, string> }): Promise<Service>;
   deleteService(namespace: string, name: string): Promise<void>;
   virtualServices(): Promise<VirtualService[]>;
@@ -49,7 +50,10 @@ export async function makeWorld(cluster: Cluster, prefix: string, opts: { devs?:
     configNamespace: configNamespace!,
     admin,
     vsop: (args, o = {}) =>
-      runVsop(['--config-namespace', configNamespace!, ...args], { env: { KUBECONFIG: o.kubeconfig ?? cluster.adminKubeconfig, ...o.env } }),
+      runVsop(['--config-namespace', configNamespace!, ...args], {
+        env: { KUBECONFIG: o.kubeconfig ?? cluster.adminKubeconfig, ...o.env },
+        ...(o.answer === undefined ? {} : { answer: o.answer }),
+      }),
     async service(namespace, name, o = {}) {
       const res = await createObject(admin, {
         apiVersion: 'v1',

@@ -49,7 +49,7 @@ describe('golden VirtualServices (real apiserver, Istio validation and simulatio
   const goldens = goldenVirtualServices();
 
   it('covers every render golden', () => {
-    assert.deepEqual(goldens.map((g) => g.name), ['custom-template-render', 'hierarchical-render', 'placeholders-and-system', 'seed-render']);
+    assert.deepEqual(goldens.map((g) => g.name), ['custom-template-render', 'hierarchical-render', 'overrides-render', 'placeholders-and-system', 'seed-render']);
     assert.ok(goldens.every((g) => g.objects.length > 0));
   });
 
@@ -111,6 +111,32 @@ describe('golden VirtualServices (real apiserver, Istio validation and simulatio
       [{ host: front, port: 80, headers: h('team-a') }, 'outbound|80||frontend.prod.svc.cluster.local'],
       [{ host: front, port: 80, headers: h('integration') }, 'outbound|80||frontend.prod.svc.cluster.local'],
     ]);
+  });
+
+  it('routed by hand: header routes (exact, regex and prefix, per port) reach staging, weights split the rest, clear leaves production', async () => {
+    const pay = 'payments.production.svc.cluster.local';
+    const checkout = 'checkout.production.svc.cluster.local';
+    const grpc = { 'user-agent': 'grpc-go/1.60.1', 'x-env': 'stage' };
+    const split = (port: number) => `payments.production:${port} 75, payments.staging:${port} 25`;
+    const table: [Call, string][] = [
+      [{ host: pay, port: 80, headers: { 'x-cid': 'pay-test' } }, 'outbound|80||payments.staging.svc.cluster.local'],
+      [{ host: pay, port: 9090, headers: { 'x-cid': 'pay-test' } }, 'outbound|9090||payments.staging.svc.cluster.local'],
+      [{ host: pay, port: 9090, headers: grpc }, 'outbound|9090||payments.staging.svc.cluster.local'],
+      [{ host: pay, port: 80, headers: grpc }, split(80)], // that route is for port 9090 only
+      [{ host: pay, port: 9090, headers: { 'user-agent': 'curl/8.5', 'x-env': 'stage' } }, split(9090)], // another user agent
+      [{ host: pay, port: 9090, headers: { 'user-agent': 'grpc-go/1.60.1', 'x-env': 'prod' } }, split(9090)],
+      [{ host: pay, port: 80, headers: { 'x-developer': 'staging' } }, 'outbound|80||payments.staging.svc.cluster.local'],
+      [{ host: pay, port: 80 }, split(80)],
+      [{ host: checkout, port: 8080, headers: { 'x-developer': 'dev-team-b' } }, 'outbound|8080||checkout.production.svc.cluster.local'], // cleared
+      [{ host: checkout, port: 8080, headers: { 'x-developer': 'qa' } }, 'outbound|8080||checkout.production.svc.cluster.local'],
+      [{ host: checkout, port: 8080, headers: { 'x-cid': 'b' } }, 'outbound|8080||checkout.dev-team-b.svc.cluster.local'],
+    ];
+    const results = await simulate({ services: file('examples/custom-template/services.yaml'), virtualServices: render('overrides'), calls: table.map(([c]) => c) });
+    const short = (cluster: string) => cluster.replace(/^outbound\|(\d+)\|\|([^.]+\.[^.]+)\.svc\.cluster\.local$/, '$2:$1');
+    assert.deepEqual(
+      results.map((r) => `${r.call.port} ${JSON.stringify(r.call.headers ?? {})} -> ${r.error ?? (r.weights ? r.weights.map((w) => `${short(w.cluster)} ${w.weight}`).join(', ') : r.cluster)}`),
+      table.map(([c, expected]) => `${c.port} ${JSON.stringify(c.headers ?? {})} -> ${expected}`),
+    );
   });
 
   it('multi-port: each port reaches the same port of the developer copy', async () => {
