@@ -34,6 +34,8 @@ export interface ReconcileOptions {
   routing?: boolean;
   /** A named Service that is not (or no longer) in production is not an error: its objects go (watch). */
   allowGone?: boolean;
+  /** The snapshot's config, already parsed and checked (watch keeps it between reconciles). */
+  loaded?: LoadedConfig;
   /** A change to the overrides of every Service in scope (route add, rm, reset; clear). */
   edit?: OverrideEdit;
   /** clear --purge --all: plan the deletion of every managed VirtualService and placeholder instead. */
@@ -61,7 +63,7 @@ export async function reconcileOnce(source: StateSource, opts: ReconcileOptions 
 
 /** The pure half of reconcileOnce, for callers that already hold a snapshot. */
 export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): Reconciled {
-  const loaded = loadConfig(snapshot.config.text, snapshot.config.source, snapshot.config.locate);
+  const loaded = opts.loaded ?? loadConfig(snapshot.config.text, snapshot.config.source, snapshot.config.locate);
   const { config, template } = loaded;
   const nameFor = (service: string) => renderTemplate(template, { serviceName: service, defaultNamespace: config.defaultNamespace }).metadata.name;
   const live = readOverrides(snapshot.virtualServices, config.defaultNamespace, nameFor);

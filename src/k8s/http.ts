@@ -42,7 +42,7 @@ export class KubeHttp {
   private readonly kc: KubeConfig;
   private readonly opts: HttpOptions;
   private readonly base: URL;
-  private readonly agents: { options: RequestOptions; agent: HttpsAgent | HttpAgent }[] = [];
+  private readonly agents: { options: RequestOptions; agent: HttpsAgent | HttpAgent; streams: boolean }[] = [];
 
   constructor(kc: KubeConfig, opts: HttpOptions = {}) {
     this.kc = kc;
@@ -116,7 +116,7 @@ export class KubeHttp {
         {
           method: 'GET',
           headers: { ...(options.headers as Record<string, string>), accept: 'application/json', 'user-agent': 'vsop' },
-          agent: this.agentFor(options, plain),
+          agent: this.agentFor(options, plain, true),
           ...(options.auth ? { auth: options.auth } : {}),
           signal,
         },
@@ -168,16 +168,19 @@ export class KubeHttp {
 
   /**
    * One keep-alive agent per TLS identity: a client certificate that an exec plugin rotates gets a new
-   * one. A kubeconfig `proxy-url` keeps client-node's own proxying agent.
+   * one. Watches get agents of their own, without a socket limit: each holds its connection for minutes,
+   * and must never make ordinary requests queue behind it. A kubeconfig `proxy-url` keeps client-node's
+   * own proxying agent.
    */
-  private agentFor(options: RequestOptions, plain: boolean): HttpsAgent | HttpAgent {
+  private agentFor(options: RequestOptions, plain: boolean, streams = false): HttpsAgent | HttpAgent {
     if (this.kc.getCurrentCluster()?.proxyUrl && options.agent) return options.agent as HttpsAgent;
     const same = (a: unknown, b: unknown) => (Buffer.isBuffer(a) && Buffer.isBuffer(b) ? a.equals(b) : a === b);
-    let hit = this.agents.find((x) => TLS_KEYS.every((k) => same(x.options[k], options[k])));
+    let hit = this.agents.find((x) => x.streams === streams && TLS_KEYS.every((k) => same(x.options[k], options[k])));
     if (!hit) {
       const tls = Object.fromEntries(TLS_KEYS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
-      const agent = plain ? new HttpAgent({ keepAlive: true, maxSockets: 16 }) : new HttpsAgent({ ...tls, keepAlive: true, maxSockets: 16 });
-      this.agents.push((hit = { options, agent }));
+      const limits = { keepAlive: true, maxSockets: streams ? Infinity : 16 };
+      const agent = plain ? new HttpAgent(limits) : new HttpsAgent({ ...tls, ...limits });
+      this.agents.push((hit = { options, agent, streams }));
     }
     return hit.agent;
   }

@@ -16,6 +16,15 @@ import type { Logger } from './log.ts';
 import { LABELS, QUEUE_LABELS, type Metrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
 
+// Settling of events (see enqueue): one at a time, and in a burst (more than BURST_EVENTS in a window).
+const QUIET_MS = 15;
+const QUIET_MAX_MS = 100;
+const RATE_WINDOW_MS = 100;
+const BURST_EVENTS = 20;
+const BURST_HOLD_MS = 1000;
+const BURST_QUIET_MS = 400;
+const BURST_MAX_MS = 5000;
+
 export interface ControllerOptions {
   port: WatchPort;
   location: ConfigLocation;
@@ -44,6 +53,8 @@ export class Controller {
   private firstPass: Set<string> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private rate = { since: 0, count: 0 };
+  private burstUntil = 0;
   /** Ready: caches synced, and (while leading) the first full pass done. */
   ready = false;
   private synced = false;
@@ -218,7 +229,7 @@ export class Controller {
       if (!copies) this.byName.set(name, (copies = new Map()));
       copies.set(namespace!, object);
     }
-    this.queue.add(name);
+    this.enqueue(name);
   }
 
   private forget(svc: Service): void {
@@ -226,12 +237,26 @@ export class Controller {
     if (!copies || this.placeholderInformer.store.has(keyOf(svc))) return;
     copies.delete(svc.metadata.namespace!);
     if (copies.size === 0) this.byName.delete(svc.metadata.name);
-    this.queue.add(svc.metadata.name);
+    this.enqueue(svc.metadata.name);
   }
 
   private onVirtualService({ object }: Change<VirtualService>): void {
     const key = this.keyOfVirtualService(object);
-    if (key) this.queue.add(key);
+    if (key) this.enqueue(key);
+  }
+
+  /**
+   * Events settle before their key is reconciled: briefly while they come one at a time (a developer
+   * deploying a Service: routed within tens of milliseconds), longer while they pour in (a Helm release or
+   * a restore creating hundreds), so that a burst writes each VirtualService once rather than once per
+   * event.
+   */
+  private enqueue(key: string): void {
+    const now = performance.now();
+    if (now - this.rate.since > RATE_WINDOW_MS) this.rate = { since: now, count: 0 };
+    if (++this.rate.count > BURST_EVENTS) this.burstUntil = now + BURST_HOLD_MS;
+    if (now < this.burstUntil) this.queue.addQuiet(key, BURST_QUIET_MS, BURST_MAX_MS);
+    else this.queue.addQuiet(key, QUIET_MS, QUIET_MAX_MS);
   }
 
   /** The production Service a VirtualService is for: its annotation, else the template's naming. */
@@ -297,7 +322,7 @@ export class Controller {
     const services = [...(this.byName.get(key)?.values() ?? [])];
     const result = planSnapshot(
       { config: { text: this.configText, source: `configmap ${this.o.location.namespace}/${this.o.location.name}, ${CONFIG_KEY}` }, services, virtualServices },
-      { services: [key], allowGone: true },
+      { services: [key], allowGone: true, loaded },
     );
     for (const f of result.plan.findings) {
       const fields = { service: key, namespace: f.namespace, virtualservice: f.name };
@@ -307,7 +332,8 @@ export class Controller {
     const changes = result.plan.actions.filter((a) => a.type !== 'unchanged');
     this.o.log.debug('reconciling', { service: key, namespace: prod, changes: changes.length });
     if (changes.length === 0) return;
-    const results = await applyPlan(changes, gated(this.o.port, this.o.canWrite), { retry: this.o.retry });
+    for (const w of result.warnings) this.o.log.debug('warning', { service: key, warning: formatProblem(w) });
+    const results = await applyPlan(changes, gated(this.o.port, this.o.canWrite), { retry: this.o.retry, desire: result.desire });
     for (const r of results) {
       if (r.result === 'unchanged') continue;
       this.remember(r);

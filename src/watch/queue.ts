@@ -25,6 +25,7 @@ export class WorkQueue {
   private readonly again = new Set<string>(); // added while being processed
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly settling = new Map<string, { first: number; timer: NodeJS.Timeout }>();
   private readonly takers: ((key: string | undefined) => void)[] = [];
   private closed = false;
   private readonly opts: Required<Omit<QueueOptions, 'hooks'>> & { hooks: QueueHooks };
@@ -67,6 +68,26 @@ export class WorkQueue {
     }, ms);
     timer.unref();
     this.timers.set(key, timer);
+  }
+
+  /**
+   * Adds the key once it has been quiet for `quietMs` (each new call restarts the wait), but no later than
+   * `maxMs` after the first call: a burst of events for one key becomes one reconcile.
+   */
+  addQuiet(key: string, quietMs: number, maxMs: number): void {
+    if (this.closed) return;
+    if (quietMs <= 0) return this.add(key);
+    const now = this.opts.now();
+    const pending = this.settling.get(key);
+    const first = pending?.first ?? now;
+    if (pending) clearTimeout(pending.timer);
+    const wait = Math.max(0, Math.min(quietMs, first + maxMs - now));
+    const timer = setTimeout(() => {
+      this.settling.delete(key);
+      this.add(key);
+    }, wait);
+    timer.unref();
+    this.settling.set(key, { first, timer });
   }
 
   /** Back again after this key's next backoff step. */
@@ -125,6 +146,8 @@ export class WorkQueue {
     this.closed = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    for (const { timer } of this.settling.values()) clearTimeout(timer);
+    this.settling.clear();
     this.order.length = 0;
     this.waiting.clear();
     for (const taker of this.takers.splice(0)) taker(undefined);
