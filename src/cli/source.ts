@@ -20,14 +20,8 @@ export async function openSource(io: Io, opts: SourceOptions): Promise<OpenedSou
   const location = { namespace: opts.configNamespace, name: opts.configName };
   if (opts.filename && opts.filename.length > 0) return { source: fileSource(opts.filename, location, io.readStdin) };
   // The Kubernetes client is loaded only here, so offline commands never pay for it.
-  const [{ connect }, { clusterSource }] = await Promise.all([import('../k8s/connect.ts'), import('../k8s/source.ts')]);
-  const port = connect({
-    env: io.env,
-    signal: io.signal,
-    requestTimeout: opts.requestTimeout,
-    ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
-    ...(opts.context ? { context: opts.context } : {}),
-  });
+  const [{ connectWith }, { clusterSource }] = await Promise.all([import('../k8s/connect.ts'), import('../k8s/source.ts')]);
+  const port = connectWith(io.env, opts, { signal: io.signal });
   return { source: clusterSource(port, location), port };
 }
 

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_RETRY } from '../apply.ts';
 import { EXIT, UsageError } from '../errors.ts';
-import { connect } from '../k8s/connect.ts';
+import { connectWith } from '../k8s/connect.ts';
 import { Controller } from '../watch/controller.ts';
 import { LeaderElector } from '../watch/leader.ts';
 import { createLogger, type Level } from '../watch/log.ts';
@@ -50,12 +50,8 @@ export async function watch(io: Io, opts: WatchOptions): Promise<number> {
   const identity = io.env.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   // Requests are not tied to the shutdown signal: the last ones (releasing the Lease) must still go out.
   const requests = new AbortController();
-  const port = connect({
-    env: io.env,
+  const port = connectWith(io.env, opts, {
     signal: requests.signal,
-    requestTimeout: opts.requestTimeout,
-    ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
-    ...(opts.context ? { context: opts.context } : {}),
     onRequest: (verb, code) => metrics.restRequests.inc({ code: code ? String(code) : '<error>', method: METHOD[verb] ?? verb.toUpperCase(), host: hostOf(port.server) }),
   });
   const elector = opts.leaderElect

@@ -7,3 +7,20 @@ import type { WatchPort } from './port.ts';
 export function connect(opts: KubeconfigOptions & ClientOptions): WatchPort {
   return new KubeClient(loadKubeConfig(opts), opts);
 }
+
+/** The global flags every cluster command shares, as connection options. */
+export interface ConnectionFlags {
+  kubeconfig?: string;
+  context?: string;
+  requestTimeout: number;
+}
+
+export function connectWith(env: KubeconfigOptions['env'], flags: ConnectionFlags, client: ClientOptions = {}): WatchPort {
+  return connect({
+    env,
+    requestTimeout: flags.requestTimeout,
+    ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+    ...(flags.context ? { context: flags.context } : {}),
+    ...client,
+  });
+}

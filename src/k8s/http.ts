@@ -37,6 +37,29 @@ export interface HttpOptions {
 
 const TLS_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
 
+function headersOf(options: RequestOptions): Record<string, string | number> {
+  return { ...(options.headers as Record<string, string>), accept: 'application/json', 'user-agent': 'vsop' };
+}
+
+/** The whole answer, its body parsed as JSON when it is JSON (a Status for errors), else kept as text. */
+function readAnswer(res: IncomingMessage): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      let body: unknown = text;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON: keep the text for the message
+      }
+      resolve({ status: res.statusCode ?? 0, body, headers: res.headers });
+    });
+    res.on('error', reject);
+  });
+}
+
 export class KubeHttp {
   readonly server: string;
   private readonly kc: KubeConfig;
@@ -53,44 +76,20 @@ export class KubeHttp {
 
   /** `path` is relative to the API root ("api/v1/..."), so servers behind a path prefix work too. */
   async request(method: string, path: string, query: Record<string, string | undefined> = {}, body?: unknown): Promise<HttpAnswer> {
-    const url = new URL(path, this.base);
-    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, v);
-    const options: RequestOptions = {};
-    await this.kc.applyToHTTPSOptions(options); // credentials, refreshed by the plugins as needed
+    const { url, options, plain } = await this.prepare(path, query);
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string | number> = {
-      ...(options.headers as Record<string, string>),
-      accept: 'application/json',
-      'user-agent': 'vsop',
-      ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
-    };
-    const plain = url.protocol === 'http:';
     const signals = [this.opts.signal, this.opts.requestTimeout ? AbortSignal.timeout(this.opts.requestTimeout) : undefined].filter((s) => s !== undefined);
     const answer = await new Promise<HttpAnswer>((resolve, reject) => {
       const req = (plain ? httpRequest : httpsRequest)(
         url,
         {
           method,
-          headers,
+          headers: { ...headersOf(options), ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }) },
           agent: this.agentFor(options, plain),
           ...(options.auth ? { auth: options.auth } : {}),
           ...(signals.length ? { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {}),
         },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: unknown = text;
-            try {
-              parsed = text ? JSON.parse(text) : undefined;
-            } catch {
-              // not JSON: keep the text for the message
-            }
-            resolve({ status: res.statusCode ?? 0, body: parsed, headers: res.headers });
-          });
-          res.on('error', reject);
-        },
+        (res) => readAnswer(res).then(resolve, reject),
       );
       req.on('error', reject);
       req.end(payload);
@@ -105,35 +104,14 @@ export class KubeHttp {
    * lines (bookmarks arrive about once a minute), so a half-open connection is noticed.
    */
   async stream(path: string, query: Record<string, string | undefined>, onEvent: (event: unknown) => void, signal: AbortSignal, idleMs: number): Promise<void> {
-    const url = new URL(path, this.base);
-    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, v);
-    const options: RequestOptions = {};
-    await this.kc.applyToHTTPSOptions(options);
-    const plain = url.protocol === 'http:';
+    const { url, options, plain } = await this.prepare(path, query);
     await new Promise<void>((resolve, reject) => {
       const req = (plain ? httpRequest : httpsRequest)(
         url,
-        {
-          method: 'GET',
-          headers: { ...(options.headers as Record<string, string>), accept: 'application/json', 'user-agent': 'vsop' },
-          agent: this.agentFor(options, plain, true),
-          ...(options.auth ? { auth: options.auth } : {}),
-          signal,
-        },
+        { method: 'GET', headers: headersOf(options), agent: this.agentFor(options, plain, true), ...(options.auth ? { auth: options.auth } : {}), signal },
         (res) => {
           if ((res.statusCode ?? 0) >= 400) {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => {
-              const text = Buffer.concat(chunks).toString('utf8');
-              let body: unknown = text;
-              try {
-                body = JSON.parse(text);
-              } catch {
-                // keep the text
-              }
-              reject(new HttpFailure({ status: res.statusCode ?? 0, body, headers: res.headers }));
-            });
+            readAnswer(res).then((answer) => reject(new HttpFailure(answer)), reject);
             return;
           }
           let buffered = '';
@@ -164,6 +142,15 @@ export class KubeHttp {
       req.on('error', reject);
       req.end();
     });
+  }
+
+  /** The URL, and the credentials and TLS settings of the current user, asked afresh (plugins rotate them). */
+  private async prepare(path: string, query: Record<string, string | undefined>): Promise<{ url: URL; options: RequestOptions; plain: boolean }> {
+    const url = new URL(path, this.base);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, v);
+    const options: RequestOptions = {};
+    await this.kc.applyToHTTPSOptions(options);
+    return { url, options, plain: url.protocol === 'http:' };
   }
 
   /**
