@@ -54,6 +54,8 @@ export class Controller {
   private resyncTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private rate = { since: 0, count: 0 };
+  private gotFirstConfig!: () => void;
+  private readonly firstConfig = new Promise<void>((resolve) => (this.gotFirstConfig = resolve));
   private burstUntil = 0;
   /** Ready: caches synced, and (while leading) the first full pass done. */
   ready = false;
@@ -91,7 +93,12 @@ export class Controller {
     this.placeholderInformer.start();
     await this.configInformer.synced;
     this.onConfigChange();
-    if (!this.config) throw new ConfigError('no valid configuration to start with', [{ path: '', message: `configmap ${this.o.location.namespace}/${this.o.location.name} is missing or invalid (see the log)` }]);
+    if (!this.config) {
+      // Not ready, but not crashing either: a Deployment applied before its ConfigMap starts when it comes.
+      this.o.log.error('waiting for a valid configuration', { configmap: `${this.o.location.namespace}/${this.o.location.name}` });
+      await this.firstConfig;
+      if (this.stopped) return;
+    }
     await this.placeholderInformer.synced;
     await this.vsInformer!.synced;
     await Promise.all([...this.serviceInformers.values()].map((i) => i.synced));
@@ -121,6 +128,7 @@ export class Controller {
   /** Stops taking work, lets in-flight keys finish (up to `graceMs`), and stops the informers. */
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
+    this.gotFirstConfig();
     this.ready = false;
     clearInterval(this.resyncTimer);
     this.queue.shutDown();
@@ -162,6 +170,7 @@ export class Controller {
     const first = !this.config;
     const previous = this.config;
     this.config = loaded;
+    this.gotFirstConfig();
     this.configText = text;
     this.o.metrics.configValid.set(1);
     this.followNamespaces(previous);

@@ -165,6 +165,25 @@ describe('vsop watch (real apiserver)', { skip }, () => {
     }
   });
 
+  it('waits, not ready, for a ConfigMap that is not there yet, and starts when it comes', async () => {
+    const w = await makeWorld(cluster, 'wlate', { devs: 1 });
+    await w.service(w.prod, 'late');
+    const watcher = await startWatch(['--config-namespace', w.configNamespace, '--config-name', 'later', 'watch', '--retry-base', '50ms'], { KUBECONFIG: cluster.adminKubeconfig });
+    try {
+      await eventually('the wait logged', async () => watcher.logs.some((l) => l.msg === 'waiting for a valid configuration'));
+      assert.equal((await watcher.get(`${watcher.health}/readyz`)).status, 503);
+      assert.equal((await watcher.get(`${watcher.health}/healthz`)).status, 200);
+      const res = await kubeRequest(w.admin, 'POST', `/api/v1/namespaces/${w.configNamespace}/configmaps`, {
+        body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'later' }, data: { 'config.yaml': `defaultNamespace: ${w.prod}\n` } },
+      });
+      assert.equal(res.status, 201, summary(res));
+      await eventually('ready', async () => (await watcher.get(`${watcher.health}/readyz`)).status === 200);
+      await eventually('the VirtualService', async () => (await w.virtualService('late-virtual-service')) !== undefined);
+    } finally {
+      assert.equal((await watcher.stop()).code, 0);
+    }
+  });
+
   it('takes the seed operator flags -zap-log-level and -zap-development', async () => {
     const w = await makeWorld(cluster, 'wzap', { devs: 1 });
     const watcher = await watching(w, ['-zap-log-level=debug']);
