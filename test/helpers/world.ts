@@ -8,6 +8,9 @@ import { testCluster } from '../harness/cluster.ts';
 import { createNamespace, createObject, kubeRequest, summary, type Connection } from '../harness/kube.ts';
 import type { Service, VirtualService } from '../../src/core/types.ts';
 import { runVsop, type RunResult } from './run.ts';
+import { validate } from '../harness/istio.ts';
+import { withoutServerFields } from '../../src/core/normalize.ts';
+import { toYamlStream } from '../../src/core/render.ts';
 
 export type Cluster = Awaited<ReturnType<typeof testCluster>>;
 
@@ -108,4 +111,23 @@ export async function makeWorld(cluster: Cluster, prefix: string, opts: { devs?:
 export function routesOf(vs: VirtualService | undefined): string[] {
   assert.ok(vs, 'VirtualService missing');
   return (vs.spec.http ?? []).map((r) => `${r.name ?? '(unnamed)'} -> ${(r.route ?? []).map((d) => d.destination.host).join(',')}`);
+}
+
+/**
+ * The VirtualServices vsop wrote in a test file's worlds, gathered as the tests go and put through Istio's
+ * own validation at the end (no error; no warning with `strict`).
+ */
+export function writtenByVsop() {
+  const written: VirtualService[] = [];
+  return {
+    async collect(w: World): Promise<void> {
+      written.push(...(await w.virtualServices()).filter((vs) => vs.metadata.labels?.['managed-by'] === 'virtualservice-operator'));
+    },
+    async assertValid(opts: { strict?: boolean } = {}): Promise<void> {
+      if (written.length === 0) return;
+      const result = await validate(toYamlStream(written.map(withoutServerFields)));
+      assert.deepEqual(result.errors, [], JSON.stringify(result.errors));
+      if (opts.strict) assert.deepEqual(result.warnings, []);
+    },
+  };
 }

@@ -8,28 +8,24 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { testCluster } from '../harness/cluster.ts';
-import { simulate, validate, type Call, type CallResult } from '../harness/istio.ts';
+import { simulate, type Call, type CallResult } from '../harness/istio.ts';
 import { kubeRequest, summary } from '../harness/kube.ts';
 import { skipReason } from '../harness/require.ts';
 import { withoutServerFields } from '../../src/core/normalize.ts';
 import { toYamlStream } from '../../src/core/render.ts';
 import type { VirtualService } from '../../src/core/types.ts';
 import { eventually, startWatch } from '../helpers/watcher.ts';
-import { makeWorld, routesOf, type Cluster, type World } from '../helpers/world.ts';
+import { makeWorld, routesOf, writtenByVsop, type Cluster, type World } from '../helpers/world.ts';
 
 const skip = skipReason();
 let cluster: Cluster;
-const written: VirtualService[] = [];
+const written = writtenByVsop();
 
 before(async () => {
   if (!skip) cluster = await testCluster();
 });
 after(async () => {
-  if (written.length > 0) {
-    const result = await validate(toYamlStream(written.map(withoutServerFields)));
-    assert.deepEqual(result.errors, [], JSON.stringify(result.errors));
-    assert.deepEqual(result.warnings, []);
-  }
+  await written.assertValid({ strict: true });
   await cluster?.release();
 });
 
@@ -43,9 +39,7 @@ async function ok(w: World, args: string[], opts: { answer?: string } = {}): Pro
 }
 
 /** vsop's objects in the world, for Istio's validation at the end. */
-async function collect(w: World): Promise<void> {
-  written.push(...(await w.virtualServices()).filter((vs) => vs.metadata.labels?.['managed-by'] === 'virtualservice-operator'));
-}
+const collect = (w: World) => written.collect(w);
 
 const vsName = (service: string) => `${service}-virtual-service`;
 const line = (w: World, service: string, result: string) => `virtualservice ${w.prod}/${vsName(service)} ${result}\n`;

@@ -5,32 +5,25 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { testCluster } from '../harness/cluster.ts';
-import { validate } from '../harness/istio.ts';
 import { kubeRequest, summary } from '../harness/kube.ts';
 import { skipReason } from '../harness/require.ts';
-import { toYamlStream } from '../../src/core/render.ts';
 import type { HttpRoute, VirtualService } from '../../src/core/types.ts';
-import { makeWorld, routesOf, type Cluster, type World } from '../helpers/world.ts';
+import { makeWorld, routesOf, writtenByVsop, type Cluster, type World } from '../helpers/world.ts';
 
 const skip = skipReason();
 let cluster: Cluster;
-const written: VirtualService[] = [];
+const written = writtenByVsop();
 
 before(async () => {
   if (!skip) cluster = await testCluster();
 });
 after(async () => {
   // Every VirtualService these tests made vsop write passes Istio's own validation.
-  if (written.length > 0) {
-    const result = await validate(toYamlStream(written));
-    assert.deepEqual(result.errors, [], JSON.stringify(result.errors));
-  }
+  await written.assertValid();
   await cluster?.release();
 });
 
-async function collect(w: World) {
-  written.push(...(await w.virtualServices()));
-}
+const collect = (w: World) => written.collect(w);
 
 const FAST = ['--retry-base', '20ms'];
 
