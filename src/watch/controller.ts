@@ -54,6 +54,10 @@ export class Controller {
   private resyncTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private rate = { since: 0, count: 0 };
+  /** Store keys of the VirtualServices each Service key names (annotation or name), and of unmanaged ones. */
+  private readonly vsIndex = new Map<string, Set<string>>();
+  private readonly unmanaged = new Set<string>();
+  private readonly vsKeyOf = new Map<string, string>();
   private gotFirstConfig!: () => void;
   private readonly firstConfig = new Promise<void>((resolve) => (this.gotFirstConfig = resolve));
   private burstUntil = 0;
@@ -221,6 +225,9 @@ export class Controller {
     const prev = previous && { ns: previous.config.defaultNamespace, v: previous.template.value.apiVersion };
     if (!this.vsInformer || prev?.ns !== cfg.defaultNamespace || prev?.v !== apiVersion) {
       const old = this.vsInformer;
+      this.vsIndex.clear();
+      this.vsKeyOf.clear();
+      this.unmanaged.clear();
       this.vsInformer = this.informer<VirtualService>({ resource: 'virtualservices', namespace: cfg.defaultNamespace, apiVersion }, (c) => this.onVirtualService(c)).start();
       void old?.stop();
     }
@@ -249,8 +256,22 @@ export class Controller {
     this.enqueue(svc.metadata.name);
   }
 
-  private onVirtualService({ object }: Change<VirtualService>): void {
+  private onVirtualService({ type, object }: Change<VirtualService>): void {
+    const storeKey = keyOf(object);
+    const before = this.vsKeyOf.get(storeKey);
+    if (before !== undefined) this.vsIndex.get(before)?.delete(storeKey);
+    this.vsKeyOf.delete(storeKey);
+    this.unmanaged.delete(storeKey);
     const key = this.keyOfVirtualService(object);
+    if (type !== 'deleted') {
+      if (!isManaged(object)) this.unmanaged.add(storeKey);
+      if (key) {
+        let keys = this.vsIndex.get(key);
+        if (!keys) this.vsIndex.set(key, (keys = new Set()));
+        keys.add(storeKey);
+        this.vsKeyOf.set(storeKey, key);
+      }
+    }
     if (key) this.enqueue(key);
   }
 
@@ -325,9 +346,11 @@ export class Controller {
     if (!loaded || !this.o.canWrite()) return;
     const prod = loaded.config.defaultNamespace;
     const desiredName = renderTemplate(loaded.template, { serviceName: key, defaultNamespace: prod }).metadata.name;
-    const virtualServices = [...(this.vsInformer?.store.values() ?? [])].filter(
-      (vs) => vs.metadata.name === desiredName || vs.metadata.annotations?.[SERVICE_ANNOTATION] === key || this.keyOfVirtualService(vs) === key || !isManaged(vs),
-    );
+    // This Service's VirtualServices (by the template's name, or naming it), and every unmanaged one (for
+    // same-name conflicts and host overlaps): found through indexes, not a scan of the whole store.
+    const store = this.vsInformer?.store;
+    const candidates = new Set([`${prod}/${desiredName}`, ...(this.vsIndex.get(key) ?? []), ...this.unmanaged]);
+    const virtualServices = [...candidates].map((k) => store?.get(k)).filter((vs): vs is VirtualService => vs !== undefined);
     const services = [...(this.byName.get(key)?.values() ?? [])];
     const result = planSnapshot(
       { config: { text: this.configText, source: `configmap ${this.o.location.namespace}/${this.o.location.name}, ${CONFIG_KEY}` }, services, virtualServices },
