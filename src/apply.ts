@@ -9,6 +9,7 @@ import { handOver, hasPlaceholderMarker, planPlaceholder } from './core/placehol
 import type { KubeObject, Service, VirtualService } from './core/types.ts';
 import { ApiError, ConflictError, UnreachableError } from './errors.ts';
 import type { KubePort, WriteOptions } from './k8s/port.ts';
+import { sleep } from './sleep.ts';
 
 export interface RetryPolicy {
   /** Attempts after the first. The seed operator promises 1 s, 2 s, 4 s, 8 s, 16 s: five retries. */
@@ -185,12 +186,6 @@ function retryable(err: unknown): boolean {
   return err instanceof UnreachableError;
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
-}
 
 async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;

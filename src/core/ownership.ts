@@ -5,7 +5,6 @@ import type { ConfigLocation, HttpRoute, KubeObject, Service } from './types.ts'
 
 export const MANAGED_LABEL = 'managed-by';
 export const MANAGED_VALUE = 'virtualservice-operator';
-export const MANAGED_SELECTOR = `${MANAGED_LABEL}=${MANAGED_VALUE}`;
 
 /** Names the production Service a managed VirtualService was rendered for. */
 export const SERVICE_ANNOTATION = 'vsop.io/service';

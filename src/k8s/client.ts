@@ -5,6 +5,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import pRetry from 'p-retry';
 import type { KubeObject, Service, VirtualService } from '../core/types.ts';
 import { ApiError } from '../errors.ts';
+import { sleep } from '../sleep.ts';
 import { toVsopError, type Operation } from './errors.ts';
 import { KubeHttp, type HttpOptions } from './http.ts';
 import type { Collection, ConfigMap, Lease, ObjectList, Preconditions, WatchEvent, WatchPort, WriteOptions } from './port.ts';
@@ -179,7 +180,7 @@ export class KubeClient implements WatchPort {
         shouldRetry: ({ error }) => error instanceof ApiError && (error.status === 429 || error.status >= 500),
         onFailedAttempt: async ({ error, retryDelay }) => {
           const wait = error instanceof ApiError && error.retryAfter ? Math.min(error.retryAfter, 10) * 1000 - retryDelay : 0;
-          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+          if (wait > 0) await sleep(wait, this.opts.signal);
         },
       },
     );

@@ -8,6 +8,7 @@ import type { KubeObject } from '../core/types.ts';
 import { PLACEHOLDER_LABEL } from '../core/ownership.ts';
 import { ApiError } from '../errors.ts';
 import type { Collection, WatchEvent, WatchPort } from '../k8s/port.ts';
+import { sleep } from '../sleep.ts';
 
 export type Change<T> = { type: 'added' | 'modified' | 'deleted'; object: T };
 
@@ -186,9 +187,3 @@ export function keyOf(obj: KubeObject): string {
   return `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
-}

@@ -5,6 +5,7 @@
 
 import { ApiError } from '../errors.ts';
 import type { Lease, WatchPort } from '../k8s/port.ts';
+import { sleep } from '../sleep.ts';
 
 export interface LeaderOptions {
   port: WatchPort;
@@ -140,9 +141,3 @@ function micro(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-  });
-}
