@@ -15,11 +15,17 @@ import { renderTemplate } from './core/template.ts';
 import type { Service, VirtualService } from './core/types.ts';
 import { ConfigError, InputError, NotFoundError, type Problem } from './errors.ts';
 
-/** What vsop reads, from wherever it comes. */
+/** What vsop reads, from wherever it comes (src/inputs.ts declares it for a cluster). */
 export interface Snapshot {
   config: ConfigText;
   services: Service[];
+  /**
+   * The VirtualServices of every namespace read (any can shadow vsop's for a host); vsop writes only the
+   * managed ones of the production namespace.
+   */
   virtualServices: VirtualService[];
+  /** What the read could not see, and what that costs (a right missing: read narrower, not failed). */
+  warnings?: Problem[];
 }
 
 export interface StateSource {
@@ -102,7 +108,7 @@ export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): R
     const services = snapshot.services.filter((s) => s.metadata.name === service);
     return resolve(config, template, services, { overrides: overridesOf(again, opts) }).virtualServices[0];
   };
-  return { loaded, resolution, plan: p, snapshot, warnings: [...loaded.warnings, ...resolution.warnings], desire };
+  return { loaded, resolution, plan: p, snapshot, warnings: [...(snapshot.warnings ?? []), ...loaded.warnings, ...resolution.warnings], desire };
 }
 
 function inScope(opts: ReconcileOptions, service: string): boolean {

@@ -50,7 +50,8 @@ export class KubeClient implements WatchPort {
   }
 
   async listVirtualServices(namespace: string, apiVersion: string): Promise<VirtualService[]> {
-    return (await this.pages<VirtualService>({ verb: 'list', resource: VS_RESOURCE, namespace, apiVersion }, vsPath(apiVersion, namespace), apiVersion, 'VirtualService')).items;
+    const op: Operation = { verb: 'list', resource: VS_RESOURCE, apiVersion, ...(namespace ? { namespace } : {}) };
+    return (await this.pages<VirtualService>(op, vsPath(apiVersion, namespace), apiVersion, 'VirtualService')).items;
   }
 
   async getVirtualService(namespace: string, name: string, apiVersion: string): Promise<VirtualService | undefined> {
@@ -210,8 +211,9 @@ function kindOf(c: Collection): [string, string] {
   return ['v1', c.resource === 'services' ? 'Service' : 'ConfigMap'];
 }
 
+/** '' as the namespace: the collection across all namespaces. */
 function vsPath(apiVersion: string, namespace: string, name?: string): string {
-  return `apis/${apiVersion}/namespaces/${namespace}/virtualservices${name ? `/${name}` : ''}`;
+  return `apis/${apiVersion}/${namespace ? `namespaces/${namespace}/` : ''}virtualservices${name ? `/${name}` : ''}`;
 }
 
 function dryRun(opts: WriteOptions): Record<string, string | undefined> {

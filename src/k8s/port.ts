@@ -55,6 +55,7 @@ export interface KubePort {
   getConfigMap(namespace: string, name: string): Promise<ConfigMap>;
   /** One LIST per namespace ('' for all namespaces), following `continue` pages. */
   listServices(namespace: string, labelSelector?: string): Promise<Service[]>;
+  /** One LIST in a namespace ('' for all namespaces: needs a ClusterRole), following `continue` pages. */
   listVirtualServices(namespace: string, apiVersion: string): Promise<VirtualService[]>;
   getVirtualService(namespace: string, name: string, apiVersion: string): Promise<VirtualService | undefined>;
   createVirtualService(vs: VirtualService, opts?: WriteOptions): Promise<VirtualService>;

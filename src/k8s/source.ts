@@ -1,34 +1,62 @@
-// The cluster as the state source: one GET of the ConfigMap, one LIST of Services per namespace that
-// matters, one LIST of VirtualServices in the production namespace, and one cluster-wide LIST of
-// placeholders by label (so placeholders left in namespaces that left the config are found too).
+// The cluster as the state source: one GET of the ConfigMap, then one LIST per collection that
+// src/inputs.ts declares under that config (Services of the namespaces that matter, placeholders by label
+// cluster-wide, VirtualServices of every namespace), all at once. A collection refused (403) that has a
+// narrower fallback is read through the fallback, with one warning saying what that costs.
 
 import { loadConfig } from '../core/config.ts';
-import { CONFIG_KEY, PLACEHOLDER_LABEL } from '../core/ownership.ts';
-import type { ConfigLocation, Service } from '../core/types.ts';
-import { ApiError, InputError, NotFoundError } from '../errors.ts';
+import { CONFIG_KEY } from '../core/ownership.ts';
+import type { ConfigLocation, KubeObject } from '../core/types.ts';
+import { ApiError, InputError, NotFoundError, type Problem } from '../errors.ts';
+import { fallbackMessage, INPUTS, type Input } from '../inputs.ts';
 import type { Snapshot, StateSource } from '../reconcile.ts';
-import type { KubePort } from './port.ts';
+import type { Collection, KubePort } from './port.ts';
 
 export function clusterSource(port: KubePort, location: ConfigLocation): StateSource {
   return {
     async read(): Promise<Snapshot> {
       const config = await readConfig(port, location);
-      const { config: cfg, template } = loadConfig(config.text, config.source);
-      const namespaces = [cfg.defaultNamespace, ...cfg.developerNamespaces.map((d) => d.name)];
-      const [perNamespace, virtualServices, placeholders] = await Promise.all([
-        Promise.all(namespaces.map((ns) => port.listServices(ns))),
-        port.listVirtualServices(cfg.defaultNamespace, template.value.apiVersion),
-        port.listServices('', `${PLACEHOLDER_LABEL}=true`),
-      ]);
-      const seen = new Set<string>();
-      const services: Service[] = [];
-      for (const svc of [...perNamespace.flat(), ...placeholders]) {
-        const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
-        if (!seen.has(key)) services.push(svc), seen.add(key);
-      }
-      return { config, services, virtualServices };
+      const loaded = loadConfig(config.text, config.source);
+      const warnings: Problem[] = [];
+      const read = await Promise.all(INPUTS.map((input) => readInput(port, input, loaded, warnings)));
+      const snapshot: Snapshot = { config, services: [], virtualServices: [] };
+      INPUTS.forEach((input, i) => (snapshot[input.field] = read[i] as never));
+      if (warnings.length > 0) snapshot.warnings = warnings;
+      return snapshot;
     },
   };
+}
+
+/** Every collection of one input, each object once (a placeholder is in its namespace's list and the label's). */
+async function readInput(port: KubePort, input: Input, loaded: ReturnType<typeof loadConfig>, warnings: Problem[]): Promise<KubeObject[]> {
+  const lists = await Promise.all(
+    input.scopes(loaded).map(async ({ collection, fallback }) => {
+      try {
+        return await list(port, collection);
+      } catch (err) {
+        if (!fallback || !(err instanceof ApiError) || err.status !== 403) throw err;
+        warnings.push({ path: '', message: fallbackMessage(fallback, err.message) });
+        return (await Promise.all(fallback.collections.map((c) => list(port, c)))).flat();
+      }
+    }),
+  );
+  const seen = new Set<string>();
+  const objects: KubeObject[] = [];
+  for (const obj of lists.flat()) {
+    const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
+    if (!seen.has(key)) objects.push(obj), seen.add(key);
+  }
+  return objects;
+}
+
+function list(port: KubePort, c: Collection): Promise<KubeObject[]> {
+  switch (c.resource) {
+    case 'services':
+      return port.listServices(c.namespace, c.labelSelector);
+    case 'virtualservices':
+      return port.listVirtualServices(c.namespace, c.apiVersion!);
+    default:
+      throw new Error(`sync does not list ${c.resource}`);
+  }
 }
 
 async function readConfig(port: KubePort, location: ConfigLocation): Promise<Snapshot['config']> {

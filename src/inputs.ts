@@ -1,0 +1,187 @@
+// What vsop reads, declared once. `vsop sync` (src/k8s/source.ts: one LIST per collection) and `vsop watch`
+// (src/watch/controller.ts: one informer per collection, and an index by production Service) both take
+// from here what to read under a given config, what to read instead when a right is missing, and which
+// production Services an object bears on. A new input (HTTPRoutes next) is one more entry in INPUTS.
+//
+// Pure: no client, no I/O. Istio's host rules used here: short names are qualified in the VirtualService's
+// own namespace (pilot/pkg/model/virtualservice.go, resolveVirtualServiceShortnames), and a wildcard host
+// `*.suffix` covers every host ending in `.suffix` (pilot/pkg/model/sidecar.go, host.Name.Matches).
+
+import type { LoadedConfig } from './core/config.ts';
+import { PLACEHOLDER_LABEL, SERVICE_ANNOTATION } from './core/ownership.ts';
+import { qualify } from './core/plan.ts';
+import { renderTemplate } from './core/template.ts';
+import type { ConfigLocation, KubeObject, Service, VirtualService } from './core/types.ts';
+import type { Collection } from './k8s/port.ts';
+
+/** The production Services (by name) an object bears on, or every one of them ('all'). */
+export type Affected = readonly string[] | 'all';
+
+/** What to read when a collection is forbidden (403), which right that is, and what it costs. */
+export interface Fallback {
+  collections: readonly Collection[];
+  /** The right missing, as a person would grant it. */
+  right: string;
+  /** What vsop cannot see without it. */
+  cost: string;
+}
+
+/** One collection to read, with its narrower fallback if there is one. */
+export interface Scope {
+  collection: Collection;
+  fallback?: Fallback;
+}
+
+/** One kind of object vsop reads into the Snapshot. */
+export interface Input<T extends KubeObject = KubeObject> {
+  /** The Snapshot field its objects go to (deduplicated by namespace/name across its collections). */
+  readonly field: 'services' | 'virtualServices';
+  /** What to list (sync) and list+watch (watch) under this config. */
+  scopes(loaded: LoadedConfig): Scope[];
+  /** The production Services whose reconcile reads this object: a change to it requeues them (watch). */
+  affects(obj: T, loaded: LoadedConfig): Affected;
+}
+
+/**
+ * The ConfigMap: sync GETs it, watch watches it by name. A change bears on every production Service.
+ * Read before the others, since their scopes come from it.
+ */
+export function configCollection(location: ConfigLocation): Collection {
+  return { resource: 'configmaps', namespace: location.namespace, fieldSelector: `metadata.name=${location.name}` };
+}
+
+/**
+ * Services: of the production namespace and of every developer namespace of the config, and placeholders
+ * by label cluster-wide (so those left in namespaces that left the config are found and removed). A
+ * Service bears on the production Service of its name.
+ */
+export const services: Input<Service> = {
+  field: 'services',
+  scopes(loaded) {
+    const cfg = loaded.config;
+    const namespaces = [cfg.defaultNamespace, ...cfg.developerNamespaces.map((d) => d.name)];
+    return [
+      ...[...new Set(namespaces)].map((namespace) => ({ collection: { resource: 'services', namespace } as Collection })),
+      { collection: { resource: 'services', namespace: '', labelSelector: `${PLACEHOLDER_LABEL}=true` } },
+    ];
+  },
+  affects: (svc) => [svc.metadata.name],
+};
+
+/** Why vsop lists VirtualServices cluster-wide, and what happens without the right to. */
+export const VIRTUALSERVICES_FALLBACK_COST = "cannot see VirtualServices of other namespaces: a VirtualService elsewhere may shadow vsop's unseen";
+
+/**
+ * VirtualServices of every namespace, read-only outside the production namespace: Istio applies one
+ * VirtualService per host to sidecar traffic, and one in any namespace can shadow vsop's (subject to its
+ * exportTo and gateways, which the route-selection module weighs; every one naming the host is read).
+ * Without the cluster-wide right, the production namespace only.
+ */
+export const virtualServices: Input<VirtualService> = {
+  field: 'virtualServices',
+  scopes(loaded) {
+    const apiVersion = loaded.template.value.apiVersion;
+    const namespace = loaded.config.defaultNamespace;
+    return [
+      {
+        collection: { resource: 'virtualservices', namespace: '', apiVersion },
+        fallback: {
+          collections: [{ resource: 'virtualservices', namespace, apiVersion }],
+          right: 'list and watch on virtualservices.networking.istio.io at cluster scope (a ClusterRole)',
+          cost: VIRTUALSERVICES_FALLBACK_COST,
+        },
+      },
+    ];
+  },
+  affects: affectedByVirtualService,
+};
+
+/** Every input besides the ConfigMap, in the order the Snapshot lists them. */
+export const INPUTS: readonly Input[] = [services as Input, virtualServices as Input];
+
+/**
+ * The production Services a VirtualService bears on: in the production namespace, the one its
+ * `vsop.io/service` annotation names and the one whose rendered name it has; in any namespace, those whose
+ * host it names (`my-app.default.svc.cluster.local`, or `my-app` in namespace default), or whose host in
+ * the template's rendering it names; 'all' for a wildcard that covers such hosts. Over-approximates: a
+ * VirtualService bound only to gateways, or not exported, still counts (the selection module decides).
+ */
+export function affectedByVirtualService(vs: VirtualService, loaded: LoadedConfig): Affected {
+  const { namePattern, hostPatterns } = patternsOf(loaded);
+  const prod = loaded.config.defaultNamespace;
+  const keys = new Set<string>();
+  if (vs.metadata.namespace === prod) {
+    const annotated = vs.metadata.annotations?.[SERVICE_ANNOTATION];
+    if (annotated) keys.add(annotated);
+    const named = namePattern.match(vs.metadata.name);
+    if (named) keys.add(named);
+  }
+  for (const host of vs.spec?.hosts ?? []) {
+    if (typeof host !== 'string') continue;
+    const fqdn = qualify(host, vs.metadata.namespace ?? prod);
+    if (fqdn.startsWith('*')) {
+      const suffix = fqdn.slice(1);
+      if (hostPatterns.some((p) => p.mayEndWith(suffix))) return 'all';
+      continue;
+    }
+    for (const p of hostPatterns) {
+      const name = p.match(fqdn);
+      if (name === '') return 'all';
+      if (name !== undefined) keys.add(name);
+    }
+  }
+  return [...keys];
+}
+
+/**
+ * A string the template renders from a Service's name: fixed parts around each `${serviceName}`.
+ * `match` gives the name it was rendered from ('' when the string does not depend on the name), or
+ * undefined; `mayEndWith` says whether some rendering ends with `suffix`.
+ */
+interface Pattern {
+  match(s: string): string | undefined;
+  mayEndWith(suffix: string): boolean;
+}
+
+// NUL never occurs in a host or a name: it marks where the Service's name goes in a rendering.
+const MARK = '\u0000';
+const patterns = new WeakMap<LoadedConfig, { namePattern: Pattern; hostPatterns: Pattern[] }>();
+
+function patternsOf(loaded: LoadedConfig): { namePattern: Pattern; hostPatterns: Pattern[] } {
+  let p = patterns.get(loaded);
+  if (p) return p;
+  const prod = loaded.config.defaultNamespace;
+  const rendered = renderTemplate(loaded.template, { serviceName: MARK, defaultNamespace: prod });
+  const hosts = new Set([`${MARK}.${prod}.svc.cluster.local`, ...(rendered.spec?.hosts ?? []).filter((h): h is string => typeof h === 'string').map((h) => qualify(h, prod))]);
+  p = { namePattern: pattern(rendered.metadata.name), hostPatterns: [...hosts].map(pattern) };
+  patterns.set(loaded, p);
+  return p;
+}
+
+function pattern(rendered: string): Pattern {
+  const parts = rendered.split(MARK);
+  const last = parts[parts.length - 1]!;
+  if (parts.length === 1) return { match: (s) => (s === rendered ? '' : undefined), mayEndWith: (suffix) => rendered.endsWith(suffix) };
+  const escaped = parts.map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const re = new RegExp(`^${escaped[0]}(?<name>[^.]+)${escaped.slice(1).join('\\k<name>')}$`);
+  return {
+    match: (s) => re.exec(s)?.groups?.name,
+    // A rendering ends with `suffix` for every name when the last fixed part does, for some when the suffix
+    // reaches into the name: both count.
+    mayEndWith: (suffix) => last.endsWith(suffix) || suffix.endsWith(last),
+  };
+}
+
+/**
+ * The one warning for a fallback taken, the same in sync and watch: what was refused, what is read instead,
+ * what that costs, and the right to grant. `refusal` is the 403's own message.
+ */
+export function fallbackMessage(fallback: Fallback, refusal: string): string {
+  const where = fallback.collections.map((c) => (c.namespace ? `namespace ${c.namespace}` : 'all namespaces')).join(', ');
+  return `${refusal}; reading ${where} only: ${fallback.cost} (grant ${fallback.right})`;
+}
+
+/** Identifies a collection, e.g. to keep one informer per collection. */
+export function collectionKey(c: Collection): string {
+  return [c.resource, c.namespace, c.apiVersion ?? '', c.labelSelector ?? '', c.fieldSelector ?? ''].join('|');
+}
