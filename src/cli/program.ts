@@ -4,16 +4,7 @@
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG_LOCATION } from '../core/ownership.ts';
 import type { Io } from './io.ts';
-
-export interface GlobalOptions {
-  color?: boolean;
-  configNamespace: string;
-  configName: string;
-  kubeconfig?: string;
-  context?: string;
-  /** Milliseconds per API request. */
-  requestTimeout: number;
-}
+import type { GlobalOptions } from './options.ts';
 
 /** What a command's action returns: the exit code. */
 export type Outcome = Promise<number>;
@@ -46,9 +37,10 @@ function wholeNumber(min: number, max: number): (value: string) => number {
 
 /**
  * The flags of every command that plans and applies, as sync does (sync, route, clear): the command's own
- * (`first`), input, --diff, --dry-run, -o and --adopt, then sync's own (`then`), then the retry budget.
+ * (`first`), input, --diff, --dry-run, -o and --adopt, then sync's own (`last`), then the retry budget.
+ * (`last`, not `then`: an object with a `then` method is taken for a promise by `await`.)
  */
-function planCommand(cmd: Command, own: { first?: (cmd: Command) => Command; then?: (cmd: Command) => Command }): Command {
+function planCommand(cmd: Command, own: { first?: (cmd: Command) => Command; last?: (cmd: Command) => Command }): Command {
   (own.first ?? ((c) => c))(cmd)
     .addOption(filenameOption())
     .option('--diff', 'print the plan as a unified diff; exit 0 when nothing would change, 1 when something would, 2 or more on error')
@@ -57,7 +49,7 @@ function planCommand(cmd: Command, own: { first?: (cmd: Command) => Command; the
     )
     .addOption(new Option('-o, --output <format>', 'text, json (the plan with --diff, the results otherwise), markdown (with --diff)').choices(['text', 'json', 'markdown']).default('text'))
     .option('--adopt', 'take over a same-named VirtualService that lacks the managed label, keeping its routes');
-  return (own.then ?? ((c) => c))(cmd)
+  return (own.last ?? ((c) => c))(cmd)
     .addOption(new Option('--timeout <duration>', 'give up retrying an object that keeps conflicting after this long').argParser(parseDuration).default(60_000, '60s'))
     .addOption(new Option('--retry-base <duration>', 'first conflict-retry delay; it doubles each time, with jitter').argParser(parseDuration).default(1000, '1s').hideHelp());
 }
@@ -102,7 +94,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
       .command('sync')
       .description('compute the VirtualServices that should exist and show or apply the difference')
       .argument('[service...]', 'limit to these production Services'),
-    { then: (c) => c.option('--strict', 'treat warnings (another VirtualService on the same host) as errors') },
+    { last: (c) => c.option('--strict', 'treat warnings (another VirtualService on the same host) as errors') },
   ).action(action(async ([services], opts) => (await import('./sync.ts')).sync(io, services as string[], opts as never)));
 
   const route = program

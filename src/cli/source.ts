@@ -4,7 +4,7 @@ import { fileSource } from '../files.ts';
 import type { KubePort } from '../k8s/port.ts';
 import type { StateSource } from '../reconcile.ts';
 import type { Io } from './io.ts';
-import type { GlobalOptions } from './program.ts';
+import type { GlobalOptions } from './options.ts';
 
 export interface SourceOptions extends GlobalOptions {
   filename?: string[];

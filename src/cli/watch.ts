@@ -13,7 +13,7 @@ import { LeaderElector } from '../watch/leader.ts';
 import { createLogger, type Level } from '../watch/log.ts';
 import { Metrics } from '../watch/metrics.ts';
 import type { Io } from './io.ts';
-import type { GlobalOptions } from './program.ts';
+import type { GlobalOptions } from './options.ts';
 
 export interface WatchOptions extends GlobalOptions {
   healthProbeBindAddress: string;
