@@ -7,9 +7,9 @@ import type { Plan } from '../core/plan.ts';
 import { UsageError } from '../errors.ts';
 import type { KubePort } from '../k8s/port.ts';
 import type { Io } from './io.ts';
-import { runPlan, type SyncOptions } from './sync.ts';
+import { type PlanOptions, runPlan } from './plan-run.ts';
 
-export interface ClearOptions extends SyncOptions {
+export interface ClearOptions extends PlanOptions {
   all?: boolean;
   purge?: boolean;
   yes?: boolean;

@@ -7,9 +7,9 @@ import { headerNameProblem } from '../core/names.ts';
 import { headerConditionProblem, type HeaderCondition, type MatchType } from '../core/overrides.ts';
 import { UsageError } from '../errors.ts';
 import type { Io } from './io.ts';
-import { runPlan, type SyncOptions } from './sync.ts';
+import { type PlanOptions, runPlan } from './plan-run.ts';
 
-export interface RouteAddOptions extends SyncOptions {
+export interface RouteAddOptions extends PlanOptions {
   namespace: string;
   header?: string[];
   match?: MatchType;
@@ -41,11 +41,11 @@ export async function add(io: Io, service: string, opts: RouteAddOptions): Promi
   return runPlan(io, opts, { services: [service], reconcile: { edit }, checkFirst: true });
 }
 
-export async function rm(io: Io, service: string, opts: SyncOptions & { namespace: string }): Promise<number> {
+export async function rm(io: Io, service: string, opts: PlanOptions & { namespace: string }): Promise<number> {
   return runPlan(io, opts, { services: [service], reconcile: { edit: removeRoutes(opts.namespace) }, checkFirst: true });
 }
 
-export async function reset(io: Io, service: string, opts: SyncOptions & { namespace?: string }): Promise<number> {
+export async function reset(io: Io, service: string, opts: PlanOptions & { namespace?: string }): Promise<number> {
   return runPlan(io, opts, { services: [service], reconcile: { edit: resetOverrides(opts.namespace) }, checkFirst: true });
 }
 

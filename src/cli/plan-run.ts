@@ -1,0 +1,163 @@
+// The pipeline that sync, route and clear share: read (files or the cluster) → reconcile → plan, then print
+// the plan (--diff, --dry-run=client) or apply it (--dry-run=server sends the writes with dryRun). Each
+// command adds only its change to the overrides (an edit, a purge) and its own checks.
+
+import { applyPlan, DEFAULT_RETRY, type Result } from '../apply.ts';
+import type { Action, Finding, Plan } from '../core/plan.ts';
+import { hasChanges } from '../core/plan.ts';
+import { planDiff, planJson, planMarkdown, summaryLine } from '../core/render.ts';
+import { ConflictError, EXIT, InputError, UsageError, type Problem } from '../errors.ts';
+import type { KubePort } from '../k8s/port.ts';
+import { reconcileOnce, type Reconciled, type ReconcileOptions } from '../reconcile.ts';
+import type { Io } from './io.ts';
+import { colorDiff, paint, type Paint } from './paint.ts';
+import { progress } from './progress.ts';
+import { openSource, printWarnings, type SourceOptions } from './source.ts';
+
+/** The flags of every command that plans and applies (see planCommand in program.ts). */
+export interface PlanOptions extends SourceOptions {
+  diff?: boolean;
+  dryRun: 'none' | 'client' | 'server';
+  output: 'text' | 'json' | 'markdown';
+  adopt?: boolean;
+  /** sync's --strict: warnings fail the command too, before any write. */
+  strict?: boolean;
+  /** Milliseconds: how long an object that keeps conflicting is retried. */
+  timeout: number;
+  /** Milliseconds: the first conflict-retry delay. */
+  retryBase: number;
+}
+
+const PAST: Record<Action['type'], Result['result']> = { create: 'created', update: 'updated', delete: 'deleted', unchanged: 'unchanged' };
+
+/** What a command asks of the shared pipeline, besides the flags it shares with sync. */
+export interface PlanRequest {
+  services: string[];
+  reconcile?: Pick<ReconcileOptions, 'edit' | 'purge'>;
+  /**
+   * Check the findings before any write, so that an object in the way stops the whole command with
+   * nothing written (route, clear). sync writes the other objects first.
+   */
+  checkFirst?: boolean;
+  /** Asked right before real writes (not dry runs); throws to stop with nothing written. */
+  confirm?: (plan: Plan, port: KubePort) => Promise<void>;
+}
+
+/**
+ * Reads, reconciles and plans `req.services` (all when empty), then prints the plan or applies it, as the
+ * flags say. Returns the exit code (EXIT.changes for a --diff with changes, else EXIT.ok); throws
+ * UsageError for flags that do not go together, InputError for unreadable overrides, ConflictError for
+ * blocking findings, and whatever reading or applying throws.
+ */
+export async function runPlan(io: Io, opts: PlanOptions, req: PlanRequest): Promise<number> {
+  const services = req.services;
+  const offline = (opts.filename?.length ?? 0) > 0;
+  if (offline && !opts.diff && opts.dryRun !== 'client') {
+    throw new UsageError('files cannot be applied to a cluster', {
+      hint: 'add --diff to see the plan, or --dry-run=client to see what would be written',
+    });
+  }
+  if (opts.diff && opts.dryRun !== 'none') throw new UsageError('--diff and --dry-run cannot be combined');
+  if (opts.output === 'markdown' && !opts.diff) throw new UsageError('-o markdown is a plan summary: use it with --diff');
+
+  const c = paint(io, opts.color);
+  const spinner = progress(io, opts.color, 'Reading the cluster');
+  let port: KubePort | undefined;
+  try {
+    const opened = await openSource(io, opts);
+    const source = opened.source;
+    port = opened.port;
+    const result = await reconcileOnce(source, { ...(services.length ? { services } : {}), ...(opts.adopt ? { adopt: true } : {}), ...req.reconcile });
+    spinner.stop();
+    printWarnings(io, result.warnings, c.err.yellow);
+
+    if (opts.diff) {
+      printPlan(io, c, result.plan, result.warnings, opts.output);
+      checkFindings(io, c, result.plan.findings, opts.strict);
+      return hasChanges(result.plan) ? EXIT.changes : EXIT.ok;
+    }
+    // --strict findings stop everything before any write; for sync, an unmanaged object in the way stops only itself.
+    const first = opts.strict || req.checkFirst;
+    if (first) checkFindings(io, c, result.plan.findings, opts.strict);
+    if (opts.dryRun === 'client' || !port) {
+      printOutcome(io, result.plan.actions.map((a) => ({ kind: a.kind, namespace: a.namespace, name: a.name, result: PAST[a.type], attempts: 0 })), opts.output, 'dry run');
+    } else {
+      if (opts.dryRun === 'none') await req.confirm?.(result.plan, port);
+      const results = await apply(io, opts, port, result);
+      printOutcome(io, results, opts.output, opts.dryRun === 'server' ? 'server dry run' : undefined);
+    }
+    if (!first) checkFindings(io, c, result.plan.findings, false);
+    return EXIT.ok;
+  } finally {
+    spinner.stop();
+    port?.close?.();
+  }
+}
+
+async function apply(io: Io, opts: PlanOptions, port: KubePort, { plan, desire }: Reconciled): Promise<Result[]> {
+  const writes = plan.actions.filter((a) => a.type !== 'unchanged').length;
+  const spinner = progress(io, opts.color, `Applying ${writes} change${writes === 1 ? '' : 's'}`);
+  let done = 0;
+  try {
+    return await applyPlan(plan.actions, port, {
+      dryRun: opts.dryRun === 'server',
+      ...(opts.adopt ? { adopt: true } : {}),
+      retry: { ...DEFAULT_RETRY, minTimeout: opts.retryBase, maxTimeout: opts.retryBase * 16 },
+      maxRetryTime: opts.timeout,
+      signal: io.signal,
+      desire,
+      onResult: (r) => {
+        if (r.result !== 'unchanged') spinner.text(`Applying changes: ${++done}/${writes}`);
+      },
+    });
+  } finally {
+    spinner.stop();
+  }
+}
+
+export function printPlan(io: Io, c: Paint, plan: Plan, warnings: readonly Problem[], output: PlanOptions['output']): void {
+  if (output === 'json') io.out(planJson(plan, warnings));
+  else if (output === 'markdown') io.out(planMarkdown(plan, warnings));
+  else {
+    io.out(colorDiff(planDiff(plan), c.out));
+    io.err(`${summaryLine(plan)}\n`);
+  }
+}
+
+/** One line per object, finishing the sentence "virtualservice default/foo ..."; or the same as data. */
+export function printOutcome(io: Io, results: readonly Result[], output: PlanOptions['output'], dryRun: string | undefined): void {
+  if (output === 'json') {
+    const data = results.map((r) => ({ kind: r.kind, namespace: r.namespace, name: r.name, result: r.result, ...(dryRun ? { dryRun } : {}) }));
+    io.out(`${JSON.stringify({ version: 1, results: data }, null, 2)}\n`);
+    return;
+  }
+  const suffix = dryRun ? ` (${dryRun})` : '';
+  for (const r of results) io.out(`${r.kind.toLowerCase()} ${r.namespace}/${r.name} ${r.result}${suffix}\n`);
+}
+
+/**
+ * Findings go to stderr; an error-level one (or any, with --strict) fails the command after printing. An
+ * overrides annotation that cannot be read is invalid input (exit 4), reported as such.
+ */
+export function checkFindings(io: Io, c: Paint, findings: readonly Finding[], strict: boolean | undefined): void {
+  const unreadable = findings.filter((f) => f.code === 'invalid-overrides');
+  for (const f of findings) {
+    if (f.code === 'invalid-overrides') continue;
+    const label = f.severity === 'error' || strict ? c.err.red(`${f.severity === 'error' ? 'conflict' : 'error'}:`) : c.err.yellow('warning:');
+    io.err(`${label} ${f.message}\n`);
+  }
+  if (unreadable.length > 0) {
+    const first = unreadable[0]!;
+    throw new InputError(`invalid overrides; vsop leaves ${unreadable.length === 1 ? 'this VirtualService' : 'these VirtualServices'} alone`, unreadable.map((f) => ({ path: '', message: f.message })), {
+      hint: `fix the annotation (kubectl edit virtualservice -n ${first.namespace} ${first.name}), or drop every override with: vsop route reset ${first.service ?? 'SERVICE'}`,
+    });
+  }
+  const blocking = findings.filter((f) => f.severity === 'error' || strict);
+  if (blocking.length > 0) {
+    throw new ConflictError(`${blocking.length} object${blocking.length === 1 ? '' : 's'} cannot be brought in line`, {
+      hint: blocking.some((f) => f.code === 'unmanaged-conflict')
+        ? 'rename or label the existing VirtualService, or pass --adopt to take it over'
+        : 'remove the other VirtualService on the host, or drop --strict',
+    });
+  }
+}
