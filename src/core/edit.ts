@@ -5,8 +5,8 @@
 
 import { NotFoundError, UsageError } from '../errors.ts';
 import { NO_OVERRIDES, type HeaderCondition, type HeaderRoute, type Overrides } from './overrides.ts';
-import { distinctPorts } from './resolve.ts';
-import type { Config, HttpRoute, Service } from './types.ts';
+import { destinationPort, distinctPorts, reaches } from './routing/ports.ts';
+import type { Config, Service } from './types.ts';
 
 /** What an edit may look at: one production Service and the world around it. */
 export interface OverrideContext {
@@ -17,8 +17,8 @@ export interface OverrideContext {
   copies: ReadonlyMap<string, Service>;
   /** Developer namespaces where only a placeholder stands in. */
   placeholders: ReadonlySet<string>;
-  /** The template's catch-all route for this Service: what weights split. */
-  catchAll: HttpRoute | undefined;
+  /** Why weights cannot split this Service's routes (its template has no route to split), or undefined. */
+  weightProblem: string | undefined;
 }
 
 export interface OverrideEdit {
@@ -56,15 +56,23 @@ export function addRoute(req: RouteRequest): OverrideEdit {
       if (copy && !req.force && req.port !== undefined && !copyPorts.includes(req.port)) {
         throw new NotFoundError(`${label} has no port ${req.port}`, { hint: 'pass --force to route there anyway' });
       }
+      // The rule the table renders by (routing/ports.ts): a port the copy does not serve is never recorded.
+      const scopes = prodPorts.length > 1 ? prodPorts : prodPorts.slice(0, 1);
+      if (copy && !req.force && req.port === undefined && req.headers.length > 0 && scopes.length > 0 && !scopes.some((p) => reaches(copyPorts, p, prodPorts.length > 1 ? p : undefined))) {
+        const wanted = [...new Set(scopes.map((p) => destinationPort(copyPorts, p, prodPorts.length > 1 ? p : undefined)))];
+        throw new NotFoundError(`${label} has no port ${wanted.join(', ')}, where Istio would send these requests (it has: ${copyPorts.join(', ') || 'none'})`, {
+          hint: 'give the copy that port, route one port with --port, or pass --force to route there anyway',
+        });
+      }
       let { routes, weights } = current;
       if (req.weight !== undefined) {
-        const missing = prodPorts.filter((p) => !copyPorts.includes(p));
+        const missing = prodPorts.filter((p) => !reaches(copyPorts, p, prodPorts.length > 1 ? p : undefined));
         if (copy && !req.force && missing.length > 0) {
           throw new NotFoundError(`${label} lacks port ${missing.join(', ')} of service ${ctx.config.defaultNamespace}/${ctx.service}, and a weight sends a share of every port's requests`, {
             hint: 'pass --force to send them anyway',
           });
         }
-        const why = splitProblem(ctx.catchAll);
+        const why = ctx.weightProblem;
         if (why && req.weight > 0) throw new UsageError(`service ${ctx.config.defaultNamespace}/${ctx.service} cannot be split by weight: ${why}`);
         weights = weights.filter((w) => w.namespace !== ns);
         if (req.weight > 0) weights = [...weights, { namespace: ns, percent: req.weight, ...(req.force ? { force: true } : {}) }];
@@ -127,16 +135,6 @@ export function resetOverrides(namespace?: string): OverrideEdit {
 
 /** clear: production only. Whatever was recorded before goes; routes added afterwards count again. */
 export const clearRoutes: OverrideEdit = { readsCurrent: false, apply: () => ({ ...NO_OVERRIDES, cleared: true }) };
-
-/** Why weights cannot split this catch-all route, or undefined when they can. */
-export function splitProblem(catchAll: HttpRoute | undefined): string | undefined {
-  if (!catchAll) return 'its template has no catch-all route (one without match) to split';
-  const dest = catchAll.route ?? [];
-  if (dest.length !== 1 || (dest[0]!.weight !== undefined && dest[0]!.weight !== 100)) {
-    return 'the template\'s catch-all route does not send to exactly one destination';
-  }
-  return undefined;
-}
 
 function requireDeveloperNamespace(ns: string, config: Config): string {
   if (config.developerNamespaces.some((d) => d.name === ns)) return ns;

@@ -154,11 +154,11 @@ describe('route add', () => {
     assert.deepEqual(add({ namespace: 'dev-alice', headers: [], weight: 10, force: true }, NO_OVERRIDES, services).weights, [{ namespace: 'dev-alice', percent: 10, force: true }]);
   });
 
-  it('refuses a weight when the template has no single-destination catch-all route to split', () => {
+  it('refuses a weight when no template route sends to production alone', () => {
     const cfg = config({
       virtualServiceTemplate: 'apiVersion: networking.istio.io/v1beta1\nkind: VirtualService\nmetadata:\n  name: "${serviceName}"\nspec:\n  http:\n  - match: [{uri: {prefix: /}}]\n    route: [{destination: {host: x}}]\n',
     });
-    assert.throws(() => add({ namespace: 'dev-alice', headers: [], weight: 10 }, NO_OVERRIDES, seed(), cfg), /cannot be split by weight: its template has no catch-all route/);
+    assert.throws(() => add({ namespace: 'dev-alice', headers: [], weight: 10 }, NO_OVERRIDES, seed(), cfg), /cannot be split by weight: the template has no route that sends to the production Service alone/);
   });
 });
 

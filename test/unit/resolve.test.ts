@@ -127,16 +127,39 @@ describe('resolve', () => {
     assert.deepEqual(vs.spec.hosts, ['web', 'web.example.com']);
     assert.deepEqual(vs.spec.http, [
       { name: 'health', match: [{ uri: { exact: '/healthz' } }], route: [{ destination: { host: 'health.default.svc.cluster.local' } }] },
-      devRoute('web', 'dev-a'),
+      // The developer route stands in for the template route: its timeout and retries come along.
+      { ...devRoute('web', 'dev-a'), timeout: '5s', retries: { attempts: 3 } },
       { name: 'vsop-default', timeout: '5s', retries: { attempts: 3 }, route: [{ destination: { host: 'web.default.svc.cluster.local' } }] },
     ]);
   });
 
-  it('puts developer routes first when the template has no injection comment', () => {
-    const tmpl = 'apiVersion: networking.istio.io/v1alpha3\nkind: VirtualService\nmetadata: {name: "${serviceName}-vs"}\nspec:\n  hosts: ["${serviceName}"]\n  http:\n  - match: [{uri: {prefix: /a}}]\n    route: [{destination: {host: a}}]\n  - route: [{destination: {host: b}}]\n';
+  it('gives each template route to production a developer variant right before it, and routes to other hosts none', () => {
+    const tmpl = [
+      'apiVersion: networking.istio.io/v1alpha3',
+      'kind: VirtualService',
+      'metadata: {name: "${serviceName}-vs"}',
+      'spec:',
+      '  hosts: ["${serviceName}"]',
+      '  http:',
+      '  - match: [{uri: {prefix: /a}}, {uri: {exact: /b}}]',
+      '    rewrite: {uri: /}',
+      '    route: [{destination: {host: "${serviceName}"}}]',
+      '  - match: [{uri: {prefix: /legacy}}]',
+      '    route: [{destination: {host: legacy}}]',
+      '  - route: [{destination: {host: "${serviceName}.${defaultNamespace}.svc.cluster.local"}}]',
+    ].join('\n');
     const { config: c, template } = config({ virtualServiceTemplate: tmpl, developerNamespaces: ['dev-a'] });
     const vs = resolve(c, template, [service('default', 'web'), service('dev-a', 'web')]).virtualServices[0]!;
-    assert.deepEqual(vs.spec.http!.map((h) => h.name), ['vsop-dev-dev-a', 'vsop-template-0', 'vsop-default']);
+    assert.deepEqual(vs.spec.http!.map((h) => h.name), ['vsop-dev-dev-a-vsop-template-0', 'vsop-template-0', 'vsop-template-1', 'vsop-dev-dev-a', 'vsop-default']);
+    assert.deepEqual(vs.spec.http![0], {
+      name: 'vsop-dev-dev-a-vsop-template-0',
+      match: [
+        { uri: { prefix: '/a' }, headers: { 'x-developer': { exact: 'dev-a' } } },
+        { uri: { exact: '/b' }, headers: { 'x-developer': { exact: 'dev-a' } } },
+      ],
+      rewrite: { uri: '/' },
+      route: [{ destination: { host: 'web.dev-a.svc.cluster.local' } }],
+    });
   });
 
   it('is deterministic whatever order the Services arrive in', () => {

@@ -1,0 +1,134 @@
+// The VirtualService renderer: a routing table plus the template (rendered for the Service) → the
+// VirtualService vsop wants. Each template route that sends to the production Service gets, right
+// before it, one variant per routing rule: the template route itself (its matches, rewrite, timeout,
+// retries, headers, CORS, fault, mirror, everything) with the rule's conditions added to each of its
+// matches and the production destination swapped for the developer's copy. A request with the header
+// therefore meets exactly the route it would meet without it, sent to the copy. Template routes to other
+// hosts get no variant. Weights split each template route that sends to production alone.
+
+import type { Problem } from '../../errors.ts';
+import { qualify, serviceHost } from '../istio/hosts.ts';
+import { serialize } from '../overrides.ts';
+import { DEFAULT_ROUTE_NAME, MANAGED_LABEL, MANAGED_VALUE, OVERRIDES_ANNOTATION, SERVICE_ANNOTATION, templateRouteName } from '../ownership.ts';
+import type { RoutingRule, RoutingTable } from '../routing/table.ts';
+import type { HttpRoute, VirtualService } from '../types.ts';
+
+type Destination = NonNullable<HttpRoute['route']>[number];
+
+/**
+ * The desired VirtualService for one table. `base` is the template rendered for the Service (a fresh
+ * object this function may take apart); `namespace` the production namespace. Warnings name template
+ * routes that could not get a variant and weights that could not be rendered.
+ */
+export function renderVirtualService(base: VirtualService, table: RoutingTable, namespace: string): { virtualService: VirtualService; warnings: Problem[] } {
+  const warnings: Problem[] = [];
+  const source = `virtualservice ${namespace}/${base.metadata.name}`;
+  const own = nameRoutes(base);
+  const production = serviceHost(table.service, namespace);
+  const sendsToProduction = (r: HttpRoute) => (r.route ?? []).some((d) => qualify(d.destination.host, namespace) === production);
+  const targets = own.flatMap((r, i) => (sendsToProduction(r) ? [i] : []));
+  const last = targets.at(-1);
+  const http: HttpRoute[] = [];
+  own.forEach((r, i) => {
+    if (targets.includes(i)) {
+      const suffix = i === last ? '' : `-${r.name}`;
+      for (const rule of table.rules) {
+        const v = variant(r, rule, suffix, production, table.service);
+        if (v.route) http.push(v.route);
+        else if (v.problem) warnings.push({ source, path: `spec.http[${i}] (${r.name})`, message: v.problem });
+      }
+    }
+    http.push(r);
+  });
+  if (table.weights.length > 0) {
+    const split = targets.filter((i) => splitProblem(http[http.indexOf(own[i]!)], production) === undefined);
+    if (split.length === 0) {
+      warnings.push({ source, path: `annotation ${OVERRIDES_ANNOTATION}`, message: `weights are not rendered: ${weightProblem(base, table.service, namespace)}` });
+    }
+    for (const i of split) {
+      const at = http.indexOf(own[i]!);
+      http[at] = splitRoute(http[at]!, table);
+    }
+  }
+  const { name, namespace: _ns, labels, annotations, ...restMeta } = base.metadata;
+  const overrides = table.overrides ? serialize(table.overrides) : undefined;
+  const virtualService: VirtualService = {
+    ...base,
+    metadata: {
+      name,
+      namespace,
+      ...restMeta,
+      labels: { ...labels, [MANAGED_LABEL]: MANAGED_VALUE },
+      annotations: overrides === undefined ? { ...annotations, [SERVICE_ANNOTATION]: table.service } : { ...annotations, [SERVICE_ANNOTATION]: table.service, [OVERRIDES_ANNOTATION]: overrides },
+    },
+    spec: { ...base.spec, http },
+  };
+  return { virtualService, warnings };
+}
+
+/** The template's routes, each with a name: its own, `vsop-default` for the last match-less one, else vsop-template-N. */
+function nameRoutes(vs: VirtualService): HttpRoute[] {
+  const own = Array.isArray(vs.spec.http) ? vs.spec.http : [];
+  const lastCatchAll = own.findLastIndex((r) => r.match === undefined);
+  return own.map((r, i) => (r.name !== undefined ? r : { name: i === lastCatchAll ? DEFAULT_ROUTE_NAME : templateRouteName(i), ...r }));
+}
+
+/**
+ * The template route `r` standing in for one rule: each of its matches (or none) AND the rule's headers
+ * and port; the production destination swapped for the copy. A match that already conditions the same
+ * header, or names another port, cannot hold together with the rule and is left out.
+ */
+function variant(r: HttpRoute, rule: RoutingRule, suffix: string, production: string, service: string): { route?: HttpRoute; problem?: string } {
+  const { name: _name, match, route, ...rest } = r;
+  const wanted = Object.fromEntries(rule.headers.map((h) => [h.name, { [h.match]: h.value }]));
+  const matches: Record<string, unknown>[] = [];
+  for (const m of match ?? [{}]) {
+    const port = m.port as number | undefined;
+    if (rule.port !== undefined && port !== undefined && port !== rule.port) continue;
+    const headers = (m.headers ?? {}) as Record<string, unknown>;
+    const clash = rule.headers.find((h) => h.name in headers || h.name.toLowerCase() in headers);
+    if (clash) return { problem: `matches on header ${clash.name} itself, so route ${rule.name}${suffix} cannot stand in for it` };
+    const { port: _p, headers: _h, ...others } = m;
+    matches.push({ ...others, ...(rule.port !== undefined ? { port: rule.port } : {}), headers: { ...headers, ...wanted } });
+  }
+  if (matches.length === 0) return {};
+  const host = `${service}.${rule.backend.namespace}.svc.cluster.local`;
+  const swap = (d: Destination): Destination => {
+    if (qualify(d.destination.host, production.split('.')[1]!) !== production) return d;
+    const port = d.destination.port ?? (rule.backend.port !== undefined ? { number: rule.backend.port } : undefined);
+    return { ...d, destination: { ...d.destination, host, ...(port ? { port } : {}) } };
+  };
+  return { route: { name: `${rule.name}${suffix}`, match: matches, ...rest, route: (route ?? []).map(swap) } };
+}
+
+/** Why weights cannot split this route, or undefined when they can: it must send to production alone. */
+function splitProblem(r: HttpRoute | undefined, production: string): string | undefined {
+  const dest = r?.route ?? [];
+  if (dest.length !== 1 || (dest[0]!.weight !== undefined && dest[0]!.weight !== 100)) return 'does not send to exactly one destination';
+  if (qualify(dest[0]!.destination.host, production.split('.')[1]!) !== production) return 'does not send to the production Service';
+  return undefined;
+}
+
+/**
+ * Why no route of the template (rendered for `service`) can be split by weight, or undefined when one
+ * can: `route add --weight` refuses a weight that would never render.
+ */
+export function weightProblem(base: VirtualService, service: string, namespace: string): string | undefined {
+  const production = serviceHost(service, namespace);
+  if (nameRoutes(base).some((r) => splitProblem(r, production) === undefined)) return undefined;
+  return 'the template has no route that sends to the production Service alone (one destination, no weight)';
+}
+
+/** The route with its production destination split: each namespace's share to its copy, production the rest. */
+function splitRoute(r: HttpRoute, table: RoutingTable): HttpRoute {
+  const production = r.route![0]!;
+  const rest = 100 - table.weights.reduce((s, w) => s + w.percent, 0);
+  const port = production.destination.port;
+  return {
+    ...r,
+    route: [
+      ...(rest > 0 ? [{ ...production, weight: rest }] : []),
+      ...table.weights.map((w) => ({ destination: { host: `${table.service}.${w.namespace}.svc.cluster.local`, ...(port ? { port } : {}) }, weight: w.percent })),
+    ],
+  };
+}

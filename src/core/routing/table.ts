@@ -1,0 +1,265 @@
+// The routing decision, apart from any output format: configuration + the Services that exist + the
+// overrides recorded by hand → per production Service, an ordered list of rules (conditions, origin,
+// port scope, backend) and the weights that split what no rule catches. Renderers (VirtualService today)
+// turn a table into objects; status and trace read it. Nothing here knows an Istio object's shape.
+
+import type { Problem } from '../../errors.ts';
+import { type HeaderCondition, isEmpty, type Overrides } from '../overrides.ts';
+import { devRouteName, headerRouteName, OVERRIDES_ANNOTATION } from '../ownership.ts';
+import type { Config, DeveloperNamespace, Service } from '../types.ts';
+import { destinationPort, distinctPorts, reaches } from './ports.ts';
+
+/** Where a rule sends requests: the Service of the same name in `namespace`. */
+export interface Backend {
+  namespace: string;
+  /** The destination port, named when the production Service has several ports; Istio's default otherwise. */
+  port?: number;
+}
+
+export interface RoutingRule {
+  /** The route's name in every output, unique within the Service (vsop-dev-…, vsop-route-…). */
+  name: string;
+  origin: 'automatic' | 'hand';
+  /** The developer namespace the rule is for. */
+  namespace: string;
+  /** Every one must hold (AND). */
+  headers: readonly HeaderCondition[];
+  /** Only requests to this port of the production Service; every port without it. */
+  port?: number;
+  backend: Backend;
+}
+
+/** A share, in percent, of the requests no rule catches, sent to a developer namespace's copy. */
+export interface WeightShare {
+  namespace: string;
+  percent: number;
+}
+
+/** Where the routing header would lead, from the Services alone. */
+export type CopyState =
+  | { state: 'route'; target: string } // its own copy
+  | { state: 'fallback'; target: string } // an ancestor's copy (parent chain)
+  | { state: 'missing' }; // production serves it
+
+/** How one developer namespace is served for one production Service. */
+export type RouteState =
+  | CopyState
+  | { state: 'removed' } // production serves it: `route rm` took the automatic route away
+  | { state: 'cleared' }; // production serves it: `clear` took every automatic route away
+
+/** What was added by hand for one namespace, as rendered. */
+export interface NamespaceOverrides {
+  /** Header routes recorded for the namespace. */
+  headerRoutes: number;
+  /** The recorded share of requests without a matching header, in percent. */
+  weight?: number;
+  /** Recorded, but not rendered until the namespace has a real copy of the Service (see the warnings). */
+  waiting?: true;
+}
+
+export interface NamespaceRouting {
+  namespace: string;
+  placeholder: boolean;
+  route: RouteState;
+  overrides?: NamespaceOverrides;
+}
+
+export interface RoutingTable {
+  /** The production Service's name. */
+  service: string;
+  production: Service;
+  /** The production Service's ports. */
+  ports: number[];
+  /** In precedence order: header routes by hand (in the order added), then automatic ones (config order). */
+  rules: RoutingRule[];
+  /** Shares of what no rule catches, in config order; production keeps the rest. */
+  weights: WeightShare[];
+  /** The overrides as recorded (non-empty), or undefined. */
+  overrides: Overrides | undefined;
+  /** Per developer namespace, in config order: status's view. */
+  namespaces: NamespaceRouting[];
+  /** Where a placeholder Service should lead, per developer namespace lacking a real copy. */
+  placeholderTargets: { namespace: string; target: string }[];
+  /** Recorded overrides that cannot be rendered now. */
+  warnings: Problem[];
+}
+
+/** Real Services indexed by name, then namespace; placeholders kept apart, as they never count. */
+export interface ServiceIndex {
+  real: Map<string, Map<string, Service>>;
+  placeholders: Map<string, Set<string>>;
+}
+
+/** What the decision for one production Service needs besides its own Service. */
+export interface DecideInput {
+  config: Config;
+  production: Service;
+  /** Real copies of the Service (placeholders excluded), by namespace, production included. */
+  copies: ReadonlyMap<string, Service>;
+  /** Developer namespaces where only a placeholder stands in. */
+  placeholders: ReadonlySet<string>;
+  overrides: Overrides | undefined;
+  /** Where warnings about the overrides point (the managed VirtualService). */
+  source: string;
+}
+
+const MISSING: CopyState = Object.freeze({ state: 'missing' });
+const REMOVED: RouteState = Object.freeze({ state: 'removed' });
+const CLEARED: RouteState = Object.freeze({ state: 'cleared' });
+
+/**
+ * One production Service's routing table. Rules for a port reach a copy only where Istio would deliver
+ * them to a port the copy serves (ports.ts `reaches`), so what is decided is what Istio does; a
+ * namespace without such a copy falls back along its parent chain, then to production.
+ */
+export function decide(input: DecideInput): RoutingTable {
+  const { config, production, copies, overrides: o } = input;
+  const service = production.metadata.name;
+  const ports = distinctPorts(production);
+  const taken = (dev: DeveloperNamespace) => o !== undefined && (o.cleared || o.removed.includes(dev.name));
+  const active = o && !isEmpty(o) ? o : undefined;
+  const hand = active ? handRules(active, input, ports) : undefined;
+  const rules: RoutingRule[] = [...(hand?.rules ?? [])];
+  const namespaces: NamespaceRouting[] = [];
+  const placeholderTargets: RoutingTable['placeholderTargets'] = [];
+
+  for (const dev of config.developerNamespaces) {
+    const chain = fallbackChain(dev, config.developerNamespaces);
+    const headers = [{ name: config.routingHeader, value: dev.headerValue, match: 'exact' as const }];
+    // One rule for a single-port Service (Istio picks the port); one per port otherwise.
+    const scopes = ports.length <= 1 ? [undefined] : ports;
+    const states = scopes.map((port) => copyState(chain, copies, port ?? ports[0], port));
+    const state = states.find((s) => s.state !== 'missing') ?? MISSING;
+    const off = taken(dev);
+    namespaces.push({
+      namespace: dev.name,
+      placeholder: input.placeholders.has(dev.name),
+      route: off ? (o!.cleared ? CLEARED : REMOVED) : state,
+      ...(hand?.byNamespace.has(dev.name) ? { overrides: hand.byNamespace.get(dev.name)! } : {}),
+    });
+    if (!copies.has(dev.name) && state.state !== 'route') {
+      // A placeholder leads where the namespace's header leads: production, once its route is taken away.
+      placeholderTargets.push({ namespace: dev.name, target: state.state === 'fallback' && !off ? state.target : config.defaultNamespace });
+    }
+    if (off) continue;
+    scopes.forEach((port, i) => {
+      const s = states[i]!;
+      if (s.state === 'missing') return;
+      rules.push({ name: devRouteName(dev.name, port), origin: 'automatic', namespace: dev.name, headers, ...(port !== undefined ? { port } : {}), backend: { namespace: s.target, ...(port !== undefined ? { port } : {}) } });
+    });
+  }
+  return { service, production, ports, rules, weights: hand?.weights ?? [], overrides: active, namespaces, placeholderTargets, warnings: hand?.warnings ?? [] };
+}
+
+/** The nearest namespace along the chain holding a real copy that serves the port (see ports.ts). */
+function copyState(chain: readonly string[], copies: ReadonlyMap<string, Service>, listenerPort: number | undefined, explicit: number | undefined): CopyState {
+  for (let i = 0; i < chain.length; i++) {
+    const svc = copies.get(chain[i]!);
+    if (svc && (listenerPort === undefined || reaches(distinctPorts(svc), listenerPort, explicit))) {
+      return i === 0 ? { state: 'route', target: chain[0]! } : { state: 'fallback', target: chain[i]! };
+    }
+  }
+  return MISSING;
+}
+
+/** The namespace itself, then its parent, its parent's parent…: where a request falls back to, in order. */
+export function fallbackChain(dev: DeveloperNamespace, all: readonly DeveloperNamespace[]): string[] {
+  const chain: string[] = [];
+  let cur: DeveloperNamespace | undefined = dev;
+  while (cur && !chain.includes(cur.name)) {
+    chain.push(cur.name);
+    const parent: string | undefined = cur.parent;
+    cur = parent === undefined ? undefined : all.find((d) => d.name === parent);
+  }
+  return chain;
+}
+
+interface HandRules {
+  rules: RoutingRule[];
+  weights: WeightShare[];
+  byNamespace: Map<string, NamespaceOverrides>;
+  warnings: Problem[];
+}
+
+/**
+ * The header routes and weights recorded by hand, for the namespaces that can take them: a configured
+ * developer namespace with a real copy of the Service that serves the port (the same rule as automatic
+ * routes), or any namespace the user forced. The rest stay recorded and are reported, so that a deleted
+ * copy never turns a share of production traffic into errors, and routes come back when the copy does.
+ */
+function handRules(o: Overrides, input: DecideInput, ports: number[]): HandRules {
+  const { config, copies, source } = input;
+  const service = input.production.metadata.name;
+  const out: HandRules = { rules: [], weights: [], byNamespace: new Map(), warnings: [] };
+  const warn = (message: string) => out.warnings.push({ source, path: `annotation ${OVERRIDES_ANNOTATION}`, message });
+  const configured = new Set(config.developerNamespaces.map((d) => d.name));
+  const note = (ns: string) => {
+    let n = out.byNamespace.get(ns);
+    if (!n) out.byNamespace.set(ns, (n = { headerRoutes: 0 }));
+    return n;
+  };
+  const reset = (ns: string) => `vsop route reset ${service} -n ${ns}`;
+  const waiting = new Set<string>();
+  const wait = (ns: string, message: string) => {
+    note(ns).waiting = true;
+    if (!waiting.has(message)) warn(message), waiting.add(message);
+  };
+  const absent = (ns: string) => `routes to ${ns} wait for service ${ns}/${service}, which does not exist (or is only a placeholder)`;
+  const counts = new Map<string, number>();
+  for (const r of o.routes) {
+    const n = (counts.get(r.namespace) ?? 0) + 1;
+    counts.set(r.namespace, n);
+    if (!configured.has(r.namespace)) {
+      warn(`header route ${headerRouteName(r.namespace, n)} is not rendered: "${r.namespace}" is not a developer namespace in the configuration (${reset(r.namespace)} drops it)`);
+      continue;
+    }
+    note(r.namespace).headerRoutes++;
+    if (r.port !== undefined && !ports.includes(r.port)) {
+      warn(`header route ${headerRouteName(r.namespace, n)} is not rendered: service ${config.defaultNamespace}/${service} has no port ${r.port}`);
+      continue;
+    }
+    const copy = copies.get(r.namespace);
+    if (!copy && !r.force) {
+      wait(r.namespace, absent(r.namespace));
+      continue;
+    }
+    // Per port when the route names one or the Service has several; else one rule, Istio picks the port.
+    const perPort = r.port !== undefined || ports.length > 1;
+    const scopes = perPort ? (r.port !== undefined ? [r.port] : ports) : [undefined];
+    const copyPorts = copy ? distinctPorts(copy) : [];
+    const reachable = r.force ? scopes : scopes.filter((p) => reaches(copyPorts, p ?? ports[0] ?? 0, p));
+    if (reachable.length === 0) {
+      const wanted = scopes.map((p) => destinationPort(copyPorts, p ?? ports[0] ?? 0, p));
+      wait(r.namespace, `header route ${headerRouteName(r.namespace, n)} waits for service ${r.namespace}/${service} to have port ${wanted.join(', ')}`);
+      continue;
+    }
+    for (const port of reachable) {
+      out.rules.push({
+        name: headerRouteName(r.namespace, n, r.port === undefined ? port : undefined),
+        origin: 'hand',
+        namespace: r.namespace,
+        headers: r.headers,
+        ...(port !== undefined ? { port } : {}),
+        backend: { namespace: r.namespace, ...(port !== undefined ? { port } : {}) },
+      });
+    }
+  }
+  for (const w of o.weights) {
+    if (!configured.has(w.namespace)) {
+      warn(`the weight of ${w.namespace} is not rendered: it is not a developer namespace in the configuration (${reset(w.namespace)} drops it)`);
+      continue;
+    }
+    note(w.namespace).weight = w.percent;
+    const copy = copies.get(w.namespace);
+    const copyPorts = copy ? distinctPorts(copy) : [];
+    // A weight sends a share of every port's requests, keeping the production destination's port.
+    if (!w.force && (!copy || ports.some((p) => !reaches(copyPorts, p, ports.length > 1 ? p : undefined)))) {
+      wait(w.namespace, copy ? `the weight of ${w.namespace} waits for service ${w.namespace}/${service} to have every port of ${config.defaultNamespace}/${service}` : absent(w.namespace));
+      continue;
+    }
+    if (w.percent > 0) out.weights.push({ namespace: w.namespace, percent: w.percent });
+  }
+  const order = new Map(config.developerNamespaces.map((d, i) => [d.name, i]));
+  out.weights.sort((a, b) => order.get(a.namespace)! - order.get(b.namespace)!);
+  return out;
+}
