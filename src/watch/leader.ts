@@ -1,7 +1,9 @@
-// Leader election on a coordination.k8s.io/v1 Lease, with client-go's timings and rules: acquire when the
-// Lease is free or expired, renew every retry period, and stop leading the moment a renewal fails past
-// the renew deadline (before the Lease can expire and another replica take over). Every write carries
-// the Lease's resourceVersion, so two replicas can never both believe they won.
+// Leader election on a coordination.k8s.io/v1 Lease, with client-go's timings and rules
+// (tools/leaderelection/leaderelection.go): acquire when the Lease is free or expired, renew every retry
+// period, and stop leading the moment a renewal fails past the renew deadline (before the Lease can expire
+// and another replica take over). A Lease is expired when this replica has not seen its record change for
+// a lease duration, by this replica's own clock, never by the holder's renewTime: clocks may disagree.
+// Every write carries the Lease's resourceVersion, so two replicas can never both believe they won.
 
 import { ApiError } from '../errors.ts';
 import type { Lease, WatchPort } from '../k8s/port.ts';
@@ -24,7 +26,8 @@ export interface LeaderOptions {
 export class LeaderElector {
   private readonly o: Required<Omit<LeaderOptions, 'onError'>> & { onError?: (err: unknown) => void };
   private leading = false;
-  private lease: Lease | undefined;
+  /** The Lease's record as last seen, and when this replica saw it change (its own clock, ms). */
+  private observed: { record: string; at: number } | undefined;
   private lastRenew = 0;
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
@@ -91,12 +94,13 @@ export class LeaderElector {
     const seconds = Math.round(this.o.leaseDuration / 1000);
     if (!current) {
       try {
-        this.lease = await port.createLease({
+        const created = await port.createLease({
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name, namespace },
           spec: { holderIdentity: identity, leaseDurationSeconds: seconds, acquireTime: micro(now), renewTime: micro(now), leaseTransitions: 0 },
         });
+        this.observe(created);
         return true;
       } catch (err) {
         if (err instanceof ApiError && err.status === 409) return false; // someone else created it first
@@ -105,8 +109,8 @@ export class LeaderElector {
     }
     const spec = current.spec ?? {};
     const holder = spec.holderIdentity ?? '';
-    const renewed = spec.renewTime ? Date.parse(spec.renewTime) : 0;
-    const expired = !holder || renewed + (spec.leaseDurationSeconds ?? seconds) * 1000 < now.getTime();
+    const seen = this.observe(current);
+    const expired = !holder || seen + (spec.leaseDurationSeconds ?? seconds) * 1000 <= now.getTime();
     if (holder !== identity && !expired) return false;
     const next: Lease = {
       ...current,
@@ -119,12 +123,23 @@ export class LeaderElector {
       },
     };
     try {
-      this.lease = await port.replaceLease(next);
+      this.observe(await port.replaceLease(next));
       return true;
     } catch (err) {
       if (err instanceof ApiError && err.status === 409) return false; // another replica wrote first
       throw err;
     }
+  }
+
+  /**
+   * Notes the Lease's record; when it differs from the one last seen, the time it was seen is now. Returns
+   * when this replica saw it change (ms): client-go's observedTime, from which expiry is timed.
+   */
+  private observe(lease: Lease): number {
+    const s = lease.spec ?? {};
+    const record = JSON.stringify([s.holderIdentity ?? '', s.leaseDurationSeconds, s.acquireTime ?? '', s.renewTime ?? '', s.leaseTransitions ?? 0]);
+    if (this.observed?.record !== record) this.observed = { record, at: this.o.now().getTime() };
+    return this.observed.at;
   }
 
   /** Clears the holder, as client-go's ReleaseOnCancel does. */
