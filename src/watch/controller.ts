@@ -1,17 +1,18 @@
-// The watch loop: informers keep local copies of the ConfigMap, the Services of the namespaces the config
-// names (plus placeholders anywhere) and the production VirtualServices; events only enqueue a key, the
-// production Service's name; workers run the very same plan and apply as `vsop sync` for that one key,
-// from the local copies. A changed ConfigMap is validated and, if valid, takes effect at once.
+// The watch loop: informers keep local copies of the ConfigMap and of every input src/inputs.ts declares
+// (the Services of the namespaces the config names, placeholders anywhere, the VirtualServices of every
+// namespace); events only enqueue the keys they bear on, production Service names; workers run the very
+// same plan and apply as `vsop sync` for that one key, from the local copies. A changed ConfigMap is
+// validated and, if valid, takes effect at once.
 
 import { applyPlan, type Result, type RetryPolicy } from '../apply.ts';
 import { loadConfig, type LoadedConfig } from '../core/config.ts';
-import { CONFIG_KEY, isManaged, PLACEHOLDER_LABEL, SERVICE_ANNOTATION } from '../core/ownership.ts';
-import { renderTemplate } from '../core/template.ts';
-import type { ConfigLocation, KubeObject, Service, VirtualService } from '../core/types.ts';
+import { CONFIG_KEY, isManaged, PLACEHOLDER_LABEL } from '../core/ownership.ts';
+import type { ConfigLocation, KubeObject, VirtualService } from '../core/types.ts';
 import { ConfigError, ConflictError, formatProblem } from '../errors.ts';
-import type { ConfigMap, WatchPort } from '../k8s/port.ts';
-import { planSnapshot } from '../reconcile.ts';
-import { Informer, keyOf, type Change } from './informer.ts';
+import { affectedByVirtualService, configCollection, fallbackMessage, INPUTS, type Affected, type Input } from '../inputs.ts';
+import type { Collection, ConfigMap, KubePort, WatchPort } from '../k8s/port.ts';
+import { planSnapshot, type Snapshot } from '../reconcile.ts';
+import { Informer, InputCache, type Change } from './informer.ts';
 import type { Logger } from './log.ts';
 import { LABELS, QUEUE_LABELS, type Metrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
@@ -44,20 +45,13 @@ export class Controller {
   private config: LoadedConfig | undefined;
   private configText = '';
   private readonly configInformer: Informer<ConfigMap>;
-  private vsInformer: Informer<VirtualService> | undefined;
-  private readonly serviceInformers = new Map<string, Informer<Service>>();
-  private readonly placeholderInformer: Informer<Service>;
-  /** Every Service seen, by name then namespace: what one key's reconcile reads. */
-  private readonly byName = new Map<string, Map<string, Service>>();
+  /** One local copy per input of src/inputs.ts, by the Snapshot field it fills. */
+  private readonly caches = new Map<Input['field'], InputCache<KubeObject>>();
   private workers: Promise<void>[] = [];
   private firstPass: Set<string> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private rate = { since: 0, count: 0 };
-  /** Store keys of the VirtualServices each Service key names (annotation or name), and of unmanaged ones. */
-  private readonly vsIndex = new Map<string, Set<string>>();
-  private readonly unmanaged = new Set<string>();
-  private readonly vsKeyOf = new Map<string, string>();
   private gotFirstConfig!: () => void;
   private readonly firstConfig = new Promise<void>((resolve) => (this.gotFirstConfig = resolve));
   private burstUntil = 0;
@@ -76,16 +70,21 @@ export class Controller {
         retry: () => m.retries.inc(QUEUE_LABELS),
       },
     });
-    this.configInformer = this.informer<ConfigMap>(
-      { resource: 'configmaps', namespace: o.location.namespace, fieldSelector: `metadata.name=${o.location.name}` },
-      () => this.onConfigChange(),
-    );
-    this.placeholderInformer = this.informer<Service>({ resource: 'services', namespace: '', labelSelector: `${PLACEHOLDER_LABEL}=true` }, (c) => this.onService(c));
+    this.configInformer = this.informer<ConfigMap>(configCollection(o.location), () => this.onConfigChange());
+    for (const input of INPUTS) {
+      const cache = new InputCache<KubeObject>({
+        input,
+        informer: (collection, onChange, onFailure) => this.informer(collection, onChange, onFailure),
+        touched: (keys) => this.touched(keys),
+        fellBack: (fallback, err) => this.o.log.info(`warning: ${fallbackMessage(fallback, err.message)}`, { resource: fallback.collections[0]?.resource }),
+      });
+      this.caches.set(input.field, cache);
+    }
     m.maxWorkers.set(LABELS, o.workers);
     m.configValid.set(0);
     Object.assign(m.sources, {
       routes: () => this.countRoutes(),
-      virtualServices: () => [...(this.vsInformer?.store.values() ?? [])].filter(isManaged).length,
+      virtualServices: () => this.managedVirtualServices().length,
       running: () => this.queue.running(),
       busy: () => this.queue.busy,
     });
@@ -94,7 +93,6 @@ export class Controller {
   /** Starts the informers; resolves once every cache holds a first full list. */
   async start(): Promise<void> {
     this.configInformer.start();
-    this.placeholderInformer.start();
     await this.configInformer.synced;
     this.onConfigChange();
     if (!this.config) {
@@ -103,11 +101,9 @@ export class Controller {
       await this.firstConfig;
       if (this.stopped) return;
     }
-    await this.placeholderInformer.synced;
-    await this.vsInformer!.synced;
-    await Promise.all([...this.serviceInformers.values()].map((i) => i.synced));
+    await Promise.all([...this.caches.values()].map((c) => c.synced()));
     this.synced = true;
-    this.o.log.info('caches synced', { services: this.byNameCount(), virtualservices: this.vsInformer!.store.size });
+    this.o.log.info('caches synced', { services: this.cache('services').objects.size, virtualservices: this.cache('virtualServices').objects.size });
   }
 
   /** Leading: work through every key, then keep working as events come, until `stop`. */
@@ -137,16 +133,22 @@ export class Controller {
     clearInterval(this.resyncTimer);
     this.queue.shutDown();
     await Promise.race([Promise.all(this.workers), new Promise((r) => setTimeout(r, graceMs).unref())]);
-    await Promise.all([this.configInformer, this.placeholderInformer, this.vsInformer, ...this.serviceInformers.values()].map((i) => i?.stop()));
+    await Promise.all([this.configInformer.stop(), ...[...this.caches.values()].map((c) => c.stop())]);
   }
 
-  private informer<T extends KubeObject>(collection: ConstructorParameters<typeof Informer<T>>[0]['collection'], onChange: (c: Change<T>) => void): Informer<T> {
+  private cache<F extends Input['field']>(field: F): InputCache<Snapshot[F][number]> {
+    return this.caches.get(field) as unknown as InputCache<Snapshot[F][number]>;
+  }
+
+  /** `onFailure` may take a failure over (a 403 with a fallback: its cache says so itself). */
+  private informer<T extends KubeObject>(collection: Collection, onChange: (c: Change<T>) => void, onFailure?: (err: unknown) => boolean): Informer<T> {
     return new Informer<T>({
       port: this.o.port,
       collection,
       onChange,
       onRestart: (reason, err) => {
         this.o.metrics.watchRestarts.inc({ resource: collection.resource, reason });
+        if (reason === 'error' && onFailure?.(err)) return;
         if (reason === 'error') this.o.log.error('watch interrupted, resuming', { resource: collection.resource, namespace: collection.namespace || undefined, error: err });
         else this.o.log.debug('watch expired (410 Gone), listing again', { resource: collection.resource, namespace: collection.namespace || undefined });
       },
@@ -172,12 +174,11 @@ export class Controller {
     }
     for (const w of loaded.warnings) this.o.log.info('config warning', { warning: formatProblem(w) });
     const first = !this.config;
-    const previous = this.config;
     this.config = loaded;
     this.gotFirstConfig();
     this.configText = text;
     this.o.metrics.configValid.set(1);
-    this.followNamespaces(previous);
+    for (const cache of this.caches.values()) cache.follow(loaded);
     if (!first) {
       this.o.log.info('config reloaded', { namespace: loaded.config.defaultNamespace, developerNamespaces: loaded.config.developerNamespaces.map((d) => d.name) });
       for (const key of this.allKeys()) this.queue.add(key);
@@ -207,72 +208,10 @@ export class Controller {
       .catch((err: unknown) => this.o.log.error('cannot record an Event on the ConfigMap', { error: err }));
   }
 
-  /** Watches follow the config: one per namespace it names, and the production VirtualServices. */
-  private followNamespaces(previous: LoadedConfig | undefined): void {
-    const cfg = this.config!.config;
-    const wanted = new Set([cfg.defaultNamespace, ...cfg.developerNamespaces.map((d) => d.name)]);
-    for (const [ns, inf] of this.serviceInformers) {
-      if (wanted.has(ns)) continue;
-      this.serviceInformers.delete(ns);
-      void inf.stop();
-      for (const svc of inf.store.values()) this.forget(svc);
-    }
-    for (const ns of wanted) {
-      if (this.serviceInformers.has(ns)) continue;
-      this.serviceInformers.set(ns, this.informer<Service>({ resource: 'services', namespace: ns }, (c) => this.onService(c)).start());
-    }
-    const apiVersion = this.config!.template.value.apiVersion;
-    const prev = previous && { ns: previous.config.defaultNamespace, v: previous.template.value.apiVersion };
-    if (!this.vsInformer || prev?.ns !== cfg.defaultNamespace || prev?.v !== apiVersion) {
-      const old = this.vsInformer;
-      this.vsIndex.clear();
-      this.vsKeyOf.clear();
-      this.unmanaged.clear();
-      this.vsInformer = this.informer<VirtualService>({ resource: 'virtualservices', namespace: cfg.defaultNamespace, apiVersion }, (c) => this.onVirtualService(c)).start();
-      void old?.stop();
-    }
-  }
-
-  private onService({ type, object }: Change<Service>): void {
-    const { name, namespace } = object.metadata;
-    let copies = this.byName.get(name);
-    if (type === 'deleted') {
-      // A placeholder seen by both its namespace's watch and the placeholder watch goes once both say so.
-      const stillWatched = [this.serviceInformers.get(namespace!), this.placeholderInformer].some((i) => i?.store.has(keyOf(object)));
-      if (!stillWatched) copies?.delete(namespace!);
-      if (copies?.size === 0) this.byName.delete(name);
-    } else {
-      if (!copies) this.byName.set(name, (copies = new Map()));
-      copies.set(namespace!, object);
-    }
-    this.enqueue(name);
-  }
-
-  private forget(svc: Service): void {
-    const copies = this.byName.get(svc.metadata.name);
-    if (!copies || this.placeholderInformer.store.has(keyOf(svc))) return;
-    copies.delete(svc.metadata.namespace!);
-    if (copies.size === 0) this.byName.delete(svc.metadata.name);
-    this.enqueue(svc.metadata.name);
-  }
-
-  private onVirtualService({ type, object }: Change<VirtualService>): void {
-    const storeKey = keyOf(object);
-    const before = this.vsKeyOf.get(storeKey);
-    if (before !== undefined) this.vsIndex.get(before)?.delete(storeKey);
-    this.vsKeyOf.delete(storeKey);
-    this.unmanaged.delete(storeKey);
-    const key = this.keyOfVirtualService(object);
-    if (type !== 'deleted') {
-      if (!isManaged(object)) this.unmanaged.add(storeKey);
-      if (key) {
-        let keys = this.vsIndex.get(key);
-        if (!keys) this.vsIndex.set(key, (keys = new Set()));
-        keys.add(storeKey);
-        this.vsKeyOf.set(storeKey, key);
-      }
-    }
-    if (key) this.enqueue(key);
+  /** An object changed: the production Services it bore on and bears on are worked on again. */
+  private touched(keys: Affected): void {
+    if (keys !== 'all') for (const key of keys) this.enqueue(key);
+    else for (const key of this.allKeys()) this.queue.add(key);
   }
 
   /**
@@ -289,22 +228,24 @@ export class Controller {
     else this.queue.addQuiet(key, QUIET_MS, QUIET_MAX_MS);
   }
 
-  /** The production Service a VirtualService is for: its annotation, else the template's naming. */
-  private keyOfVirtualService(vs: VirtualService): string | undefined {
-    const annotated = vs.metadata.annotations?.[SERVICE_ANNOTATION];
-    if (annotated) return annotated;
-    return vs.metadata.name.endsWith('-virtual-service') ? vs.metadata.name.slice(0, -'-virtual-service'.length) : undefined;
-  }
-
+  /** Every production Service, and every name a managed object of vsop's is for (those may have to go). */
   private allKeys(): string[] {
     const keys = new Set<string>();
-    const prod = this.config?.config.defaultNamespace;
-    for (const [name, copies] of this.byName) if ((prod && copies.has(prod)) || [...copies.values()].some((s) => s.metadata.labels?.[PLACEHOLDER_LABEL])) keys.add(name);
-    for (const vs of this.vsInformer?.store.values() ?? []) {
-      const k = isManaged(vs) ? this.keyOfVirtualService(vs) : undefined;
-      if (k) keys.add(k);
+    const loaded = this.config;
+    if (!loaded) return [];
+    const prod = loaded.config.defaultNamespace;
+    for (const svc of this.cache('services').objects.values()) if (svc.metadata.namespace === prod || svc.metadata.labels?.[PLACEHOLDER_LABEL]) keys.add(svc.metadata.name);
+    for (const vs of this.managedVirtualServices()) {
+      const affected = affectedByVirtualService(vs, loaded);
+      if (affected !== 'all') for (const key of affected) keys.add(key);
     }
     return [...keys];
+  }
+
+  /** vsop's own VirtualServices: managed, in the production namespace. */
+  private managedVirtualServices(): VirtualService[] {
+    const prod = this.config?.config.defaultNamespace;
+    return [...this.cache('virtualServices').objects.values()].filter((vs) => vs.metadata.namespace === prod && isManaged(vs));
   }
 
   private async work(): Promise<void> {
@@ -345,17 +286,11 @@ export class Controller {
     const loaded = this.config;
     if (!loaded || !this.o.canWrite()) return;
     const prod = loaded.config.defaultNamespace;
-    const desiredName = renderTemplate(loaded.template, { serviceName: key, defaultNamespace: prod }).metadata.name;
-    // This Service's VirtualServices (by the template's name, or naming it), and every unmanaged one (for
-    // same-name conflicts and host overlaps): found through indexes, not a scan of the whole store.
-    const store = this.vsInformer?.store;
-    const candidates = new Set([`${prod}/${desiredName}`, ...(this.vsIndex.get(key) ?? []), ...this.unmanaged]);
-    const virtualServices = [...candidates].map((k) => store?.get(k)).filter((vs): vs is VirtualService => vs !== undefined);
-    const services = [...(this.byName.get(key)?.values() ?? [])];
-    const result = planSnapshot(
-      { config: { text: this.configText, source: `configmap ${this.o.location.namespace}/${this.o.location.name}, ${CONFIG_KEY}` }, services, virtualServices },
-      { services: [key], allowGone: true, loaded },
-    );
+    // What bears on this key, through each input's index (src/inputs.ts): its Services in every namespace,
+    // and the VirtualServices of any namespace that carry its name or name its host, not a scan of the stores.
+    const snapshot: Snapshot = { config: { text: this.configText, source: `configmap ${this.o.location.namespace}/${this.o.location.name}, ${CONFIG_KEY}` }, services: [], virtualServices: [] };
+    for (const [field, cache] of this.caches) snapshot[field] = cache.objectsFor(key) as never;
+    const result = planSnapshot(snapshot, { services: [key], allowGone: true, loaded });
     for (const f of result.plan.findings) {
       const fields = { service: key, namespace: f.namespace, virtualservice: f.name };
       if (f.severity === 'error') this.o.log.error(f.message, fields);
@@ -375,47 +310,38 @@ export class Controller {
 
   /** Write-through: the local copies learn of vsop's own writes before their watch events arrive. */
   private remember(r: Result): void {
-    const key = `${r.namespace}/${r.name}`;
-    if (r.kind === 'VirtualService') {
-      this.vsInformer?.remember(r.object as VirtualService | undefined, r.result === 'deleted', key);
-      return;
-    }
-    const copies = this.byName.get(r.name);
-    if (r.result === 'deleted') copies?.delete(r.namespace);
-    else if (r.object) {
-      if (copies) copies.set(r.namespace, r.object as Service);
-      else this.byName.set(r.name, new Map([[r.namespace, r.object as Service]]));
-    }
+    const cache = this.cache(r.kind === 'VirtualService' ? 'virtualServices' : 'services');
+    cache.remember(r.object as KubeObject | undefined, r.result === 'deleted', `${r.namespace}/${r.name}`);
   }
 
   private countRoutes(): number {
     let n = 0;
-    for (const vs of this.vsInformer?.store.values() ?? []) if (isManaged(vs)) n += (vs.spec?.http ?? []).filter((r) => r.name?.startsWith('vsop-')).length;
-    return n;
-  }
-
-  private byNameCount(): number {
-    let n = 0;
-    for (const c of this.byName.values()) n += c.size;
+    for (const vs of this.managedVirtualServices()) n += (vs.spec?.http ?? []).filter((r) => r.name?.startsWith('vsop-')).length;
     return n;
   }
 }
 
-/** The port, with every write refused once this replica may no longer write (it lost the Lease). */
-function gated(port: WatchPort, canWrite: () => boolean): WatchPort {
+/**
+ * The port apply writes through, with every write refused (ConflictError) once this replica may no longer
+ * write (it lost the Lease). Each method of KubePort is listed, as a read passed through or a write
+ * checked: a method added to KubePort does not compile here until it is given one or the other.
+ */
+export function gated(port: KubePort, canWrite: () => boolean): KubePort {
   const check = () => {
     if (!canWrite()) throw new ConflictError('not the leader any more: write refused');
   };
-  return new Proxy(port, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof prop === 'string' && /^(create|replace|delete)/.test(prop) && typeof value === 'function') {
-        return (...args: unknown[]) => {
-          check();
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      }
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+  return {
+    server: port.server,
+    getConfigMap: (namespace, name) => port.getConfigMap(namespace, name),
+    listServices: (namespace, labelSelector) => port.listServices(namespace, labelSelector),
+    listVirtualServices: (namespace, apiVersion) => port.listVirtualServices(namespace, apiVersion),
+    getVirtualService: (namespace, name, apiVersion) => port.getVirtualService(namespace, name, apiVersion),
+    getService: (namespace, name) => port.getService(namespace, name),
+    createVirtualService: async (vs, opts) => (check(), port.createVirtualService(vs, opts)),
+    replaceVirtualService: async (vs, opts) => (check(), port.replaceVirtualService(vs, opts)),
+    deleteVirtualService: async (namespace, name, apiVersion, pre, opts) => (check(), port.deleteVirtualService(namespace, name, apiVersion, pre, opts)),
+    createService: async (svc, opts) => (check(), port.createService(svc, opts)),
+    replaceService: async (svc, opts) => (check(), port.replaceService(svc, opts)),
+    deleteService: async (namespace, name, pre, opts) => (check(), port.deleteService(namespace, name, pre, opts)),
+  };
 }

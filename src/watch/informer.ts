@@ -4,9 +4,11 @@
 // connection or an apiserver restart is retried with jittered exponential backoff (1 s up to 30 s, reset
 // once events flow again). Nothing here polls: an idle collection costs one open request.
 
-import type { KubeObject } from '../core/types.ts';
+import type { LoadedConfig } from '../core/config.ts';
 import { PLACEHOLDER_LABEL } from '../core/ownership.ts';
+import type { KubeObject } from '../core/types.ts';
 import { ApiError } from '../errors.ts';
+import { collectionKey, type Affected, type Fallback, type Input } from '../inputs.ts';
 import type { Collection, WatchEvent, WatchPort } from '../k8s/port.ts';
 import { sleep } from '../sleep.ts';
 
@@ -24,6 +26,7 @@ export interface InformerOptions<T extends KubeObject> {
 
 export class Informer<T extends KubeObject> {
   readonly store = new Map<string, T>();
+  readonly collection: Collection;
   private readonly opts: InformerOptions<T>;
   private readonly abort = new AbortController();
   private resourceVersion = '';
@@ -36,6 +39,7 @@ export class Informer<T extends KubeObject> {
 
   constructor(opts: InformerOptions<T>) {
     this.opts = opts;
+    this.collection = opts.collection;
     this.backoff = opts.minBackoff ?? 1000;
     this.synced = new Promise((resolve, reject) => {
       this.syncedResolve = resolve;
@@ -187,3 +191,174 @@ export function keyOf(obj: KubeObject): string {
   return `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
 }
 
+
+/**
+ * One input of src/inputs.ts held locally: an informer per collection its scopes name under the current
+ * config, one merged store (an object two collections hold, such as a placeholder in a watched namespace,
+ * leaves when both have let it go), and an index from production Service name to the objects that bear
+ * on it. A collection refused with 403 that has a fallback is replaced by its fallback, said once.
+ */
+export class InputCache<T extends KubeObject> {
+  /** Every object of the input, by namespace/name. */
+  readonly objects = new Map<string, T>();
+  private readonly opts: InputCacheOptions<T>;
+  private readonly informers = new Map<string, Informer<T>>();
+  private readonly byKey = new Map<string, Set<string>>();
+  private readonly everywhere = new Set<string>();
+  private readonly affectedOf = new Map<string, Affected>();
+  /** Scopes (by their collection's key) read through their fallback since a 403. */
+  private readonly fellBack = new Set<string>();
+  private loaded: LoadedConfig | undefined;
+  private stopped = false;
+
+  constructor(opts: InputCacheOptions<T>) {
+    this.opts = opts;
+  }
+
+  /** Starts and stops informers so that they are those of the input's scopes under `loaded`. */
+  follow(loaded: LoadedConfig): void {
+    const configChanged = this.loaded !== loaded;
+    this.loaded = loaded;
+    const wanted = new Map<string, Collection>();
+    for (const { collection, fallback } of this.opts.input.scopes(loaded)) {
+      const collections = fallback && this.fellBack.has(collectionKey(collection)) ? fallback.collections : [collection];
+      for (const c of collections) wanted.set(collectionKey(c), c);
+    }
+    for (const [k, informer] of this.informers) {
+      if (wanted.has(k)) continue;
+      this.informers.delete(k);
+      void informer.stop();
+      for (const obj of informer.store.values()) this.settle(keyOf(obj));
+    }
+    for (const [k, c] of wanted) {
+      if (this.informers.has(k)) continue;
+      const informer = this.opts.informer(c, (change) => this.settle(keyOf(change.object)), (err) => this.refused(k, err));
+      this.informers.set(k, informer.start());
+    }
+    if (configChanged) this.reindex();
+  }
+
+  /** Resolves once every informer of the current scopes holds a first full list (also after a fallback). */
+  async synced(): Promise<void> {
+    while (!this.stopped) {
+      const current = [...this.informers.values()];
+      const ok = await Promise.all(current.map((i) => i.synced)).then(
+        () => true,
+        () => false,
+      );
+      if (ok && current.length === this.informers.size && current.every((i) => [...this.informers.values()].includes(i))) return;
+    }
+  }
+
+  /** The objects that bear on one production Service (those of a wildcard host included). */
+  objectsFor(key: string): T[] {
+    const out: T[] = [];
+    for (const k of [...(this.byKey.get(key) ?? []), ...this.everywhere]) {
+      const obj = this.objects.get(k);
+      if (obj) out.push(obj);
+    }
+    return out;
+  }
+
+  /** Write-through of this process's own write, into the merged store and every informer that holds or covers it. */
+  remember(obj: T | undefined, deleted: boolean, key: string): void {
+    for (const [, informer] of this.informers) {
+      if (informer.store.has(key) || (obj && covers(informer.collection, obj))) informer.remember(obj, deleted, key);
+    }
+    this.settle(key, false);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.informers.values()].map((i) => i.stop()));
+  }
+
+  /**
+   * The merged store and the index follow what the informers now hold for one key; the Services it bore on
+   * and bears on are told (not for this process's own writes, which the reconcile that made them knows).
+   */
+  private settle(storeKey: string, tell = true): void {
+    let obj: T | undefined;
+    for (const informer of this.informers.values()) {
+      const held = informer.store.get(storeKey);
+      if (held && (!obj || olderThan(obj, held))) obj = held;
+    }
+    if (obj) this.objects.set(storeKey, obj);
+    else this.objects.delete(storeKey);
+    const before = this.unindex(storeKey);
+    const after = obj && this.index(storeKey, obj);
+    if (!tell) return;
+    if (before) this.opts.touched(before);
+    if (after && after !== before) this.opts.touched(after);
+  }
+
+  private index(storeKey: string, obj: T): Affected {
+    const affected = this.opts.input.affects(obj, this.loaded!);
+    this.affectedOf.set(storeKey, affected);
+    if (affected === 'all') this.everywhere.add(storeKey);
+    else {
+      for (const key of affected) {
+        let set = this.byKey.get(key);
+        if (!set) this.byKey.set(key, (set = new Set()));
+        set.add(storeKey);
+      }
+    }
+    return affected;
+  }
+
+  private unindex(storeKey: string): Affected | undefined {
+    const affected = this.affectedOf.get(storeKey);
+    if (affected === undefined) return undefined;
+    this.affectedOf.delete(storeKey);
+    if (affected === 'all') this.everywhere.delete(storeKey);
+    else {
+      for (const key of affected) {
+        const set = this.byKey.get(key);
+        set?.delete(storeKey);
+        if (set?.size === 0) this.byKey.delete(key);
+      }
+    }
+    return affected;
+  }
+
+  /** After a config change: which Service an object bears on may have changed (the template's hosts). */
+  private reindex(): void {
+    this.byKey.clear();
+    this.everywhere.clear();
+    this.affectedOf.clear();
+    for (const [k, obj] of this.objects) this.index(k, obj);
+  }
+
+  /** A watch or list failed: a 403 on a collection with a fallback moves that scope to its fallback, once (true: taken over). */
+  private refused(collection: string, err: unknown): boolean {
+    if (this.stopped || !(err instanceof ApiError) || err.status !== 403 || !this.loaded || this.fellBack.has(collection)) return false;
+    const scope = this.opts.input.scopes(this.loaded).find((s) => collectionKey(s.collection) === collection);
+    if (!scope?.fallback) return false;
+    this.fellBack.add(collection);
+    this.opts.fellBack(scope.fallback, err);
+    // Not from inside the informer's own callback: it stops the informer that called.
+    queueMicrotask(() => this.loaded && !this.stopped && this.follow(this.loaded));
+    return true;
+  }
+}
+
+export interface InputCacheOptions<T extends KubeObject> {
+  input: Input<T>;
+  /** Makes (does not start) an informer of one collection that reports each change and each failure (true: the cache took it over). */
+  informer: (collection: Collection, onChange: (change: Change<T>) => void, onFailure: (err: unknown) => boolean) => Informer<T>;
+  /** Told, after each change, the production Services it bears on (before, then after, when they differ). */
+  touched: (keys: Affected) => void;
+  /** Told once per scope that falls back, with the 403 that made it. */
+  fellBack: (fallback: Fallback, err: ApiError) => void;
+}
+
+/** Whether an object belongs in a collection (namespace, and the `key=value` label selectors vsop uses). */
+function covers(c: Collection, obj: KubeObject): boolean {
+  if (c.namespace && c.namespace !== obj.metadata.namespace) return false;
+  if (c.fieldSelector) return false;
+  if (!c.labelSelector) return true;
+  return c.labelSelector.split(',').every((term) => {
+    const [k, v] = term.split('=');
+    return obj.metadata.labels?.[k!] === v;
+  });
+}

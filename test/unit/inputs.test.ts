@@ -1,0 +1,85 @@
+// src/inputs.ts: what vsop reads under a config, and which production Services an object bears on.
+// The host cases' expected values are Istio's (test/integration/inputs.test.ts checks each against
+// Istio's own xDS generation); the rest are vsop's own rules (its annotation, its template's naming).
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/core/config.ts';
+import { affectedByVirtualService, fallbackMessage, INPUTS, services, virtualServices } from '../../src/inputs.ts';
+import type { VirtualService } from '../../src/core/types.ts';
+import { service } from '../helpers/fixtures.ts';
+import { AFFECT_CASES } from './inputs-cases.ts';
+
+const loaded = loadConfig('defaultNamespace: default\ndeveloperNamespaces: [dev-alice, staging]\n', 'test');
+const vs = (namespace: string, hosts: string[], extra: Partial<VirtualService['metadata']> = {}, gateways?: string[]): VirtualService => ({
+  apiVersion: 'networking.istio.io/v1',
+  kind: 'VirtualService',
+  metadata: { name: 'x', namespace, ...extra },
+  spec: { hosts, ...(gateways ? { gateways } : {}) },
+});
+const sorted = (a: readonly string[] | 'all') => (a === 'all' ? a : [...a].sort());
+
+describe('inputs', () => {
+  it('lists Services per namespace of the config and placeholders by label; VirtualServices cluster-wide, the production namespace as fallback', () => {
+    assert.deepEqual(INPUTS.map((i) => i.field), ['services', 'virtualServices']);
+    assert.deepEqual(services.scopes(loaded).map((s) => [s.collection.namespace, s.collection.labelSelector ?? '']), [
+      ['default', ''],
+      ['dev-alice', ''],
+      ['staging', ''],
+      ['', 'virtualservice-operator/placeholder-service=true'],
+    ]);
+    const [scope, ...more] = virtualServices.scopes(loaded);
+    assert.equal(more.length, 0);
+    assert.deepEqual(scope!.collection, { resource: 'virtualservices', namespace: '', apiVersion: 'networking.istio.io/v1beta1' });
+    assert.deepEqual(scope!.fallback!.collections, [{ resource: 'virtualservices', namespace: 'default', apiVersion: 'networking.istio.io/v1beta1' }]);
+    assert.equal(
+      fallbackMessage(scope!.fallback!, 'forbidden: cannot list virtualservices.networking.istio.io cluster-wide'),
+      "forbidden: cannot list virtualservices.networking.istio.io cluster-wide; reading namespace default only: cannot see VirtualServices of other namespaces: a VirtualService elsewhere may shadow vsop's unseen (grant list and watch on virtualservices.networking.istio.io at cluster scope (a ClusterRole))",
+    );
+  });
+
+  it('a Service bears on the production Service of its name, in any namespace', () => {
+    assert.deepEqual(services.affects(service('dev-alice', 'my-app'), loaded), ['my-app']);
+  });
+
+  for (const c of AFFECT_CASES) {
+    it(`a VirtualService naming hosts: ${c.name}`, () => {
+      assert.deepEqual(sorted(affectedByVirtualService(vs(c.namespace, c.hosts), loaded)), sorted(c.takes));
+    });
+  }
+
+  it("in the production namespace, also the Service its annotation or its template's name names", () => {
+    assert.deepEqual(affectedByVirtualService(vs('default', ['x.example.com'], { name: 'my-app-virtual-service' }), loaded), ['my-app']);
+    assert.deepEqual(affectedByVirtualService(vs('default', [], { name: 'y', annotations: { 'vsop.io/service': 'web' } }), loaded), ['web']);
+    assert.deepEqual(affectedByVirtualService(vs('other', [], { name: 'my-app-virtual-service', annotations: { 'vsop.io/service': 'web' } }), loaded), []);
+  });
+
+  it("follows the template: its name, and hosts it renders beyond the Service's own", () => {
+    const custom = loadConfig(
+      [
+        'defaultNamespace: prod',
+        'developerNamespaces: [dev]',
+        'virtualServiceTemplate: |',
+        '  apiVersion: networking.istio.io/v1',
+        '  kind: VirtualService',
+        '  metadata: {name: "vs-${serviceName}", namespace: "${defaultNamespace}"}',
+        '  spec:',
+        '    hosts: ["${serviceName}", "${serviceName}.example.com"]',
+        '    http:',
+        '    - route: [{destination: {host: "${serviceName}.${defaultNamespace}.svc.cluster.local"}}]',
+        '',
+      ].join('\n'),
+      'test',
+    );
+    assert.deepEqual(affectedByVirtualService(vs('prod', [], { name: 'vs-api' }), custom), ['api']);
+    assert.deepEqual(affectedByVirtualService(vs('prod', [], { name: 'api-virtual-service' }), custom), []);
+    assert.deepEqual(affectedByVirtualService(vs('elsewhere', ['api.example.com']), custom), ['api']);
+    assert.deepEqual(affectedByVirtualService(vs('elsewhere', ['*.example.com']), custom), 'all');
+    assert.deepEqual(affectedByVirtualService(vs('elsewhere', ['api.prod.svc.cluster.local']), custom), ['api']);
+    assert.deepEqual(affectedByVirtualService(vs('elsewhere', ['api.example.org']), custom), []);
+  });
+
+  it('counts a VirtualService bound only to a gateway (Istio ignores it for the mesh; the selection module decides)', () => {
+    assert.deepEqual(affectedByVirtualService(vs('other', ['my-app.default.svc.cluster.local'], {}, ['istio-system/public-gw']), loaded), ['my-app']);
+  });
+});
