@@ -48,6 +48,14 @@ function setup(identity = 'me') {
   return { port, elector, log };
 }
 
+/** An elector that has just acquired a missing Lease (at 0 s). */
+async function leading(identity = 'me') {
+  const s = setup(identity);
+  s.elector.start();
+  await advance(0);
+  return s;
+}
+
 /** A Lease held by another replica, renewed at `renewTime` by that replica's clock. */
 function heldBy(holder: string, renewTime: number, transitions = 3): Lease {
   const t = new Date(renewTime).toISOString();
@@ -86,9 +94,7 @@ describe('LeaderElector', () => {
   });
 
   it('renews every retry period: renewTime moves, acquireTime and leaseTransitions stay; started is said once', async () => {
-    const { port, elector, log } = setup();
-    elector.start();
-    await advance(0);
+    const { port, elector, log } = await leading();
     const first = port.lease(NS, NAME)!.spec!;
     port.calls.length = 0;
     await advance(6_000);
@@ -171,9 +177,7 @@ describe('LeaderElector', () => {
   });
 
   it('the write gate closes at the renew deadline when renewals hang, before the Lease could expire', async () => {
-    const { port, elector } = setup();
-    elector.start();
-    await advance(0);
+    const { port, elector } = await leading();
     port.beforeLease = (verb) => (verb === 'update' ? new Promise<void>(() => {}) : undefined); // the renewal at 2 s never answers
     await advance(9_900);
     assert.equal(elector.canWrite(), true, 'within the deadline of the last renewal (at 0 s)');
@@ -182,9 +186,7 @@ describe('LeaderElector', () => {
   });
 
   it('stops leading once renewals have failed for longer than the renew deadline', async () => {
-    const { port, elector, log } = setup();
-    elector.start();
-    await advance(0);
+    const { port, elector, log } = await leading();
     port.beforeLease = () => {
       throw new ApiError('etcdserver: request timed out', 500, 'InternalError');
     };
@@ -197,9 +199,7 @@ describe('LeaderElector', () => {
   });
 
   it('stops leading when another replica holds the Lease (our renewal conflicts)', async () => {
-    const { port, elector, log } = setup();
-    elector.start();
-    await advance(0);
+    const { port, elector, log } = await leading();
     port.beforeLease = (verb) => {
       if (verb === 'update') port.putLease(heldBy('other', Date.now()));
     };
