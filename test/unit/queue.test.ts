@@ -82,7 +82,10 @@ describe('WorkQueue: one worker per key', () => {
     const q = new WorkQueue();
     const held = new Set<string>();
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
     const keys = ['a', 'b', 'c', 'd'];
     const pendingSince = new Map<string, number>(); // key -> adds not yet followed by a start
     let starts = 0;
