@@ -9,7 +9,7 @@
 
 import type { LoadedConfig } from './core/config.ts';
 import { PLACEHOLDER_LABEL, SERVICE_ANNOTATION } from './core/ownership.ts';
-import { qualify } from './core/plan.ts';
+import { qualify } from './core/istio/hosts.ts';
 import { renderTemplate } from './core/template.ts';
 import type { ConfigLocation, KubeObject, Service, VirtualService } from './core/types.ts';
 import type { Collection } from './k8s/port.ts';

@@ -94,6 +94,7 @@ export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): R
     ? planPurge(snapshot.virtualServices, snapshot.services, config.defaultNamespace)
     : plan(resolution.virtualServices, snapshot.virtualServices, {
         defaultNamespace: config.defaultNamespace,
+        callers: [config.defaultNamespace, ...config.developerNamespaces.map((d) => d.name)],
         ...(opts.services ? { services: opts.services } : {}),
         ...(opts.adopt ? { adopt: true } : {}),
         ...(blocked.size ? { blocked } : {}),

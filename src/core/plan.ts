@@ -2,6 +2,9 @@
 // The same plan is printed by --diff and executed by apply. Routes vsop did not render (foreign routes)
 // stay where they are in every update; objects without the managed label are never planned for change.
 
+import { serviceHost } from './istio/hosts.ts';
+import { isCatchAllRoute } from './istio/match.ts';
+import { bindsToMesh, namesHost, selectVirtualService } from './istio/select.ts';
 import { sameObject, semanticEqual } from './normalize.ts';
 import { isManaged, isPlaceholder, isVsopRoute, OVERRIDES_ANNOTATION, SERVICE_ANNOTATION } from './ownership.ts';
 import { hasPlaceholderMarker } from './placeholders.ts';
@@ -31,7 +34,7 @@ export interface Action<T extends KubeObject = VirtualService | Service> {
   reason?: string;
 }
 
-export type FindingCode = 'unmanaged-conflict' | 'host-overlap' | 'invalid-overrides';
+export type FindingCode = 'unmanaged-conflict' | 'host-overlap' | 'shadowed' | 'invalid-overrides';
 
 export interface Finding {
   code: FindingCode;
@@ -57,6 +60,8 @@ export interface PlanOptions {
   services?: readonly string[];
   /** Take over a same-named VirtualService that lacks the managed label (keeping its routes). */
   adopt?: boolean;
+  /** Namespaces requests come from, for which Istio's choice of VirtualService is checked (default: production). */
+  callers?: readonly string[];
   /** Objects (namespace/name) that must not be written, and why: their overrides cannot be read. */
   blocked?: ReadonlyMap<string, { service: string; message: string }>;
 }
@@ -107,7 +112,7 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
     });
   });
 
-  findings.push(...hostOverlaps(planned, others));
+  findings.push(...hostFindings(planned, others, opts.callers ?? [opts.defaultNamespace], opts.defaultNamespace));
   sortByKey(actions);
   findings.sort((a, b) => compareKeys(a, b) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
   return { version: PLAN_VERSION, actions, findings };
@@ -200,15 +205,16 @@ export function merge(want: VirtualService, have: VirtualService): VirtualServic
 }
 
 /**
- * A foreign catch-all route (one without match) above vsop's header routes would swallow their traffic;
- * it moves down to just above the template's own catch-all, where it still serves everything else.
+ * A foreign catch-all route above vsop's header routes would swallow their traffic: Istio sends Envoy
+ * nothing after a catch-all (no match, uri prefix "/", uri regex ".*": istio/match.ts). It moves down to
+ * just above the template's own catch-all, where it still serves everything else.
  */
 function unshadow(http: HttpRoute[], isOurs: (r: HttpRoute) => boolean, wanted: readonly HttpRoute[]): HttpRoute[] {
-  const lastHeaderRoute = http.findLastIndex((r) => isOurs(r) && r.match !== undefined);
-  const shadowing = http.filter((r, i) => i < lastHeaderRoute && !isOurs(r) && r.match === undefined);
+  const lastHeaderRoute = http.findLastIndex((r) => isOurs(r) && !isCatchAllRoute(r));
+  const shadowing = http.filter((r, i) => i < lastHeaderRoute && !isOurs(r) && isCatchAllRoute(r));
   if (shadowing.length === 0) return http;
   const rest = http.filter((r) => !shadowing.includes(r));
-  const ownCatchAll = wanted.findLast((r) => r.match === undefined);
+  const ownCatchAll = wanted.findLast((r) => isCatchAllRoute(r));
   const at = ownCatchAll ? rest.indexOf(ownCatchAll) : -1;
   rest.splice(at >= 0 ? at : rest.length, 0, ...shadowing);
   return rest;
@@ -238,50 +244,47 @@ function sameGroup(a: string, b: string): boolean {
 }
 
 /**
- * Istio applies one VirtualService per host for sidecar traffic and silently ignores the others
- * (istioctl analyze reports it as IST0109): every other object whose hosts cover ours is reported.
+ * Istio applies one VirtualService per host to sidecar traffic and ignores the others (IST0109). For each
+ * VirtualService vsop writes, and each namespace requests come from (production and developer
+ * namespaces), the one Istio would use is worked out by its own rules (istio/select.ts: mesh binding,
+ * exportTo, creation time): another one winning is `shadowed` (vsop's routes do nothing there); another
+ * one that also binds the host to the mesh but loses is `host-overlap`. Gateway-only ones are no concern.
  */
-function hostOverlaps(desired: readonly VirtualService[], live: readonly VirtualService[]): Finding[] {
-  const exact = new Map<string, VirtualService[]>();
-  const wildcards: { suffix: string; vs: VirtualService }[] = [];
-  for (const vs of live) {
-    for (const h of vs.spec?.hosts ?? []) {
-      const fqdn = qualify(h, vs.metadata.namespace ?? 'default');
-      if (fqdn.startsWith('*')) wildcards.push({ suffix: fqdn.slice(1), vs });
-      else {
-        const list = exact.get(fqdn);
-        if (list) list.push(vs);
-        else exact.set(fqdn, [vs]);
-      }
-    }
-  }
+function hostFindings(desired: readonly VirtualService[], others: readonly VirtualService[], callers: readonly string[], defaultNamespace: string): Finding[] {
   const findings: Finding[] = [];
+  const meshOthers = others.filter(bindsToMesh);
   for (const want of desired) {
-    const k = key(want);
-    const others = new Map<string, string>();
-    for (const h of want.spec.hosts ?? []) {
-      const fqdn = qualify(h, want.metadata.namespace!);
-      for (const vs of exact.get(fqdn) ?? []) if (key(vs) !== k) others.set(key(vs), h);
-      for (const w of wildcards) if (key(w.vs) !== k && fqdn.endsWith(w.suffix)) others.set(key(w.vs), h);
+    const service = want.metadata.annotations?.[SERVICE_ANNOTATION];
+    if (service === undefined || !bindsToMesh(want)) continue;
+    const fqdn = serviceHost(service, defaultNamespace);
+    const rivals = meshOthers.filter((vs) => namesHost(vs, fqdn));
+    if (rivals.length === 0) continue;
+    const shadowedBy = new Map<string, string[]>();
+    for (const from of callers) {
+      const winner = shadowingWinner([want, ...rivals], want, fqdn, from);
+      if (winner) shadowedBy.set(key(winner), [...(shadowedBy.get(key(winner)) ?? []), from]);
     }
-    for (const [other, host] of others) {
-      findings.push({
-        code: 'host-overlap',
-        severity: 'warning',
-        namespace: want.metadata.namespace!,
-        name: want.metadata.name,
-        message: `virtualservice ${other} also routes host "${host}"; Istio applies only one VirtualService per host to sidecar traffic (IST0109)`,
-      });
+    const base = { severity: 'warning' as const, namespace: want.metadata.namespace!, name: want.metadata.name, service };
+    for (const [other, from] of shadowedBy) {
+      findings.push({ ...base, code: 'shadowed', message: `virtualservice ${other} also routes host ${fqdn} and Istio uses it instead of this one for requests from namespace${from.length > 1 ? 's' : ''} ${from.join(', ')} (one VirtualService per host for sidecars: the older one, the caller's own namespace's first); vsop cannot change that: remove ${other}'s host or merge it (vsop sync --adopt takes over a same-named one)` });
+    }
+    for (const vs of rivals) {
+      if (shadowedBy.has(key(vs))) continue;
+      findings.push({ ...base, code: 'host-overlap', message: `virtualservice ${key(vs)} also routes host ${fqdn} for sidecars; Istio uses only one VirtualService per host (IST0109) and ignores ${key(vs)} where this one applies` });
     }
   }
   return findings;
 }
 
-/** A host as Istio reads it in a VirtualService of `namespace`: short names are relative to it. */
-export function qualify(host: string, namespace: string): string {
-  if (host === '*') return '*';
-  // Istio expands only dot-less names; anything with a dot is taken as written.
-  return host.includes('.') ? host : `${host}.${namespace}.svc.cluster.local`;
+/** The VirtualService other than `ours` that Istio uses for the host from `from`, on any of our ports. */
+function shadowingWinner(candidates: readonly VirtualService[], ours: VirtualService, fqdn: string, from: string): VirtualService | undefined {
+  const ports = new Set<number>([0]);
+  for (const r of ours.spec.http ?? []) for (const m of r.match ?? []) if (typeof m.port === 'number') ports.add(m.port);
+  for (const port of ports) {
+    const winner = selectVirtualService(candidates, fqdn, port, from).winner?.virtualService;
+    if (winner && winner !== ours) return winner;
+  }
+  return undefined;
 }
 
 function key(vs: { metadata: { namespace?: string; name: string } }): string {

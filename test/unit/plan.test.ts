@@ -77,8 +77,9 @@ describe('plan', () => {
     assert.deepEqual(
       p.findings.map((f) => f.message),
       [
-        'virtualservice default/team-routes also routes host "my-app"; Istio applies only one VirtualService per host to sidecar traffic (IST0109)',
-        'virtualservice ops/all also routes host "my-app"; Istio applies only one VirtualService per host to sidecar traffic (IST0109)',
+        // Neither has an http route, so neither claims the host for the port: vsop's wins (istio/select.ts).
+        'virtualservice default/team-routes also routes host my-app.default.svc.cluster.local for sidecars; Istio uses only one VirtualService per host (IST0109) and ignores default/team-routes where this one applies',
+        'virtualservice ops/all also routes host my-app.default.svc.cluster.local for sidecars; Istio uses only one VirtualService per host (IST0109) and ignores ops/all where this one applies',
       ],
     );
     assert.ok(p.findings.every((f) => f.severity === 'warning'));

@@ -81,7 +81,7 @@ describe('resolver and planner properties', () => {
     );
   });
 
-  it('routes each configured namespace that has the Service to itself, and the default route comes last', () => {
+  it('routes each configured namespace whose copy serves the port Istio sends to, to itself, and the default route comes last', () => {
     fc.assert(
       fc.property(world, (w) => {
         const { c, svcs, r } = setup(w);
@@ -93,7 +93,9 @@ describe('resolver and planner properties', () => {
           const prod = svcs.find((s) => s.metadata.namespace === 'prod' && s.metadata.name === svcName)!;
           if (prod.spec!.ports!.length > 1) continue;
           for (const dev of c.developerNamespaces) {
-            const own = svcs.some((s) => s.metadata.namespace === dev.name && s.metadata.name === svcName && !s.metadata.labels);
+            // Istio sends a port-less destination to the copy's only port, else to the production port (GetDestinationCluster).
+            const prodPort = prod.spec!.ports![0]!.port;
+            const own = svcs.some((s) => s.metadata.namespace === dev.name && s.metadata.name === svcName && !s.metadata.labels && (new Set(s.spec!.ports!.map((p) => p.port)).size === 1 || s.spec!.ports!.some((p) => p.port === prodPort)));
             const route = http.find((h) => h.name === `vsop-dev-${dev.name}`);
             if (own) assert.equal(route?.route?.[0]?.destination.host, `${svcName}.${dev.name}.svc.cluster.local`);
           }

@@ -1,0 +1,113 @@
+// Where one request goes, by Istio's rules: the Service its host names, the VirtualService that applies
+// (select.ts), the route it meets (match.ts) and the Envoy cluster(s) of that route's destinations.
+// `vsop trace` prints it; plan findings and status use the same functions.
+
+import type { HttpRoute, Service, VirtualService } from '../types.ts';
+import { CLUSTER_DOMAIN, clusterName, parseServiceHost, qualify } from './hosts.ts';
+import { firstMatch, type Request } from './match.ts';
+import { selectVirtualService } from './select.ts';
+
+export type TraceRequest = Request;
+
+export interface TraceDestination {
+  host: string;
+  port: number;
+  weight: number;
+  cluster: string;
+}
+
+export interface TraceAnswer {
+  /** The Envoy cluster of a single-destination route; "" when weighted, or when no route is met. */
+  cluster: string;
+  weights?: { cluster: string; weight: number }[];
+  /** Why the request reaches no cluster, e.g. "no route matched". */
+  error?: string;
+  /** The Service the host names (after following a placeholder or other ExternalName alias). */
+  service?: { namespace: string; name: string };
+  virtualService?: { namespace: string; name: string };
+  /** VirtualServices that name the host but are ignored for this caller (Istio uses one per host). */
+  ignored?: { namespace: string; name: string }[];
+  /** The route met, by name (or index) and the match entry that held. */
+  route?: { name?: string; index: number; match?: Record<string, unknown> };
+  action?: 'route' | 'redirect' | 'directResponse' | 'delegate';
+  destinations?: TraceDestination[];
+}
+
+export interface World {
+  services: readonly Service[];
+  virtualServices: readonly VirtualService[];
+}
+
+/** Traces one request. Never throws for what the world holds; answers with `error` instead. */
+export function traceRequest(world: World, req: TraceRequest): TraceAnswer {
+  const lookup = serviceLookup(world.services);
+  const fqdn = hostFqdn(req.host, req.from);
+  let svc = lookup(fqdn);
+  if (!svc) return { cluster: '', error: `no Service for host ${JSON.stringify(req.host)} (${fqdn})` };
+  const alias = aliasTarget(svc);
+  const concrete = alias ? lookup(alias) : undefined;
+  if (concrete) svc = concrete;
+  const host = `${svc.metadata.name}.${svc.metadata.namespace}.${CLUSTER_DOMAIN}`;
+  const service = { namespace: svc.metadata.namespace!, name: svc.metadata.name };
+  const selection = selectVirtualService(world.virtualServices, host, req.port, req.from);
+  const ignored = selection.ignored.map(ref);
+  if (!selection.winner) {
+    const cluster = clusterName(host, req.port);
+    return { cluster, service, ...(ignored.length ? { ignored } : {}), action: 'route', destinations: [{ host, port: req.port, weight: 100, cluster }] };
+  }
+  const vs = selection.winner.virtualService;
+  const base: TraceAnswer = { cluster: '', service, virtualService: ref(vs), ...(ignored.length ? { ignored } : {}) };
+  const hit = firstMatch(selection.winner.routes, req);
+  if (!hit) return { ...base, error: 'no route matched' };
+  const route = { ...(hit.route.name !== undefined ? { name: hit.route.name } : {}), index: hit.index, ...(hit.match ? { match: hit.match } : {}) };
+  if (hit.route.redirect !== undefined) return { ...base, route, action: 'redirect' };
+  if (hit.route.directResponse !== undefined) return { ...base, route, action: 'directResponse' };
+  if (hit.route.delegate !== undefined) return { ...base, route, action: 'delegate', error: 'delegated routes are not traced' };
+  const destinations = routeDestinations(hit.route, vs.metadata.namespace ?? 'default', req.port, lookup);
+  if (destinations.length === 1) return { ...base, route, action: 'route', destinations, cluster: destinations[0]!.cluster };
+  return { ...base, route, action: 'route', destinations, weights: destinations.map((d) => ({ cluster: d.cluster, weight: d.weight })) };
+}
+
+/**
+ * The Envoy clusters of a route's destinations for a request on `listenerPort`: the destination's port,
+ * else the Service's only port, else the listener's; an ExternalName Service's cluster is its target's.
+ * Source: istio pilot/pkg/networking/core/route/route.go GetDestinationCluster.
+ */
+function routeDestinations(route: HttpRoute, namespace: string, listenerPort: number, lookup: (fqdn: string) => Service | undefined): TraceDestination[] {
+  const list = route.route ?? [];
+  return list
+    .filter((d) => list.length === 1 || (d.weight ?? 0) > 0)
+    .map((d) => {
+      const host = qualify(d.destination.host, namespace);
+      const svc = lookup(host);
+      const ports = [...new Set((svc?.spec?.ports ?? []).map((p) => p.port))];
+      const port = d.destination.port?.number ?? (ports.length === 1 ? ports[0]! : listenerPort);
+      const target = (svc && svc.spec?.type === 'ExternalName' ? svc.spec.externalName : undefined) ?? host;
+      return { host, port, weight: list.length === 1 ? 100 : (d.weight ?? 0), cluster: clusterName(target, port) };
+    });
+}
+
+/** The FQDN a Host header names for a caller in `from`, as the cluster's DNS search path resolves it. */
+export function hostFqdn(host: string, from: string): string {
+  const h = host.replace(/:\d+$/, '').toLowerCase();
+  const parts = h.split('.');
+  if (parts.length === 1) return `${h}.${from}.${CLUSTER_DOMAIN}`;
+  if (parts.length === 2) return `${h}.${CLUSTER_DOMAIN}`;
+  if (parts.length === 3 && parts[2] === 'svc') return `${h}.cluster.local`;
+  return h;
+}
+
+function aliasTarget(svc: Service): string | undefined {
+  if (svc.spec?.type !== 'ExternalName' || typeof svc.spec.externalName !== 'string') return undefined;
+  return parseServiceHost(svc.spec.externalName) ? hostFqdn(svc.spec.externalName, svc.metadata.namespace ?? 'default') : undefined;
+}
+
+function serviceLookup(services: readonly Service[]): (fqdn: string) => Service | undefined {
+  const byHost = new Map<string, Service>();
+  for (const s of services) byHost.set(`${s.metadata.name}.${s.metadata.namespace}.${CLUSTER_DOMAIN}`, s);
+  return (fqdn) => byHost.get(fqdn);
+}
+
+function ref(vs: VirtualService): { namespace: string; name: string } {
+  return { namespace: vs.metadata.namespace ?? 'default', name: vs.metadata.name };
+}
