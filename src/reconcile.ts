@@ -12,7 +12,8 @@ import { planPlaceholders } from './core/placeholders.ts';
 import { plan, planPurge, type Plan } from './core/plan.ts';
 import { resolve, type Resolution } from './core/resolve.ts';
 import { renderTemplate } from './core/template.ts';
-import type { Service, VirtualService } from './core/types.ts';
+import type { World } from './core/istio/trace.ts';
+import type { KubeObject, Service, VirtualService } from './core/types.ts';
 import { ConfigError, InputError, NotFoundError, type Problem } from './errors.ts';
 
 /** What vsop reads, from wherever it comes (src/inputs.ts declares it for a cluster). */
@@ -132,4 +133,24 @@ function overridesOf(live: LiveOverrides, opts: ReconcileOptions): (service: str
     }
     return edit.apply(current ?? NO_OVERRIDES, ctx);
   };
+}
+
+/**
+ * The objects as they would be after the plan is applied (`vsop sync`): live objects with each planned
+ * create, update and delete done. What trace and status ask Istio's rules about.
+ */
+export function worldAfter(r: Pick<Reconciled, 'plan' | 'snapshot'>): World {
+  const k = (o: KubeObject) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
+  const changes = new Map(r.plan.actions.filter((a) => a.type !== 'unchanged').map((a) => [`${a.kind}/${a.namespace}/${a.name}`, a]));
+  const apply = <T extends KubeObject>(live: readonly T[], kind: string): T[] => {
+    const out: T[] = [];
+    for (const o of live) {
+      const a = changes.get(k(o));
+      if (!a) out.push(o);
+      else if (a.type === 'update') out.push(a.after as unknown as T);
+    }
+    for (const a of changes.values()) if (a.kind === kind && a.type === 'create') out.push(a.after as unknown as T);
+    return out;
+  };
+  return { services: apply(r.snapshot.services, 'Service'), virtualServices: apply(r.snapshot.virtualServices, 'VirtualService') };
 }

@@ -154,6 +154,20 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .action(action(async ([services], opts) => (await import('./status.ts')).status(io, services as string[], opts as never)));
 
   program
+    .command('trace')
+    .description('show where one request goes and why, by Istio\'s rules: the VirtualService that applies, the route it meets, the destination')
+    .argument('<service>', 'a production Service (or NAME.NAMESPACE)')
+    .option('-H, --header <name=value>', 'a request header; repeatable', collect)
+    .option('--path <path>', 'the request path, with its query if any', '/')
+    .option('--method <method>', 'the request method', 'GET')
+    .addOption(new Option('--port <port>', 'the Service port called (default: its first)').argParser(wholeNumber(1, 65535)))
+    .option('--from <namespace>', 'the namespace the request comes from (default: the production namespace)')
+    .option('--live', 'trace the state as it is, not as vsop sync would leave it')
+    .addOption(filenameOption())
+    .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .action(action(async ([service], opts) => (await import('./trace.ts')).trace(io, service as string, opts as never)));
+
+  program
     .command('watch')
     .description('reconcile continuously, as a Deployment: the drop-in replacement for the VirtualService operator')
     .option('--health-probe-bind-address <address>', 'where /healthz and /readyz listen', ':8081')

@@ -1,0 +1,67 @@
+// vsop trace SERVICE: where one request goes and why, by Istio's rules (src/core/istio), in the state
+// `vsop sync` would leave (or, with --live, the state as it is): the Service the host names, the
+// VirtualService that applies (and those Istio ignores), the route met, and the destination clusters.
+
+import { describeMatch } from '../core/istio/describe.ts';
+import { traceRequest, type TraceAnswer, type TraceRequest } from '../core/istio/trace.ts';
+import { NotFoundError, UsageError } from '../errors.ts';
+import { reconcileOnce, worldAfter } from '../reconcile.ts';
+import type { Io } from './io.ts';
+import { paint } from './paint.ts';
+import { openSource, printWarnings, type SourceOptions } from './source.ts';
+
+interface TraceOptions extends SourceOptions {
+  header?: string[];
+  path: string;
+  method: string;
+  port?: number;
+  from?: string;
+  live?: boolean;
+  output: 'text' | 'json';
+}
+
+export async function trace(io: Io, service: string, opts: TraceOptions): Promise<number> {
+  const c = paint(io, opts.color);
+  const headers: Record<string, string> = {};
+  for (const h of opts.header ?? []) {
+    const at = h.indexOf('=');
+    const name = at > 0 ? h.slice(0, at).trim() : '';
+    if (!name) throw new UsageError(`-H ${JSON.stringify(h)}: expected name=value`, { hint: 'for example: -H x-developer=dev-alice' });
+    headers[name.toLowerCase()] = h.slice(at + 1);
+  }
+  const result = await reconcileOnce((await openSource(io, opts)).source, { allowGone: true });
+  printWarnings(io, result.warnings, c.err.yellow);
+  const config = result.loaded.config;
+  const [name, ns = config.defaultNamespace] = service.split('.');
+  const world = opts.live ? { services: result.snapshot.services, virtualServices: result.snapshot.virtualServices } : worldAfter(result);
+  const svc = world.services.find((s) => s.metadata.name === name && s.metadata.namespace === ns);
+  if (!svc) throw new NotFoundError(`service ${ns}/${name} not found`, { hint: `trace a Service of ${config.defaultNamespace} (or NAME.NAMESPACE)` });
+  const ports = (svc.spec?.ports ?? []).map((p) => p.port);
+  const port = opts.port ?? ports[0];
+  if (port === undefined) throw new UsageError(`service ${ns}/${name} has no ports`);
+  if (!ports.includes(port)) throw new UsageError(`service ${ns}/${name} has no port ${port} (it has: ${ports.join(', ')})`);
+  const from = opts.from ?? config.defaultNamespace;
+  const req: TraceRequest = { host: `${name}.${ns}.svc.cluster.local`, port, path: opts.path, method: opts.method.toUpperCase(), headers, from };
+  const answer = traceRequest(world, req);
+  if (opts.output === 'json') {
+    io.out(`${JSON.stringify({ version: 1, request: req, state: opts.live ? 'live' : 'after-sync', ...answer }, null, 2)}\n`);
+    return 0;
+  }
+  io.out(text(req, answer));
+  return 0;
+}
+
+function text(req: TraceRequest, a: TraceAnswer): string {
+  const lines: string[] = [];
+  const hdrs = Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`);
+  lines.push(`request: ${req.method} ${req.host}:${req.port}${req.path} from namespace ${req.from}${hdrs.length ? ` with ${hdrs.join(', ')}` : ''}`);
+  if (a.service) lines.push(`service: ${a.service.namespace}/${a.service.name}`);
+  if (a.virtualService) lines.push(`virtualservice: ${a.virtualService.namespace}/${a.virtualService.name}`);
+  else if (a.service) lines.push('virtualservice: none applies (the Service\'s own default route)');
+  for (const i of a.ignored ?? []) lines.push(`  ignored: ${i.namespace}/${i.name} (Istio uses one VirtualService per host for sidecars)`);
+  if (a.route) lines.push(`route: ${a.route.name ?? `#${a.route.index}`}${a.route.match ? ` (${describeMatch(a.route.match)})` : ' (no match: every request)'}`);
+  for (const d of a.destinations ?? []) lines.push(`→ ${d.host}:${d.port}${(a.destinations?.length ?? 0) > 1 ? ` weight ${d.weight}` : ''}  [${d.cluster}]`);
+  if (a.action && a.action !== 'route') lines.push(`action: ${a.action}`);
+  if (a.error) lines.push(`error: ${a.error}`);
+  return `${lines.join('\n')}\n`;
+}
