@@ -31,10 +31,17 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
   const unreadable = new Set(result.plan.findings.filter((f) => f.code === 'invalid-overrides').map((f) => serviceOf.get(`${f.namespace}/${f.name}`)));
   const syncOf = (a: Action | undefined, service: string): Sync =>
     unreadable.has(service) ? 'invalid overrides' : !a || a.type === 'create' ? 'missing' : a.type === 'unchanged' ? 'in sync' : a.type === 'delete' ? 'orphan' : 'drift';
-  const totals = { services: rows.length, routes: 0, fallbacks: 0, placeholders: 0, production: 0, drifted: 0, overridden: 0 };
+  // Another VirtualService that Istio uses for the host instead (istio/select.ts): vsop's routes do nothing.
+  const shadowedBy = new Map<string, string[]>();
+  for (const f of result.plan.findings) {
+    if (f.code === 'shadowed' && f.service) shadowedBy.set(f.service, [...(shadowedBy.get(f.service) ?? []), f.message.split(' ')[1]!]);
+  }
+  const totals = { services: rows.length, routes: 0, fallbacks: 0, placeholders: 0, production: 0, drifted: 0, overridden: 0, shadowed: 0 };
   for (const r of rows) {
+    if (shadowedBy.has(r.service)) totals.shadowed++;
     for (const n of r.namespaces) {
-      if (n.route.state === 'route') totals.routes++;
+      if (shadowedBy.has(r.service)) totals.production++;
+      else if (n.route.state === 'route') totals.routes++;
       else if (n.route.state === 'fallback') totals.fallbacks++;
       else totals.production++;
       if (n.placeholder) totals.placeholders++;
@@ -49,6 +56,7 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
       return {
         service: r.service,
         virtualService: a ? { namespace: a.namespace, name: a.name, resourceVersion: a.live?.metadata.resourceVersion ?? null, state: syncOf(a, r.service) } : null,
+        ...(shadowedBy.has(r.service) ? { shadowedBy: shadowedBy.get(r.service) } : {}),
         overrides: r.overrides,
         namespaces: Object.fromEntries(r.namespaces.map((n) => [n.namespace, { ...n.route, placeholder: n.placeholder, ...(n.overrides ? { overrides: n.overrides } : {}) }])),
       };
@@ -68,14 +76,14 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
     const sync = syncOf(a, r.service);
     table.push([
       r.service,
-      ...r.namespaces.map((n) => cell(n, c.out)),
-      sync === 'in sync' ? c.out.green(sync) : c.out.yellow(sync),
+      ...r.namespaces.map((n) => (shadowedBy.has(r.service) ? c.out.red('shadowed') : cell(n, c.out))),
+      shadowedBy.has(r.service) ? c.out.red(`shadowed by ${shadowedBy.get(r.service)!.join(', ')}`) : sync === 'in sync' ? c.out.green(sync) : c.out.yellow(sync),
       ...(wide ? [a?.name ?? '', a?.live?.metadata.resourceVersion ?? ''] : []),
     ]);
   }
   io.out(`${table.toString().split('\n').map((l) => l.trimEnd()).join('\n')}\n`);
   io.out(
-    `\n${totals.services} service${totals.services === 1 ? '' : 's'}: ${totals.routes} routed to their own copy, ${totals.fallbacks} to a parent's, ${totals.production} to production; ${totals.placeholders} placeholder${totals.placeholders === 1 ? '' : 's'}; ${totals.drifted} not in sync${totals.overridden ? `; ${totals.overridden} routed by hand` : ''}\n`,
+    `\n${totals.services} service${totals.services === 1 ? '' : 's'}: ${totals.routes} routed to their own copy, ${totals.fallbacks} to a parent's, ${totals.production} to production; ${totals.placeholders} placeholder${totals.placeholders === 1 ? '' : 's'}; ${totals.drifted} not in sync${totals.overridden ? `; ${totals.overridden} routed by hand` : ''}${totals.shadowed ? `; ${totals.shadowed} shadowed by another VirtualService (not routed)` : ''}\n`,
   );
   return 0;
 }
