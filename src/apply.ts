@@ -3,9 +3,9 @@
 // again, with exponential backoff. Writes to different objects go out concurrently, a few at a time.
 
 import pRetry from 'p-retry';
-import { isManaged, OVERRIDES_ANNOTATION } from './core/ownership.ts';
-import { planVirtualService, type Action, type ActionType } from './core/plan.ts';
-import { handOver, hasPlaceholderMarker, planPlaceholder } from './core/placeholders.ts';
+import { hasPlaceholderMarker, isManaged, OVERRIDES_ANNOTATION } from './core/ownership.ts';
+import { planVirtualService, type Action, type ActionType, type VirtualServiceAction } from './core/plan.ts';
+import { handOver, planPlaceholder } from './core/placeholders.ts';
 import type { KubeObject, Service, VirtualService } from './core/types.ts';
 import { ApiError, ConflictError, UnreachableError } from './errors.ts';
 import type { KubePort, WriteOptions } from './k8s/port.ts';
@@ -120,55 +120,49 @@ async function replan(planned: Action, port: KubePort, opts: ApplyOptions): Prom
   if (planned.kind === 'VirtualService') {
     const apiVersion = (planned.desired ?? planned.live)!.apiVersion;
     const fresh = await port.getVirtualService(planned.namespace, planned.name, apiVersion);
-    if (planned.type === 'delete') return planDelete(planned, fresh);
+    if (planned.type === 'delete') return fresh && isManaged(fresh) ? { ...planned, live: fresh } : { ...planned, type: 'unchanged' };
     const outcome = planVirtualService(desiredNow(planned, fresh, opts), fresh, opts.adopt ?? false);
     if ('code' in outcome) throw new ConflictError(outcome.message);
     return outcome;
   }
   const fresh = await port.getService(planned.namespace, planned.name);
-  if (planned.type === 'delete') return planDelete(planned, fresh);
+  // A delete goes ahead only while the object is still there and still vsop's; so does a hand-over.
+  if (planned.type === 'delete') return fresh && hasPlaceholderMarker(fresh) ? { ...planned, live: fresh } : { ...planned, type: 'unchanged' };
   if (!planned.desired) {
     // A hand-over: strip the markers from whatever is there now, if they are still on it.
-    return fresh && hasPlaceholderMarker(fresh) ? { ...planned, live: fresh, after: handOver(fresh) } : { ...planned, type: 'unchanged' };
+    return fresh && hasPlaceholderMarker(fresh) ? { ...planned, type: 'update', live: fresh, after: handOver(fresh) } : { ...planned, type: 'unchanged' };
   }
-  const outcome = planPlaceholder(planned.desired as Service, fresh);
+  const outcome = planPlaceholder(planned.desired, fresh);
   if ('code' in outcome) throw new ConflictError(outcome.message);
   return outcome;
 }
 
 /** The desired object again, from the fresh one's overrides; or as planned when they did not change. */
-function desiredNow(planned: Action, fresh: VirtualService | undefined, opts: ApplyOptions): VirtualService {
-  if (opts.desire && planned.service !== undefined) return opts.desire(planned.service, fresh) ?? (planned.desired as VirtualService);
+function desiredNow(planned: Exclude<VirtualServiceAction, { type: 'delete' }>, fresh: VirtualService | undefined, opts: ApplyOptions): VirtualService {
+  const wanted = planned.desired ?? planned.after!;
+  if (opts.desire && planned.service !== undefined) return opts.desire(planned.service, fresh) ?? wanted;
   const overrides = (vs: VirtualService | undefined) => vs?.metadata.annotations?.[OVERRIDES_ANNOTATION];
-  if (overrides(fresh) !== overrides(planned.live as VirtualService | undefined)) {
+  if (overrides(fresh) !== overrides(planned.live)) {
     throw new ConflictError(`virtualservice ${planned.namespace}/${planned.name}: its overrides (${OVERRIDES_ANNOTATION}) changed since it was read; not overwriting them`, {
       hint: 'run again: the next run reads them',
     });
   }
-  return planned.desired as VirtualService;
-}
-
-/** A delete goes ahead only while the object is still there and still vsop's. */
-function planDelete(planned: Action, fresh: KubeObject | undefined): Action {
-  const ours = planned.kind === 'Service' ? fresh && hasPlaceholderMarker(fresh as Service) : fresh && isManaged(fresh);
-  if (!ours) return { ...planned, type: 'unchanged' };
-  return { ...planned, live: fresh as VirtualService };
+  return wanted;
 }
 
 /** One write; the server's copy of what it stored comes back (nothing for a delete). */
 async function write(action: Action, port: KubePort, opts: WriteOptions): Promise<KubeObject | undefined> {
+  if (action.type === 'unchanged') return undefined;
   const pre = { uid: action.live?.metadata.uid as string | undefined, resourceVersion: action.live?.metadata.resourceVersion };
   if (action.kind === 'VirtualService') {
-    const vs = action.after as VirtualService;
-    if (action.type === 'create') return port.createVirtualService(vs, opts);
-    if (action.type === 'update') return port.replaceVirtualService(vs, opts);
-    if (action.type === 'delete') await deleteIgnoringGone(() => port.deleteVirtualService(action.namespace, action.name, action.live!.apiVersion, pre, opts));
+    if (action.type === 'create') return port.createVirtualService(action.after, opts);
+    if (action.type === 'update') return port.replaceVirtualService(action.after, opts);
+    await deleteIgnoringGone(() => port.deleteVirtualService(action.namespace, action.name, action.live.apiVersion, pre, opts));
     return undefined;
   }
-  const svc = action.after as Service;
-  if (action.type === 'create') return port.createService(svc, opts);
-  if (action.type === 'update') return port.replaceService(svc, opts);
-  if (action.type === 'delete') await deleteIgnoringGone(() => port.deleteService(action.namespace, action.name, pre, opts));
+  if (action.type === 'create') return port.createService(action.after, opts);
+  if (action.type === 'update') return port.replaceService(action.after, opts);
+  await deleteIgnoringGone(() => port.deleteService(action.namespace, action.name, pre, opts));
   return undefined;
 }
 

@@ -45,11 +45,15 @@ export function isManaged(obj: KubeObject): boolean {
  * that someone turned into a real Service (a selector, another type) is no longer a placeholder.
  */
 export function isPlaceholder(svc: Service): boolean {
-  const marked = svc.metadata.labels?.[PLACEHOLDER_LABEL] === 'true' || svc.metadata.annotations?.[PLACEHOLDER_LABEL] === 'true';
-  if (!marked) return false;
+  if (!hasPlaceholderMarker(svc)) return false;
   const spec = svc.spec ?? {};
   const selector = spec.selector as Record<string, string> | undefined;
   return (spec.type === undefined || spec.type === 'ExternalName') && (!selector || Object.keys(selector).length === 0);
+}
+
+/** Carries vsop's placeholder marker (label or annotation), whatever happened to the object since. */
+export function hasPlaceholderMarker(svc: Service): boolean {
+  return svc.metadata.labels?.[PLACEHOLDER_LABEL] === 'true' || svc.metadata.annotations?.[PLACEHOLDER_LABEL] === 'true';
 }
 
 export function isVsopRoute(route: HttpRoute): boolean {

@@ -5,8 +5,8 @@
 // Services), and hand their name over when a developer deploys the real Service.
 
 import { sameObject } from './normalize.ts';
-import { isPlaceholder, MANAGED_LABEL, MANAGED_VALUE, PLACEHOLDER_LABEL, PLACEHOLDER_SOURCE_ANNOTATION } from './ownership.ts';
-import type { Action, Finding } from './plan.ts';
+import { hasPlaceholderMarker, isPlaceholder, MANAGED_LABEL, MANAGED_VALUE, PLACEHOLDER_LABEL, PLACEHOLDER_SOURCE_ANNOTATION } from './ownership.ts';
+import type { Finding, ServiceAction } from './plan.ts';
 import type { Service, ServicePort } from './types.ts';
 
 export function placeholder(production: Service, namespace: string, target: string): Service {
@@ -32,13 +32,8 @@ function copyPort(p: ServicePort): ServicePort {
   return { ...(p.name ? { name: p.name } : {}), port: p.port, protocol: p.protocol ?? 'TCP' };
 }
 
-/** Carries vsop's placeholder marker, whatever happened to the object since. */
-export function hasPlaceholderMarker(svc: Service): boolean {
-  return svc.metadata.labels?.[PLACEHOLDER_LABEL] === 'true' || svc.metadata.annotations?.[PLACEHOLDER_LABEL] === 'true';
-}
-
 /** One placeholder: what to do with the Service of that name that is there now. */
-export function planPlaceholder(want: Service, have: Service | undefined): Action<Service> | Finding {
+export function planPlaceholder(want: Service, have: Service | undefined): ServiceAction | Finding {
   const base = { kind: 'Service' as const, namespace: want.metadata.namespace!, name: want.metadata.name, service: want.metadata.name, desired: want };
   if (!have) return { type: 'create', ...base, after: want };
   if (!hasPlaceholderMarker(have)) {
@@ -63,11 +58,11 @@ export function planPlaceholder(want: Service, have: Service | undefined): Actio
  * All placeholders: create the missing, correct the changed, delete those nothing asks for any more, and
  * hand over those a developer replaced with a real Service (their markers go, the Service stays).
  */
-export function planPlaceholders(desired: readonly Service[], live: readonly Service[], only?: ReadonlySet<string>): Action<Service>[] {
+export function planPlaceholders(desired: readonly Service[], live: readonly Service[], only?: ReadonlySet<string>): ServiceAction[] {
   const key = (s: Service) => `${s.metadata.namespace}/${s.metadata.name}`;
   const liveByKey = new Map(live.map((s) => [key(s), s]));
   const wanted = new Set<string>();
-  const actions: Action<Service>[] = [];
+  const actions: ServiceAction[] = [];
   for (const want of desired) {
     if (only && !only.has(want.metadata.name)) continue;
     wanted.add(key(want));
@@ -95,7 +90,7 @@ export function planPlaceholders(desired: readonly Service[], live: readonly Ser
 }
 
 /** A placeholder someone made real (a selector, another type): vsop lets go of it. */
-function handOverAction(have: Service): Action<Service> {
+function handOverAction(have: Service): ServiceAction {
   return {
     type: 'update',
     kind: 'Service',

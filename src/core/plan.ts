@@ -6,8 +6,7 @@ import { serviceHost } from './istio/hosts.ts';
 import { isCatchAllRoute } from './istio/match.ts';
 import { bindsToMesh, namesHost, selectVirtualService } from './istio/select.ts';
 import { sameObject, semanticEqual } from './normalize.ts';
-import { isManaged, isPlaceholder, isVsopRoute, OVERRIDES_ANNOTATION, SERVICE_ANNOTATION } from './ownership.ts';
-import { hasPlaceholderMarker } from './placeholders.ts';
+import { hasPlaceholderMarker, isManaged, isPlaceholder, isVsopRoute, OVERRIDES_ANNOTATION, SERVICE_ANNOTATION } from './ownership.ts';
 import type { HttpRoute, KubeObject, Service, VirtualService } from './types.ts';
 
 export const PLAN_VERSION = 1;
@@ -17,22 +16,31 @@ export type ActionType = 'create' | 'update' | 'delete' | 'unchanged';
 /** What vsop writes: VirtualServices, and placeholder Services in developer namespaces. */
 export type ManagedKind = 'VirtualService' | 'Service';
 
-export interface Action<T extends KubeObject = VirtualService | Service> {
-  type: ActionType;
-  kind: ManagedKind;
+interface ActionOf<K extends ManagedKind> {
+  kind: K;
   namespace: string;
   name: string;
   /** The production Service the object is for. */
   service: string | undefined;
-  /** The object as it is now (absent for create). */
-  live?: T;
-  /** What vsop wants, before it is laid onto the live object (absent for delete). */
-  desired?: T;
-  /** The object to write (absent for delete): the desired one merged onto the live one. */
-  after?: T;
   /** Why a delete happens. */
   reason?: string;
 }
+
+/**
+ * What to do with one object of kind K (objects of type T), a union on `type`: `live` is the object as it
+ * is now, `desired` what vsop wants before it is laid onto the live one, `after` the object to write.
+ */
+type ActionsOf<K extends ManagedKind, T extends KubeObject> =
+  | (ActionOf<K> & { type: 'create'; live?: undefined; desired: T; after: T })
+  // A placeholder's hand-over has no desired object: the markers come off whatever is there.
+  | (ActionOf<K> & { type: 'update'; live: T; desired?: T; after: T })
+  | (ActionOf<K> & { type: 'unchanged'; live?: T; desired?: T; after?: T })
+  | (ActionOf<K> & { type: 'delete'; live: T; desired?: undefined; after?: undefined });
+
+export type VirtualServiceAction = ActionsOf<'VirtualService', VirtualService>;
+export type ServiceAction = ActionsOf<'Service', Service>;
+/** One planned change, narrowed by `kind` to its object type and by `type` to the objects it carries. */
+export type Action = VirtualServiceAction | ServiceAction;
 
 export type FindingCode = 'unmanaged-conflict' | 'host-overlap' | 'shadowed' | 'invalid-overrides';
 
@@ -122,7 +130,7 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
  * One VirtualService: what to do with `have` to bring it in line with `want`, or why it cannot be.
  * apply calls this again with a fresh read when its write meets a conflict.
  */
-export function planVirtualService(want: VirtualService, have: VirtualService | undefined, adopt: boolean): Action<VirtualService> | Finding {
+export function planVirtualService(want: VirtualService, have: VirtualService | undefined, adopt: boolean): VirtualServiceAction | Finding {
   const base = { kind: 'VirtualService' as const, namespace: want.metadata.namespace!, name: want.metadata.name, service: want.metadata.annotations?.[SERVICE_ANNOTATION], desired: want };
   if (!have) return { type: 'create', ...base, after: want };
   if (!isManaged(have) && !adopt) {
