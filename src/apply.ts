@@ -6,7 +6,7 @@ import pRetry from 'p-retry';
 import { hasPlaceholderMarker, isManaged, OVERRIDES_ANNOTATION } from './core/ownership.ts';
 import { planVirtualService, type Action, type ActionType, type VirtualServiceAction } from './core/plan.ts';
 import { handOver, planPlaceholder } from './core/placeholders.ts';
-import type { KubeObject, Service, VirtualService } from './core/types.ts';
+import type { KubeObject, VirtualService } from './core/types.ts';
 import { ApiError, ConflictError, UnreachableError } from './errors.ts';
 import type { KubePort, WriteOptions } from './k8s/port.ts';
 import { sleep } from './sleep.ts';
