@@ -10,6 +10,7 @@ import type { Problem } from '../../errors.ts';
 import { qualify, serviceHost } from '../istio/hosts.ts';
 import { serialize } from '../overrides.ts';
 import { DEFAULT_ROUTE_NAME, MANAGED_LABEL, MANAGED_VALUE, OVERRIDES_ANNOTATION, SERVICE_ANNOTATION, templateRouteName } from '../ownership.ts';
+import type { HeaderCondition } from '../overrides.ts';
 import type { RoutingRule, RoutingTable } from '../routing/table.ts';
 import type { HttpRoute, VirtualService } from '../types.ts';
 
@@ -80,9 +81,9 @@ function nameRoutes(vs: VirtualService): HttpRoute[] {
  */
 function variant(r: HttpRoute, rule: RoutingRule, suffix: string, production: string, service: string): { route?: HttpRoute; problem?: string } {
   const { name: _name, match, route, ...rest } = r;
-  const wanted = Object.fromEntries(rule.headers.map((h) => [h.name, { [h.match]: h.value }]));
-  const matches: Record<string, unknown>[] = [];
-  for (const m of match ?? [{}]) {
+  const wanted = headerMatches(rule.headers);
+  const matches: Record<string, unknown>[] = match === undefined && rule.port === undefined ? sharedMatchList(rule.headers, wanted) : [];
+  for (const m of matches.length > 0 ? [] : (match ?? [{}])) {
     const port = m.port as number | undefined;
     if (rule.port !== undefined && port !== undefined && port !== rule.port) continue;
     const headers = (m.headers ?? {}) as Record<string, unknown>;
@@ -99,6 +100,33 @@ function variant(r: HttpRoute, rule: RoutingRule, suffix: string, production: st
     return { ...d, destination: { ...d.destination, host, ...(port ? { port } : {}) } };
   };
   return { route: { name: `${rule.name}${suffix}`, match: matches, ...rest, route: (route ?? []).map(swap) } };
+}
+
+const headerMatchCache = new WeakMap<readonly HeaderCondition[], Record<string, unknown>>();
+const matchListCache = new WeakMap<readonly HeaderCondition[], Record<string, unknown>[]>();
+
+/** A rule's conditions as a VirtualService `headers` map; frozen and shared when the rule's list is shared. */
+function headerMatches(headers: readonly HeaderCondition[]): Record<string, unknown> {
+  let m = headerMatchCache.get(headers);
+  if (!m) {
+    m = Object.freeze(Object.fromEntries(headers.map((h) => [h.name, Object.freeze({ [h.match]: h.value })])));
+    if (Object.isFrozen(headers)) headerMatchCache.set(headers, m);
+  }
+  return m;
+}
+
+/**
+ * `[{headers}]`, the whole match list of a variant of a match-less route, shared by every Service's
+ * variant for the same rule conditions. Nothing may change a rendered route in place; the freeze makes any
+ * attempt fail loudly.
+ */
+function sharedMatchList(headers: readonly HeaderCondition[], wanted: Record<string, unknown>): Record<string, unknown>[] {
+  let list = matchListCache.get(headers);
+  if (!list) {
+    list = Object.freeze([Object.freeze({ headers: wanted })]) as unknown as Record<string, unknown>[];
+    if (Object.isFrozen(headers)) matchListCache.set(headers, list);
+  }
+  return list;
 }
 
 /** Why weights cannot split this route, or undefined when they can: it must send to production alone. */

@@ -125,7 +125,7 @@ export function decide(input: DecideInput): RoutingTable {
 
   for (const dev of config.developerNamespaces) {
     const chain = fallbackChain(dev, config.developerNamespaces);
-    const headers = [{ name: config.routingHeader, value: dev.headerValue, match: 'exact' as const }];
+    const headers = routingCondition(config, dev);
     // One rule for a single-port Service (Istio picks the port); one per port otherwise.
     const scopes = ports.length <= 1 ? [undefined] : ports;
     const states = scopes.map((port) => copyState(chain, copies, port ?? ports[0], port));
@@ -149,6 +149,22 @@ export function decide(input: DecideInput): RoutingTable {
     });
   }
   return { service, production, ports, rules, weights: hand?.weights ?? [], overrides: active, namespaces, placeholderTargets, warnings: hand?.warnings ?? [] };
+}
+
+const conditions = new WeakMap<DeveloperNamespace, readonly HeaderCondition[]>();
+
+/**
+ * The routing header's condition for a developer namespace: one frozen list per namespace, shared by the
+ * rules of every Service (10,000 Services render 10,000 fewer objects per namespace), which also lets the
+ * renderer share what it derives from it.
+ */
+function routingCondition(config: Config, dev: DeveloperNamespace): readonly HeaderCondition[] {
+  let c = conditions.get(dev);
+  if (!c || c[0]!.name !== config.routingHeader) {
+    c = Object.freeze([Object.freeze({ name: config.routingHeader, value: dev.headerValue, match: 'exact' as const })]);
+    conditions.set(dev, c);
+  }
+  return c;
 }
 
 /** The nearest namespace along the chain holding a real copy that serves the port (see ports.ts). */
