@@ -59,7 +59,7 @@ export function addRoute(req: RouteRequest): OverrideEdit {
       // The rule the table renders by (routing/ports.ts): a port the copy does not serve is never recorded.
       const scopes = prodPorts.length > 1 ? prodPorts : prodPorts.slice(0, 1);
       if (copy && !req.force && req.port === undefined && req.headers.length > 0 && scopes.length > 0 && !scopes.some((p) => reaches(copyPorts, p, prodPorts.length > 1 ? p : undefined))) {
-        const wanted = [...new Set(scopes.map((p) => destinationPort(copyPorts, p, prodPorts.length > 1 ? p : undefined)))];
+        const wanted = [...new Set(scopes.map((p) => destinationPort(p, prodPorts.length > 1 ? p : undefined)))];
         throw new NotFoundError(`${label} has no port ${wanted.join(', ')}, where Istio would send these requests (it has: ${copyPorts.join(', ') || 'none'})`, {
           hint: 'give the copy that port, route one port with --port, or pass --force to route there anyway',
         });

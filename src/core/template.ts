@@ -28,6 +28,18 @@ const ISTIO_GROUP = 'networking.istio.io';
 export const ISTIO_VERSIONS: readonly string[] = ['v1', 'v1beta1', 'v1alpha3'];
 const INJECTION_MARK = /developer routes will be injected here/i;
 const VARIABLE = /\$\{([^}]*)\}/g;
+const TOKEN = '__vsop_variable_';
+const TOKENS = /__vsop_variable_(\d+)_/g;
+
+/** The parsed template with each variable token back as the `${...}` it stood for (keys too). */
+function restore(value: unknown, variables: readonly string[]): unknown {
+  if (variables.length === 0) return value;
+  const put = (s: string) => s.replace(TOKENS, (t, i: string) => variables[Number(i)] ?? t);
+  if (typeof value === 'string') return put(value);
+  if (Array.isArray(value)) return value.map((v) => restore(v, variables));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [put(k), restore(v, variables)]));
+  return value;
+}
 
 export interface Template {
   /** The parsed template, still holding `${...}` variables. */
@@ -44,7 +56,12 @@ export interface Template {
  */
 export function parseTemplate(text: string, defaultNamespace: string): { template?: Template; problems: Problem[] } {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // `${name}` is no YAML, and `{` inside a flow collection ({host: ${serviceName}.default}) would start a
+  // mapping: each variable is parsed as a plain token and put back into the parsed strings. The document's
+  // structure comes from the template alone, as before.
+  const variables: string[] = [];
+  const guarded = text.replace(VARIABLE, (v) => `${TOKEN}${variables.push(v) - 1}_`);
+  const doc = parseDocument(guarded, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return {
       problems: doc.errors.slice(0, 1).map((e) => {
@@ -53,7 +70,7 @@ export function parseTemplate(text: string, defaultNamespace: string): { templat
       }),
     };
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  const value: unknown = restore(doc.toJS({ maxAliasCount: 100 }), variables);
   const problems: Problem[] = [];
   for (const name of unknownVariables(value)) {
     problems.push({

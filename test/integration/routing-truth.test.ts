@@ -10,7 +10,9 @@ import { stringify } from 'yaml';
 import { traceRequest, type TraceAnswer } from '../../src/core/istio/trace.ts';
 import { toYamlStream } from '../../src/core/render.ts';
 import type { Service, VirtualService } from '../../src/core/types.ts';
-import { planSnapshot, worldAfter, type Reconciled } from '../../src/reconcile.ts';
+import { addRoute } from '../../src/core/edit.ts';
+import { NotFoundError } from '../../src/errors.ts';
+import { planSnapshot, worldAfter, type Reconciled, type ReconcileOptions } from '../../src/reconcile.ts';
 import { simulate, type Call } from '../harness/istio.ts';
 import { skipReason } from '../harness/require.ts';
 import { service } from '../helpers/fixtures.ts';
@@ -26,9 +28,10 @@ interface Example {
   virtualServices?: VirtualService[];
 }
 
-function reconcile(e: Example): Reconciled {
+function reconcile(e: Example & { edit?: ReconcileOptions['edit'] }): Reconciled {
   const config = { defaultNamespace: PROD, developerNamespaces: DEVS, ...(e.template ? { virtualServiceTemplate: e.template } : {}) };
-  return planSnapshot({ config: { text: stringify(config), source: 'test' }, services: e.services, virtualServices: e.virtualServices ?? [] });
+  const snapshot = { config: { text: stringify(config), source: 'test' }, services: e.services, virtualServices: e.virtualServices ?? [] };
+  return planSnapshot(snapshot, e.edit ? { edit: e.edit, services: ['my-app'] } : {});
 }
 
 /**
@@ -167,17 +170,45 @@ spec:
     ]);
   });
 
-  it('5. one port rule: a copy on 8080 only gets automatic and hand routes alike (Istio uses its only port)', async () => {
+  it('5. one port rule: a copy that lacks the port gets neither automatic nor hand routes, and route add refuses', async () => {
+    // The issue expected Istio to use the copy's only port; Istio's simulation says sidecars send to the
+    // port called (outbound|80||…dev-alice, a cluster the copy does not serve): so neither route renders.
     const services = [service(PROD, 'my-app', { ports: [80] }), service('dev-alice', 'my-app', { ports: [8080] })];
+    const first = reconcile({ services });
+    const desired = first.resolution.virtualServices[0]!;
+    assert.deepEqual(desired.spec.http!.map((h) => h.name), ['vsop-default']);
+    // As Istio would send it if vsop did render the seed operator's route: to port 80 of the copy.
+    const naive = { ...desired, spec: { ...desired.spec, http: [{ name: 'naive', match: [{ headers: { 'x-developer': { exact: 'dev-alice' } } }], route: [{ destination: { host: 'my-app.dev-alice.svc.cluster.local' } }] }, ...desired.spec.http!] } };
+    await expectRoutes({ ...first, plan: { ...first.plan, actions: [{ ...first.plan.actions[0]!, after: naive } as never] } }, [
+      [{ host, port: 80, headers: alice }, cluster('my-app', 'dev-alice', 80)],
+    ]);
+    // route add refuses instead of recording a route that would never render.
+    assert.throws(
+      () => reconcile({ services, edit: addRoute({ namespace: 'dev-alice', headers: [{ name: 'x-cid', value: 'alice', match: 'exact' }] }) }),
+      (err: Error) => err instanceof NotFoundError && /has no port 80/.test(err.message),
+    );
+    // An override recorded before (or by hand) waits, and says why.
+    const overrides = { version: 1, routes: [{ namespace: 'dev-alice', headers: [{ name: 'x-cid', value: 'alice', match: 'exact' }] }], weights: [], removed: [], cleared: false };
+    const live = { ...desired, metadata: { ...desired.metadata, annotations: { ...desired.metadata.annotations, 'vsop.io/overrides': JSON.stringify(overrides) } } };
+    const r = reconcile({ services, virtualServices: [live] });
+    assert.match(r.warnings.map((w) => w.message).join('\n'), /waits for service dev-alice\/my-app to have port 80/);
+    await expectRoutes(r, [
+      [{ host, port: 80, headers: { 'x-cid': 'alice' } }, cluster('my-app', PROD)],
+      [{ host, port: 80, headers: alice }, cluster('my-app', PROD)],
+    ]);
+  });
+
+  it('5b. a copy with the port is reached on it by automatic and hand routes alike', async () => {
+    const services = [service(PROD, 'my-app', { ports: [80] }), service('dev-alice', 'my-app', { ports: [80, 8080] })];
     const first = reconcile({ services });
     const desired = first.resolution.virtualServices[0]!;
     const overrides = { version: 1, routes: [{ namespace: 'dev-alice', headers: [{ name: 'x-cid', value: 'alice', match: 'exact' }] }], weights: [], removed: [], cleared: false };
     const live = { ...desired, metadata: { ...desired.metadata, annotations: { ...desired.metadata.annotations, 'vsop.io/overrides': JSON.stringify(overrides) } } };
     const r = reconcile({ services, virtualServices: [live] });
-    assert.deepEqual(r.warnings, [], 'nothing waits');
+    assert.deepEqual(r.warnings, []);
     await expectRoutes(r, [
-      [{ host, port: 80, headers: { 'x-cid': 'alice' } }, cluster('my-app', 'dev-alice', 8080)],
-      [{ host, port: 80, headers: alice }, cluster('my-app', 'dev-alice', 8080)],
+      [{ host, port: 80, headers: { 'x-cid': 'alice' } }, cluster('my-app', 'dev-alice')],
+      [{ host, port: 80, headers: alice }, cluster('my-app', 'dev-alice')],
       [{ host, port: 80 }, cluster('my-app', PROD)],
     ]);
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/core/config.ts';
-import { SEED_TEMPLATE } from '../../src/core/template.ts';
+import { renderTemplate, SEED_TEMPLATE } from '../../src/core/template.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 function problemsOf(text: string): string[] {
@@ -163,6 +163,14 @@ describe('loadConfig: the template', () => {
     ['http that is not a list', SEED_TEMPLATE.replace(/http:[\s\S]*$/, 'http: nope\n'), /spec.http: must be a list of HTTP routes/],
     ['a template that is not a string', '', /virtualServiceTemplate: must be a YAML document in a string/],
   ];
+  it('reads variables inside flow collections ({host: ${serviceName}.x}), where YAML alone would start a mapping', () => {
+    const t = 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: "${serviceName}"}\nspec:\n  hosts: [${serviceName}]\n  http:\n  - route: [{destination: {host: ${serviceName}.${defaultNamespace}.svc.cluster.local}}]\n';
+    const { template } = loadConfig(withTemplate(t), 'config.yaml');
+    const vs = renderTemplate(template, { serviceName: 'web', defaultNamespace: 'prod' });
+    assert.deepEqual(vs.spec, { hosts: ['web'], http: [{ route: [{ destination: { host: 'web.prod.svc.cluster.local' } }] }] });
+    assert.match(problemsOf(withTemplate(t.replace('${defaultNamespace}', '${ns}')))[0]!, /unknown variable \$\{ns\}/);
+  });
+
   for (const [name, template, pattern] of cases) {
     it(name, () => {
       const text = template === '' ? 'defaultNamespace: prod\nvirtualServiceTemplate: {a: 1}\n' : withTemplate(template);

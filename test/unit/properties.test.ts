@@ -93,9 +93,9 @@ describe('resolver and planner properties', () => {
           const prod = svcs.find((s) => s.metadata.namespace === 'prod' && s.metadata.name === svcName)!;
           if (prod.spec!.ports!.length > 1) continue;
           for (const dev of c.developerNamespaces) {
-            // Istio sends a port-less destination to the copy's only port, else to the production port (GetDestinationCluster).
+            // Sidecars send a port-less destination to the port called (routing/ports.ts): the copy must serve it.
             const prodPort = prod.spec!.ports![0]!.port;
-            const own = svcs.some((s) => s.metadata.namespace === dev.name && s.metadata.name === svcName && !s.metadata.labels && (new Set(s.spec!.ports!.map((p) => p.port)).size === 1 || s.spec!.ports!.some((p) => p.port === prodPort)));
+            const own = svcs.some((s) => s.metadata.namespace === dev.name && s.metadata.name === svcName && !s.metadata.labels && s.spec!.ports!.some((p) => p.port === prodPort));
             const route = http.find((h) => h.name === `vsop-dev-${dev.name}`);
             if (own) assert.equal(route?.route?.[0]?.destination.host, `${svcName}.${dev.name}.svc.cluster.local`);
           }

@@ -70,7 +70,7 @@ export function traceRequest(world: World, req: TraceRequest): TraceAnswer {
 
 /**
  * The Envoy clusters of a route's destinations for a request on `listenerPort`: the destination's port,
- * else the Service's only port, else the listener's; an ExternalName Service's cluster is its target's.
+ * else the listener's; an ExternalName Service's cluster is its target's.
  * Source: istio pilot/pkg/networking/core/route/route.go GetDestinationCluster.
  */
 function routeDestinations(route: HttpRoute, namespace: string, listenerPort: number, lookup: (fqdn: string) => Service | undefined): TraceDestination[] {
@@ -79,10 +79,12 @@ function routeDestinations(route: HttpRoute, namespace: string, listenerPort: nu
     .filter((d) => list.length === 1 || (d.weight ?? 0) > 0)
     .map((d) => {
       const host = qualify(d.destination.host, namespace);
+      // Sidecar routes see only the Services that have the listener's port (httproute.go servicesByName),
+      // so a port-less destination always takes the listener's port.
       const svc = lookup(host);
-      const ports = [...new Set((svc?.spec?.ports ?? []).map((p) => p.port))];
-      const port = d.destination.port?.number ?? (ports.length === 1 ? ports[0]! : listenerPort);
-      const target = (svc && svc.spec?.type === 'ExternalName' ? svc.spec.externalName : undefined) ?? host;
+      const seen = svc && (svc.spec?.ports ?? []).some((p) => p.port === listenerPort) ? svc : undefined;
+      const port = d.destination.port?.number ?? listenerPort;
+      const target = (seen && seen.spec?.type === 'ExternalName' ? seen.spec.externalName : undefined) ?? host;
       return { host, port, weight: list.length === 1 ? 100 : (d.weight ?? 0), cluster: clusterName(target, port) };
     });
 }

@@ -9,21 +9,22 @@ export function distinctPorts(svc: Service): number[] {
 }
 
 /**
- * The port a request on `listenerPort` reaches at a destination Service: the destination's explicit port
- * if the route names one, else the Service's only port if it has exactly one, else the listener's port.
- * Source: istio pilot/pkg/networking/core/route/route.go GetDestinationCluster.
+ * The port a request on `listenerPort` reaches at a destination Service, for sidecars: the destination's
+ * explicit port if the route names one, else the listener's port. Istio's GetDestinationCluster
+ * (pilot/pkg/networking/core/route/route.go) would take a Service's only port, but for sidecar routes it
+ * is handed only the Services that have the listener's port (pilot/pkg/networking/core/httproute.go,
+ * servicesByName), so a copy on another port gets the listener's port, a cluster it does not serve
+ * (checked against Istio's simulation in test/integration/routing-truth.test.ts).
  */
-export function destinationPort(copyPorts: readonly number[], listenerPort: number, explicit?: number): number {
-  if (explicit !== undefined) return explicit;
-  if (copyPorts.length === 1) return copyPorts[0]!;
-  return listenerPort;
+export function destinationPort(listenerPort: number, explicit?: number): number {
+  return explicit ?? listenerPort;
 }
 
 /**
- * Whether a route to a copy with `copyPorts` reaches a port the copy has, for requests on `listenerPort`
- * (see destinationPort). Automatic and hand routes both render only when this holds, so a route never
- * sends requests to a port the copy does not serve.
+ * Whether a route to a copy with `copyPorts` reaches a port the copy serves, for requests on
+ * `listenerPort` (see destinationPort). Automatic and hand routes both render only when this holds, so a
+ * route never sends requests to a port the copy does not serve.
  */
 export function reaches(copyPorts: readonly number[], listenerPort: number, explicit?: number): boolean {
-  return copyPorts.includes(destinationPort(copyPorts, listenerPort, explicit));
+  return copyPorts.includes(destinationPort(listenerPort, explicit));
 }

@@ -245,7 +245,7 @@ function handRules(o: Overrides, input: DecideInput, ports: number[]): HandRules
     const copyPorts = copy ? distinctPorts(copy) : [];
     const reachable = r.force ? scopes : scopes.filter((p) => reaches(copyPorts, p ?? ports[0] ?? 0, p));
     if (reachable.length === 0) {
-      const wanted = scopes.map((p) => destinationPort(copyPorts, p ?? ports[0] ?? 0, p));
+      const wanted = scopes.map((p) => destinationPort(p ?? ports[0] ?? 0, p));
       wait(r.namespace, `header route ${headerRouteName(r.namespace, n)} waits for service ${r.namespace}/${service} to have port ${wanted.join(', ')}`);
       continue;
     }
