@@ -90,12 +90,10 @@ export function resolve(config: Config, template: Template, services: readonly S
     }
     const placeholders = index.placeholders.get(name) ?? NONE;
     const overrides = opts.overrides?.(name, { config, service: name, production: svc, copies, placeholders, weightProblem: weightProblem(base, name, config.defaultNamespace) });
-    const table = decide({ config, production: svc, copies, placeholders, overrides, source: `virtualservice ${config.defaultNamespace}/${base.metadata.name}` });
+    const table = decide({ config, production: svc, copies, placeholders, overrides, source: `virtualservice ${config.defaultNamespace}/${base.metadata.name}`, view: opts.routing ?? false });
     out.warnings.push(...table.warnings);
     if (opts.routing) out.routing.push({ service: name, overrides: table.overrides ?? null, namespaces: table.namespaces });
-    if (config.enablePlaceholderServices) {
-      for (const p of table.placeholderTargets) out.placeholders.push(placeholder(svc, p.namespace, p.target));
-    }
+    for (const p of table.placeholderTargets) out.placeholders.push(placeholder(svc, p.namespace, p.target));
     const rendered = renderVirtualService(base, table, config.defaultNamespace);
     out.warnings.push(...rendered.warnings);
     out.virtualServices.push(rendered.virtualService);

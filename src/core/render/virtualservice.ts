@@ -32,11 +32,11 @@ export function renderVirtualService(base: VirtualService, table: RoutingTable, 
   const http: HttpRoute[] = [];
   own.forEach((r, i) => {
     if (targets.includes(i)) {
-      const suffix = i === last ? '' : `-${r.name}`;
+      const s = standIn(r, i === last ? '' : `-${r.name}`, namespace, production);
       for (const rule of table.rules) {
-        const v = variant(r, rule, suffix, production, table.service);
-        if (v.route) http.push(v.route);
-        else if (v.problem) warnings.push({ source, path: `spec.http[${i}] (${r.name})`, message: v.problem });
+        const v = variant(s, rule, table.service);
+        if (typeof v === 'string') warnings.push({ source, path: `spec.http[${i}] (${r.name})`, message: v });
+        else if (v) http.push(v);
       }
     }
     http.push(r);
@@ -74,32 +74,54 @@ function nameRoutes(vs: VirtualService): HttpRoute[] {
   return own.map((r, i) => (r.name !== undefined ? r : { name: i === lastCatchAll ? DEFAULT_ROUTE_NAME : templateRouteName(i), ...r }));
 }
 
-/**
- * The template route `r` standing in for one rule: each of its matches (or none) AND the rule's headers
- * and port; the production destination swapped for the copy. A match that already conditions the same
- * header, or names another port, cannot hold together with the rule and is left out.
- */
-function variant(r: HttpRoute, rule: RoutingRule, suffix: string, production: string, service: string): { route?: HttpRoute; problem?: string } {
+/** A template route taken apart once, for all of its variants. */
+interface StandIn {
+  match: HttpRoute['match'];
+  /** Everything but name, match and route: rewrite, timeout, retries, headers, fault, mirror, … */
+  rest: Omit<HttpRoute, 'name' | 'match' | 'route'>;
+  destinations: NonNullable<HttpRoute['route']>;
+  /** Which destinations are the production Service. */
+  production: boolean[];
+  suffix: string;
+}
+
+function standIn(r: HttpRoute, suffix: string, namespace: string, production: string): StandIn {
   const { name: _name, match, route, ...rest } = r;
+  const destinations = route ?? [];
+  return { match, rest, destinations, production: destinations.map((d) => qualify(d.destination.host, namespace) === production), suffix };
+}
+
+/**
+ * The template route standing in for one rule: each of its matches (or none) AND the rule's headers and
+ * port; the production destination swapped for the copy. A match that names another port cannot hold
+ * together with the rule and is left out (undefined when none is left); one that already conditions the
+ * same header cannot either, and is reported (the string returned).
+ */
+function variant(s: StandIn, rule: RoutingRule, service: string): HttpRoute | string | undefined {
   const wanted = headerMatches(rule.headers);
-  const matches: Record<string, unknown>[] = match === undefined && rule.port === undefined ? sharedMatchList(rule.headers, wanted) : [];
-  for (const m of matches.length > 0 ? [] : (match ?? [{}])) {
-    const port = m.port as number | undefined;
-    if (rule.port !== undefined && port !== undefined && port !== rule.port) continue;
-    const headers = (m.headers ?? {}) as Record<string, unknown>;
-    const clash = rule.headers.find((h) => h.name in headers || h.name.toLowerCase() in headers);
-    if (clash) return { problem: `matches on header ${clash.name} itself, so route ${rule.name}${suffix} cannot stand in for it` };
-    const { port: _p, headers: _h, ...others } = m;
-    matches.push({ ...others, ...(rule.port !== undefined ? { port: rule.port } : {}), headers: { ...headers, ...wanted } });
+  let matches: Record<string, unknown>[];
+  if (s.match === undefined && rule.port === undefined) matches = sharedMatchList(rule.headers, wanted);
+  else {
+    matches = [];
+    for (const m of s.match ?? [{}]) {
+      const port = m.port as number | undefined;
+      if (rule.port !== undefined && port !== undefined && port !== rule.port) continue;
+      const headers = (m.headers ?? {}) as Record<string, unknown>;
+      const clash = rule.headers.find((h) => h.name in headers || h.name.toLowerCase() in headers);
+      if (clash) return `matches on header ${clash.name} itself, so route ${rule.name}${s.suffix} cannot stand in for it`;
+      const { port: _p, headers: _h, ...others } = m;
+      matches.push({ ...others, ...(rule.port !== undefined ? { port: rule.port } : {}), headers: { ...headers, ...wanted } });
+    }
+    if (matches.length === 0) return undefined;
   }
-  if (matches.length === 0) return {};
   const host = `${service}.${rule.backend.namespace}.svc.cluster.local`;
-  const swap = (d: Destination): Destination => {
-    if (qualify(d.destination.host, production.split('.')[1]!) !== production) return d;
-    const port = d.destination.port ?? (rule.backend.port !== undefined ? { number: rule.backend.port } : undefined);
-    return { ...d, destination: { ...d.destination, host, ...(port ? { port } : {}) } };
-  };
-  return { route: { name: `${rule.name}${suffix}`, match: matches, ...rest, route: (route ?? []).map(swap) } };
+  const backendPort = rule.backend.port !== undefined ? { number: rule.backend.port } : undefined;
+  const route = s.destinations.map((d, i): Destination => {
+    if (!s.production[i]) return d;
+    const port = d.destination.port ?? backendPort;
+    return { ...d, destination: port ? { ...d.destination, host, port } : { ...d.destination, host } };
+  });
+  return { name: `${rule.name}${s.suffix}`, match: matches, ...s.rest, route };
 }
 
 const headerMatchCache = new WeakMap<readonly HeaderCondition[], Record<string, unknown>>();

@@ -76,9 +76,9 @@ export interface RoutingTable {
   weights: WeightShare[];
   /** The overrides as recorded (non-empty), or undefined. */
   overrides: Overrides | undefined;
-  /** Per developer namespace, in config order: status's view. */
+  /** Per developer namespace, in config order: status's view (only when asked for, DecideInput.view). */
   namespaces: NamespaceRouting[];
-  /** Where a placeholder Service should lead, per developer namespace lacking a real copy. */
+  /** Where a placeholder Service should lead, per developer namespace lacking a real copy (enablePlaceholderServices). */
   placeholderTargets: { namespace: string; target: string }[];
   /** Recorded overrides that cannot be rendered now. */
   warnings: Problem[];
@@ -101,6 +101,8 @@ export interface DecideInput {
   overrides: Overrides | undefined;
   /** Where warnings about the overrides point (the managed VirtualService). */
   source: string;
+  /** Also fill in `namespaces`, status's per-namespace view. */
+  view?: boolean;
 }
 
 const MISSING: CopyState = Object.freeze({ state: 'missing' });
@@ -116,39 +118,50 @@ export function decide(input: DecideInput): RoutingTable {
   const { config, production, copies, overrides: o } = input;
   const service = production.metadata.name;
   const ports = distinctPorts(production);
-  const taken = (dev: DeveloperNamespace) => o !== undefined && (o.cleared || o.removed.includes(dev.name));
   const active = o && !isEmpty(o) ? o : undefined;
   const hand = active ? handRules(active, input, ports) : undefined;
-  const rules: RoutingRule[] = [...(hand?.rules ?? [])];
+  const rules: RoutingRule[] = hand ? [...hand.rules] : [];
   const namespaces: NamespaceRouting[] = [];
   const placeholderTargets: RoutingTable['placeholderTargets'] = [];
-
-  for (const dev of config.developerNamespaces) {
-    const chain = fallbackChain(dev, config.developerNamespaces);
-    const headers = routingCondition(config, dev);
-    // One rule for a single-port Service (Istio picks the port); one per port otherwise.
-    const scopes = ports.length <= 1 ? [undefined] : ports;
-    const states = scopes.map((port) => copyState(chain, copies, port ?? ports[0], port));
-    const state = states.find((s) => s.state !== 'missing') ?? MISSING;
-    const off = taken(dev);
-    namespaces.push({
-      namespace: dev.name,
-      placeholder: input.placeholders.has(dev.name),
-      route: off ? (o!.cleared ? CLEARED : REMOVED) : state,
-      ...(hand?.byNamespace.has(dev.name) ? { overrides: hand.byNamespace.get(dev.name)! } : {}),
-    });
-    if (!copies.has(dev.name) && state.state !== 'route') {
+  const devs = config.developerNamespaces;
+  const chains = fallbackChains(devs);
+  // One rule for a single-port Service (Istio takes the port called); one per port otherwise.
+  const scopes: (number | undefined)[] = ports.length <= 1 ? [undefined] : ports;
+  for (let d = 0; d < devs.length; d++) {
+    const dev = devs[d]!;
+    const off = o !== undefined && (o.cleared || o.removed.includes(dev.name));
+    let state: CopyState = MISSING;
+    for (const port of scopes) {
+      const s = copyState(chains[d]!, copies, port ?? ports[0], port);
+      if (s.state === 'missing') continue;
+      if (state === MISSING) state = s;
+      if (off) continue;
+      rules.push(
+        port === undefined
+          ? { name: devRouteName(dev.name), origin: 'automatic', namespace: dev.name, headers: routingCondition(config, dev), backend: { namespace: s.target } }
+          : { name: devRouteName(dev.name, port), origin: 'automatic', namespace: dev.name, headers: routingCondition(config, dev), port, backend: { namespace: s.target, port } },
+      );
+    }
+    if (input.view) {
+      const route = off ? (o!.cleared ? CLEARED : REMOVED) : state;
+      const overrides = hand?.byNamespace.get(dev.name);
+      namespaces.push({ namespace: dev.name, placeholder: input.placeholders.has(dev.name), route, ...(overrides ? { overrides } : {}) });
+    }
+    if (config.enablePlaceholderServices && state.state !== 'route' && !copies.has(dev.name)) {
       // A placeholder leads where the namespace's header leads: production, once its route is taken away.
       placeholderTargets.push({ namespace: dev.name, target: state.state === 'fallback' && !off ? state.target : config.defaultNamespace });
     }
-    if (off) continue;
-    scopes.forEach((port, i) => {
-      const s = states[i]!;
-      if (s.state === 'missing') return;
-      rules.push({ name: devRouteName(dev.name, port), origin: 'automatic', namespace: dev.name, headers, ...(port !== undefined ? { port } : {}), backend: { namespace: s.target, ...(port !== undefined ? { port } : {}) } });
-    });
   }
   return { service, production, ports, rules, weights: hand?.weights ?? [], overrides: active, namespaces, placeholderTargets, warnings: hand?.warnings ?? [] };
+}
+
+const chainCache = new WeakMap<readonly DeveloperNamespace[], string[][]>();
+
+/** Every namespace's fallback chain, worked out once per configuration. */
+function fallbackChains(devs: readonly DeveloperNamespace[]): string[][] {
+  let chains = chainCache.get(devs);
+  if (!chains) chainCache.set(devs, (chains = devs.map((d) => fallbackChain(d, devs))));
+  return chains;
 }
 
 const conditions = new WeakMap<DeveloperNamespace, readonly HeaderCondition[]>();
@@ -171,11 +184,17 @@ function routingCondition(config: Config, dev: DeveloperNamespace): readonly Hea
 function copyState(chain: readonly string[], copies: ReadonlyMap<string, Service>, listenerPort: number | undefined, explicit: number | undefined): CopyState {
   for (let i = 0; i < chain.length; i++) {
     const svc = copies.get(chain[i]!);
-    if (svc && (listenerPort === undefined || reaches(distinctPorts(svc), listenerPort, explicit))) {
+    if (svc && (listenerPort === undefined || serves(svc, destinationPort(listenerPort, explicit)))) {
       return i === 0 ? { state: 'route', target: chain[0]! } : { state: 'fallback', target: chain[i]! };
     }
   }
   return MISSING;
+}
+
+function serves(svc: Service, port: number): boolean {
+  const ports = svc.spec?.ports;
+  if (ports) for (const p of ports) if (p.port === port) return true;
+  return false;
 }
 
 /** The namespace itself, then its parent, its parent's parent…: where a request falls back to, in order. */
