@@ -11,8 +11,9 @@ import (
 
 // request is the part of an HTTP request that route matching looks at.
 type request struct {
-	host    string
-	path    string
+	host    string // the Host header as sent (Envoy's :authority), port included if the client sent one
+	method  string // "" means GET
+	path    string // the request target: path, optionally "?" and a query string
 	headers map[string]string
 }
 
@@ -25,7 +26,10 @@ func (r request) header(name string) (string, bool) {
 	case ":path":
 		return r.path, true
 	case ":method":
-		return "GET", true
+		if r.method == "" {
+			return "GET", true
+		}
+		return r.method, true
 	case ":scheme":
 		return "http", true
 	}
@@ -38,9 +42,15 @@ func (r request) header(name string) (string, bool) {
 }
 
 // matchRoute returns the first route whose match accepts the request, as
-// Envoy does. It supports what Istio generates from VirtualService http
-// matches on path and headers; anything else is an error rather than a
-// silent guess.
+// Envoy does. It supports everything Istio 1.27 generates from a
+// VirtualService HTTPMatchRequest (pilot/pkg/networking/core/route/route.go,
+// TranslateRouteMatch): uri (prefix, exact, regex, ignoreUriCase), headers and
+// withoutHeaders (string matchers, present_match, invert_match with
+// treat_missing_header_as_empty), method (:method), authority (:authority),
+// scheme (:scheme) and queryParams (query_parameters). port, gateways,
+// sourceLabels and sourceNamespace are applied by Istio itself when it builds
+// the sidecar's routes. Anything else (runtime fraction, dynamic metadata
+// from JWT claims, gRPC) is an error rather than a silent guess.
 func matchRoute(routes []*route.Route, req request) (*route.Route, error) {
 	for _, rt := range routes {
 		ok, err := matches(rt.GetMatch(), req)
@@ -59,8 +69,8 @@ func matches(m *route.RouteMatch, req request) (bool, error) {
 	if !ok || err != nil {
 		return false, err
 	}
-	if len(m.GetQueryParameters()) > 0 || m.GetRuntimeFraction() != nil || len(m.GetDynamicMetadata()) > 0 || m.GetGrpc() != nil {
-		return false, fmt.Errorf("match on query parameters, runtime fraction, metadata or gRPC is not simulated")
+	if m.GetRuntimeFraction() != nil || len(m.GetDynamicMetadata()) > 0 || m.GetGrpc() != nil || m.GetTlsContext() != nil || len(m.GetFilterState()) > 0 {
+		return false, fmt.Errorf("match on runtime fraction, dynamic metadata, gRPC, TLS context or filter state is not simulated")
 	}
 	for _, h := range m.GetHeaders() {
 		ok, err := matchHeader(h, req)
@@ -68,7 +78,61 @@ func matches(m *route.RouteMatch, req request) (bool, error) {
 			return false, err
 		}
 	}
+	if len(m.GetQueryParameters()) == 0 {
+		return true, nil
+	}
+	query := queryParams(req.path)
+	for _, q := range m.GetQueryParameters() {
+		ok, err := matchQueryParam(q, query)
+		if !ok || err != nil {
+			return false, err
+		}
+	}
 	return true, nil
+}
+
+// queryParams parses the query string of a request target as Envoy's route
+// matching does (Http::Utility::QueryParamsMulti::parseQueryString): split on
+// "&", name and value split at the first "=", a name without "=" has the
+// value "", nothing is percent-decoded, and the first value of a name counts
+// (ConfigUtility::QueryParameterMatcher::matches). The fragment is not part of
+// :path.
+func queryParams(target string) map[string]string {
+	_, query, ok := strings.Cut(target, "?")
+	out := map[string]string{}
+	if !ok {
+		return out
+	}
+	for _, part := range strings.Split(query, "&") {
+		if part == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(part, "=")
+		if _, seen := out[name]; !seen {
+			out[name] = value
+		}
+	}
+	return out
+}
+
+// matchQueryParam follows Envoy's ConfigUtility::QueryParameterMatcher: a
+// missing parameter never matches; present_match, or no matcher at all,
+// accepts any value; otherwise the string matcher decides.
+func matchQueryParam(q *route.QueryParameterMatcher, query map[string]string) (bool, error) {
+	value, ok := query[q.GetName()]
+	if !ok {
+		return false, nil
+	}
+	switch s := q.GetQueryParameterMatchSpecifier().(type) {
+	case nil:
+		return true, nil
+	case *route.QueryParameterMatcher_PresentMatch:
+		return s.PresentMatch, nil
+	case *route.QueryParameterMatcher_StringMatch:
+		return matchString(s.StringMatch, value)
+	default:
+		return false, fmt.Errorf("query parameter matcher %T is not simulated", s)
+	}
 }
 
 func matchPath(m *route.RouteMatch, path string) (bool, error) {

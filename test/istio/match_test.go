@@ -73,3 +73,48 @@ func TestMatchPath(t *testing.T) {
 		}
 	}
 }
+
+func TestQueryParams(t *testing.T) {
+	q := func(name string, m *route.QueryParameterMatcher) *route.QueryParameterMatcher {
+		m.Name = name
+		return m
+	}
+	exactQ := func(v string) *route.QueryParameterMatcher {
+		return &route.QueryParameterMatcher{QueryParameterMatchSpecifier: &route.QueryParameterMatcher_StringMatch{
+			StringMatch: &matcher.StringMatcher{MatchPattern: &matcher.StringMatcher_Exact{Exact: v}},
+		}}
+	}
+	presentQ := &route.QueryParameterMatcher{QueryParameterMatchSpecifier: &route.QueryParameterMatcher_PresentMatch{PresentMatch: true}}
+	cases := []struct {
+		m      *route.QueryParameterMatcher
+		target string
+		want   bool
+	}{
+		{q("dev", exactQ("alice")), "/p?dev=alice", true},
+		{q("dev", exactQ("alice")), "/p?a=1&dev=alice&b", true},
+		{q("dev", exactQ("alice")), "/p?dev=bob&dev=alice", false}, // the first value counts
+		{q("dev", exactQ("alice")), "/p?dev=%61lice", false},       // not decoded
+		{q("dev", exactQ("alice")), "/p", false},
+		{q("dev", exactQ("")), "/p?dev", true}, // a name without "=" has the value ""
+		{q("dev", presentQ), "/p?dev", true},
+		{q("dev", presentQ), "/p?developer=1", false},
+	}
+	for _, c := range cases {
+		got, err := matchQueryParam(c.m, queryParams(c.target))
+		if err != nil || got != c.want {
+			t.Errorf("%v on %q: got %v, %v; want %v", c.m, c.target, got, err, c.want)
+		}
+	}
+}
+
+func TestMethodDefaultsToGet(t *testing.T) {
+	get := &route.HeaderMatcher{Name: ":method", HeaderMatchSpecifier: &route.HeaderMatcher_StringMatch{
+		StringMatch: &matcher.StringMatcher{MatchPattern: &matcher.StringMatcher_Exact{Exact: "GET"}},
+	}}
+	if ok, _ := matchHeader(get, request{}); !ok {
+		t.Error("a request without a method should be a GET")
+	}
+	if ok, _ := matchHeader(get, request{method: "POST"}); ok {
+		t.Error("a POST matched :method exact GET")
+	}
+}

@@ -3,12 +3,14 @@ package istiocheck
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -37,10 +39,11 @@ type SimulateInput struct {
 
 // CallInput is one HTTP request sent by a sidecar in namespace From.
 type CallInput struct {
-	Host    string            `json:"host"` // Host header, e.g. "my-app" or "my-app.default.svc.cluster.local"
+	Host    string            `json:"host"` // Host header (:authority), e.g. "my-app" or "my-app.default.svc.cluster.local"
 	Port    int               `json:"port"`
+	Method  string            `json:"method,omitempty"` // :method, default "GET"
 	Headers map[string]string `json:"headers,omitempty"`
-	Path    string            `json:"path,omitempty"` // default "/"
+	Path    string            `json:"path,omitempty"` // :path, default "/"; may carry "?query" (queryParams matches)
 	From    string            `json:"from,omitempty"` // namespace of the calling sidecar, default "default"
 }
 
@@ -76,9 +79,18 @@ func Simulate(t *testing.T, in SimulateInput) ([]CallResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("virtualServices: %w", err)
 	}
+	// A real apiserver stamps an object when it is created, so one given
+	// without metadata.creationTimestamp is taken as created now, after every
+	// stamped one, in document order. Istio orders VirtualServices by this time
+	// (pilot/pkg/model/config.go, sortConfigByCreationTime): for one host, the
+	// first a sidecar sees wins.
+	now := time.Now().Truncate(time.Second)
 	for i := range configs {
 		if configs[i].Namespace == "" {
 			configs[i].Namespace = "default"
+		}
+		if configs[i].CreationTimestamp.IsZero() {
+			configs[i].CreationTimestamp = now.Add(time.Duration(i) * time.Millisecond)
 		}
 		// What istiod's Kubernetes config controller sets (--domain); short
 		// hosts such as "my-app" resolve against it.
@@ -128,7 +140,10 @@ func runCall(sim *simulation.Simulation, call CallInput, services []*corev1.Serv
 		CallMode:   simulation.CallModeOutbound,
 	})
 	res.Listener, res.RouteConfig, res.VirtualHost = r.ListenerMatched, r.RouteConfigMatched, r.VirtualHostMatched
-	if r.Error != nil {
+	// Istio's own route matching looks at the path only, and without its
+	// query string, so "no route" from it is not the last word once a virtual
+	// host was found: the route is chosen below, by Envoy's rules.
+	if r.Error != nil && !(errors.Is(r.Error, simulation.ErrNoRoute) && r.VirtualHostMatched != "" && r.RouteConfigMatched != "") {
 		res.Error = r.Error.Error()
 		return res
 	}
@@ -145,7 +160,7 @@ func runCall(sim *simulation.Simulation, call CallInput, services []*corev1.Serv
 		res.Error = fmt.Sprintf("virtual host %q not found in route config %q", r.VirtualHostMatched, r.RouteConfigMatched)
 		return res
 	}
-	rt, err := matchRoute(vh.GetRoutes(), request{host: call.Host, path: call.Path, headers: call.Headers})
+	rt, err := matchRoute(vh.GetRoutes(), request{host: call.Host, method: call.Method, path: call.Path, headers: call.Headers})
 	if err != nil {
 		res.Error = err.Error()
 		return res
