@@ -50,7 +50,8 @@ test("vsop's verdict on every regex of the table is Istio's validator's", { skip
     const istio = objects[i]!.errors;
     const vsop = regexProblem(c.re);
     const istioOk = istio.length === 0;
-    if (istioOk !== (vsop === undefined)) disagree.push(`${label(c.re)}: Istio ${istioOk ? 'accepts' : `refuses (${istio.join('; ')})`}, vsop ${vsop ? `refuses (${vsop})` : 'accepts'}`);
+    if (istioOk !== (vsop === undefined))
+      disagree.push(`${label(c.re)}: Istio ${istioOk ? 'accepts' : `refuses (${istio.join('; ')})`}, vsop ${vsop ? `refuses (${vsop})` : 'accepts'}`);
     if (istioOk !== c.ok) disagree.push(`${label(c.re)}: the table says ${c.ok ? 'accepted' : 'refused'}, Istio ${istioOk ? 'accepts' : 'refuses'}`);
     if (!c.ok && !istioOk && !istio.some((e) => e.includes(c.why))) disagree.push(`${label(c.re)}: Istio's error does not say "${c.why}": ${istio.join('; ')}`);
   });

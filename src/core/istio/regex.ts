@@ -79,16 +79,22 @@ function compile(re: string): Compiled {
   }
 }
 
+/** What RE2 leaves out, told by the part of the pattern that Go's error quotes, or by the kind of error. */
+const HINTS: { when: (quoted: string, kind: string) => boolean; hint: string }[] = [
+  { when: (q) => /^\(\?<?[=!]/.test(q), hint: 'RE2 has no lookahead or lookbehind' },
+  { when: (q) => /^\\[1-9]/.test(q), hint: 'RE2 has no backreferences' },
+  {
+    when: (q) => q.startsWith('(?>') || /[*+?}]\+$/.test(q),
+    hint: 'RE2 has no atomic groups or possessive repeats; its repeats never backtrack',
+  },
+  { when: (_, kind) => kind === 'invalid repeat count', hint: 'RE2 repeats at most 1000 times, nested repeats multiplied' },
+];
+
 /** Go's error text (the one Istio reports), without Go's prefix, and a hint for what RE2 leaves out. */
 function syntaxProblem(err: RE2JSSyntaxException): string {
   const what = err.message.replace(/^error parsing regexp: /, '');
-  const input = err.getPattern() ?? '';
-  const hint =
-    /^\(\?<?[=!]/.test(input) ? 'RE2 has no lookahead or lookbehind'
-    : /^\\[1-9]/.test(input) ? 'RE2 has no backreferences'
-    : input.startsWith('(?>') || /^[*+?}][+]/.test(input.slice(-2)) ? 'RE2 has no atomic groups or possessive repeats; its repeats never backtrack'
-    : err.error === 'invalid repeat count' ? 'RE2 repeats at most 1000 times, nested repeats multiplied'
-    : undefined;
+  const quoted = err.getPattern() ?? '';
+  const hint = HINTS.find((h) => h.when(quoted, err.error))?.hint;
   return `is not an RE2 regular expression: ${what}${hint ? ` (${hint})` : ''}; Istio and Envoy use RE2: ${SYNTAX}`;
 }
 
