@@ -76,7 +76,9 @@ async function readConfig(port: KubePort, location: ConfigLocation): Promise<Sna
   const text = cm.data?.[CONFIG_KEY];
   if (typeof text !== 'string') {
     const keys = Object.keys(cm.data ?? {});
-    throw new InputError('invalid configuration', [{ source: label, path: `data["${CONFIG_KEY}"]`, message: `is missing${keys.length ? ` (the ConfigMap has: ${keys.join(', ')})` : ''}` }]);
+    throw new InputError('invalid configuration', [
+      { source: label, path: `data["${CONFIG_KEY}"]`, message: `is missing${keys.length ? ` (the ConfigMap has: ${keys.join(', ')})` : ''}` },
+    ]);
   }
   return { text, source: `${label}, ${CONFIG_KEY}` };
 }

@@ -196,7 +196,14 @@ export class Controller {
         apiVersion: 'v1',
         kind: 'Event',
         metadata: { generateName: `${cm.metadata.name}.`, namespace: cm.metadata.namespace!, name: '' },
-        involvedObject: { apiVersion: 'v1', kind: 'ConfigMap', name: cm.metadata.name, namespace: cm.metadata.namespace, uid: cm.metadata.uid, resourceVersion: cm.metadata.resourceVersion },
+        involvedObject: {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          name: cm.metadata.name,
+          namespace: cm.metadata.namespace,
+          uid: cm.metadata.uid,
+          resourceVersion: cm.metadata.resourceVersion,
+        },
         reason: 'InvalidConfig',
         message: `${problem}`.slice(0, 1000),
         type: 'Warning',
@@ -288,7 +295,11 @@ export class Controller {
     const prod = loaded.config.defaultNamespace;
     // What bears on this key, through each input's index (src/inputs.ts): its Services in every namespace,
     // and the VirtualServices of any namespace that carry its name or name its host, not a scan of the stores.
-    const snapshot: Snapshot = { config: { text: this.configText, source: `configmap ${this.o.location.namespace}/${this.o.location.name}, ${CONFIG_KEY}` }, services: [], virtualServices: [] };
+    const snapshot: Snapshot = {
+      config: { text: this.configText, source: `configmap ${this.o.location.namespace}/${this.o.location.name}, ${CONFIG_KEY}` },
+      services: [],
+      virtualServices: [],
+    };
     for (const [field, cache] of this.caches) snapshot[field] = cache.objectsFor(key) as never;
     const result = planSnapshot(snapshot, { services: [key], allowGone: true, loaded });
     for (const f of result.plan.findings) {

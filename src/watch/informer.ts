@@ -161,7 +161,14 @@ function slimService<T extends KubeObject>(obj: T): T {
   return {
     apiVersion: obj.apiVersion,
     kind: obj.kind,
-    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, ...(m.labels ? { labels: m.labels } : {}), ...(m.annotations ? { annotations: withoutLastApplied(m.annotations) } : {}) },
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      ...(m.labels ? { labels: m.labels } : {}),
+      ...(m.annotations ? { annotations: withoutLastApplied(m.annotations) } : {}),
+    },
     spec: { type: spec.type, ports: spec.ports, ...(spec.selector ? { selector: spec.selector } : {}), ...(spec.externalName ? { externalName: spec.externalName } : {}) },
   } as unknown as T;
 }
@@ -190,7 +197,6 @@ function olderThan(a: KubeObject, b: KubeObject): boolean {
 export function keyOf(obj: KubeObject): string {
   return `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
 }
-
 
 /**
  * One input of src/inputs.ts held locally: an informer per collection its scopes name under the current
@@ -232,7 +238,11 @@ export class InputCache<T extends KubeObject> {
     }
     for (const [k, c] of wanted) {
       if (this.informers.has(k)) continue;
-      const informer = this.opts.informer(c, (change) => this.settle(keyOf(change.object)), (err) => this.refused(k, err));
+      const informer = this.opts.informer(
+        c,
+        (change) => this.settle(keyOf(change.object)),
+        (err) => this.refused(k, err),
+      );
       this.informers.set(k, informer.start());
     }
     if (configChanged) this.reindex();

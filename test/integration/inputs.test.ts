@@ -86,7 +86,10 @@ describe('VirtualServices of other namespaces (real apiserver)', { skip }, () =>
       await eventually('both VirtualServices', async () => (await w.virtualServices()).length === 2);
       // In the cache: api's reconcile read it (the plan reports the other VirtualService on api's host).
       const apiLines = (from = 0) => watcher.logs.slice(from).filter((l) => l.service === 'api');
-      assert.ok(apiLines().some((l) => JSON.stringify(l).includes(`${other}/shadow`)), JSON.stringify(apiLines()));
+      assert.ok(
+        apiLines().some((l) => JSON.stringify(l).includes(`${other}/shadow`)),
+        JSON.stringify(apiLines()),
+      );
       await settle(watcher);
 
       const mark = watcher.logs.length;
@@ -96,7 +99,10 @@ describe('VirtualServices of other namespaces (real apiserver)', { skip }, () =>
       assert.equal(res.status, 200, summary(res));
       await eventually('api reconciled again', async () => watcher.logs.slice(mark).some((l) => l.msg === 'reconciling' && l.service === 'api'));
       await settle(watcher);
-      const reconciled = watcher.logs.slice(mark).filter((l) => l.msg === 'reconciling').map((l) => l.service);
+      const reconciled = watcher.logs
+        .slice(mark)
+        .filter((l) => l.msg === 'reconciling')
+        .map((l) => l.service);
       assert.deepEqual([...new Set(reconciled)], ['api'], 'only the Service whose host it names');
       assert.deepEqual(routesOf(await w.virtualService('api-virtual-service')), [`vsop-default -> api.${w.prod}.svc.cluster.local`]);
     } finally {
@@ -133,7 +139,12 @@ describe("without the right to list VirtualServices cluster-wide (deployments/de
     const cm = (await get(admin, CONFIG)).body;
     cm.data['config.yaml'] = `defaultNamespace: default\ndeveloperNamespaces: [${dev}]\n`;
     assert.equal((await kubeRequest(admin, 'PUT', CONFIG, { body: cm })).status, 200);
-    const svc = (namespace: string, name: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { clusterIP: 'None', selector: { app: name }, ports: [{ port: 80 }] } });
+    const svc = (namespace: string, name: string) => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace },
+      spec: { clusterIP: 'None', selector: { app: name }, ports: [{ port: 80 }] },
+    });
     await createObject(admin, svc('default', 'api'));
     await createObject(admin, svc(dev, 'api'));
     const env = { KUBECONFIG: cluster.vsopKubeconfig };
@@ -157,7 +168,10 @@ describe("without the right to list VirtualServices cluster-wide (deployments/de
       await eventually('/readyz', async () => (await watcher.get(`${watcher.health}/readyz`)).status === 200);
       await eventually('web routed', async () => (await get(admin, `/apis/${VS_API}/namespaces/default/virtualservices/web-virtual-service`)).status === 200);
       const warnings = watcher.logs.filter((l) => String(l.msg).startsWith('warning:'));
-      assert.deepEqual(warnings.map((l) => `${l.msg}\n`), [WARNING]);
+      assert.deepEqual(
+        warnings.map((l) => `${l.msg}\n`),
+        [WARNING],
+      );
       assert.equal(watcher.logs.filter((l) => l.level === 'error').length, 0, JSON.stringify(watcher.logs));
     } finally {
       await watcher.stop();

@@ -21,13 +21,19 @@ const sorted = (a: readonly string[] | 'all') => (a === 'all' ? a : [...a].sort(
 
 describe('inputs', () => {
   it('lists Services per namespace of the config and placeholders by label; VirtualServices cluster-wide, the production namespace as fallback', () => {
-    assert.deepEqual(INPUTS.map((i) => i.field), ['services', 'virtualServices']);
-    assert.deepEqual(services.scopes(loaded).map((s) => [s.collection.namespace, s.collection.labelSelector ?? '']), [
-      ['default', ''],
-      ['dev-alice', ''],
-      ['staging', ''],
-      ['', 'virtualservice-operator/placeholder-service=true'],
-    ]);
+    assert.deepEqual(
+      INPUTS.map((i) => i.field),
+      ['services', 'virtualServices'],
+    );
+    assert.deepEqual(
+      services.scopes(loaded).map((s) => [s.collection.namespace, s.collection.labelSelector ?? '']),
+      [
+        ['default', ''],
+        ['dev-alice', ''],
+        ['staging', ''],
+        ['', 'virtualservice-operator/placeholder-service=true'],
+      ],
+    );
     const [scope, ...more] = virtualServices.scopes(loaded);
     assert.equal(more.length, 0);
     assert.deepEqual(scope!.collection, { resource: 'virtualservices', namespace: '', apiVersion: 'networking.istio.io/v1beta1' });

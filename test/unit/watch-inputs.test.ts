@@ -23,7 +23,9 @@ function listPort(objects: KubeObject[], forbidden: (c: Collection) => boolean):
       lists.push(`${c.resource} ${c.namespace || '*'}${c.labelSelector ? ` ${c.labelSelector}` : ''}`);
       if (forbidden(c)) throw new ApiError(`forbidden: cannot list ${c.resource}${c.namespace ? ` in namespace ${c.namespace}` : ' cluster-wide'}`, 403, 'Forbidden');
       const kind = c.resource === 'services' ? 'Service' : 'VirtualService';
-      const items = objects.filter((o) => o.kind === kind && (!c.namespace || o.metadata.namespace === c.namespace) && (!c.labelSelector || o.metadata.labels?.[c.labelSelector.split('=')[0]!] === 'true'));
+      const items = objects.filter(
+        (o) => o.kind === kind && (!c.namespace || o.metadata.namespace === c.namespace) && (!c.labelSelector || o.metadata.labels?.[c.labelSelector.split('=')[0]!] === 'true'),
+      );
       return { items: structuredClone(items) as T[], resourceVersion: '10' };
     },
     watch: (_c: Collection, _rv: string, _on: unknown, signal: AbortSignal) =>
@@ -45,30 +47,58 @@ function cacheOf<T extends KubeObject>(port: WatchPort, input: typeof services |
   return { cache, touched, fellBack };
 }
 
-const vs = (namespace: string, name: string, hosts: string[]): VirtualService => ({ apiVersion: 'networking.istio.io/v1beta1', kind: 'VirtualService', metadata: { name, namespace, resourceVersion: '5' }, spec: { hosts } });
+const vs = (namespace: string, name: string, hosts: string[]): VirtualService => ({
+  apiVersion: 'networking.istio.io/v1beta1',
+  kind: 'VirtualService',
+  metadata: { name, namespace, resourceVersion: '5' },
+  spec: { hosts },
+});
 
 describe('InputCache', () => {
   it('reads VirtualServices of every namespace and indexes them by the production Service whose host they name', async () => {
-    const port = listPort([vs('default', 'my-app-virtual-service', ['my-app']), vs('other', 'shadow', ['my-app.default.svc.cluster.local']), vs('other', 'wild', ['*.default.svc.cluster.local']), vs('other', 'own', ['web'])], () => false);
+    const port = listPort(
+      [
+        vs('default', 'my-app-virtual-service', ['my-app']),
+        vs('other', 'shadow', ['my-app.default.svc.cluster.local']),
+        vs('other', 'wild', ['*.default.svc.cluster.local']),
+        vs('other', 'own', ['web']),
+      ],
+      () => false,
+    );
     const { cache, fellBack } = cacheOf<VirtualService>(port, virtualServices);
     cache.follow(loaded);
     await cache.synced();
     assert.deepEqual(port.lists, ['virtualservices *']);
     assert.deepEqual(fellBack, []);
-    assert.deepEqual(cache.objectsFor('my-app').map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort(), ['default/my-app-virtual-service', 'other/shadow', 'other/wild']);
-    assert.deepEqual(cache.objectsFor('web').map((o) => `${o.metadata.namespace}/${o.metadata.name}`), ['other/wild']);
+    assert.deepEqual(
+      cache
+        .objectsFor('my-app')
+        .map((o) => `${o.metadata.namespace}/${o.metadata.name}`)
+        .sort(),
+      ['default/my-app-virtual-service', 'other/shadow', 'other/wild'],
+    );
+    assert.deepEqual(
+      cache.objectsFor('web').map((o) => `${o.metadata.namespace}/${o.metadata.name}`),
+      ['other/wild'],
+    );
     await cache.stop();
   });
 
   it('without the cluster-wide right, reads the production namespace instead and says so once', async () => {
-    const port = listPort([vs('default', 'my-app-virtual-service', ['my-app']), vs('other', 'shadow', ['my-app.default.svc.cluster.local'])], (c) => c.resource === 'virtualservices' && c.namespace === '');
+    const port = listPort(
+      [vs('default', 'my-app-virtual-service', ['my-app']), vs('other', 'shadow', ['my-app.default.svc.cluster.local'])],
+      (c) => c.resource === 'virtualservices' && c.namespace === '',
+    );
     const { cache, fellBack } = cacheOf<VirtualService>(port, virtualServices);
     cache.follow(loaded);
     await cache.synced();
     assert.deepEqual(port.lists, ['virtualservices *', 'virtualservices default']);
     assert.equal(fellBack.length, 1);
     assert.equal(fellBack[0]![1].status, 403);
-    assert.deepEqual(cache.objectsFor('my-app').map((o) => `${o.metadata.namespace}/${o.metadata.name}`), ['default/my-app-virtual-service']);
+    assert.deepEqual(
+      cache.objectsFor('my-app').map((o) => `${o.metadata.namespace}/${o.metadata.name}`),
+      ['default/my-app-virtual-service'],
+    );
     cache.follow(loaded); // the same config again: the fallback stays, nothing is listed again
     assert.equal(port.lists.length, 2);
     await cache.stop();
@@ -81,13 +111,28 @@ describe('InputCache', () => {
     const { cache, touched } = cacheOf<Service>(port, services);
     cache.follow(loaded);
     await cache.synced();
-    assert.deepEqual(cache.objectsFor('my-app').map((o) => o.metadata.namespace).sort(), ['default', 'dev-alice']);
+    assert.deepEqual(
+      cache
+        .objectsFor('my-app')
+        .map((o) => o.metadata.namespace)
+        .sort(),
+      ['default', 'dev-alice'],
+    );
     assert.ok(touched.every((k) => JSON.stringify(k) === '["my-app"]'));
     // dev-alice leaves the config: its namespace's informer stops, the placeholder informer still holds the copy.
     cache.follow(loadConfig('defaultNamespace: default\ndeveloperNamespaces: [staging]\n', 'test'));
-    assert.deepEqual(cache.objectsFor('my-app').map((o) => o.metadata.namespace).sort(), ['default', 'dev-alice']);
+    assert.deepEqual(
+      cache
+        .objectsFor('my-app')
+        .map((o) => o.metadata.namespace)
+        .sort(),
+      ['default', 'dev-alice'],
+    );
     cache.remember(undefined, true, 'dev-alice/my-app');
-    assert.deepEqual(cache.objectsFor('my-app').map((o) => o.metadata.namespace), ['default']);
+    assert.deepEqual(
+      cache.objectsFor('my-app').map((o) => o.metadata.namespace),
+      ['default'],
+    );
     await cache.stop();
   });
 });
