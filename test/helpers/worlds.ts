@@ -114,6 +114,14 @@ function template(g: Gen): string {
   if (catchAll === 'prefix') routes.push({ name: 'default', match: [{ uri: { prefix: '/' } }], route: to() });
   if (catchAll === 'regex') routes.push({ name: 'default', match: [{ uri: { regex: '.*' } }], route: to() });
   if (catchAll === 'weighted') routes.push({ route: [{ destination: { host: PROD_DEST }, weight: 100 }] });
+  // A route after a catch-all never reaches Envoy (Istio stops at the catch-all): a template mistake to survive.
+  if ((catchAll === 'prefix' || catchAll === 'regex') && chance(g, 30)) {
+    routes.push({
+      name: 'after-catch-all',
+      match: [{ uri: { prefix: '/v1/legacy' } }],
+      route: [{ destination: { host: 'legacy-gateway.${defaultNamespace}.svc.cluster.local' } }],
+    });
+  }
   if (routes.length === 0) routes.push({ route: to() });
   const hosts = chance(g, 50) ? '  - ${serviceName}\n' : '  - ${serviceName}\n  - ${serviceName}.${defaultNamespace}.svc.cluster.local\n';
   const http = stringify(routes).replace(/^/gm, '  ').trimEnd();
@@ -186,15 +194,29 @@ function liveVirtualServices(g: Gen, s: Shape, app: string): VirtualService[] {
   if (chance(g, 40)) out.push(managed(g, s, app, vs));
   if (chance(g, 20)) {
     // Another tool's VirtualService for the same host in the production namespace (Flagger, by hand).
-    out.push(vs(s.prod, `${app}-canary`, { hosts: [chance(g, 50) ? app : fqdn(s, app)], http: [{ route: [dest(`${app}.${someDev()}.svc.cluster.local`)] }] }));
+    out.push(vs(s.prod, `${app}-canary`, { hosts: [chance(g, 50) ? app : fqdn(s, app)], http: foreignRoutes(g, s, app) }));
   }
   if (chance(g, 25)) {
     const binding = pick(g, [{ gateways: ['istio-system/public-gw'] }, { gateways: ['mesh', 'istio-system/public-gw'] }, { exportTo: ['.'] }, { exportTo: [OTHER_NAMESPACE] }, {}]);
-    out.push(
-      vs(pick(g, [OTHER_NAMESPACE, someDev()]), `${app}-foreign`, { hosts: [fqdn(s, app)], ...binding, http: [{ route: [dest(`${app}.${someDev()}.svc.cluster.local`)] }] }),
-    );
+    out.push(vs(pick(g, [OTHER_NAMESPACE, someDev()]), `${app}-foreign`, { hosts: [fqdn(s, app)], ...binding, http: foreignRoutes(g, s, app) }));
   }
   return out;
+}
+
+/** A foreign VirtualService's routes: everything to a copy, a catch-all before a header route, one port only, or header only. */
+function foreignRoutes(g: Gen, s: Shape, app: string): NonNullable<VirtualService['spec']['http']> {
+  const toDev = () => [dest(`${app}.${pick(g, s.devs).name}.svc.cluster.local`)];
+  const byHeader = { match: [{ headers: { [s.header]: { exact: pick(g, s.devs).headerValue } } }], route: toDev() };
+  switch (pick(g, ['plain', 'cut', 'port', 'header'])) {
+    case 'cut':
+      return [{ match: [{ uri: pick(g, [{ prefix: '/' }, { regex: '.*' }]) }], route: [dest(fqdn(s, app))] }, byHeader];
+    case 'port':
+      return [{ match: [{ port: 9090 }], route: toDev() }];
+    case 'header':
+      return [byHeader];
+    default:
+      return [{ route: toDev() }];
+  }
 }
 
 /** The VirtualService vsop manages for `app`, as a person left it: foreign routes (catch-alls too) and overrides. */
@@ -205,13 +227,15 @@ function managed(
   vs: (ns: string, name: string, spec: VirtualService['spec'], meta: Partial<VirtualService['metadata']>) => VirtualService,
 ): VirtualService {
   const http: NonNullable<VirtualService['spec']['http']> = [];
-  const foreign = pick(g, ['none', 'header', 'prefix', 'regex', 'plain', 'path']);
+  const foreign = pick(g, ['none', 'header', 'prefix', 'regex', 'plain', 'path', 'cut']);
   const toDev = [dest(`${app}.${pick(g, s.devs).name}.svc.cluster.local`)];
   if (foreign === 'header') http.push({ name: 'hand-debug', match: [{ headers: { 'x-debug': { exact: 'on' } } }], route: toDev });
   if (foreign === 'prefix') http.push({ name: 'hand-all', match: [{ uri: { prefix: '/' } }], route: [dest(fqdn(s, app))] });
   if (foreign === 'regex') http.push({ name: 'hand-all', match: [{ uri: { regex: '.*' } }], route: [dest(fqdn(s, app))] });
   if (foreign === 'plain') http.push({ name: 'hand-all', route: [dest(fqdn(s, app))] });
   if (foreign === 'path') http.push({ name: 'hand-path', match: [{ uri: { prefix: '/hand' } }], route: toDev });
+  if (foreign === 'cut')
+    http.push({ name: 'hand-all', match: [{ uri: { regex: '.*' } }], route: [dest(fqdn(s, app))] }, { name: 'hand-path', match: [{ uri: { prefix: '/hand' } }], route: toDev });
   http.push({ name: 'vsop-default', route: [dest(fqdn(s, app))] });
   const annotations: Record<string, string> = { 'vsop.io/service': app };
   if (chance(g, 60)) annotations['vsop.io/overrides'] = overrides(g, s);

@@ -65,7 +65,11 @@ type CallResult struct {
 	Action      string            `json:"action,omitempty"` // route | redirect | directResponse | other
 	Cluster     string            `json:"cluster"`
 	Weights     []WeightedCluster `json:"weights,omitempty"`
-	Error       string            `json:"error,omitempty"`
+	// MissingClusters are clusters the route sends to that Istio generated
+	// no cluster for (e.g. a port the destination Service lacks, or a host
+	// with no Service): Envoy answers those requests 503 (no cluster).
+	MissingClusters []string `json:"missingClusters,omitempty"`
+	Error           string   `json:"error,omitempty"`
 }
 
 // Simulate builds Istio's in-process discovery server (the fake used by
@@ -171,7 +175,21 @@ func runCall(sim *simulation.Simulation, call CallInput, services []*corev1.Serv
 	}
 	res.Route = rt.GetName()
 	describeAction(rt, &res)
+	known := xdstest.ExtractClusters(sim.Clusters)
+	for _, c := range append([]string{res.Cluster}, weightedNames(res.Weights)...) {
+		if c != "" && known[c] == nil {
+			res.MissingClusters = append(res.MissingClusters, c)
+		}
+	}
 	return res
+}
+
+func weightedNames(ws []WeightedCluster) []string {
+	out := make([]string, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, w.Cluster)
+	}
+	return out
 }
 
 func describeAction(rt *route.Route, res *CallResult) {

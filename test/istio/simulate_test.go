@@ -210,3 +210,31 @@ spec:
 		{"regex .* is a catch-all: nothing after it", catchAllRegex, CallInput{Headers: map[string]string{"x-developer": "dev-alice"}}, prod},
 	})
 }
+
+// A route to a port the destination Service lacks names a cluster Istio does
+// not generate (pilot/pkg/networking/core/cluster.go builds one per Service
+// port): Envoy answers 503.
+func TestSimulateMissingCluster(t *testing.T) {
+	in := SimulateInput{Services: meshServices, VirtualServices: `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: m, namespace: default}
+spec:
+  hosts: [my-app]
+  http:
+  - match: [{headers: {x-developer: {exact: dev-alice}}}]
+    route:
+    - destination: {host: my-app.dev-alice.svc.cluster.local, port: {number: 9090}}
+  - route:
+    - destination: {host: my-app.default.svc.cluster.local}
+`, Calls: []CallInput{{Host: "my-app", Port: 80, Headers: map[string]string{"x-developer": "dev-alice"}}, {Host: "my-app", Port: 80}}}
+	res, err := Simulate(t, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := res[0].MissingClusters, []string{"outbound|9090||my-app.dev-alice.svc.cluster.local"}; len(got) != 1 || got[0] != want[0] {
+		t.Errorf("missing clusters %v, want %v", got, want)
+	}
+	if len(res[1].MissingClusters) != 0 {
+		t.Errorf("production's cluster reported missing: %v", res[1].MissingClusters)
+	}
+}

@@ -1,0 +1,193 @@
+// The differential test of issue #9: for generated worlds (test/helpers/worlds.ts), vsop's own answer to
+// "where does this request go once vsop has synced?" (traceRequest over worldAfter of planSnapshot) must
+// equal the Envoy cluster that Istio's own config generation picks for the calling sidecar (istio-check
+// simulate-batch). The referee never sees vsop's prediction, and nothing expected is copied from vsop.
+//
+//   node --test test/integration/differential.test.ts                       # a fresh seed, printed
+//   VSOP_DIFF_SEED=42 VSOP_DIFF_CASES=1000 node --test test/integration/differential.test.ts
+//
+// VSOP_DIFF_CASES is the number of worlds (default 300, each with 6 to 12 requests: about 2,600 requests,
+// about 12 s here); VSOP_DIFF_SEED the first world's seed (world i uses seed + i, so a failing world is
+// re-run alone with its own seed). A second test holds vsop to its promise where trace cannot: no route
+// vsop renders may send a request to a port the developer's copy lacks (a cluster Istio never generates).
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { simulateBatch, type CallResult, type SimulationInput } from '../harness/istio.ts';
+import { skipReason } from '../harness/require.ts';
+import { generateWorlds, type World, type WorldRequest } from '../helpers/worlds.ts';
+import { planSnapshot, worldAfter } from '../../src/reconcile.ts';
+import { traceRequest, type TraceAnswer } from '../../src/core/istio/trace.ts';
+import { toYamlStream } from '../../src/core/render.ts';
+import type { Service, VirtualService } from '../../src/core/types.ts';
+
+const skip = skipReason();
+const CASES = Number(process.env.VSOP_DIFF_CASES ?? 300);
+const SEED = Number(process.env.VSOP_DIFF_SEED ?? Math.floor(Math.random() * 2 ** 31));
+/** Worlds per istio-check process: bounds its stdin and memory, and lets progress show. */
+const CHUNK = 100;
+/** Mismatches printed in full (all are counted). */
+const SHOWN = 5;
+
+interface Prepared {
+  world: World;
+  services: Service[];
+  virtualServices: VirtualService[];
+  predictions: TraceAnswer[];
+}
+
+/** vsop's side: the objects as `vsop sync` would leave them, and trace's answer for every request. */
+function prepare(world: World): Prepared {
+  const services = world.objects.filter((o): o is Service => o.kind === 'Service');
+  const live = world.objects.filter((o): o is VirtualService => o.kind === 'VirtualService');
+  const planned = planSnapshot({ config: { text: world.configYaml, source: `world ${world.id} config.yaml` }, services, virtualServices: live });
+  const after = worldAfter(planned);
+  return {
+    world,
+    services: [...after.services],
+    virtualServices: [...after.virtualServices],
+    predictions: world.requests.map((r) => traceRequest(after, r)),
+  };
+}
+
+/** One comparable line per answer: the cluster, the weight split, "no route", or another outcome. */
+function outcome(a: { cluster: string; weights?: { cluster: string; weight: number }[]; error?: string; action?: string }): string {
+  if (a.error) return /no route/i.test(a.error) ? 'no route' : `error: ${a.error}`;
+  if (a.action && a.action !== 'route') return a.action;
+  if (a.weights?.length) {
+    return `weights ${a.weights
+      .map((w) => `${w.cluster}=${w.weight}`)
+      .sort()
+      .join(' ')}`;
+  }
+  return `cluster ${a.cluster}`;
+}
+
+/** A referee answer that is not about routing (no listener, invalid input): the world, not vsop, is wrong. */
+function refereeProblem(r: CallResult): string | undefined {
+  if (!r.error || /no route/i.test(r.error)) return undefined;
+  return r.error;
+}
+
+function report(p: Prepared, i: number, expected: CallResult, seed: number): string {
+  const req: WorldRequest = p.world.requests[i]!;
+  return [
+    `--- mismatch: seed ${seed}, world ${p.world.id}, request ${i}`,
+    `request: ${JSON.stringify(req)}`,
+    `istio:   ${outcome(expected)}  (route ${JSON.stringify(expected.route ?? '')}, virtual host ${expected.virtualHost ?? ''})`,
+    `vsop:    ${outcome(p.predictions[i]!)}  (${JSON.stringify({ virtualService: p.predictions[i]!.virtualService, route: p.predictions[i]!.route })})`,
+    `re-run:  VSOP_DIFF_SEED=${p.world.seed} VSOP_DIFF_CASES=1 node --test test/integration/differential.test.ts`,
+    'config.yaml:',
+    p.world.configYaml.trimEnd(),
+    'VirtualServices after the sync:',
+    toYamlStream(p.virtualServices).trimEnd(),
+  ].join('\n');
+}
+
+/** Whether the Service of an Envoy cluster (outbound|PORT||NAME.NAMESPACE.svc.cluster.local) exists. */
+function hasService(services: readonly Service[], cluster: string): boolean {
+  const [name, namespace] = (cluster.split('|')[3] ?? '').split('.');
+  return services.some((s) => s.metadata.name === name && s.metadata.namespace === namespace);
+}
+
+interface Run {
+  prepared: Prepared[];
+  /** Istio's answers, per prepared world, per request. */
+  results: CallResult[][];
+  planFailures: string[];
+  vsopMs: number;
+  istioMs: number;
+}
+
+let once: Promise<Run> | undefined;
+
+/** Both sides for every world, once for all the tests of this file. */
+function runAll(): Promise<Run> {
+  once ??= (async () => {
+    const started = performance.now();
+    const prepared: Prepared[] = [];
+    const planFailures: string[] = [];
+    for (const world of generateWorlds(SEED, CASES)) {
+      try {
+        prepared.push(prepare(world));
+      } catch (err) {
+        planFailures.push(`world ${world.id} (VSOP_DIFF_SEED=${world.seed} VSOP_DIFF_CASES=1): ${(err as Error).message}`);
+      }
+    }
+    const vsopMs = performance.now() - started;
+    const results: CallResult[][] = [];
+    const t0 = performance.now();
+    for (let at = 0; at < prepared.length; at += CHUNK) {
+      const inputs: SimulationInput[] = prepared.slice(at, at + CHUNK).map((p) => ({
+        services: toYamlStream(p.services),
+        virtualServices: toYamlStream(p.virtualServices),
+        calls: p.world.requests,
+      }));
+      results.push(...(await simulateBatch(inputs)));
+    }
+    return { prepared, results, planFailures, vsopMs, istioMs: performance.now() - t0 };
+  })();
+  return once;
+}
+
+const RERUN = `VSOP_DIFF_SEED=${SEED} VSOP_DIFF_CASES=${CASES} node --test test/integration/differential.test.ts`;
+
+test(`vsop's trace agrees with Istio's own route generation (seed ${SEED}, ${CASES} worlds)`, { skip, timeout: 30 * 60_000 }, async (t) => {
+  t.diagnostic(`seed ${SEED}; re-run: ${RERUN}`);
+  const { prepared, results, planFailures, vsopMs, istioMs } = await runAll();
+  const mismatches: string[] = [];
+  const refereeFailures: string[] = [];
+  const tally = new Map<string, number>();
+  let requests = 0;
+  prepared.forEach((p, w) => {
+    results[w]!.forEach((expected, i) => {
+      requests++;
+      const problem = refereeProblem(expected);
+      if (problem) {
+        refereeFailures.push(`world ${p.world.id} request ${i} ${JSON.stringify(p.world.requests[i])}: ${problem}`);
+        return;
+      }
+      const want = outcome(expected);
+      const kind = want.startsWith('no route') ? 'no route' : want.split(' ')[0]!;
+      tally.set(kind, (tally.get(kind) ?? 0) + 1);
+      if (want !== outcome(p.predictions[i]!)) mismatches.push(report(p, i, expected, SEED));
+    });
+  });
+  const perWorld = (istioMs / Math.max(prepared.length, 1)).toFixed(0);
+  t.diagnostic(
+    `${prepared.length} worlds, ${requests} requests (${[...tally].map(([k, n]) => `${k} ${n}`).join(', ')}); ` +
+      `vsop ${vsopMs.toFixed(0)} ms, istio ${istioMs.toFixed(0)} ms (${perWorld} ms per world)`,
+  );
+  assert.deepEqual(planFailures, [], `vsop could not plan ${planFailures.length} world(s) (seed ${SEED})`);
+  assert.deepEqual(
+    refereeFailures.slice(0, 20),
+    [],
+    `Istio's simulation could not follow ${refereeFailures.length} request(s) (seed ${SEED}): the generator made something the referee cannot judge`,
+  );
+  assert.equal(
+    mismatches.length,
+    0,
+    `${mismatches.length} of ${requests} requests go elsewhere than vsop says (seed ${SEED}); the first ${Math.min(SHOWN, mismatches.length)}:\n${mismatches.slice(0, SHOWN).join('\n')}`,
+  );
+});
+
+// Agreement is not enough: a developer route vsop renders must lead somewhere. A route to a port the
+// developer's copy lacks names an Envoy cluster Istio never generates, and Envoy answers 503.
+test(`no route vsop renders sends a request to a cluster Istio does not have (seed ${SEED})`, { skip, timeout: 30 * 60_000 }, async () => {
+  const { prepared, results } = await runAll();
+  const dangling: string[] = [];
+  prepared.forEach((p, w) => {
+    results[w]!.forEach((expected, i) => {
+      if (!expected.route?.startsWith('vsop-')) return;
+      // A copy with no Service at all is a hand route added with --force before the copy exists: by design.
+      const missing = (expected.missingClusters ?? []).filter((c) => hasService(p.services, c));
+      if (missing.length === 0) return;
+      dangling.push(report(p, i, expected, SEED).replace('--- mismatch', `--- route ${expected.route} sends to missing ${missing.join(', ')}`));
+    });
+  });
+  assert.equal(
+    dangling.length,
+    0,
+    `${dangling.length} requests meet a vsop route whose cluster Istio never generated (seed ${SEED}); the first ${Math.min(SHOWN, dangling.length)}:\n${dangling.slice(0, SHOWN).join('\n')}`,
+  );
+});
