@@ -61,6 +61,8 @@ export type CallResult = {
   routeConfig?: string;
   virtualHost?: string;
   route?: string;
+  /** "namespace/name" of the VirtualService the route came from; absent for a Service's default route. */
+  virtualService?: string;
   /** Clusters the route names that Istio generated none for (a port the Service lacks, no such Service): Envoy answers 503. */
   missingClusters?: string[];
   /** Why the call reached no route (e.g. "no route matched"). */

@@ -8,8 +8,12 @@
 //
 // VSOP_DIFF_CASES is the number of worlds (default 300, each with 6 to 12 requests: about 2,600 requests,
 // about 12 s here); VSOP_DIFF_SEED the first world's seed (world i uses seed + i, so a failing world is
-// re-run alone with its own seed). A second test holds vsop to its promise where trace cannot: no route
-// vsop renders may send a request to a port the developer's copy lacks (a cluster Istio never generates).
+// re-run alone with its own seed). Two more tests hold vsop to its promise where agreement cannot (trace
+// and Istio agree on a wrong plan too), judged from Istio's answers alone: no route vsop renders may send a
+// request to a port the developer's copy lacks (a cluster Istio never generates), and a request with a
+// developer's header must reach that developer's copy wherever the same request without it reaches
+// production through vsop's VirtualService (catches a plan that leaves a foreign catch-all above vsop's
+// routes, which the first test cannot see: a catch-all answers every request either way).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -19,7 +23,7 @@ import { generateWorlds, type World, type WorldRequest } from '../helpers/worlds
 import { planSnapshot, worldAfter } from '../../src/reconcile.ts';
 import { traceRequest, type TraceAnswer } from '../../src/core/istio/trace.ts';
 import { toYamlStream } from '../../src/core/render.ts';
-import type { Service, VirtualService } from '../../src/core/types.ts';
+import type { Config, HttpRoute, Service, VirtualService } from '../../src/core/types.ts';
 
 const skip = skipReason();
 const CASES = Number(process.env.VSOP_DIFF_CASES ?? 300);
@@ -31,6 +35,10 @@ const SHOWN = 5;
 
 interface Prepared {
   world: World;
+  /** The parsed config (routing header, namespaces and their header values). */
+  config: Config;
+  /** The template's own routes, variables unfilled. */
+  templateRoutes: HttpRoute[];
   services: Service[];
   virtualServices: VirtualService[];
   predictions: TraceAnswer[];
@@ -44,6 +52,8 @@ function prepare(world: World): Prepared {
   const after = worldAfter(planned);
   return {
     world,
+    config: planned.loaded.config,
+    templateRoutes: planned.loaded.template.value.spec.http ?? [],
     services: [...after.services],
     virtualServices: [...after.virtualServices],
     predictions: world.requests.map((r) => traceRequest(after, r)),
@@ -90,10 +100,32 @@ function hasService(services: readonly Service[], cluster: string): boolean {
   return services.some((s) => s.metadata.name === name && s.metadata.namespace === namespace);
 }
 
+function withoutHeader(r: WorldRequest, header: string): WorldRequest {
+  return { ...r, headers: Object.fromEntries(Object.entries(r.headers).filter(([k]) => k.toLowerCase() !== header)) };
+}
+
+/**
+ * Istio's catch-all, written here from its source rather than taken from vsop: a route with no match, or
+ * a match that is only uri prefix "/" or regex ".*" (pilot/pkg/networking/core/route/route.go,
+ * IsCatchAllRoute over TranslateRouteMatch's output).
+ */
+function catchAll(route: HttpRoute): boolean {
+  if (!route.match || route.match.length === 0) return true;
+  return route.match.some((m) => {
+    const keys = Object.keys(m).filter((k) => k !== 'name' && k !== 'ignoreUriCase');
+    const uri = m.uri as { prefix?: string; regex?: string } | undefined;
+    return keys.length === 0 || (keys.length === 1 && uri !== undefined && (uri.prefix === '/' || uri.regex === '.*'));
+  });
+}
+
+const clusterHost = (cluster: string | undefined) => (cluster ?? '').split('|')[3] ?? '';
+
 interface Run {
   prepared: Prepared[];
   /** Istio's answers, per prepared world, per request. */
   results: CallResult[][];
+  /** Istio's answers to the same requests without the routing header. */
+  twins: CallResult[][];
   planFailures: string[];
   vsopMs: number;
   istioMs: number;
@@ -116,16 +148,22 @@ function runAll(): Promise<Run> {
     }
     const vsopMs = performance.now() - started;
     const results: CallResult[][] = [];
+    const twins: CallResult[][] = [];
     const t0 = performance.now();
     for (let at = 0; at < prepared.length; at += CHUNK) {
       const inputs: SimulationInput[] = prepared.slice(at, at + CHUNK).map((p) => ({
         services: toYamlStream(p.services),
         virtualServices: toYamlStream(p.virtualServices),
-        calls: p.world.requests,
+        calls: [...p.world.requests, ...p.world.requests.map((r) => withoutHeader(r, p.config.routingHeader))],
       }));
-      results.push(...(await simulateBatch(inputs)));
+      const answers = await simulateBatch(inputs);
+      answers.forEach((a) => {
+        const n = a.length / 2;
+        results.push(a.slice(0, n));
+        twins.push(a.slice(n));
+      });
     }
-    return { prepared, results, planFailures, vsopMs, istioMs: performance.now() - t0 };
+    return { prepared, results, twins, planFailures, vsopMs, istioMs: performance.now() - t0 };
   })();
   return once;
 }
@@ -189,5 +227,57 @@ test(`no route vsop renders sends a request to a cluster Istio does not have (se
     dangling.length,
     0,
     `${dangling.length} requests meet a vsop route whose cluster Istio never generated (seed ${SEED}); the first ${Math.min(SHOWN, dangling.length)}:\n${dangling.slice(0, SHOWN).join('\n')}`,
+  );
+});
+
+// vsop's promise, judged by Istio alone (trace can agree with Istio and still be wrong about the plan, e.g.
+// when the plan leaves a foreign catch-all above the header routes: both then say production). Where
+// vsop's own VirtualService answers a request without the routing header by sending it to the production
+// Service, the same request with the header value of a developer namespace that holds a real copy (same
+// ports, no hand overrides on the Service) must reach that copy.
+test(`a header request reaches the developer's copy wherever its twin reaches production through vsop's VirtualService (seed ${SEED})`, {
+  skip,
+  timeout: 30 * 60_000,
+}, async (t) => {
+  const { prepared, results, twins } = await runAll();
+  const broken: string[] = [];
+  let checked = 0;
+  prepared.forEach((p, w) => {
+    const prod = p.config.defaultNamespace;
+    p.world.requests.forEach((req, i) => {
+      const value = req.headers[p.config.routingHeader];
+      const dev = p.config.developerNamespaces.find((d) => d.headerValue === value);
+      if (!dev) return;
+      const app = req.host.split('.')[0]!;
+      const ports = (ns: string) => {
+        const svc = p.services.find((s) => s.metadata.name === app && s.metadata.namespace === ns && s.spec?.type !== 'ExternalName');
+        return svc ? JSON.stringify((svc.spec?.ports ?? []).map((x) => x.port).sort()) : undefined;
+      };
+      if (ports(dev.name) === undefined || ports(dev.name) !== ports(prod)) return;
+      const managed = p.virtualServices.find((v) => v.metadata.labels?.['managed-by'] === 'virtualservice-operator' && v.metadata.annotations?.['vsop.io/service'] === app);
+      if (!managed || managed.metadata.annotations?.['vsop.io/overrides']) return;
+      const source = `${managed.metadata.namespace}/${managed.metadata.name}`;
+      const twin = twins[w]![i]!;
+      if (twin.virtualService !== source || clusterHost(twin.cluster) !== `${app}.${prod}.svc.cluster.local`) return;
+      // The twin must have met a template route (each gets a developer variant), or a foreign catch-all
+      // while the template has a catch-all of its own (vsop must put its variant first). A foreign route
+      // that only a person added gets no variant, by design (issue #9, rule 1).
+      const template = (p.templateRoutes ?? []) as HttpRoute[];
+      const byName = (routes: readonly HttpRoute[]) => routes.find((r) => (r.name ?? '') === (twin.route ?? ''));
+      const fromTemplate = byName(template);
+      const foreign = fromTemplate ? undefined : byName(managed.spec.http ?? []);
+      if (!fromTemplate && !(foreign && catchAll(foreign) && template.some(catchAll))) return;
+      checked++;
+      const got = results[w]![i]!;
+      if (got.virtualService === source && clusterHost(got.cluster).split('.')[1] === dev.name) return;
+      broken.push(report(p, i, got, SEED).replace('--- mismatch', `--- header ${value} should reach ${dev.name}; without it route ${twin.route} reaches production`));
+    });
+  });
+  t.diagnostic(`${checked} header requests judged, ${broken.length} miss the copy`);
+  assert.ok(checked > 0, 'no request met the conditions: the generator no longer makes this case');
+  assert.equal(
+    broken.length,
+    0,
+    `${broken.length} of ${checked} header requests miss the developer's copy (seed ${SEED}); the first ${Math.min(SHOWN, broken.length)}:\n${broken.slice(0, SHOWN).join('\n')}`,
   );
 });

@@ -57,14 +57,18 @@ type WeightedCluster struct {
 // sends the call. Cluster is set for single-destination routes, Weights for
 // routes that split by weight (then Cluster is empty).
 type CallResult struct {
-	Call        CallInput         `json:"call"`
-	Listener    string            `json:"listener,omitempty"`
-	RouteConfig string            `json:"routeConfig,omitempty"`
-	VirtualHost string            `json:"virtualHost,omitempty"`
-	Route       string            `json:"route,omitempty"`
-	Action      string            `json:"action,omitempty"` // route | redirect | directResponse | other
-	Cluster     string            `json:"cluster"`
-	Weights     []WeightedCluster `json:"weights,omitempty"`
+	Call        CallInput `json:"call"`
+	Listener    string    `json:"listener,omitempty"`
+	RouteConfig string    `json:"routeConfig,omitempty"`
+	VirtualHost string    `json:"virtualHost,omitempty"`
+	Route       string    `json:"route,omitempty"`
+	// VirtualService is "namespace/name" of the VirtualService the route
+	// came from (Istio's route metadata istio.config); "" for Istio's default
+	// route of a Service without one.
+	VirtualService string            `json:"virtualService,omitempty"`
+	Action         string            `json:"action,omitempty"` // route | redirect | directResponse | other
+	Cluster        string            `json:"cluster"`
+	Weights        []WeightedCluster `json:"weights,omitempty"`
 	// MissingClusters are clusters the route sends to that Istio generated
 	// no cluster for (e.g. a port the destination Service lacks, or a host
 	// with no Service): Envoy answers those requests 503 (no cluster).
@@ -174,6 +178,7 @@ func runCall(sim *simulation.Simulation, call CallInput, services []*corev1.Serv
 		return res
 	}
 	res.Route = rt.GetName()
+	res.VirtualService = routeSource(rt)
 	describeAction(rt, &res)
 	known := xdstest.ExtractClusters(sim.Clusters)
 	for _, c := range append([]string{res.Cluster}, weightedNames(res.Weights)...) {
@@ -182,6 +187,18 @@ func runCall(sim *simulation.Simulation, call CallInput, services []*corev1.Serv
 		}
 	}
 	return res
+}
+
+// routeSource reads the VirtualService a route came from out of the
+// metadata Istio attaches (pilot/pkg/networking/util/util.go
+// AddConfigInfoMetadata: "/apis/GROUP/VERSION/namespaces/NS/virtual-service/NAME").
+func routeSource(rt *route.Route) string {
+	cfg := rt.GetMetadata().GetFilterMetadata()["istio"].GetFields()["config"].GetStringValue()
+	parts := strings.Split(cfg, "/")
+	if len(parts) != 8 || parts[6] != "virtual-service" {
+		return ""
+	}
+	return parts[5] + "/" + parts[7]
 }
 
 func weightedNames(ws []WeightedCluster) []string {

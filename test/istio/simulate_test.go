@@ -79,6 +79,9 @@ func runSimCases(t *testing.T, cases []simCase) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if res[0].Route != "" && res[0].Route != "default" && !strings.Contains(res[0].VirtualService, "/") {
+				t.Errorf("route %q without its VirtualService (%q)", res[0].Route, res[0].VirtualService)
+			}
 			got := res[0].Cluster
 			if res[0].Error != "" {
 				got = "error: " + res[0].Error
