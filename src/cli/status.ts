@@ -34,7 +34,7 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
   // Another VirtualService that Istio uses for the host instead (istio/select.ts): vsop's routes do nothing.
   const shadowedBy = new Map<string, string[]>();
   for (const f of result.plan.findings) {
-    if (f.code === 'shadowed' && f.service) shadowedBy.set(f.service, [...(shadowedBy.get(f.service) ?? []), f.message.split(' ')[1]!]);
+    if (f.code === 'shadowed' && f.service && f.other) shadowedBy.set(f.service, [...(shadowedBy.get(f.service) ?? []), f.other]);
   }
   const totals = { services: rows.length, routes: 0, fallbacks: 0, placeholders: 0, production: 0, drifted: 0, overridden: 0, shadowed: 0 };
   for (const r of rows) {

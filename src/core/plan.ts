@@ -53,6 +53,10 @@ export interface Finding {
   message: string;
   /** The production Service the object is for, where it matters to the user's next step. */
   service?: string;
+  /** shadowed, host-overlap: the other VirtualService (namespace/name). */
+  other?: string;
+  /** shadowed: the namespaces whose requests it takes. */
+  callers?: string[];
 }
 
 export interface Plan {
@@ -284,11 +288,11 @@ function hostFindings(desired: readonly VirtualService[], others: readonly Virtu
     }
     const base = { severity: 'warning' as const, namespace: want.metadata.namespace!, name: want.metadata.name, service };
     for (const [other, from] of shadowedBy) {
-      findings.push({ ...base, code: 'shadowed', message: `virtualservice ${other} also routes host ${fqdn} and Istio uses it instead of this one for requests from namespace${from.length > 1 ? 's' : ''} ${from.join(', ')} (one VirtualService per host for sidecars: the older one, the caller's own namespace's first); vsop cannot change that: remove ${other}'s host or merge it (vsop sync --adopt takes over a same-named one)` });
+      findings.push({ ...base, code: 'shadowed', other, callers: from, message: `virtualservice ${other} also routes host ${fqdn} and Istio uses it instead of this one for requests from namespace${from.length > 1 ? 's' : ''} ${from.join(', ')} (one VirtualService per host for sidecars: the older one, the caller's own namespace's first); vsop cannot change that: remove ${other}'s host or merge it (vsop sync --adopt takes over a same-named one)` });
     }
     for (const vs of rivals) {
       if (shadowedBy.has(key(vs))) continue;
-      findings.push({ ...base, code: 'host-overlap', message: `virtualservice ${key(vs)} also routes host ${fqdn} for sidecars; Istio uses only one VirtualService per host (IST0109) and ignores ${key(vs)} where this one applies` });
+      findings.push({ ...base, code: 'host-overlap', other: key(vs), message: `virtualservice ${key(vs)} also routes host ${fqdn} for sidecars; Istio uses only one VirtualService per host (IST0109) and ignores ${key(vs)} where this one applies` });
     }
   }
   return findings;
