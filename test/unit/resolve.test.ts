@@ -162,6 +162,25 @@ describe('resolve', () => {
     });
   });
 
+  it('keeps a template route\'s own port condition in its variants (found by the differential test)', () => {
+    const tmpl = [
+      'apiVersion: networking.istio.io/v1',
+      'kind: VirtualService',
+      'metadata: {name: "${serviceName}"}',
+      'spec:',
+      '  hosts: ["${serviceName}"]',
+      '  http:',
+      '  - name: grpc',
+      '    match: [{port: 9090}]',
+      '    route: [{destination: {host: "${serviceName}", port: {number: 9090}}}]',
+      '  - route: [{destination: {host: "${serviceName}"}}]',
+    ].join('\n');
+    const { config: c, template } = config({ virtualServiceTemplate: tmpl, developerNamespaces: ['dev-a'] });
+    const vs = resolve(c, template, [service('default', 'web', { ports: [80] }), service('dev-a', 'web', { ports: [80] })]).virtualServices[0]!;
+    const grpc = vs.spec.http!.find((h) => h.name === 'vsop-dev-dev-a-grpc')!;
+    assert.deepEqual(grpc.match, [{ port: 9090, headers: { 'x-developer': { exact: 'dev-a' } } }]);
+  });
+
   it('is deterministic whatever order the Services arrive in', () => {
     const { config: c, template } = config();
     const svcs = [service('default', 'b'), service('staging', 'a'), service('default', 'a'), service('dev-alice', 'b')];

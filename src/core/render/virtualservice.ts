@@ -110,7 +110,8 @@ function variant(s: StandIn, rule: RoutingRule, service: string): HttpRoute | st
       const clash = rule.headers.find((h) => h.name in headers || h.name.toLowerCase() in headers);
       if (clash) return `matches on header ${clash.name} itself, so route ${rule.name}${s.suffix} cannot stand in for it`;
       const { port: _p, headers: _h, ...others } = m;
-      matches.push({ ...others, ...(rule.port !== undefined ? { port: rule.port } : {}), headers: { ...headers, ...wanted } });
+      const scope = rule.port ?? port;
+      matches.push({ ...others, ...(scope !== undefined ? { port: scope } : {}), headers: { ...headers, ...wanted } });
     }
     if (matches.length === 0) return undefined;
   }
