@@ -9,7 +9,7 @@
 
 import type { LoadedConfig } from './core/config.ts';
 import { PLACEHOLDER_LABEL, SERVICE_ANNOTATION } from './core/ownership.ts';
-import { qualify } from './core/istio/hosts.ts';
+import { qualify, serviceHost } from './core/istio/hosts.ts';
 import { renderTemplate } from './core/template.ts';
 import type { ConfigLocation, KubeObject, Service, VirtualService } from './core/types.ts';
 import type { Collection } from './k8s/port.ts';
@@ -118,7 +118,7 @@ export function affectedByVirtualService(vs: VirtualService, loaded: LoadedConfi
   }
   for (const host of vs.spec?.hosts ?? []) {
     if (typeof host !== 'string') continue;
-    const fqdn = qualify(host, vs.metadata.namespace ?? prod);
+    const fqdn = qualify(host.toLowerCase(), vs.metadata.namespace ?? prod);
     if (fqdn.startsWith('*')) {
       const suffix = fqdn.slice(1);
       if (hostPatterns.some((p) => p.mayEndWith(suffix))) return 'all';
@@ -152,7 +152,7 @@ function patternsOf(loaded: LoadedConfig): { namePattern: Pattern; hostPatterns:
   if (p) return p;
   const prod = loaded.config.defaultNamespace;
   const rendered = renderTemplate(loaded.template, { serviceName: MARK, defaultNamespace: prod });
-  const hosts = new Set([`${MARK}.${prod}.svc.cluster.local`, ...(rendered.spec?.hosts ?? []).filter((h): h is string => typeof h === 'string').map((h) => qualify(h, prod))]);
+  const hosts = new Set([serviceHost(MARK, prod), ...(rendered.spec?.hosts ?? []).filter((h): h is string => typeof h === 'string').map((h) => qualify(h, prod))]);
   p = { namePattern: pattern(rendered.metadata.name), hostPatterns: [...hosts].map(pattern) };
   patterns.set(loaded, p);
   return p;

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/core/config.ts';
 import { affectedByVirtualService, fallbackMessage, INPUTS, services, virtualServices } from '../../src/inputs.ts';
 import type { VirtualService } from '../../src/core/types.ts';
+import { planSnapshot } from '../../src/reconcile.ts';
 import { service } from '../helpers/fixtures.ts';
 import { AFFECT_CASES } from './inputs-cases.ts';
 
@@ -87,5 +88,27 @@ describe('inputs', () => {
 
   it('counts a VirtualService bound only to a gateway (Istio ignores it for the mesh; the selection module decides)', () => {
     assert.deepEqual(affectedByVirtualService(vs('other', ['my-app.default.svc.cluster.local'], {}, ['istio-system/public-gw']), loaded), ['my-app']);
+  });
+
+  it('a snapshot with VirtualServices of every namespace: only the managed ones of the production namespace are ever planned', () => {
+    const managed = (namespace: string) =>
+      vs(namespace, ['ghost'], { name: 'ghost-virtual-service', labels: { 'managed-by': 'virtualservice-operator' }, annotations: { 'vsop.io/service': 'ghost' } });
+    const r = planSnapshot({
+      config: { text: 'defaultNamespace: default\ndeveloperNamespaces: [dev-alice]\n', source: 'test' },
+      services: [],
+      virtualServices: [managed('other'), managed('default')],
+    });
+    assert.deepEqual(
+      r.plan.actions.map((a) => `${a.type} ${a.namespace}/${a.name}`),
+      ['delete default/ghost-virtual-service'],
+    );
+    const purge = planSnapshot(
+      { config: { text: 'defaultNamespace: default\n', source: 'test' }, services: [], virtualServices: [managed('other'), managed('default')] },
+      { purge: true },
+    );
+    assert.deepEqual(
+      purge.plan.actions.map((a) => `${a.type} ${a.namespace}/${a.name}`),
+      ['delete default/ghost-virtual-service'],
+    );
   });
 });
