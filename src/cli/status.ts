@@ -58,7 +58,7 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
         virtualService: a ? { namespace: a.namespace, name: a.name, resourceVersion: a.live?.metadata.resourceVersion ?? null, state: syncOf(a, r.service) } : null,
         ...(shadowedBy.has(r.service) ? { shadowedBy: shadowedBy.get(r.service) } : {}),
         overrides: r.overrides,
-        namespaces: Object.fromEntries(r.namespaces.map((n) => [n.namespace, { ...n.route, placeholder: n.placeholder, ...(n.overrides ? { overrides: n.overrides } : {}) }])),
+        namespaces: Object.fromEntries(r.namespaces.map((n) => [n.namespace, { ...n.route, ...(n.byPort ? { byPort: n.byPort } : {}), placeholder: n.placeholder, ...(n.overrides ? { overrides: n.overrides } : {}) }])),
       };
     });
     io.out(`${JSON.stringify({ version: 1, production: result.loaded.config.defaultNamespace, services: data, totals }, null, 2)}\n`);
@@ -89,6 +89,10 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
 }
 
 function cell(n: ServiceRouting['namespaces'][number], c: { green(s: string): string; cyan(s: string): string; dim(s: string): string; magenta(s: string): string }): string {
+  if (n.byPort) {
+    // A copy that serves only some of the ports: each port says where its header requests go.
+    return n.byPort.map((p) => `${p.port}:${p.route.state === 'route' ? c.green('route') : p.route.state === 'fallback' ? c.cyan(`→ ${p.route.target}`) : c.dim('-')}`).join(' ');
+  }
   const placeholder = n.placeholder ? ' (placeholder)' : '';
   const o = n.overrides;
   const hand = o ? c.magenta(`${o.headerRoutes ? ` +${o.headerRoutes === 1 ? 'header' : `${o.headerRoutes} headers`}` : ''}${o.weight !== undefined ? ` +${o.weight}%` : ''}${o.waiting ? ' (waiting)' : ''}`) : '';

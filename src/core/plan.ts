@@ -74,6 +74,8 @@ export interface PlanOptions {
   adopt?: boolean;
   /** Namespaces requests come from, for which Istio's choice of VirtualService is checked (default: production). */
   callers?: readonly string[];
+  /** The ports of a production Service, on which Istio's choice is checked. */
+  ports?: (service: string) => readonly number[] | undefined;
   /** Objects (namespace/name) that must not be written, and why: their overrides cannot be read. */
   blocked?: ReadonlyMap<string, { service: string; message: string }>;
 }
@@ -92,7 +94,9 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
     if (only && (service === undefined || !only.has(service))) continue;
     const k = key(want);
     desiredKeys.add(k);
-    planned.push(want);
+    // Istio orders VirtualServices by creation time: an existing one keeps its own (istio/select.ts).
+    const existing = liveByKey.get(k)?.metadata.creationTimestamp;
+    planned.push(existing === undefined ? want : { ...want, metadata: { ...want.metadata, creationTimestamp: existing } });
     const blocked = opts.blocked?.get(k);
     if (blocked) {
       findings.push({ code: 'invalid-overrides', severity: 'error', namespace: want.metadata.namespace!, name: want.metadata.name, message: blocked.message, service: blocked.service });
@@ -124,7 +128,7 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
     });
   });
 
-  findings.push(...hostFindings(planned, others, opts.callers ?? [opts.defaultNamespace], opts.defaultNamespace));
+  findings.push(...hostFindings(planned, others, opts));
   sortByKey(actions);
   findings.sort((a, b) => compareKeys(a, b) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
   return { version: PLAN_VERSION, actions, findings };
@@ -262,7 +266,9 @@ function sameGroup(a: string, b: string): boolean {
  * exportTo, creation time): another one winning is `shadowed` (vsop's routes do nothing there); another
  * one that also binds the host to the mesh but loses is `host-overlap`. Gateway-only ones are no concern.
  */
-function hostFindings(desired: readonly VirtualService[], others: readonly VirtualService[], callers: readonly string[], defaultNamespace: string): Finding[] {
+function hostFindings(desired: readonly VirtualService[], others: readonly VirtualService[], opts: PlanOptions): Finding[] {
+  const { defaultNamespace } = opts;
+  const callers = opts.callers ?? [defaultNamespace];
   const findings: Finding[] = [];
   // Indexed by qualified host, so each Service looks at the few that name it (wildcards are few).
   const byHost = new Map<string, VirtualService[]>();
@@ -283,7 +289,7 @@ function hostFindings(desired: readonly VirtualService[], others: readonly Virtu
     if (rivals.length === 0) continue;
     const shadowedBy = new Map<string, string[]>();
     for (const from of callers) {
-      const winner = shadowingWinner([want, ...rivals], want, fqdn, from);
+      const winner = shadowingWinner([want, ...rivals], want, fqdn, from, opts.ports?.(service));
       if (winner) shadowedBy.set(key(winner), [...(shadowedBy.get(key(winner)) ?? []), from]);
     }
     const base = { severity: 'warning' as const, namespace: want.metadata.namespace!, name: want.metadata.name, service };
@@ -298,10 +304,13 @@ function hostFindings(desired: readonly VirtualService[], others: readonly Virtu
   return findings;
 }
 
-/** The VirtualService other than `ours` that Istio uses for the host from `from`, on any of our ports. */
-function shadowingWinner(candidates: readonly VirtualService[], ours: VirtualService, fqdn: string, from: string): VirtualService | undefined {
-  const ports = new Set<number>([0]);
-  for (const r of ours.spec.http ?? []) for (const m of r.match ?? []) if (typeof m.port === 'number') ports.add(m.port);
+/**
+ * The VirtualService other than `ours` that Istio uses for the host from `from`, on any of the Service's
+ * ports (or, without them, on any port ours names and one it does not).
+ */
+function shadowingWinner(candidates: readonly VirtualService[], ours: VirtualService, fqdn: string, from: string, servicePorts: readonly number[] | undefined): VirtualService | undefined {
+  const ports = new Set<number>(servicePorts ?? [0]);
+  if (!servicePorts) for (const r of ours.spec.http ?? []) for (const m of r.match ?? []) if (typeof m.port === 'number') ports.add(m.port);
   for (const port of ports) {
     const winner = selectVirtualService(candidates, fqdn, port, from).winner?.virtualService;
     if (winner && winner !== ours) return winner;

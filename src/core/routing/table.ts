@@ -60,7 +60,10 @@ export interface NamespaceOverrides {
 export interface NamespaceRouting {
   namespace: string;
   placeholder: boolean;
+  /** For the Service as a whole: the first port's state that routes anywhere (see byPort). */
   route: RouteState;
+  /** Per port, when the Service has several and they are not routed alike (a copy lacking a port). */
+  byPort?: { port: number; route: CopyState }[];
   overrides?: NamespaceOverrides;
 }
 
@@ -131,8 +134,10 @@ export function decide(input: DecideInput): RoutingTable {
     const dev = devs[d]!;
     const off = o !== undefined && (o.cleared || o.removed.includes(dev.name));
     let state: CopyState = MISSING;
+    const perPort: CopyState[] | undefined = input.view && scopes.length > 1 ? [] : undefined;
     for (const port of scopes) {
       const s = copyState(chains[d]!, copies, port ?? ports[0], port);
+      perPort?.push(s);
       if (s.state === 'missing') continue;
       if (state === MISSING) state = s;
       if (off) continue;
@@ -145,7 +150,9 @@ export function decide(input: DecideInput): RoutingTable {
     if (input.view) {
       const route = off ? (o!.cleared ? CLEARED : REMOVED) : state;
       const overrides = hand?.byNamespace.get(dev.name);
-      namespaces.push({ namespace: dev.name, placeholder: input.placeholders.has(dev.name), route, ...(overrides ? { overrides } : {}) });
+      const same = (a: CopyState, b: CopyState) => a.state === b.state && (a.state === 'missing' || a.target === (b as { target: string }).target);
+      const byPort = !off && perPort && perPort.some((x) => !same(x, perPort[0]!)) ? ports.map((port, i) => ({ port, route: perPort[i]! })) : undefined;
+      namespaces.push({ namespace: dev.name, placeholder: input.placeholders.has(dev.name), route, ...(byPort ? { byPort } : {}), ...(overrides ? { overrides } : {}) });
     }
     if (config.enablePlaceholderServices && state.state !== 'route' && !copies.has(dev.name)) {
       // A placeholder leads where the namespace's header leads: production, once its route is taken away.
