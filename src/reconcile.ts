@@ -91,11 +91,13 @@ export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): R
   // An annotation that cannot be read blocks its object alone, unless the command replaces it whole.
   const replaced = opts.edit && !opts.edit.readsCurrent;
   const blocked = new Map([...live.invalid].filter(([, i]) => !(replaced && inScope(opts, i.service))).map(([k, i]) => [k, { service: i.service, message: invalidMessage(i) }]));
+  let portsOf: Map<string, number[]> | undefined;
   const p = opts.purge
     ? planPurge(snapshot.virtualServices, snapshot.services, config.defaultNamespace)
     : plan(resolution.virtualServices, snapshot.virtualServices, {
         defaultNamespace: config.defaultNamespace,
         callers: [config.defaultNamespace, ...config.developerNamespaces.map((d) => d.name)],
+        ports: (service) => (portsOf ??= new Map(resolution.tables.map((t) => [t.service, t.ports]))).get(service),
         ...(opts.services ? { services: opts.services } : {}),
         ...(opts.adopt ? { adopt: true } : {}),
         ...(blocked.size ? { blocked } : {}),
