@@ -18,7 +18,7 @@ _vsop() {
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "render sync route clear status watch config completion -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "render sync route clear status trace watch config completion -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "render")
       case "$prev" in
       -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -122,6 +122,22 @@ _vsop() {
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
       COMPREPLY=($(compgen -W "-f --filename -o --output -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+    "trace")
+      case "$prev" in
+      -H|--header) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --path) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --method) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --port) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --from) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      -o|--output) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+      --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "-H --header --path --method --port --from --live -f --filename -o --output -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "watch")
       case "$prev" in
       --health-probe-bind-address) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
@@ -175,7 +191,7 @@ _vsop() {
 }
 _vsop_commands() {
   case "$1" in
-    "") echo "render sync route clear status watch config completion" ;;
+    "") echo "render sync route clear status trace watch config completion" ;;
     "render") echo "" ;;
     "sync") echo "" ;;
     "route") echo "add rm reset" ;;
@@ -184,6 +200,7 @@ _vsop_commands() {
     "route reset") echo "" ;;
     "clear") echo "" ;;
     "status") echo "" ;;
+    "trace") echo "" ;;
     "watch") echo "" ;;
     "config") echo "validate" ;;
     "config validate") echo "" ;;

@@ -11,7 +11,7 @@ _vsop() {
     '--context[the kubeconfig context to use]:value:()' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '1:command:((render\:"print the VirtualServices that should exist" sync\:"compute the VirtualServices that should exist and show or apply the difference" route\:"route by hand\: header routes, weights, taking routes away; recorded in the VirtualService, so sync and watch keep them" clear\:"production-only routing\: take every developer route of these Services away (kept by sync and watch until route reset)" status\:"show, per production Service and developer namespace, where the header leads and whether the VirtualService is in sync" watch\:"reconcile continuously, as a Deployment\: the drop-in replacement for the VirtualService operator" config\:"work with the vsop configuration" completion\:"print a shell completion script"))' \
+    '1:command:((render\:"print the VirtualServices that should exist" sync\:"compute the VirtualServices that should exist and show or apply the difference" route\:"route by hand\: header routes, weights, taking routes away; recorded in the VirtualService, so sync and watch keep them" clear\:"production-only routing\: take every developer route of these Services away (kept by sync and watch until route reset)" status\:"show, per production Service and developer namespace, where the header leads and whether the VirtualService is in sync" trace\:"show where one request goes and why, by Istio'\''s rules\: the VirtualService that applies, the route it meets, the destination" watch\:"reconcile continuously, as a Deployment\: the drop-in replacement for the VirtualService operator" config\:"work with the vsop configuration" completion\:"print a shell completion script"))' \
     '*::arg:->sub'
   case $state in sub)
     case $words[1] in
@@ -20,6 +20,7 @@ _vsop() {
       route) _vsop_route ;;
       clear) _vsop_clear ;;
       status) _vsop_status ;;
+      trace) _vsop_trace ;;
       watch) _vsop_watch ;;
       config) _vsop_config ;;
       completion) _vsop_completion ;;
@@ -175,6 +176,27 @@ _vsop_status() {
   _arguments -s \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '(-o --output)'{-o,--output}'[table, wide (adds the VirtualService name and resourceVersion) or json]:value:(table wide json)' \
+    '(-V --version)'{-V,--version}'[print the version]' \
+    '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
+    '--config-name[name of the vsop ConfigMap]:value:()' \
+    '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
+    '--context[the kubeconfig context to use]:value:()' \
+    '--request-timeout[give up on one API request after this long]:value:()' \
+    '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
+    '*:file:_files'
+}
+
+_vsop_trace() {
+  local state
+  _arguments -s \
+    '(-H --header)'{-H,--header}'[a request header; repeatable]:value:()' \
+    '--path[the request path, with its query if any]:value:()' \
+    '--method[the request method]:value:()' \
+    '--port[the Service port called (default\: its first)]:value:()' \
+    '--from[the namespace the request comes from (default\: the production namespace)]:value:()' \
+    '--live[trace the state as it is, not as vsop sync would leave it]' \
+    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
+    '(-o --output)'{-o,--output}'[text or json]:value:(text json)' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
