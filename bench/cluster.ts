@@ -21,9 +21,11 @@ const CONCURRENCY = 8;
 
 async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
   let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 function vsop(args: string[], kubeconfig: string): Promise<{ code: number; ms: number; stdout: string }> {
@@ -48,7 +50,12 @@ try {
   const devs = await Promise.all(Array.from({ length: DEVS }, (_, i) => createNamespace(admin, `dev${i}`)));
   const cfg = await createNamespace(admin, 'cfg');
   await kubeRequest(admin, 'POST', `/api/v1/namespaces/${cfg}/configmaps`, {
-    body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'virtualservice-operator-config' }, data: { 'config.yaml': stringify({ defaultNamespace: prod, developerNamespaces: devs }) } },
+    body: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'virtualservice-operator-config' },
+      data: { 'config.yaml': stringify({ defaultNamespace: prod, developerNamespaces: devs }) },
+    },
   });
   const services: { ns: string; name: string }[] = [];
   for (let s = 0; s < PROD; s++) {
@@ -68,7 +75,7 @@ try {
   const objects = (JSON.parse(rendered.stdout).items as { metadata: { namespace: string } }[]).map((o) => ({ ...o, metadata: { ...o.metadata, namespace: floorNs } }));
   const floorStart = proxy.requests.length;
   const viaProxy = { ...admin, server: proxy.url };
-  let t = performance.now();
+  const t = performance.now();
   await forEachLimit(objects, CONCURRENCY, async (body) => {
     const res = await kubeRequest(viaProxy, 'POST', `/apis/networking.istio.io/v1beta1/namespaces/${floorNs}/virtualservices`, { body });
     if (res.status !== 201) throw new Error(`floor create: ${res.status} ${res.text.slice(0, 200)}`);
@@ -94,8 +101,12 @@ try {
   const ok1 = first.ms <= 1.3 * floorMs;
   const ok2 = secondCount.writes === 0 && second.ms <= 1000;
   console.log(`\ncluster sync, ${PROD} production Services x ${DEVS} developer namespaces (${services.length} Services), over HTTPS through a loopback proxy`);
-  console.log(`${ok1 ? 'ok  ' : 'MISS'} first sync (a fresh process, 1,000 creates): ${first.ms.toFixed(0)} ms, ${firstCount.reads} reads + ${firstCount.writes} writes on ${firstCount.connections} connections; floor (1,000 POSTs, ${CONCURRENCY} at a time, ${floorConnections} connections) ${floorMs.toFixed(0)} ms; ratio ${(first.ms / floorMs).toFixed(2)}; target <= 1.3`);
-  console.log(`${ok2 ? 'ok  ' : 'MISS'} second sync: ${second.ms.toFixed(0)} ms, ${secondCount.reads} reads + ${secondCount.writes} writes on ${secondCount.connections} connections; target 0 writes, <= 1000 ms`);
+  console.log(
+    `${ok1 ? 'ok  ' : 'MISS'} first sync (a fresh process, 1,000 creates): ${first.ms.toFixed(0)} ms, ${firstCount.reads} reads + ${firstCount.writes} writes on ${firstCount.connections} connections; floor (1,000 POSTs, ${CONCURRENCY} at a time, ${floorConnections} connections) ${floorMs.toFixed(0)} ms; ratio ${(first.ms / floorMs).toFixed(2)}; target <= 1.3`,
+  );
+  console.log(
+    `${ok2 ? 'ok  ' : 'MISS'} second sync: ${second.ms.toFixed(0)} ms, ${secondCount.reads} reads + ${secondCount.writes} writes on ${secondCount.connections} connections; target 0 writes, <= 1000 ms`,
+  );
   await proxy.stop();
   process.exitCode = ok1 && ok2 ? 0 : 1;
 } finally {

@@ -17,9 +17,11 @@ import { eventually, parseMetrics, startWatch } from '../test/helpers/watcher.ts
 
 async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
   let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 const svcBody = (name: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { clusterIP: 'None', selector: { app: name }, ports: [{ port: 80 }] } });
@@ -31,7 +33,12 @@ async function createService(admin: Connection, ns: string, name: string) {
 async function config(admin: Connection, prod: string, devs: string[]): Promise<string> {
   const cfg = await createNamespace(admin, 'cfg');
   await kubeRequest(admin, 'POST', `/api/v1/namespaces/${cfg}/configmaps`, {
-    body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'virtualservice-operator-config' }, data: { 'config.yaml': stringify({ defaultNamespace: prod, developerNamespaces: devs }) } },
+    body: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'virtualservice-operator-config' },
+      data: { 'config.yaml': stringify({ defaultNamespace: prod, developerNamespaces: devs }) },
+    },
   });
   return cfg;
 }
@@ -56,10 +63,19 @@ try {
     const prod = await createNamespace(admin, 'prod');
     const dev = await createNamespace(admin, 'dev');
     const cfg = await config(admin, prod, [dev]);
-    await forEachLimit(Array.from({ length: N }, (_, i) => i), 16, (i) => createService(admin, prod, `l${i}`));
+    await forEachLimit(
+      Array.from({ length: N }, (_, i) => i),
+      16,
+      (i) => createService(admin, prod, `l${i}`),
+    );
     const watcher = await startWatch(['--config-namespace', cfg, 'watch'], { KUBECONFIG: cluster.adminKubeconfig });
     await eventually('ready', async () => (await watcher.get(`${watcher.health}/readyz`)).status === 200, 120_000).catch((err) => {
-      console.error(watcher.logs.slice(0, 30).map((l) => JSON.stringify(l)).join('\n'));
+      console.error(
+        watcher.logs
+          .slice(0, 30)
+          .map((l) => JSON.stringify(l))
+          .join('\n'),
+      );
       throw err;
     });
     // The bench watches the VirtualServices itself, to see each route the moment it is written.
@@ -67,9 +83,14 @@ try {
     const abort = new AbortController();
     const list = await client.list<VirtualService>({ resource: 'virtualservices', namespace: prod, apiVersion: 'networking.istio.io/v1beta1' });
     const stream = client
-      .watch<VirtualService>({ resource: 'virtualservices', namespace: prod, apiVersion: 'networking.istio.io/v1beta1' }, list.resourceVersion, (e) => {
-        if (e.type === 'MODIFIED' && (e.object.spec.http?.length ?? 0) > 1) routed.set(e.object.metadata.name, performance.now());
-      }, abort.signal)
+      .watch<VirtualService>(
+        { resource: 'virtualservices', namespace: prod, apiVersion: 'networking.istio.io/v1beta1' },
+        list.resourceVersion,
+        (e) => {
+          if (e.type === 'MODIFIED' && (e.object.spec.http?.length ?? 0) > 1) routed.set(e.object.metadata.name, performance.now());
+        },
+        abort.signal,
+      )
       .catch(() => {});
     const latencies: number[] = [];
     const roundTrips: number[] = [];
@@ -86,7 +107,10 @@ try {
     await watcher.stop();
     const p50 = pct(latencies, 50);
     const p99 = pct(latencies, 99);
-    report(p50 <= 50 && p99 <= 250, `latency, developer Service created -> route written (${N} events): p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; the apiserver's own create round trip p50 ${pct(roundTrips, 50).toFixed(1)} ms; targets p50 <= 50, p99 <= 250`);
+    report(
+      p50 <= 50 && p99 <= 250,
+      `latency, developer Service created -> route written (${N} events): p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; the apiserver's own create round trip p50 ${pct(roundTrips, 50).toFixed(1)} ms; targets p50 <= 50, p99 <= 250`,
+    );
   }
 
   // --- burst -----------------------------------------------------------------------------------------
@@ -96,7 +120,11 @@ try {
     const prod = await createNamespace(admin, 'bprod');
     const devs = await Promise.all(Array.from({ length: DEVS }, (_, i) => createNamespace(admin, `bdev${i}`)));
     const cfg = await config(admin, prod, devs);
-    await forEachLimit(Array.from({ length: PROD }, (_, i) => i), 16, (i) => createService(admin, prod, `b${i}`));
+    await forEachLimit(
+      Array.from({ length: PROD }, (_, i) => i),
+      16,
+      (i) => createService(admin, prod, `b${i}`),
+    );
     const watcher = await startWatch(['--config-namespace', cfg, 'watch'], { KUBECONFIG: cluster.adminKubeconfig });
     await eventually('ready', async () => (await watcher.get(`${watcher.health}/readyz`)).status === 200, 120_000);
     const writesBefore = watcher.logs.filter((l) => l.msg === 'virtualservice updated').length;
@@ -104,17 +132,24 @@ try {
     const t = performance.now();
     await forEachLimit(events, 64, ({ ns, name }) => createService(admin, ns, name));
     const burstMs = performance.now() - t;
-    await eventually('every route', async () => {
-      const vs = await client.listVirtualServices(prod, 'networking.istio.io/v1beta1');
-      return vs.length === PROD && vs.every((v) => v.spec.http?.length === DEVS + 1);
-    }, 60_000);
+    await eventually(
+      'every route',
+      async () => {
+        const vs = await client.listVirtualServices(prod, 'networking.istio.io/v1beta1');
+        return vs.length === PROD && vs.every((v) => v.spec.http?.length === DEVS + 1);
+      },
+      60_000,
+    );
     await new Promise((r) => setTimeout(r, 1000));
     const updates = watcher.logs.filter((l) => l.msg === 'virtualservice updated');
     const perVs = new Map<string, number>();
     for (const u of updates.slice(writesBefore)) perVs.set(String(u.virtualservice), (perVs.get(String(u.virtualservice)) ?? 0) + 1);
     const most = Math.max(...perVs.values());
     await watcher.stop();
-    report(most <= 1, `burst of ${events.length} Service events over ${burstMs.toFixed(0)} ms for ${PROD} VirtualServices: ${updates.length - writesBefore} writes, at most ${most} per VirtualService; target at most 1`);
+    report(
+      most <= 1,
+      `burst of ${events.length} Service events over ${burstMs.toFixed(0)} ms for ${PROD} VirtualServices: ${updates.length - writesBefore} writes, at most ${most} per VirtualService; target at most 1`,
+    );
   }
 
   // --- memory ----------------------------------------------------------------------------------------
@@ -134,9 +169,17 @@ try {
     const m = parseMetrics((await watcher.get(`${watcher.metrics}/metrics`)).body);
     const rss = m.get('process_resident_memory_bytes')! / 2 ** 20;
     const heap = (m.get('nodejs_heap_size_used_bytes') ?? 0) / 2 ** 20;
-    process.stderr.write(`bench: ${[...m].filter(([k]) => /^(nodejs_heap|nodejs_external|process_resident)/.test(k)).map(([k, v]) => `${k}=${(v / 2 ** 20).toFixed(1)}MB`).join(' ')}\n`);
+    process.stderr.write(
+      `bench: ${[...m]
+        .filter(([k]) => /^(nodejs_heap|nodejs_external|process_resident)/.test(k))
+        .map(([k, v]) => `${k}=${(v / 2 ** 20).toFixed(1)}MB`)
+        .join(' ')}\n`,
+    );
     await watcher.stop();
-    report(rss <= 150, `memory, vsop watch (as the image runs it) holding ${all.length.toLocaleString('en')} Services and ${PROD} VirtualServices: ${rss.toFixed(0)} MB resident (heap used ${heap.toFixed(0)} MB); target <= 150 MB`);
+    report(
+      rss <= 150,
+      `memory, vsop watch (as the image runs it) holding ${all.length.toLocaleString('en')} Services and ${PROD} VirtualServices: ${rss.toFixed(0)} MB resident (heap used ${heap.toFixed(0)} MB); target <= 150 MB`,
+    );
   }
 } finally {
   client.close();

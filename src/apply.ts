@@ -106,10 +106,13 @@ async function applyAction(planned: Action, port: KubePort, opts: ApplyOptions):
     return { ...base, result, attempts, ...(stored && !opts.dryRun ? { object: stored } : {}) };
   } catch (err) {
     if (err instanceof ApiError && err.status === 409 && lastConflict) {
-      throw new ConflictError(`${planned.kind.toLowerCase()} ${planned.namespace}/${planned.name}: still being changed by someone else after ${attempts} attempts: ${err.message}`, {
-        cause: err,
-        hint: 'another writer keeps changing this object; find it (kubectl get -o yaml shows managedFields), or raise --timeout',
-      });
+      throw new ConflictError(
+        `${planned.kind.toLowerCase()} ${planned.namespace}/${planned.name}: still being changed by someone else after ${attempts} attempts: ${err.message}`,
+        {
+          cause: err,
+          hint: 'another writer keeps changing this object; find it (kubectl get -o yaml shows managedFields), or raise --timeout',
+        },
+      );
     }
     throw err;
   }
@@ -179,7 +182,6 @@ function retryable(err: unknown): boolean {
   if (err instanceof ApiError) return err.status === 409 || err.status === 429 || err.status >= 500;
   return err instanceof UnreachableError;
 }
-
 
 async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;

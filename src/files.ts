@@ -117,12 +117,16 @@ export function fileSource(paths: readonly string[], location: ConfigLocation, s
       const inventory = collect(await readDocuments(paths, stdin), location);
       if (!inventory.config) {
         const others = inventory.otherConfigMaps.length ? ` (found ConfigMaps: ${inventory.otherConfigMaps.join(', ')})` : '';
-        throw new InputError('no configuration in the input', [
-          {
-            path: '',
-            message: `no ConfigMap ${location.namespace}/${location.name} with a ${CONFIG_KEY} key${others}`,
-          },
-        ], { hint: `add the ConfigMap's file with -f, or point --config-namespace/--config-name at yours` });
+        throw new InputError(
+          'no configuration in the input',
+          [
+            {
+              path: '',
+              message: `no ConfigMap ${location.namespace}/${location.name} with a ${CONFIG_KEY} key${others}`,
+            },
+          ],
+          { hint: `add the ConfigMap's file with -f, or point --config-namespace/--config-name at yours` },
+        );
       }
       return { config: inventory.config, services: inventory.services, virtualServices: inventory.virtualServices };
     },

@@ -82,10 +82,9 @@ export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): R
     const unknown = opts.services.filter((s) => !known.has(s));
     if (unknown.length > 0) {
       const ns = loaded.config.defaultNamespace;
-      throw new NotFoundError(
-        `${unknown.map((s) => `service ${ns}/${s}`).join(', ')} not found among the production Services`,
-        { hint: known.size ? `production Services: ${[...known].slice(0, 20).join(', ')}${known.size > 20 ? ', …' : ''}` : `namespace ${ns} has no Services` },
-      );
+      throw new NotFoundError(`${unknown.map((s) => `service ${ns}/${s}`).join(', ')} not found among the production Services`, {
+        hint: known.size ? `production Services: ${[...known].slice(0, 20).join(', ')}${known.size > 20 ? ', …' : ''}` : `namespace ${ns} has no Services`,
+      });
     }
   }
   // An annotation that cannot be read blocks its object alone, unless the command replaces it whole.
@@ -108,7 +107,11 @@ export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): R
   }
   const desire = (service: string, fresh: VirtualService | undefined): VirtualService | undefined => {
     const again = readOverrides(fresh && isManaged(fresh) ? [fresh] : [], config.defaultNamespace, nameFor);
-    if (again.invalid.size > 0 && !replaced) throw new InputError('invalid overrides', [...again.invalid.values()].map((i) => i.problem));
+    if (again.invalid.size > 0 && !replaced)
+      throw new InputError(
+        'invalid overrides',
+        [...again.invalid.values()].map((i) => i.problem),
+      );
     const services = snapshot.services.filter((s) => s.metadata.name === service);
     return resolve(config, template, services, { overrides: overridesOf(again, opts) }).virtualServices[0];
   };
@@ -128,9 +131,13 @@ function overridesOf(live: LiveOverrides, opts: ReconcileOptions): (service: str
     if (edit.readsCurrent) {
       const invalid = [...live.invalid.values()].filter((i) => i.service === service);
       if (invalid.length > 0) {
-        throw new InputError(`cannot change the overrides of service ${ctx.config.defaultNamespace}/${service}`, invalid.map((i) => i.problem), {
-          hint: `fix the annotation ${OVERRIDES_ANNOTATION} (kubectl edit), or drop every override with: vsop route reset ${service}`,
-        });
+        throw new InputError(
+          `cannot change the overrides of service ${ctx.config.defaultNamespace}/${service}`,
+          invalid.map((i) => i.problem),
+          {
+            hint: `fix the annotation ${OVERRIDES_ANNOTATION} (kubectl edit), or drop every override with: vsop route reset ${service}`,
+          },
+        );
       }
     }
     return edit.apply(current ?? NO_OVERRIDES, ctx);

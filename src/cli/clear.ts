@@ -21,7 +21,7 @@ export async function clear(io: Io, services: string[], opts: ClearOptions): Pro
   if (opts.purge && !opts.all) throw new UsageError('--purge deletes everything vsop made, so it goes with --all', { hint: 'vsop clear --purge --all' });
   if (!opts.purge) return runPlan(io, opts, { services, reconcile: { edit: clearRoutes }, checkFirst: true });
 
-  const writes = !opts.diff && opts.dryRun === 'none' && !(opts.filename?.length);
+  const writes = !opts.diff && opts.dryRun === 'none' && !opts.filename?.length;
   if (writes && !opts.yes && !(io.stdinIsTTY && io.prompt)) {
     throw new UsageError('clear --purge --all deletes every managed VirtualService and placeholder Service, and there is no terminal to confirm on', {
       hint: 'pass --yes to go ahead; see first what goes with --diff',

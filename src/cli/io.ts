@@ -62,4 +62,3 @@ export function colorEnabled(io: Io, stream: 'out' | 'err', flag: boolean | unde
   if (io.env.TERM === 'dumb') return false;
   return stream === 'out' ? io.stdoutIsTTY : io.stderrIsTTY;
 }
-

@@ -80,7 +80,12 @@ export async function runPlan(io: Io, opts: PlanOptions, req: PlanRequest): Prom
     const first = opts.strict || req.checkFirst;
     if (first) checkFindings(io, c, result.plan.findings, opts.strict);
     if (opts.dryRun === 'client' || !port) {
-      printOutcome(io, result.plan.actions.map((a) => ({ kind: a.kind, namespace: a.namespace, name: a.name, result: PAST[a.type], attempts: 0 })), opts.output, 'dry run');
+      printOutcome(
+        io,
+        result.plan.actions.map((a) => ({ kind: a.kind, namespace: a.namespace, name: a.name, result: PAST[a.type], attempts: 0 })),
+        opts.output,
+        'dry run',
+      );
     } else {
       if (opts.dryRun === 'none') await req.confirm?.(result.plan, port);
       const results = await apply(io, opts, port, result);
@@ -148,9 +153,13 @@ export function checkFindings(io: Io, c: Paint, findings: readonly Finding[], st
   }
   if (unreadable.length > 0) {
     const first = unreadable[0]!;
-    throw new InputError(`invalid overrides; vsop leaves ${unreadable.length === 1 ? 'this VirtualService' : 'these VirtualServices'} alone`, unreadable.map((f) => ({ path: '', message: f.message })), {
-      hint: `fix the annotation (kubectl edit virtualservice -n ${first.namespace} ${first.name}), or drop every override with: vsop route reset ${first.service ?? 'SERVICE'}`,
-    });
+    throw new InputError(
+      `invalid overrides; vsop leaves ${unreadable.length === 1 ? 'this VirtualService' : 'these VirtualServices'} alone`,
+      unreadable.map((f) => ({ path: '', message: f.message })),
+      {
+        hint: `fix the annotation (kubectl edit virtualservice -n ${first.namespace} ${first.name}), or drop every override with: vsop route reset ${first.service ?? 'SERVICE'}`,
+      },
+    );
   }
   const blocking = findings.filter((f) => f.severity === 'error' || strict);
   if (blocking.length > 0) {

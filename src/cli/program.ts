@@ -45,9 +45,13 @@ function planCommand(cmd: Command, own: { first?: (cmd: Command) => Command; las
     .addOption(filenameOption())
     .option('--diff', 'print the plan as a unified diff; exit 0 when nothing would change, 1 when something would, 2 or more on error')
     .addOption(
-      new Option('--dry-run <mode>', 'client: say what would be written; server: send the writes with dryRun, so the API server checks them without storing').choices(['none', 'client', 'server']).default('none'),
+      new Option('--dry-run <mode>', 'client: say what would be written; server: send the writes with dryRun, so the API server checks them without storing')
+        .choices(['none', 'client', 'server'])
+        .default('none'),
     )
-    .addOption(new Option('-o, --output <format>', 'text, json (the plan with --diff, the results otherwise), markdown (with --diff)').choices(['text', 'json', 'markdown']).default('text'))
+    .addOption(
+      new Option('-o, --output <format>', 'text, json (the plan with --diff, the results otherwise), markdown (with --diff)').choices(['text', 'json', 'markdown']).default('text'),
+    )
     .option('--adopt', 'take over a same-named VirtualService that lacks the managed label, keeping its routes');
   return (own.last ?? ((c) => c))(cmd)
     .addOption(new Option('--timeout <duration>', 'give up retrying an object that keeps conflicting after this long').argParser(parseDuration).default(60_000, '60s'))
@@ -58,13 +62,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
   const program = new Command(name)
     .description('Route requests with a developer header to developer namespaces, everything else to production, with Istio VirtualServices.')
     .version(version, '-V, --version', 'print the version')
-    .addOption(
-      new Option('--config-namespace <namespace>', 'namespace of the vsop ConfigMap')
-        .env('VSOP_CONFIG_NAMESPACE')
-        .default(DEFAULT_CONFIG_LOCATION.namespace),
-    )
+    .addOption(new Option('--config-namespace <namespace>', 'namespace of the vsop ConfigMap').env('VSOP_CONFIG_NAMESPACE').default(DEFAULT_CONFIG_LOCATION.namespace))
     .addOption(new Option('--config-name <name>', 'name of the vsop ConfigMap').env('VSOP_CONFIG_NAME').default(DEFAULT_CONFIG_LOCATION.name))
-    .option('--kubeconfig <path>', 'the kubeconfig file to use (default: KUBECONFIG, then ~/.kube/config, then the Pod\'s service account)')
+    .option('--kubeconfig <path>', "the kubeconfig file to use (default: KUBECONFIG, then ~/.kube/config, then the Pod's service account)")
     .option('--context <name>', 'the kubeconfig context to use')
     .addOption(new Option('--request-timeout <duration>', 'give up on one API request after this long').argParser(parseDuration).default(30_000, '30s'))
     .option('--no-color', 'never colour output (NO_COLOR and FORCE_COLOR are honoured too)')
@@ -74,10 +74,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
 
   // Commander passes (...arguments, options, command); handlers get the arguments and all options.
   type Handler = (args: unknown[], opts: GlobalOptions & Record<string, unknown>) => Outcome;
-  const action = (handler: Handler) => async (...args: unknown[]) => {
-    const cmd = args.at(-1) as Command;
-    setExit(await handler(args.slice(0, -2), cmd.optsWithGlobals()));
-  };
+  const action =
+    (handler: Handler) =>
+    async (...args: unknown[]) => {
+      const cmd = args.at(-1) as Command;
+      setExit(await handler(args.slice(0, -2), cmd.optsWithGlobals()));
+    };
 
   program
     .command('render')
@@ -85,9 +87,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .argument('[service...]', 'limit to these production Services')
     .addOption(filenameOption())
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
-    .action(
-      action(async ([services], opts) => (await import('./render.ts')).render(io, services as string[], opts as never)),
-    );
+    .action(action(async ([services], opts) => (await import('./render.ts')).render(io, services as string[], opts as never)));
 
   planCommand(
     program
@@ -97,9 +97,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     { last: (c) => c.option('--strict', 'treat warnings (another VirtualService on the same host) as errors') },
   ).action(action(async ([services], opts) => (await import('./sync.ts')).sync(io, services as string[], opts as never)));
 
-  const route = program
-    .command('route')
-    .description('route by hand: header routes, weights, taking routes away; recorded in the VirtualService, so sync and watch keep them');
+  const route = program.command('route').description('route by hand: header routes, weights, taking routes away; recorded in the VirtualService, so sync and watch keep them');
   planCommand(
     route
       .command('add')
@@ -117,17 +115,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     },
   ).action(action(async ([service], opts) => (await import('./route.ts')).add(io, service as string, opts as never)));
   planCommand(
-    route
-      .command('rm')
-      .description("take a developer namespace's routes for a Service away, the automatic one included")
-      .argument('<service>', 'the production Service'),
+    route.command('rm').description("take a developer namespace's routes for a Service away, the automatic one included").argument('<service>', 'the production Service'),
     { first: (c) => c.requiredOption('-n, --namespace <namespace>', 'the developer namespace') },
   ).action(action(async ([service], opts) => (await import('./route.ts')).rm(io, service as string, opts as never)));
   planCommand(
-    route
-      .command('reset')
-      .description('drop what was routed by hand (for one namespace, or all) and return to automatic routing')
-      .argument('<service>', 'the production Service'),
+    route.command('reset').description('drop what was routed by hand (for one namespace, or all) and return to automatic routing').argument('<service>', 'the production Service'),
     { first: (c) => c.option('-n, --namespace <namespace>', 'only this developer namespace') },
   ).action(action(async ([service], opts) => (await import('./route.ts')).reset(io, service as string, opts as never)));
 
@@ -155,7 +147,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
 
   program
     .command('trace')
-    .description('show where one request goes and why, by Istio\'s rules: the VirtualService that applies, the route it meets, the destination')
+    .description("show where one request goes and why, by Istio's rules: the VirtualService that applies, the route it meets, the destination")
     .argument('<service>', 'a production Service (or NAME.NAMESPACE)')
     .option('-H, --header <name=value>', 'a request header; repeatable', collect)
     .option('--path <path>', 'the request path, with its query if any', '/')
@@ -174,7 +166,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .option('--metrics-bind-address <address>', 'where Prometheus /metrics listens ("0" turns it off)', ':8080')
     .option('--leader-elect', 'run several replicas: only the holder of a coordination.k8s.io Lease writes')
     .option('--leader-election-id <name>', 'name of the Lease', 'virtualservice-operator')
-    .option('--leader-election-namespace <namespace>', 'namespace of the Lease (default: POD_NAMESPACE, else the ConfigMap\'s)')
+    .option('--leader-election-namespace <namespace>', "namespace of the Lease (default: POD_NAMESPACE, else the ConfigMap's)")
     .addOption(new Option('--lease-duration <duration>', 'how long a Lease holds without renewal').argParser(parseDuration).default(15_000, '15s'))
     .addOption(new Option('--renew-deadline <duration>', 'a leader that has not renewed for this long stops writing').argParser(parseDuration).default(10_000, '10s'))
     .addOption(new Option('--retry-period <duration>', 'how often to try to acquire or renew the Lease').argParser(parseDuration).default(2_000, '2s'))

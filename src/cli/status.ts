@@ -58,7 +58,12 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
         virtualService: a ? { namespace: a.namespace, name: a.name, resourceVersion: a.live?.metadata.resourceVersion ?? null, state: syncOf(a, r.service) } : null,
         ...(shadowedBy.has(r.service) ? { shadowedBy: shadowedBy.get(r.service) } : {}),
         overrides: r.overrides,
-        namespaces: Object.fromEntries(r.namespaces.map((n) => [n.namespace, { ...n.route, ...(n.byPort ? { byPort: n.byPort } : {}), placeholder: n.placeholder, ...(n.overrides ? { overrides: n.overrides } : {}) }])),
+        namespaces: Object.fromEntries(
+          r.namespaces.map((n) => [
+            n.namespace,
+            { ...n.route, ...(n.byPort ? { byPort: n.byPort } : {}), placeholder: n.placeholder, ...(n.overrides ? { overrides: n.overrides } : {}) },
+          ]),
+        ),
       };
     });
     io.out(`${JSON.stringify({ version: 1, production: result.loaded.config.defaultNamespace, services: data, totals }, null, 2)}\n`);
@@ -68,7 +73,23 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
   const wide = opts.output === 'wide';
   const table = new Table({
     head: ['SERVICE', ...namespaces.map((n) => n.toUpperCase()), 'VIRTUALSERVICE', ...(wide ? ['NAME', 'RESOURCEVERSION'] : [])],
-    chars: { top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '   ' },
+    chars: {
+      top: '',
+      'top-mid': '',
+      'top-left': '',
+      'top-right': '',
+      bottom: '',
+      'bottom-mid': '',
+      'bottom-left': '',
+      'bottom-right': '',
+      left: '',
+      'left-mid': '',
+      mid: '',
+      'mid-mid': '',
+      right: '',
+      'right-mid': '',
+      middle: '   ',
+    },
     style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
   });
   for (const r of rows) {
@@ -81,7 +102,13 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
       ...(wide ? [a?.name ?? '', a?.live?.metadata.resourceVersion ?? ''] : []),
     ]);
   }
-  io.out(`${table.toString().split('\n').map((l) => l.trimEnd()).join('\n')}\n`);
+  io.out(
+    `${table
+      .toString()
+      .split('\n')
+      .map((l) => l.trimEnd())
+      .join('\n')}\n`,
+  );
   io.out(
     `\n${totals.services} service${totals.services === 1 ? '' : 's'}: ${totals.routes} routed to their own copy, ${totals.fallbacks} to a parent's, ${totals.production} to production; ${totals.placeholders} placeholder${totals.placeholders === 1 ? '' : 's'}; ${totals.drifted} not in sync${totals.overridden ? `; ${totals.overridden} routed by hand` : ''}${totals.shadowed ? `; ${totals.shadowed} shadowed by another VirtualService (not routed)` : ''}\n`,
   );
@@ -95,7 +122,11 @@ function cell(n: ServiceRouting['namespaces'][number], c: { green(s: string): st
   }
   const placeholder = n.placeholder ? ' (placeholder)' : '';
   const o = n.overrides;
-  const hand = o ? c.magenta(`${o.headerRoutes ? ` +${o.headerRoutes === 1 ? 'header' : `${o.headerRoutes} headers`}` : ''}${o.weight !== undefined ? ` +${o.weight}%` : ''}${o.waiting ? ' (waiting)' : ''}`) : '';
+  const hand = o
+    ? c.magenta(
+        `${o.headerRoutes ? ` +${o.headerRoutes === 1 ? 'header' : `${o.headerRoutes} headers`}` : ''}${o.weight !== undefined ? ` +${o.weight}%` : ''}${o.waiting ? ' (waiting)' : ''}`,
+      )
+    : '';
   if (n.route.state === 'route') return c.green('route') + hand;
   if (n.route.state === 'fallback') return c.cyan(`→ ${n.route.target}`) + hand + placeholder;
   if (n.route.state === 'removed' || n.route.state === 'cleared') return c.magenta(n.route.state) + hand + placeholder;

@@ -57,7 +57,7 @@ function text(req: TraceRequest, a: TraceAnswer): string {
   lines.push(`request: ${req.method} ${req.host}:${req.port}${req.path} from namespace ${req.from}${hdrs.length ? ` with ${hdrs.join(', ')}` : ''}`);
   if (a.service) lines.push(`service: ${a.service.namespace}/${a.service.name}`);
   if (a.virtualService) lines.push(`virtualservice: ${a.virtualService.namespace}/${a.virtualService.name}`);
-  else if (a.service) lines.push('virtualservice: none applies (the Service\'s own default route)');
+  else if (a.service) lines.push("virtualservice: none applies (the Service's own default route)");
   for (const i of a.ignored ?? []) lines.push(`  ignored: ${i.namespace}/${i.name} (Istio uses one VirtualService per host for sidecars)`);
   if (a.route) lines.push(`route: ${a.route.name ?? `#${a.route.index}`}${a.route.match ? ` (${describeMatch(a.route.match)})` : ' (no match: every request)'}`);
   for (const d of a.destinations ?? []) lines.push(`→ ${d.host}:${d.port}${(a.destinations?.length ?? 0) > 1 ? ` weight ${d.weight}` : ''}  [${d.cluster}]`);

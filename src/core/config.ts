@@ -10,14 +10,7 @@ import type { Config, DeveloperNamespace } from './types.ts';
 
 export const DEFAULT_ROUTING_HEADER = 'x-developer';
 
-const KEYS = [
-  'defaultNamespace',
-  'developerNamespaces',
-  'virtualServiceTemplate',
-  'enablePlaceholderServices',
-  'routingHeader',
-  'excludedNamespaces',
-] as const;
+const KEYS = ['defaultNamespace', 'developerNamespaces', 'virtualServiceTemplate', 'enablePlaceholderServices', 'routingHeader', 'excludedNamespaces'] as const;
 const NAMESPACE_KEYS = ['name', 'headerValue', 'parent'] as const;
 
 export interface LoadedConfig {
@@ -32,11 +25,7 @@ type Path = (string | number)[];
  * Parses config.yaml. `source` names where the text came from (a file, a ConfigMap) and prefixes every
  * problem. Throws ConfigError holding every problem found; unknown keys are warnings.
  */
-export function loadConfig(
-  text: string,
-  source: string,
-  locate: (line: number, col: number) => string = (line, col) => `${source}:${line}:${col}`,
-): LoadedConfig {
+export function loadConfig(text: string, source: string, locate: (line: number, col: number) => string = (line, col) => `${source}:${line}:${col}`): LoadedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (path: Path): string => {
@@ -109,8 +98,7 @@ export function loadConfig(
 
   let routingHeader = DEFAULT_ROUTING_HEADER;
   if (raw.routingHeader !== undefined) {
-    const problem =
-      typeof raw.routingHeader === 'string' ? headerNameProblem(raw.routingHeader) : `must be a header name, not ${describe(raw.routingHeader)}`;
+    const problem = typeof raw.routingHeader === 'string' ? headerNameProblem(raw.routingHeader) : `must be a header name, not ${describe(raw.routingHeader)}`;
     if (problem) error(['routingHeader'], `${quote(raw.routingHeader)} ${problem}`);
     else routingHeader = raw.routingHeader as string;
   }
@@ -143,7 +131,7 @@ export function loadConfig(
     if (entry.parent === undefined) return;
     const path: Path = ['developerNamespaces', index, 'parent'];
     if (!byName.has(entry.parent)) {
-      error(path, `${quote(entry.parent)} is not a developer namespace${entry.parent === defaultNamespace ? ' (production is every namespace\'s last fallback already)' : ''}`);
+      error(path, `${quote(entry.parent)} is not a developer namespace${entry.parent === defaultNamespace ? " (production is every namespace's last fallback already)" : ''}`);
       return;
     }
     const cycle = parentCycle(entry.name, byName);
@@ -248,7 +236,11 @@ function parentCycle(start: string, byName: Map<string, DeveloperNamespace>): st
 
 /** Problems in the order of the file; those without a position (a missing key) first. */
 function byPosition(a: Problem, b: Problem): number {
-  const pos = (p: Problem) => /:(\d+):(\d+)$/.exec(p.source ?? '')?.slice(1).map(Number) ?? [0, 0];
+  const pos = (p: Problem) =>
+    /:(\d+):(\d+)$/
+      .exec(p.source ?? '')
+      ?.slice(1)
+      .map(Number) ?? [0, 0];
   // (locate keeps the order of lines, so sorting its output sorts by position in config.yaml)
   const [la, ca] = pos(a);
   const [lb, cb] = pos(b);

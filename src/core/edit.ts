@@ -58,7 +58,14 @@ export function addRoute(req: RouteRequest): OverrideEdit {
       }
       // The rule the table renders by (routing/ports.ts): a port the copy does not serve is never recorded.
       const scopes = prodPorts.length > 1 ? prodPorts : prodPorts.slice(0, 1);
-      if (copy && !req.force && req.port === undefined && req.headers.length > 0 && scopes.length > 0 && !scopes.some((p) => reaches(copyPorts, p, prodPorts.length > 1 ? p : undefined))) {
+      if (
+        copy &&
+        !req.force &&
+        req.port === undefined &&
+        req.headers.length > 0 &&
+        scopes.length > 0 &&
+        !scopes.some((p) => reaches(copyPorts, p, prodPorts.length > 1 ? p : undefined))
+      ) {
         const wanted = [...new Set(scopes.map((p) => destinationPort(p, prodPorts.length > 1 ? p : undefined)))];
         throw new NotFoundError(`${label} has no port ${wanted.join(', ')}, where Istio would send these requests (it has: ${copyPorts.join(', ') || 'none'})`, {
           hint: 'give the copy that port, route one port with --port, or pass --force to route there anyway',
@@ -68,9 +75,12 @@ export function addRoute(req: RouteRequest): OverrideEdit {
       if (req.weight !== undefined) {
         const missing = prodPorts.filter((p) => !reaches(copyPorts, p, prodPorts.length > 1 ? p : undefined));
         if (copy && !req.force && missing.length > 0) {
-          throw new NotFoundError(`${label} lacks port ${missing.join(', ')} of service ${ctx.config.defaultNamespace}/${ctx.service}, and a weight sends a share of every port's requests`, {
-            hint: 'pass --force to send them anyway',
-          });
+          throw new NotFoundError(
+            `${label} lacks port ${missing.join(', ')} of service ${ctx.config.defaultNamespace}/${ctx.service}, and a weight sends a share of every port's requests`,
+            {
+              hint: 'pass --force to send them anyway',
+            },
+          );
         }
         const why = ctx.weightProblem;
         if (why && req.weight > 0) throw new UsageError(`service ${ctx.config.defaultNamespace}/${ctx.service} cannot be split by weight: ${why}`);
@@ -78,9 +88,12 @@ export function addRoute(req: RouteRequest): OverrideEdit {
         if (req.weight > 0) weights = [...weights, { namespace: ns, percent: req.weight, ...(req.force ? { force: true } : {}) }];
         const sum = weights.reduce((s, w) => s + w.percent, 0);
         if (sum > 100) {
-          throw new UsageError(`weights for service ${ctx.config.defaultNamespace}/${ctx.service} would add up to ${sum}% (${weights.map((w) => `${w.namespace} ${w.percent}%`).join(', ')}); at most 100%`, {
-            hint: 'lower another namespace\'s weight first (route add --weight), or take it away (route reset -n NAMESPACE)',
-          });
+          throw new UsageError(
+            `weights for service ${ctx.config.defaultNamespace}/${ctx.service} would add up to ${sum}% (${weights.map((w) => `${w.namespace} ${w.percent}%`).join(', ')}); at most 100%`,
+            {
+              hint: "lower another namespace's weight first (route add --weight), or take it away (route reset -n NAMESPACE)",
+            },
+          );
         }
       }
       if (req.headers.length > 0) {
@@ -140,7 +153,9 @@ function requireDeveloperNamespace(ns: string, config: Config): string {
   if (config.developerNamespaces.some((d) => d.name === ns)) return ns;
   const names = config.developerNamespaces.map((d) => d.name);
   throw new UsageError(
-    ns === config.defaultNamespace ? `namespace "${ns}" is the production namespace, not a developer namespace` : `namespace "${ns}" is not a developer namespace in the configuration`,
+    ns === config.defaultNamespace
+      ? `namespace "${ns}" is the production namespace, not a developer namespace`
+      : `namespace "${ns}" is not a developer namespace in the configuration`,
     { hint: names.length ? `developer namespaces: ${names.join(', ')} (add one to developerNamespaces in config.yaml)` : 'the configuration lists no developerNamespaces' },
   );
 }

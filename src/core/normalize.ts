@@ -3,14 +3,7 @@
 
 import type { KubeObject } from './types.ts';
 
-const SERVER_METADATA = [
-  'resourceVersion',
-  'uid',
-  'creationTimestamp',
-  'generation',
-  'managedFields',
-  'selfLink',
-] as const;
+const SERVER_METADATA = ['resourceVersion', 'uid', 'creationTimestamp', 'generation', 'managedFields', 'selfLink'] as const;
 const SERVER_ANNOTATIONS = ['kubectl.kubernetes.io/last-applied-configuration'];
 
 /** A copy without server-set fields or status: what a person or a diff should see. */
@@ -57,12 +50,7 @@ function isEmpty(v: unknown): boolean {
 
 /** Objects compare equal when everything but server-set fields and the served apiVersion matches. */
 export function sameObject(a: KubeObject, b: KubeObject): boolean {
-  return (
-    a.kind === b.kind &&
-    group(a.apiVersion) === group(b.apiVersion) &&
-    semanticEqual(comparableMetadata(a), comparableMetadata(b)) &&
-    semanticEqual(body(a), body(b))
-  );
+  return a.kind === b.kind && group(a.apiVersion) === group(b.apiVersion) && semanticEqual(comparableMetadata(a), comparableMetadata(b)) && semanticEqual(body(a), body(b));
 }
 
 function comparableMetadata(obj: KubeObject): Record<string, unknown> {

@@ -79,27 +79,32 @@ export function parseOverrides(text: string): { overrides?: Overrides; problems:
   if (!isRecord(raw)) return { problems: [{ path: '', message: 'must be a JSON object' }] };
   if (raw.version !== OVERRIDES_VERSION) {
     const newer = typeof raw.version === 'number' && raw.version > OVERRIDES_VERSION;
-    problem('version', newer ? `${raw.version} is newer than this vsop understands (${OVERRIDES_VERSION}): upgrade vsop` : `must be ${OVERRIDES_VERSION}, not ${JSON.stringify(raw.version ?? null)}`);
+    problem(
+      'version',
+      newer
+        ? `${raw.version} is newer than this vsop understands (${OVERRIDES_VERSION}): upgrade vsop`
+        : `must be ${OVERRIDES_VERSION}, not ${JSON.stringify(raw.version ?? null)}`,
+    );
     return { problems };
   }
   unknownKeys(raw, ['version', 'routes', 'weights', 'removed', 'cleared'], '', problem);
 
   const routes = list(raw.routes, 'routes', problem).flatMap((item, i): HeaderRoute[] => {
     const path = `routes[${i}]`;
-    if (!isRecord(item)) return problem(path, 'must be an object'), [];
+    if (!isRecord(item)) return (problem(path, 'must be an object'), []);
     unknownKeys(item, ['namespace', 'headers', 'port', 'force'], path, problem);
     const ok = [namespaceOk(item.namespace, `${path}.namespace`, problem), portOk(item.port, `${path}.port`, problem), booleanOk(item.force, `${path}.force`, problem)];
     if (item.headers === undefined || (Array.isArray(item.headers) && item.headers.length === 0)) problem(`${path}.headers`, 'must hold at least one header');
     const headers = list(item.headers, `${path}.headers`, problem).flatMap((h, j) => header(h, `${path}.headers[${j}]`, problem));
     if (!Array.isArray(item.headers) || headers.length !== item.headers.length || headers.length === 0 || ok.includes(false)) return [];
     const dup = duplicate(headers.map((h) => h.name));
-    if (dup) return problem(`${path}.headers`, `header "${dup}" appears twice`), [];
+    if (dup) return (problem(`${path}.headers`, `header "${dup}" appears twice`), []);
     return [{ namespace: item.namespace as string, headers, ...(item.port !== undefined ? { port: item.port as number } : {}), ...(item.force === true ? { force: true } : {}) }];
   });
 
   const weights = list(raw.weights, 'weights', problem).flatMap((item, i): Weight[] => {
     const path = `weights[${i}]`;
-    if (!isRecord(item)) return problem(path, 'must be an object'), [];
+    if (!isRecord(item)) return (problem(path, 'must be an object'), []);
     unknownKeys(item, ['namespace', 'percent', 'force'], path, problem);
     const ok = [namespaceOk(item.namespace, `${path}.namespace`, problem), booleanOk(item.force, `${path}.force`, problem)];
     const p = item.percent;
@@ -179,22 +184,22 @@ type Report = (path: string, message: string) => void;
 
 function list(v: unknown, path: string, problem: Report): unknown[] {
   if (v === undefined) return [];
-  if (!Array.isArray(v)) return problem(path, 'must be a list'), [];
+  if (!Array.isArray(v)) return (problem(path, 'must be a list'), []);
   return v;
 }
 
 function header(h: unknown, path: string, problem: Report): HeaderCondition[] {
-  if (!isRecord(h)) return problem(path, 'must be an object {name, value, match}'), [];
+  if (!isRecord(h)) return (problem(path, 'must be an object {name, value, match}'), []);
   unknownKeys(h, ['name', 'value', 'match'], path, problem);
   const { name, value } = h;
   const match = h.match ?? 'exact';
   const nameProblem = typeof name === 'string' ? headerNameProblem(name) : 'must be a header name';
-  if (nameProblem) return problem(`${path}.name`, `${JSON.stringify(name ?? null)} ${nameProblem}`), [];
-  if (!(MATCH_TYPES as readonly unknown[]).includes(match)) return problem(`${path}.match`, `must be one of ${MATCH_TYPES.join(', ')}, not ${JSON.stringify(match)}`), [];
-  if (typeof value !== 'string') return problem(`${path}.value`, 'must be a string'), [];
+  if (nameProblem) return (problem(`${path}.name`, `${JSON.stringify(name ?? null)} ${nameProblem}`), []);
+  if (!(MATCH_TYPES as readonly unknown[]).includes(match)) return (problem(`${path}.match`, `must be one of ${MATCH_TYPES.join(', ')}, not ${JSON.stringify(match)}`), []);
+  if (typeof value !== 'string') return (problem(`${path}.value`, 'must be a string'), []);
   const condition = { name: name as string, value, match: match as MatchType };
   const valueProblem = headerConditionProblem(condition);
-  if (valueProblem) return problem(`${path}.value`, `${JSON.stringify(value)} ${valueProblem}`), [];
+  if (valueProblem) return (problem(`${path}.value`, `${JSON.stringify(value)} ${valueProblem}`), []);
   return [condition];
 }
 

@@ -25,13 +25,7 @@ export const DEFAULT_CONFIG_LOCATION: ConfigLocation = {
 export const CONFIG_KEY = 'config.yaml';
 
 /** The seed operator's list: never route to, or read Services from, these namespaces. */
-export const SYSTEM_NAMESPACES: readonly string[] = [
-  'kube-system',
-  'kube-public',
-  'kube-node-lease',
-  'istio-system',
-  'istio-injection',
-];
+export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease', 'istio-system', 'istio-injection'];
 
 /** Cluster plumbing that must never get a VirtualService (the seed operator skips them by name). */
 export const SYSTEM_SERVICES: readonly string[] = ['kubernetes', 'kube-dns'];

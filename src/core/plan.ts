@@ -99,7 +99,14 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
     planned.push(existing === undefined ? want : { ...want, metadata: { ...want.metadata, creationTimestamp: existing } });
     const blocked = opts.blocked?.get(k);
     if (blocked) {
-      findings.push({ code: 'invalid-overrides', severity: 'error', namespace: want.metadata.namespace!, name: want.metadata.name, message: blocked.message, service: blocked.service });
+      findings.push({
+        code: 'invalid-overrides',
+        severity: 'error',
+        namespace: want.metadata.namespace!,
+        name: want.metadata.name,
+        message: blocked.message,
+        service: blocked.service,
+      });
       continue;
     }
     const outcome = planVirtualService(want, liveByKey.get(k), opts.adopt ?? false);
@@ -139,7 +146,13 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
  * apply calls this again with a fresh read when its write meets a conflict.
  */
 export function planVirtualService(want: VirtualService, have: VirtualService | undefined, adopt: boolean): VirtualServiceAction | Finding {
-  const base = { kind: 'VirtualService' as const, namespace: want.metadata.namespace!, name: want.metadata.name, service: want.metadata.annotations?.[SERVICE_ANNOTATION], desired: want };
+  const base = {
+    kind: 'VirtualService' as const,
+    namespace: want.metadata.namespace!,
+    name: want.metadata.name,
+    service: want.metadata.annotations?.[SERVICE_ANNOTATION],
+    desired: want,
+  };
   if (!have) return { type: 'create', ...base, after: want };
   if (!isManaged(have) && !adopt) {
     return {
@@ -294,11 +307,22 @@ function hostFindings(desired: readonly VirtualService[], others: readonly Virtu
     }
     const base = { severity: 'warning' as const, namespace: want.metadata.namespace!, name: want.metadata.name, service };
     for (const [other, from] of shadowedBy) {
-      findings.push({ ...base, code: 'shadowed', other, callers: from, message: `virtualservice ${other} also routes host ${fqdn} and Istio uses it instead of this one for requests from namespace${from.length > 1 ? 's' : ''} ${from.join(', ')} (one VirtualService per host for sidecars: the older one, the caller's own namespace's first); vsop cannot change that: remove ${other}'s host or merge it (vsop sync --adopt takes over a same-named one)` });
+      findings.push({
+        ...base,
+        code: 'shadowed',
+        other,
+        callers: from,
+        message: `virtualservice ${other} also routes host ${fqdn} and Istio uses it instead of this one for requests from namespace${from.length > 1 ? 's' : ''} ${from.join(', ')} (one VirtualService per host for sidecars: the older one, the caller's own namespace's first); vsop cannot change that: remove ${other}'s host or merge it (vsop sync --adopt takes over a same-named one)`,
+      });
     }
     for (const vs of rivals) {
       if (shadowedBy.has(key(vs))) continue;
-      findings.push({ ...base, code: 'host-overlap', other: key(vs), message: `virtualservice ${key(vs)} also routes host ${fqdn} for sidecars; Istio uses only one VirtualService per host (IST0109) and ignores ${key(vs)} where this one applies` });
+      findings.push({
+        ...base,
+        code: 'host-overlap',
+        other: key(vs),
+        message: `virtualservice ${key(vs)} also routes host ${fqdn} for sidecars; Istio uses only one VirtualService per host (IST0109) and ignores ${key(vs)} where this one applies`,
+      });
     }
   }
   return findings;
@@ -308,7 +332,13 @@ function hostFindings(desired: readonly VirtualService[], others: readonly Virtu
  * The VirtualService other than `ours` that Istio uses for the host from `from`, on any of the Service's
  * ports (or, without them, on any port ours names and one it does not).
  */
-function shadowingWinner(candidates: readonly VirtualService[], ours: VirtualService, fqdn: string, from: string, servicePorts: readonly number[] | undefined): VirtualService | undefined {
+function shadowingWinner(
+  candidates: readonly VirtualService[],
+  ours: VirtualService,
+  fqdn: string,
+  from: string,
+  servicePorts: readonly number[] | undefined,
+): VirtualService | undefined {
   const ports = new Set<number>(servicePorts ?? [0]);
   if (!servicePorts) for (const r of ours.spec.http ?? []) for (const m of r.match ?? []) if (typeof m.port === 'number') ports.add(m.port);
   for (const port of ports) {

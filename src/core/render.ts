@@ -37,15 +37,10 @@ export function actionDiff(action: Action): string {
   const before = action.live ? toYaml(withoutServerFields(action.live)) : '';
   const after = action.after ? toYaml(withoutServerFields(action.after)) : '';
   const file = objectFileName((action.after ?? action.live)!);
-  return createTwoFilesPatch(
-    action.live ? `a/${file}` : '/dev/null',
-    action.after ? `b/${file}` : '/dev/null',
-    before,
-    after,
-    undefined,
-    undefined,
-    { context: 3, headerOptions: FILE_HEADERS_ONLY },
-  );
+  return createTwoFilesPatch(action.live ? `a/${file}` : '/dev/null', action.after ? `b/${file}` : '/dev/null', before, after, undefined, undefined, {
+    context: 3,
+    headerOptions: FILE_HEADERS_ONLY,
+  });
 }
 
 export interface Summary {

@@ -85,12 +85,24 @@ export function resolve(config: Config, template: Template, services: readonly S
     const base = renderTemplate(template, { serviceName: name, defaultNamespace: config.defaultNamespace });
     const problem = objectNameProblem(base.metadata.name);
     if (problem) {
-      out.problems.push({ source: `service ${config.defaultNamespace}/${name}`, path: 'virtualServiceTemplate: metadata.name', message: `${JSON.stringify(base.metadata.name)} ${problem}` });
+      out.problems.push({
+        source: `service ${config.defaultNamespace}/${name}`,
+        path: 'virtualServiceTemplate: metadata.name',
+        message: `${JSON.stringify(base.metadata.name)} ${problem}`,
+      });
       continue;
     }
     const placeholders = index.placeholders.get(name) ?? NONE;
     const overrides = opts.overrides?.(name, { config, service: name, production: svc, copies, placeholders, weightProblem: weightProblem(base, name, config.defaultNamespace) });
-    const table = decide({ config, production: svc, copies, placeholders, overrides, source: `virtualservice ${config.defaultNamespace}/${base.metadata.name}`, view: opts.routing ?? false });
+    const table = decide({
+      config,
+      production: svc,
+      copies,
+      placeholders,
+      overrides,
+      source: `virtualservice ${config.defaultNamespace}/${base.metadata.name}`,
+      view: opts.routing ?? false,
+    });
     out.warnings.push(...table.warnings);
     if (opts.routing) out.routing.push({ service: name, overrides: table.overrides ?? null, namespaces: table.namespaces });
     for (const p of table.placeholderTargets) out.placeholders.push(placeholder(svc, p.namespace, p.target));

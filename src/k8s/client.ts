@@ -55,7 +55,9 @@ export class KubeClient implements WatchPort {
   }
 
   async getVirtualService(namespace: string, name: string, apiVersion: string): Promise<VirtualService | undefined> {
-    return this.orUndefined(() => this.call({ verb: 'get', resource: VS_RESOURCE, namespace, name, apiVersion }, 'GET', vsPath(apiVersion, namespace, name))) as Promise<VirtualService | undefined>;
+    return this.orUndefined(() => this.call({ verb: 'get', resource: VS_RESOURCE, namespace, name, apiVersion }, 'GET', vsPath(apiVersion, namespace, name))) as Promise<
+      VirtualService | undefined
+    >;
   }
 
   async createVirtualService(vs: VirtualService, opts: WriteOptions = {}): Promise<VirtualService> {
@@ -77,7 +79,9 @@ export class KubeClient implements WatchPort {
   }
 
   async getService(namespace: string, name: string): Promise<Service | undefined> {
-    return this.orUndefined(() => this.call({ verb: 'get', resource: 'services', namespace, name }, 'GET', `api/v1/namespaces/${namespace}/services/${name}`)) as Promise<Service | undefined>;
+    return this.orUndefined(() => this.call({ verb: 'get', resource: 'services', namespace, name }, 'GET', `api/v1/namespaces/${namespace}/services/${name}`)) as Promise<
+      Service | undefined
+    >;
   }
 
   async createService(svc: Service, opts: WriteOptions = {}): Promise<Service> {
@@ -117,18 +121,32 @@ export class KubeClient implements WatchPort {
   }
 
   async getLease(namespace: string, name: string): Promise<Lease | undefined> {
-    return this.orUndefined(() => this.call({ verb: 'get', resource: LEASES, namespace, name }, 'GET', `apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`)) as Promise<Lease | undefined>;
+    return this.orUndefined(() =>
+      this.call({ verb: 'get', resource: LEASES, namespace, name }, 'GET', `apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`),
+    ) as Promise<Lease | undefined>;
   }
 
   async createLease(lease: Lease): Promise<Lease> {
     const namespace = lease.metadata.namespace!;
-    return (await this.call({ verb: 'create', resource: LEASES, namespace, name: lease.metadata.name }, 'POST', `apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, {}, lease)) as Lease;
+    return (await this.call(
+      { verb: 'create', resource: LEASES, namespace, name: lease.metadata.name },
+      'POST',
+      `apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`,
+      {},
+      lease,
+    )) as Lease;
   }
 
   async replaceLease(lease: Lease): Promise<Lease> {
     const namespace = lease.metadata.namespace!;
     const name = lease.metadata.name;
-    return (await this.call({ verb: 'update', resource: LEASES, namespace, name }, 'PUT', `apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`, {}, lease)) as Lease;
+    return (await this.call(
+      { verb: 'update', resource: LEASES, namespace, name },
+      'PUT',
+      `apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`,
+      {},
+      lease,
+    )) as Lease;
   }
 
   async createEvent(event: KubeObject): Promise<void> {

@@ -36,7 +36,14 @@ export function loadKubeConfig(opts: KubeconfigOptions): KubeConfig {
   }
   if (opts.context) {
     if (!kc.getContextObject(opts.context)) {
-      throw new UsageError(`context "${opts.context}" does not exist`, { hint: `known contexts: ${kc.getContexts().map((c) => c.name).join(', ') || '(none)'}` });
+      throw new UsageError(`context "${opts.context}" does not exist`, {
+        hint: `known contexts: ${
+          kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(', ') || '(none)'
+        }`,
+      });
     }
     kc.setCurrentContext(opts.context);
   }

@@ -147,7 +147,9 @@ export class LeaderElector {
     const lease = await this.o.port.getLease(this.o.namespace, this.o.name).catch(() => undefined);
     if (!lease || lease.spec?.holderIdentity !== this.o.identity) return;
     const now = micro(this.o.now());
-    await this.o.port.replaceLease({ ...lease, spec: { ...lease.spec, holderIdentity: null, acquireTime: null, renewTime: now, leaseDurationSeconds: 1 } }).catch((err) => this.o.onError?.(err));
+    await this.o.port
+      .replaceLease({ ...lease, spec: { ...lease.spec, holderIdentity: null, acquireTime: null, renewTime: now, leaseDurationSeconds: 1 } })
+      .catch((err) => this.o.onError?.(err));
   }
 }
 
@@ -155,4 +157,3 @@ export class LeaderElector {
 function micro(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
-

@@ -19,8 +19,18 @@ export interface MetricSources {
 export class Metrics {
   readonly registry = new Registry();
   readonly sources: MetricSources = { routes: () => 0, virtualServices: () => 0, running: () => ({ longest: 0, total: 0 }), busy: () => 0 };
-  readonly reconcileTotal = new Counter({ name: 'controller_runtime_reconcile_total', help: 'Total number of reconciliations per controller', labelNames: ['controller', 'result'], registers: [this.registry] });
-  readonly reconcileErrors = new Counter({ name: 'controller_runtime_reconcile_errors_total', help: 'Total number of reconciliation errors per controller', labelNames: ['controller'], registers: [this.registry] });
+  readonly reconcileTotal = new Counter({
+    name: 'controller_runtime_reconcile_total',
+    help: 'Total number of reconciliations per controller',
+    labelNames: ['controller', 'result'],
+    registers: [this.registry],
+  });
+  readonly reconcileErrors = new Counter({
+    name: 'controller_runtime_reconcile_errors_total',
+    help: 'Total number of reconciliation errors per controller',
+    labelNames: ['controller'],
+    registers: [this.registry],
+  });
   readonly reconcileTime = new Histogram({
     name: 'controller_runtime_reconcile_time_seconds',
     help: 'Length of time per reconciliation per controller',
@@ -35,8 +45,18 @@ export class Metrics {
     registers: [this.registry],
     collect: () => this.activeWorkers.set(LABELS, this.sources.busy()),
   });
-  readonly maxWorkers = new Gauge({ name: 'controller_runtime_max_concurrent_reconciles', help: 'Maximum number of concurrent reconciles per controller', labelNames: ['controller'], registers: [this.registry] });
-  readonly queueAdds = new Counter({ name: 'workqueue_adds_total', help: 'Total number of adds handled by workqueue', labelNames: ['name', 'controller'], registers: [this.registry] });
+  readonly maxWorkers = new Gauge({
+    name: 'controller_runtime_max_concurrent_reconciles',
+    help: 'Maximum number of concurrent reconciles per controller',
+    labelNames: ['controller'],
+    registers: [this.registry],
+  });
+  readonly queueAdds = new Counter({
+    name: 'workqueue_adds_total',
+    help: 'Total number of adds handled by workqueue',
+    labelNames: ['name', 'controller'],
+    registers: [this.registry],
+  });
   readonly queueDepth = new Gauge({ name: 'workqueue_depth', help: 'Current depth of workqueue', labelNames: ['name', 'controller'], registers: [this.registry] });
   readonly queueLatency = new Histogram({
     name: 'workqueue_queue_duration_seconds',
@@ -52,7 +72,12 @@ export class Metrics {
     buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60],
     registers: [this.registry],
   });
-  readonly retries = new Counter({ name: 'workqueue_retries_total', help: 'Total number of retries handled by workqueue', labelNames: ['name', 'controller'], registers: [this.registry] });
+  readonly retries = new Counter({
+    name: 'workqueue_retries_total',
+    help: 'Total number of retries handled by workqueue',
+    labelNames: ['name', 'controller'],
+    registers: [this.registry],
+  });
   readonly unfinished: Gauge<'name' | 'controller'> = new Gauge({
     name: 'workqueue_unfinished_work_seconds',
     help: 'How many seconds of work has been done that is in progress',
@@ -67,7 +92,12 @@ export class Metrics {
     registers: [this.registry],
     collect: () => this.longestRunning.set(QUEUE_LABELS, this.sources.running().longest),
   });
-  readonly restRequests = new Counter({ name: 'rest_client_requests_total', help: 'Number of HTTP requests, partitioned by status code, method, and host', labelNames: ['code', 'method', 'host'], registers: [this.registry] });
+  readonly restRequests = new Counter({
+    name: 'rest_client_requests_total',
+    help: 'Number of HTTP requests, partitioned by status code, method, and host',
+    labelNames: ['code', 'method', 'host'],
+    registers: [this.registry],
+  });
   readonly routesManaged: Gauge = new Gauge({
     name: 'vsop_routes_managed',
     help: 'Routes vsop renders into the VirtualServices it manages',
@@ -80,10 +110,19 @@ export class Metrics {
     registers: [this.registry],
     collect: () => this.virtualServicesManaged.set(this.sources.virtualServices()),
   });
-  readonly configValid = new Gauge({ name: 'vsop_config_valid', help: '1 when the ConfigMap in force was read and is valid, 0 when the last change to it was rejected', registers: [this.registry] });
+  readonly configValid = new Gauge({
+    name: 'vsop_config_valid',
+    help: '1 when the ConfigMap in force was read and is valid, 0 when the last change to it was rejected',
+    registers: [this.registry],
+  });
   readonly lastSync = new Gauge({ name: 'vsop_last_successful_sync_timestamp_seconds', help: 'When the last full sync succeeded (Unix time)', registers: [this.registry] });
   readonly leader = new Gauge({ name: 'vsop_leader', help: '1 while this replica holds the leader Lease (and may write)', registers: [this.registry] });
-  readonly watchRestarts = new Counter({ name: 'vsop_watch_restarts_total', help: 'Watches started again after a break or a 410 Gone', labelNames: ['resource', 'reason'], registers: [this.registry] });
+  readonly watchRestarts = new Counter({
+    name: 'vsop_watch_restarts_total',
+    help: 'Watches started again after a break or a 410 Gone',
+    labelNames: ['resource', 'reason'],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

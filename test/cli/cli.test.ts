@@ -33,7 +33,20 @@ describe('vsop (spawned)', () => {
     assert.deepEqual(vsop(['--version']), { code: 0, stdout: `${pkg.version}\n`, stderr: '' });
   });
 
-  for (const cmd of [[], ['render'], ['sync'], ['route'], ['route', 'add'], ['route', 'rm'], ['route', 'reset'], ['clear'], ['status'], ['watch'], ['config', 'validate'], ['completion']]) {
+  for (const cmd of [
+    [],
+    ['render'],
+    ['sync'],
+    ['route'],
+    ['route', 'add'],
+    ['route', 'rm'],
+    ['route', 'reset'],
+    ['clear'],
+    ['status'],
+    ['watch'],
+    ['config', 'validate'],
+    ['completion'],
+  ]) {
     it(`prints help for "${['vsop', ...cmd].join(' ')}"`, () => {
       const r = vsop([...cmd, '--help']);
       assert.equal(r.code, 0);
@@ -96,7 +109,30 @@ describe('completions', () => {
       const r = vsop(['completion', shell]);
       assert.equal(r.code, 0);
       assert.equal(r.stdout, readFileSync(join(ROOT, 'completions', `vsop.${shell}`), 'utf8'), `regenerate: vsop completion ${shell} > completions/vsop.${shell}`);
-      for (const word of ['render', 'sync', 'validate', 'diff', 'dry-run', 'adopt', 'filename', 'strict', 'route', 'add', 'rm', 'reset', 'clear', 'header', 'match', 'weight', 'port', 'force', 'namespace', 'purge', 'yes']) assert.ok(r.stdout.includes(word), `${shell} lacks ${word}`);
+      for (const word of [
+        'render',
+        'sync',
+        'validate',
+        'diff',
+        'dry-run',
+        'adopt',
+        'filename',
+        'strict',
+        'route',
+        'add',
+        'rm',
+        'reset',
+        'clear',
+        'header',
+        'match',
+        'weight',
+        'port',
+        'force',
+        'namespace',
+        'purge',
+        'yes',
+      ])
+        assert.ok(r.stdout.includes(word), `${shell} lacks ${word}`);
     });
   }
 
@@ -109,13 +145,23 @@ describe('completions', () => {
 
   it('bash completes commands, flags and flag values', () => {
     assert.deepEqual(complete(['vsop', 'sy']), ['sync']);
-    assert.deepEqual(complete(['vsop', 'config', '']), ['validate', '-V', '--version', '--config-namespace', '--config-name', '--kubeconfig', '--context', '--request-timeout', '--no-color']);
+    assert.deepEqual(complete(['vsop', 'config', '']), [
+      'validate',
+      '-V',
+      '--version',
+      '--config-namespace',
+      '--config-name',
+      '--kubeconfig',
+      '--context',
+      '--request-timeout',
+      '--no-color',
+    ]);
     assert.deepEqual(complete(['vsop', 'sync', '--dr']), ['--dry-run']);
     assert.deepEqual(complete(['vsop', 'sync', '--dry-run', '']), ['none', 'client', 'server']);
     assert.deepEqual(complete(['vsop', 'render', '-o', 'j']), ['json']);
   });
 
-  it('bash completes the route subcommands, their flags and --match values, and clear\'s flags', () => {
+  it("bash completes the route subcommands, their flags and --match values, and clear's flags", () => {
     assert.deepEqual(complete(['vsop', 'ro']), ['route']);
     assert.deepEqual(complete(['vsop', 'route', 'r']), ['rm', 'reset']);
     assert.deepEqual(complete(['vsop', 'route', 'add', '--w']), ['--weight']);
@@ -124,7 +170,10 @@ describe('completions', () => {
     assert.deepEqual(complete(['vsop', 'clear', '--p']), ['--purge']);
   });
 
-  for (const [shell, flag] of [['zsh', '-n'], ['fish', '--no-execute']] as const) {
+  for (const [shell, flag] of [
+    ['zsh', '-n'],
+    ['fish', '--no-execute'],
+  ] as const) {
     it(`${shell} accepts the script's syntax`, (t) => {
       if (spawnSync(shell, ['--version']).error) {
         t.skip(`${shell} is not installed (apt-get install ${shell}); the script's syntax is not checked`);

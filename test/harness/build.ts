@@ -32,9 +32,7 @@ function runScript(script: string, args: string[]): Promise<string> {
     const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.on('error', (err) =>
-      reject(new PrerequisiteError(`cannot run ${script}: ${err.message}; bash is required`, { cause: err })),
-    );
+    child.on('error', (err) => reject(new PrerequisiteError(`cannot run ${script}: ${err.message}; bash is required`, { cause: err })));
     child.on('close', (code, signal) => {
       if (code === 0) return resolve(out.trim());
       if (code === GO_MISSING) return reject(new PrerequisiteError(`${script}: Go is missing or too old. ${INSTALL_GO}`));

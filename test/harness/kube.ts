@@ -28,14 +28,8 @@ export type RequestOptions = {
   timeoutMs?: number;
 };
 
-export function kubeRequest(
-  conn: Connection,
-  method: string,
-  path: string,
-  opts: RequestOptions = {},
-): Promise<KubeResponse> {
-  const payload =
-    opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+export function kubeRequest(conn: Connection, method: string, path: string, opts: RequestOptions = {}): Promise<KubeResponse> {
+  const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
   const contentType = typeof opts.body === 'string' ? (opts.contentType ?? 'application/yaml') : 'application/json';
   const url = new URL(path, conn.server);
   return new Promise((resolve, reject) => {
@@ -106,11 +100,7 @@ export function objectPath(obj: KubeObject): string {
 }
 
 /** POSTs an object; throws unless the server answers 201 (or 409 when allowExisting). */
-export async function createObject(
-  conn: Connection,
-  obj: KubeObject,
-  opts: { allowExisting?: boolean } = {},
-): Promise<KubeResponse> {
+export async function createObject(conn: Connection, obj: KubeObject, opts: { allowExisting?: boolean } = {}): Promise<KubeResponse> {
   const res = await kubeRequest(conn, 'POST', collectionPath(obj.apiVersion, obj.kind, obj.metadata.namespace), {
     body: obj,
   });

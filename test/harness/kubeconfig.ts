@@ -40,13 +40,7 @@ export function writeKubeconfig(path: string, server: string, caPem: string, use
     'users:',
     ...users.flatMap((u) => [`  - name: ${u.context}`, '    user:', `      token: ${u.token}`]),
     'contexts:',
-    ...users.flatMap((u) => [
-      `  - name: ${u.context}`,
-      '    context:',
-      '      cluster: vsop-test',
-      `      user: ${u.context}`,
-      '      namespace: default',
-    ]),
+    ...users.flatMap((u) => [`  - name: ${u.context}`, '    context:', '      cluster: vsop-test', `      user: ${u.context}`, '      namespace: default']),
     `current-context: ${first.context}`,
   ];
   writeFileSync(path, lines.join('\n') + '\n', { mode: 0o600 });

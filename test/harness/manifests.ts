@@ -27,9 +27,7 @@ export async function installCrds(conn: Connection, file: string, timeoutMs = 30
   for (const name of names) {
     for (;;) {
       const res = await kubeRequest(conn, 'GET', `${CRDS}/${name}`);
-      const established = res.body?.status?.conditions?.some(
-        (c: { type: string; status: string }) => c.type === 'Established' && c.status === 'True',
-      );
+      const established = res.body?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Established' && c.status === 'True');
       if (established) break;
       if (Date.now() > deadline) throw new Error(`CRD ${name} not Established after ${timeoutMs} ms: ${summary(res)}`);
       await new Promise((r) => setTimeout(r, 100));

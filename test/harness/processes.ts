@@ -28,13 +28,7 @@ let hooked = false;
 const hasSetpriv = spawnSync('setpriv', ['--help'], { stdio: 'ignore' }).status === 0;
 
 /** Starts bin with args; output goes to logFile. persist: survive our exit (for `test/cluster/up`). */
-export function startProcess(
-  name: string,
-  bin: string,
-  args: string[],
-  logFile: string,
-  opts: { persist?: boolean } = {},
-): ManagedProcess {
+export function startProcess(name: string, bin: string, args: string[], logFile: string, opts: { persist?: boolean } = {}): ManagedProcess {
   installExitHooks();
   const fd = openSync(logFile, 'a');
   const [cmd, argv] = opts.persist ? [bin, args] : diesWithUs(bin, args);

@@ -23,7 +23,15 @@ export async function startWatch(args: string[], env: Record<string, string>): P
   const [healthPort, metricsPort] = [await freePort(), await freePort()];
   const child = spawn(
     process.execPath,
-    [BIN, ...args.slice(0, args.indexOf('watch') + 1), '--health-probe-bind-address', `127.0.0.1:${healthPort}`, '--metrics-bind-address', `127.0.0.1:${metricsPort}`, ...args.slice(args.indexOf('watch') + 1)],
+    [
+      BIN,
+      ...args.slice(0, args.indexOf('watch') + 1),
+      '--health-probe-bind-address',
+      `127.0.0.1:${healthPort}`,
+      '--metrics-bind-address',
+      `127.0.0.1:${metricsPort}`,
+      ...args.slice(args.indexOf('watch') + 1),
+    ],
     { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const logs: Record<string, unknown>[] = [];

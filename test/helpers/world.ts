@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
-import { testCluster } from '../harness/cluster.ts';
+import type { testCluster } from '../harness/cluster.ts';
 import { createNamespace, createObject, kubeRequest, summary, type Connection } from '../harness/kube.ts';
 import type { Service, VirtualService } from '../../src/core/types.ts';
 import { runVsop, type RunResult } from './run.ts';

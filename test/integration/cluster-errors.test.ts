@@ -51,7 +51,10 @@ describe('cluster errors (real apiserver)', { skip }, () => {
     const port = await closedPort();
     const r = await w.vsop(['sync', '--request-timeout', '5s'], { kubeconfig: kubeconfig('closed', `https://127.0.0.1:${port}`, 'x') });
     assert.equal(r.code, 5, r.stderr);
-    assert.match(r.stderr, new RegExp(`^error: cannot reach the API server at https://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\) when trying to get configmaps .*\\nhint: check the server address`));
+    assert.match(
+      r.stderr,
+      new RegExp(`^error: cannot reach the API server at https://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\) when trying to get configmaps .*\\nhint: check the server address`),
+    );
     assert.equal(r.stdout, '');
   });
 
@@ -102,9 +105,14 @@ describe('cluster errors (real apiserver)', { skip }, () => {
   it('reads with one request per namespace, writes exactly the plan on reused connections, and nothing on a second run', async () => {
     const w = await makeWorld(cluster, 'count', { devs: 2 });
     const [a, b] = w.devs as [string, string];
-    await Promise.all(Array.from({ length: 20 }, (_, i) => [w.service(w.prod, `s${i}`), ...(i % 4 === 0 ? [w.service(a, `s${i}`)] : []), ...(i % 5 === 0 ? [w.service(b, `s${i}`)] : [])]).flat());
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => [w.service(w.prod, `s${i}`), ...(i % 4 === 0 ? [w.service(a, `s${i}`)] : []), ...(i % 5 === 0 ? [w.service(b, `s${i}`)] : [])]).flat(),
+    );
     const kc = proxy.kubeconfig(dir, cluster.admin.token, 'count');
-    const mine = (from: number) => proxy.requests.slice(from).filter((r) => r.path.includes(w.prod) || r.path.includes(a) || r.path.includes(b) || r.path.includes(w.configNamespace) || r.path.startsWith('/api/v1/services'));
+    const mine = (from: number) =>
+      proxy.requests
+        .slice(from)
+        .filter((r) => r.path.includes(w.prod) || r.path.includes(a) || r.path.includes(b) || r.path.includes(w.configNamespace) || r.path.startsWith('/api/v1/services'));
     const shape = (from: number) => mine(from).map((r) => `${r.method} ${r.path.replace(/\?.*$/, '').replace(/\/s\d+-virtual-service$/, '/*')}`);
 
     let start = proxy.requests.length;
@@ -114,17 +122,23 @@ describe('cluster errors (real apiserver)', { skip }, () => {
     // Connections are reused: at most one per concurrent read (6) and write (8), not one per request (26).
     assert.ok(proxy.connections - connections <= 14, `${proxy.connections - connections} TLS connections for 26 requests`);
     const reads = shape(start).filter((s) => s.startsWith('GET'));
-    assert.deepEqual(reads.sort(), [
-      `GET /api/v1/namespaces/${a}/services`,
-      `GET /api/v1/namespaces/${b}/services`,
-      `GET /api/v1/namespaces/${w.configNamespace}/configmaps/virtualservice-operator-config`,
-      `GET /api/v1/namespaces/${w.prod}/services`,
-      `GET /api/v1/services`,
-      `GET /apis/networking.istio.io/v1beta1/namespaces/${w.prod}/virtualservices`,
-    ].sort());
+    assert.deepEqual(
+      reads.sort(),
+      [
+        `GET /api/v1/namespaces/${a}/services`,
+        `GET /api/v1/namespaces/${b}/services`,
+        `GET /api/v1/namespaces/${w.configNamespace}/configmaps/virtualservice-operator-config`,
+        `GET /api/v1/namespaces/${w.prod}/services`,
+        `GET /api/v1/services`,
+        `GET /apis/networking.istio.io/v1beta1/namespaces/${w.prod}/virtualservices`,
+      ].sort(),
+    );
     const writes = shape(start).filter((s) => !s.startsWith('GET'));
     assert.equal(writes.length, 20);
-    assert.ok(writes.every((s) => s === `POST /apis/networking.istio.io/v1beta1/namespaces/${w.prod}/virtualservices`), writes.join('\n'));
+    assert.ok(
+      writes.every((s) => s === `POST /apis/networking.istio.io/v1beta1/namespaces/${w.prod}/virtualservices`),
+      writes.join('\n'),
+    );
 
     start = proxy.requests.length;
     const second = await w.vsop(['sync'], { kubeconfig: kc });

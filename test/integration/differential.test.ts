@@ -71,7 +71,12 @@ function statusView(r: Reconciled): Prepared['status'] {
   return r.resolution.routing.map((row) => {
     const f = r.plan.findings.find((x) => x.code === 'shadowed' && x.service === row.service && x.callers?.includes(prod));
     const vs = r.resolution.virtualServices.find((v) => v.metadata.annotations?.['vsop.io/service'] === row.service)!;
-    return { service: row.service, virtualService: `${vs.metadata.namespace}/${vs.metadata.name}`, shadowedBy: f?.other, namespaces: new Map(row.namespaces.map((n) => [n.namespace, n])) };
+    return {
+      service: row.service,
+      virtualService: `${vs.metadata.namespace}/${vs.metadata.name}`,
+      shadowedBy: f?.other,
+      namespaces: new Map(row.namespaces.map((n) => [n.namespace, n])),
+    };
   });
 }
 
@@ -333,7 +338,9 @@ test(`status agrees with trace on every Service (seed ${SEED})`, { skip, timeout
         .map((v) => (v ? `${v.namespace}/${v.name}` : undefined))
         .find((v) => v !== undefined && v !== row.virtualService);
       if ((row.shadowedBy !== undefined) !== (other !== undefined)) {
-        disagreements.push(`world ${p.world.id} service ${row.service}: status says ${row.shadowedBy ? `shadowed by ${row.shadowedBy}` : 'not shadowed'}, trace finds ${other ?? 'vsop\'s VirtualService'}`);
+        disagreements.push(
+          `world ${p.world.id} service ${row.service}: status says ${row.shadowedBy ? `shadowed by ${row.shadowedBy}` : 'not shadowed'}, trace finds ${other ?? "vsop's VirtualService"}`,
+        );
         continue;
       }
       if (row.shadowedBy) continue;
@@ -355,7 +362,9 @@ test(`status agrees with trace on every Service (seed ${SEED})`, { skip, timeout
           const got = traceRequest(world, { ...plain, headers: { ...plain.headers, [p.config.routingHeader]: dev.headerValue } });
           const want = `outbound|${req.port}||${row.service}.${target}.svc.cluster.local`;
           if (got.cluster !== want) {
-            disagreements.push(`world ${p.world.id} service ${row.service} namespace ${dev.name}: status says ${state.state}${'target' in state ? ` ${state.target}` : ''}, trace of ${JSON.stringify(plain)} with the header gives ${got.cluster || got.error} (re-run: VSOP_DIFF_SEED=${p.world.seed} VSOP_DIFF_CASES=1)`);
+            disagreements.push(
+              `world ${p.world.id} service ${row.service} namespace ${dev.name}: status says ${state.state}${'target' in state ? ` ${state.target}` : ''}, trace of ${JSON.stringify(plain)} with the header gives ${got.cluster || got.error} (re-run: VSOP_DIFF_SEED=${p.world.seed} VSOP_DIFF_CASES=1)`,
+            );
           }
         }
       }
@@ -363,5 +372,9 @@ test(`status agrees with trace on every Service (seed ${SEED})`, { skip, timeout
   }
   t.diagnostic(`${services} Services and ${namespaces} namespace claims compared`);
   if (CASES >= 50) assert.ok(namespaces > 0, 'no namespace claim was compared: the generator no longer makes this case');
-  assert.equal(disagreements.length, 0, `${disagreements.length} disagreements (seed ${SEED}); the first ${Math.min(SHOWN, disagreements.length)}:\n${disagreements.slice(0, SHOWN).join('\n')}`);
+  assert.equal(
+    disagreements.length,
+    0,
+    `${disagreements.length} disagreements (seed ${SEED}); the first ${Math.min(SHOWN, disagreements.length)}:\n${disagreements.slice(0, SHOWN).join('\n')}`,
+  );
 });

@@ -49,7 +49,10 @@ describe('golden VirtualServices (real apiserver, Istio validation and simulatio
   const goldens = goldenVirtualServices();
 
   it('covers every render golden', () => {
-    assert.deepEqual(goldens.map((g) => g.name), ['custom-template-render', 'hierarchical-render', 'overrides-render', 'placeholders-and-system', 'render-overrides-regex-re2', 'seed-render']);
+    assert.deepEqual(
+      goldens.map((g) => g.name),
+      ['custom-template-render', 'hierarchical-render', 'overrides-render', 'placeholders-and-system', 'render-overrides-regex-re2', 'seed-render'],
+    );
     assert.ok(goldens.every((g) => g.objects.length > 0));
   });
 
@@ -80,7 +83,7 @@ describe('golden VirtualServices (real apiserver, Istio validation and simulatio
     );
   };
 
-  it("seed README: dev-alice and staging reach their copies; dev-bob, no header and an unknown value reach production", async () => {
+  it('seed README: dev-alice and staging reach their copies; dev-bob, no header and an unknown value reach production', async () => {
     const host = 'my-app.default.svc.cluster.local';
     await expectRoutes(file('examples/seed/services.yaml'), render('seed'), [
       [{ host, port: 80, headers: { 'x-developer': 'dev-alice' } }, 'outbound|80||my-app.dev-alice.svc.cluster.local'],
@@ -134,7 +137,10 @@ describe('golden VirtualServices (real apiserver, Istio validation and simulatio
     const results = await simulate({ services: file('examples/custom-template/services.yaml'), virtualServices: render('overrides'), calls: table.map(([c]) => c) });
     const short = (cluster: string) => cluster.replace(/^outbound\|(\d+)\|\|([^.]+\.[^.]+)\.svc\.cluster\.local$/, '$2:$1');
     assert.deepEqual(
-      results.map((r) => `${r.call.port} ${JSON.stringify(r.call.headers ?? {})} -> ${r.error ?? (r.weights ? r.weights.map((w) => `${short(w.cluster)} ${w.weight}`).join(', ') : r.cluster)}`),
+      results.map(
+        (r) =>
+          `${r.call.port} ${JSON.stringify(r.call.headers ?? {})} -> ${r.error ?? (r.weights ? r.weights.map((w) => `${short(w.cluster)} ${w.weight}`).join(', ') : r.cluster)}`,
+      ),
       table.map(([c, expected]) => `${c.port} ${JSON.stringify(c.headers ?? {})} -> ${expected}`),
     );
   });

@@ -102,7 +102,7 @@ spec:
 
 test('the apiserver rejects a VirtualService that breaks the CRD schema and accepts the seed one', { skip }, async () => {
   const ns = await createNamespace(admin(), 'harness-schema');
-  const broken = seedVirtualService(ns).replace(/  http:\n[\s\S]*$/, '  http: "not-a-list"\n');
+  const broken = seedVirtualService(ns).replace(/ {2}http:\n[\s\S]*$/, '  http: "not-a-list"\n');
   const rejected = await kubeRequest(admin(), 'POST', vsPath(ns), { body: broken });
   assert.equal(rejected.status, 422, summary(rejected));
   assert.equal(rejected.body.reason, 'Invalid');
@@ -152,7 +152,10 @@ test('the seed scenario routes by x-developer and falls back to production', { s
     ],
     JSON.stringify(results, null, 2),
   );
-  assert.deepEqual(results.map((r) => r.error), [undefined, undefined, undefined, undefined]);
+  assert.deepEqual(
+    results.map((r) => r.error),
+    [undefined, undefined, undefined, undefined],
+  );
 });
 
 test("istio-check's own Go tests (Envoy header and path matching) pass", { skip }, async () => {

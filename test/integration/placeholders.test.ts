@@ -45,14 +45,20 @@ describe('placeholder Services (real apiserver)', { skip }, () => {
     const ph = (await service(w, a, 'api'))!;
     assert.equal(ph.spec!.type, 'ExternalName');
     assert.equal(ph.spec!.externalName, `api.${w.prod}.svc.cluster.local`);
-    assert.deepEqual(ph.spec!.ports!.map((p) => p.port), [80, 9090]);
+    assert.deepEqual(
+      ph.spec!.ports!.map((p) => p.port),
+      [80, 9090],
+    );
     assert.equal(ph.metadata.labels![MARK], 'true');
     assert.equal(ph.metadata.annotations!['virtualservice-operator/source-service'], `${w.prod}/api`);
     assert.ok(!routesOf(await w.virtualService('api-virtual-service')).some((r) => r.includes(`.${a}.`)), 'no route to a placeholder');
     assert.equal(await service(w, b, 'api').then((s) => s!.metadata.labels?.[MARK]), undefined, 'the real copy is untouched');
 
     const again = await w.vsop(['sync', '-o', 'json']);
-    assert.ok((JSON.parse(again.stdout).results as { result: string }[]).every((r) => r.result === 'unchanged'), again.stdout);
+    assert.ok(
+      (JSON.parse(again.stdout).results as { result: string }[]).every((r) => r.result === 'unchanged'),
+      again.stdout,
+    );
   });
 
   it('hand over to a real Service applied over them with kubectl apply (no type in the manifest)', async () => {
@@ -61,7 +67,13 @@ describe('placeholder Services (real apiserver)', { skip }, () => {
     await w.service(w.prod, 'web');
     await syncOk(w);
     // What `kubectl apply` sends for an object it did not create: a strategic merge patch of the manifest.
-    await patch(w, a, 'web', { metadata: { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' } }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] } }, 'application/strategic-merge-patch+json');
+    await patch(
+      w,
+      a,
+      'web',
+      { metadata: { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}' } }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] } },
+      'application/strategic-merge-patch+json',
+    );
     const out = await syncOk(w);
     assert.match(out, new RegExp(`^service ${a}/web updated$`, 'm'));
     const real = (await service(w, a, 'web'))!;
@@ -71,7 +83,10 @@ describe('placeholder Services (real apiserver)', { skip }, () => {
     assert.equal(real.metadata.labels?.[MARK], undefined);
     assert.deepEqual(routesOf(await w.virtualService('web-virtual-service')), [`vsop-dev-${a} -> web.${a}.svc.cluster.local`, `vsop-default -> web.${w.prod}.svc.cluster.local`]);
     const third = await w.vsop(['sync', '-o', 'json']);
-    assert.ok((JSON.parse(third.stdout).results as { result: string }[]).every((r) => r.result === 'unchanged'), third.stdout);
+    assert.ok(
+      (JSON.parse(third.stdout).results as { result: string }[]).every((r) => r.result === 'unchanged'),
+      third.stdout,
+    );
   });
 
   it('hand over to a Helm release that takes ownership of them (helm install --take-ownership)', async () => {

@@ -31,7 +31,12 @@ async function create(path: string, body: unknown) {
   assert.equal(res.status, 201, summary(res));
 }
 
-const svc = (namespace: string, name: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { clusterIP: 'None', selector: { app: name }, ports: [{ port: 80 }] } });
+const svc = (namespace: string, name: string) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace },
+  spec: { clusterIP: 'None', selector: { app: name }, ports: [{ port: 80 }] },
+});
 
 describe('least privilege (deployments/deployment.yaml)', { skip }, () => {
   it('is enough for sync, placeholders included; one verb less gives the 403 that names it, and nothing is written', async () => {
@@ -61,7 +66,10 @@ describe('least privilege (deployments/deployment.yaml)', { skip }, () => {
     const before = (await get(cluster.admin, '/apis/networking.istio.io/v1beta1/namespaces/default/virtualservices/api-virtual-service')).body;
     const denied = await asVsop(['sync', 'api']);
     assert.equal(denied.code, 6, denied.stderr);
-    assert.match(denied.stderr, /^error: forbidden: cannot update virtualservices\.networking\.istio\.io in namespace default\nhint: grant the user "update" on virtualservices\.networking\.istio\.io in namespace default/);
+    assert.match(
+      denied.stderr,
+      /^error: forbidden: cannot update virtualservices\.networking\.istio\.io in namespace default\nhint: grant the user "update" on virtualservices\.networking\.istio\.io in namespace default/,
+    );
     const afterDenied = (await get(cluster.admin, '/apis/networking.istio.io/v1beta1/namespaces/default/virtualservices/api-virtual-service')).body;
     assert.equal(afterDenied.metadata.resourceVersion, before.metadata.resourceVersion, 'nothing written');
 
@@ -76,7 +84,11 @@ describe('least privilege (deployments/deployment.yaml)', { skip }, () => {
     const cm = (await get(cluster.admin, `${CONFIG_PATH}/virtualservice-operator-config`)).body;
     cm.data['config.yaml'] = `defaultNamespace: default\ndeveloperNamespaces: [${dev}]\n`;
     assert.equal((await kubeRequest(cluster.admin, 'PUT', `${CONFIG_PATH}/virtualservice-operator-config`, { body: cm })).status, 200);
-    const watcher = await startWatch(['watch', '--leader-elect', '--retry-base', '50ms'], { KUBECONFIG: cluster.vsopKubeconfig, POD_NAMESPACE: 'virtualservice-operator-system', POD_NAME: 'vsop-0' });
+    const watcher = await startWatch(['watch', '--leader-elect', '--retry-base', '50ms'], {
+      KUBECONFIG: cluster.vsopKubeconfig,
+      POD_NAMESPACE: 'virtualservice-operator-system',
+      POD_NAME: 'vsop-0',
+    });
     try {
       await eventually('leading', async () => watcher.logs.some((l) => l.msg === 'became leader'));
       await create('/api/v1/namespaces/default/services', svc('default', 'watched'));
@@ -114,7 +126,10 @@ describe('least privilege (deployments/deployment.yaml)', { skip }, () => {
     }
     const r = await runVsop(['sync'], { env: { KUBECONFIG: cluster.adminKubeconfig } });
     assert.equal(r.code, 7, r.stderr);
-    assert.match(r.stderr, /^error: the cluster does not serve virtualservices\.networking\.istio\.io at networking\.istio\.io\/v1beta1: networking\.istio\.io is not installed\nhint: install Istio/);
+    assert.match(
+      r.stderr,
+      /^error: the cluster does not serve virtualservices\.networking\.istio\.io at networking\.istio\.io\/v1beta1: networking\.istio\.io is not installed\nhint: install Istio/,
+    );
     assert.equal(r.stdout, '');
   });
 });

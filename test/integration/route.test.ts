@@ -60,7 +60,9 @@ const overridesOf = async (w: World, service: string) => {
 /** Every object the test could have written, with its resourceVersion: equal before and after = nothing written. */
 async function inventory(w: World): Promise<string[]> {
   const vs = (await w.virtualServices()).map((v) => `virtualservice ${v.metadata.name} ${v.metadata.resourceVersion}`);
-  const svc = (await Promise.all([w.prod, ...w.devs].map((ns) => w.services(ns)))).flat().map((s) => `service ${s.metadata.namespace}/${s.metadata.name} ${s.metadata.resourceVersion}`);
+  const svc = (await Promise.all([w.prod, ...w.devs].map((ns) => w.services(ns))))
+    .flat()
+    .map((s) => `service ${s.metadata.namespace}/${s.metadata.name} ${s.metadata.resourceVersion}`);
   return [...vs, ...svc].sort();
 }
 
@@ -69,13 +71,21 @@ async function routeCalls(w: World, calls: Call[]): Promise<CallResult[]> {
   const services = (await Promise.all([w.prod, ...w.devs].map((ns) => w.services(ns))))
     .flat()
     .filter((s) => s.spec?.type !== 'ExternalName')
-    .map((s) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: s.metadata.name, namespace: s.metadata.namespace }, spec: { ports: s.spec!.ports!.map((p) => ({ name: `http-${p.port}`, port: p.port })) } }));
+    .map((s) => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: s.metadata.name, namespace: s.metadata.namespace },
+      spec: { ports: s.spec!.ports!.map((p) => ({ name: `http-${p.port}`, port: p.port })) },
+    }));
   const virtualServices = (await w.virtualServices()).map(withoutServerFields);
   return simulate({ services: toYamlStream(services), virtualServices: toYamlStream(virtualServices), calls });
 }
 
 async function expectClusters(w: World, table: [Call, string][]): Promise<void> {
-  const results = await routeCalls(w, table.map(([c]) => c));
+  const results = await routeCalls(
+    w,
+    table.map(([c]) => c),
+  );
   assert.deepEqual(
     results.map((r) => `${JSON.stringify(r.call.headers ?? {})} -> ${r.error ?? r.cluster}`),
     table.map(([c, expected]) => `${JSON.stringify(c.headers ?? {})} -> ${expected}`),
@@ -98,7 +108,13 @@ describe('vsop route and clear (real apiserver)', { skip }, () => {
       `vsop-dev-${b} -> ${host('my-app', b)}`,
       `vsop-default -> ${host('my-app', w.prod)}`,
     ]);
-    assert.deepEqual(await overridesOf(w, 'my-app'), { version: 1, routes: [{ namespace: a, headers: [{ name: 'x-cid', value: 'alice', match: 'exact' }] }], weights: [], removed: [], cleared: false });
+    assert.deepEqual(await overridesOf(w, 'my-app'), {
+      version: 1,
+      routes: [{ namespace: a, headers: [{ name: 'x-cid', value: 'alice', match: 'exact' }] }],
+      weights: [],
+      removed: [],
+      cleared: false,
+    });
     await collect(w);
 
     // A following sync leaves it in place, without writing; so does adding the same route again.
@@ -228,34 +244,66 @@ describe('vsop route and clear (real apiserver)', { skip }, () => {
     const [a, b] = w.devs as [string, string];
     await Promise.all([w.service(w.prod, 'shop'), w.service(w.prod, 'cart'), w.service(a, 'shop')]);
     await ok(w, ['sync']);
-    const handMade = { apiVersion: 'networking.istio.io/v1beta1', kind: 'VirtualService', metadata: { name: 'by-hand', namespace: w.prod }, spec: { hosts: ['by-hand'], http: [{ route: [{ destination: { host: 'by-hand' } }] }] } };
+    const handMade = {
+      apiVersion: 'networking.istio.io/v1beta1',
+      kind: 'VirtualService',
+      metadata: { name: 'by-hand', namespace: w.prod },
+      spec: { hosts: ['by-hand'], http: [{ route: [{ destination: { host: 'by-hand' } }] }] },
+    };
     const res = await kubeRequest(w.admin, 'POST', `/apis/networking.istio.io/v1beta1/namespaces/${w.prod}/virtualservices`, { body: handMade });
     assert.equal(res.status, 201, summary(res));
     const before = await inventory(w);
 
     const refused = await w.vsop(['clear', '--purge', '--all']);
     assert.equal(refused.code, 2);
-    assert.match(refused.stderr, /^error: clear --purge --all deletes every managed VirtualService and placeholder Service, and there is no terminal to confirm on\nhint: pass --yes/);
+    assert.match(
+      refused.stderr,
+      /^error: clear --purge --all deletes every managed VirtualService and placeholder Service, and there is no terminal to confirm on\nhint: pass --yes/,
+    );
     const declined = await w.vsop(['clear', '--purge', '--all'], { answer: 'n' });
     assert.equal(declined.code, 2);
-    assert.match(declined.stderr, new RegExp(`  virtualservice ${w.prod}/cart-virtual-service\\n[^]*Delete these 2 VirtualServices and 3 placeholder Services from https://[^ ]+\\? [^\\n]*\\[y/N\\] n\\nerror: not confirmed: nothing was deleted\\n`));
+    assert.match(
+      declined.stderr,
+      new RegExp(
+        `  virtualservice ${w.prod}/cart-virtual-service\\n[^]*Delete these 2 VirtualServices and 3 placeholder Services from https://[^ ]+\\? [^\\n]*\\[y/N\\] n\\nerror: not confirmed: nothing was deleted\\n`,
+      ),
+    );
     const server = await w.vsop(['clear', '--purge', '--all', '--dry-run=server']);
     assert.equal(server.code, 0, server.stderr);
     assert.equal(server.stdout.split('\n').filter(Boolean).length, 5);
-    assert.ok(server.stdout.split('\n').filter(Boolean).every((l) => l.endsWith(' deleted (server dry run)')), server.stdout);
+    assert.ok(
+      server.stdout
+        .split('\n')
+        .filter(Boolean)
+        .every((l) => l.endsWith(' deleted (server dry run)')),
+      server.stdout,
+    );
     assert.deepEqual(await inventory(w), before, 'nothing deleted before the confirmation');
 
     const purged = await w.vsop(['clear', '--purge', '--all'], { answer: 'y' });
     assert.equal(purged.code, 0, purged.stderr);
     assert.equal(
       purged.stdout,
-      [`service ${a}/cart deleted`, `virtualservice ${w.prod}/cart-virtual-service deleted`, `virtualservice ${w.prod}/shop-virtual-service deleted`, `service ${b}/cart deleted`, `service ${b}/shop deleted`]
+      [
+        `service ${a}/cart deleted`,
+        `virtualservice ${w.prod}/cart-virtual-service deleted`,
+        `virtualservice ${w.prod}/shop-virtual-service deleted`,
+        `service ${b}/cart deleted`,
+        `service ${b}/shop deleted`,
+      ]
         .sort((x, y) => (x.split(' ')[1]! < y.split(' ')[1]! ? -1 : 1))
         .map((l) => `${l}\n`)
         .join(''),
     );
-    assert.deepEqual((await w.virtualServices()).map((v) => v.metadata.name), ['by-hand']);
-    assert.deepEqual((await w.services(a)).map((s) => s.metadata.name), ['shop'], "the developer's real Service stays");
+    assert.deepEqual(
+      (await w.virtualServices()).map((v) => v.metadata.name),
+      ['by-hand'],
+    );
+    assert.deepEqual(
+      (await w.services(a)).map((s) => s.metadata.name),
+      ['shop'],
+      "the developer's real Service stays",
+    );
     assert.deepEqual(await w.services(b), []);
 
     await ok(w, ['sync']);
@@ -282,17 +330,35 @@ describe('vsop route and clear (real apiserver)', { skip }, () => {
 
     const table: [string[], number, RegExp][] = [
       [['route', 'add', 'nope', '-n', a, '--header', 'x-cid=1'], 7, new RegExp(`^error: service ${w.prod}/nope not found among the production Services\\n`)],
-      [['route', 'add', 'my-app', '-n', 'dev-nowhere', '--header', 'x-cid=1'], 2, /^error: namespace "dev-nowhere" is not a developer namespace in the configuration\nhint: developer namespaces: /],
+      [
+        ['route', 'add', 'my-app', '-n', 'dev-nowhere', '--header', 'x-cid=1'],
+        2,
+        /^error: namespace "dev-nowhere" is not a developer namespace in the configuration\nhint: developer namespaces: /,
+      ],
       [['route', 'add', 'my-app', '-n', w.prod, '--weight', '5'], 2, new RegExp(`^error: namespace "${w.prod}" is the production namespace, not a developer namespace\\n`)],
-      [['route', 'add', 'my-app', '-n', b, '--header', 'x-cid=1'], 7, new RegExp(`^error: service ${b}/my-app is only a placeholder vsop created, not a real Service\\nhint: deploy my-app to ${b} first, or pass --force`)],
+      [
+        ['route', 'add', 'my-app', '-n', b, '--header', 'x-cid=1'],
+        7,
+        new RegExp(`^error: service ${b}/my-app is only a placeholder vsop created, not a real Service\\nhint: deploy my-app to ${b} first, or pass --force`),
+      ],
       [['route', 'add', 'my-app', '-n', c, '--weight', '10'], 7, new RegExp(`^error: service ${c}/my-app not found\\n`)],
       [['route', 'add', 'my-app', '-n', a, '--weight', '101'], 2, /^error: option '--weight <percent>' argument '101' is invalid\. expected a whole number from 0 to 100\n/],
       [['route', 'add', 'my-app', '-n', a, '--weight', '-1'], 2, /^error: option '--weight <percent>' argument '-1' is invalid/],
       [['route', 'add', 'my-app', '-n', a, '--header', 'x-cid'], 2, /^error: --header "x-cid": expected NAME=VALUE, such as x-cid=alice\n/],
       [['route', 'add', 'my-app', '-n', a, '--header', 'X-Cid=1'], 2, /^error: --header "X-Cid=1": header name "X-Cid" is not lower case/],
       [['route', 'add', 'my-app', '-n', a, '--header', 'x-cid=(?!a)', '--match', 'regex'], 2, /is not an RE2 regular expression/],
-      [['route', 'add', 'other', '-n', a, '--header', 'x-cid=1'], 8, new RegExp(`conflict: virtualservice ${w.prod}/other-virtual-service exists without the label managed-by=virtualservice-operator`)],
-      [['route', 'add', 'broken', '-n', a, '--header', 'x-cid=1'], 4, new RegExp(`^error: cannot change the overrides of service ${w.prod}/broken:\\n  virtualservice ${w.prod}/broken-virtual-service: annotation vsop\\.io/overrides: weights\\[0\\]\\.percent: must be a whole number from 0 to 100, not 150\\n`)],
+      [
+        ['route', 'add', 'other', '-n', a, '--header', 'x-cid=1'],
+        8,
+        new RegExp(`conflict: virtualservice ${w.prod}/other-virtual-service exists without the label managed-by=virtualservice-operator`),
+      ],
+      [
+        ['route', 'add', 'broken', '-n', a, '--header', 'x-cid=1'],
+        4,
+        new RegExp(
+          `^error: cannot change the overrides of service ${w.prod}/broken:\\n  virtualservice ${w.prod}/broken-virtual-service: annotation vsop\\.io/overrides: weights\\[0\\]\\.percent: must be a whole number from 0 to 100, not 150\\n`,
+        ),
+      ],
       [['route', 'rm', 'my-app', '-n', 'dev-nowhere'], 2, /is not a developer namespace/],
       [['route', 'reset', 'nope'], 7, /not found among the production Services/],
       [['clear', 'other'], 8, /exists without the label managed-by/],
@@ -309,7 +375,10 @@ describe('vsop route and clear (real apiserver)', { skip }, () => {
     // A sync brings the rest in line and leaves the unreadable object alone, saying why (exit 4).
     const s = await w.vsop(['sync']);
     assert.equal(s.code, 4);
-    assert.match(s.stderr, new RegExp(`error: invalid overrides; vsop leaves this VirtualService alone:\\n  virtualservice ${w.prod}/broken-virtual-service: annotation vsop\\.io/overrides: `));
+    assert.match(
+      s.stderr,
+      new RegExp(`error: invalid overrides; vsop leaves this VirtualService alone:\\n  virtualservice ${w.prod}/broken-virtual-service: annotation vsop\\.io/overrides: `),
+    );
     assert.equal((await w.virtualService(vsName('broken')))!.metadata.resourceVersion, brokenVersion, 'the unreadable object is not written');
     // route reset needs no readable annotation: it is the way out.
     assert.match(await ok(w, ['route', 'reset', 'broken']), new RegExp(`^${line(w, 'broken', 'updated')}`));
@@ -326,13 +395,16 @@ describe('vsop route and clear (real apiserver)', { skip }, () => {
     const add = ['route', 'add', 'cart', '-n', a, '--header', 'x-cid=1'];
     const diff = await w.vsop([...add, '--diff']);
     assert.equal(diff.code, 1, diff.stderr);
-    assert.match(diff.stdout, /^\+    vsop\.io\/overrides: '\{"version":1,"routes":\[\{"namespace":/m);
+    assert.match(diff.stdout, /^\+ {4}vsop\.io\/overrides: '\{"version":1,"routes":\[\{"namespace":/m);
     assert.match(diff.stdout, new RegExp(`^\\+    - name: vsop-route-${a}-1$`, 'm'));
     assert.equal(diff.stderr, 'Plan: 0 to create, 1 to update, 0 to delete, 0 unchanged.\n');
     assert.deepEqual([(await w.vsop([...add, '--dry-run=client'])).stdout], [line(w, 'cart', 'updated (dry run)')]);
     const server = await w.vsop([...add, '--dry-run=server', '-o', 'json']);
     assert.equal(server.code, 0, server.stderr);
-    assert.deepEqual(JSON.parse(server.stdout), { version: 1, results: [{ kind: 'VirtualService', namespace: w.prod, name: vsName('cart'), result: 'updated', dryRun: 'server dry run' }] });
+    assert.deepEqual(JSON.parse(server.stdout), {
+      version: 1,
+      results: [{ kind: 'VirtualService', namespace: w.prod, name: vsName('cart'), result: 'updated', dryRun: 'server dry run' }],
+    });
     assert.deepEqual(await inventory(w), before);
     const applied = JSON.parse(await ok(w, [...add, '-o', 'json']));
     assert.deepEqual(applied, { version: 1, results: [{ kind: 'VirtualService', namespace: w.prod, name: vsName('cart'), result: 'updated' }] });

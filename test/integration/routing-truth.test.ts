@@ -47,9 +47,19 @@ async function expectRoutes(r: Reconciled, table: [Call, string][]): Promise<voi
     a.error ?? (a.weights?.length ? a.weights.map((w) => `${w.cluster} ${w.weight}`).join(', ') : a.cluster);
   const line = (c: Call, answer: string) => `${c.from ?? PROD} → ${c.host}:${c.port}${c.path ?? '/'} ${JSON.stringify(c.headers ?? {})}: ${answer}`;
   const expected = table.map(([c, want]) => line(c, want));
-  assert.deepEqual(results.map((res, i) => line(table[i]![0], show(res))), expected, 'Istio (the referee) disagrees with the expected value');
-  const traced = table.map(([c]): TraceAnswer => traceRequest(world, { host: c.host, port: c.port, path: c.path ?? '/', method: 'GET', headers: c.headers ?? {}, from: c.from ?? PROD }));
-  assert.deepEqual(traced.map((t, i) => line(table[i]![0], show(t))), expected, 'vsop trace disagrees with Istio');
+  assert.deepEqual(
+    results.map((res, i) => line(table[i]![0], show(res))),
+    expected,
+    'Istio (the referee) disagrees with the expected value',
+  );
+  const traced = table.map(
+    ([c]): TraceAnswer => traceRequest(world, { host: c.host, port: c.port, path: c.path ?? '/', method: 'GET', headers: c.headers ?? {}, from: c.from ?? PROD }),
+  );
+  assert.deepEqual(
+    traced.map((t, i) => line(table[i]![0], show(t))),
+    expected,
+    'vsop trace disagrees with Istio',
+  );
 }
 
 const cluster = (name: string, ns: string, port = 80) => `outbound|${port}||${name}.${ns}.svc.cluster.local`;
@@ -78,9 +88,16 @@ spec:
 `;
     const r = reconcile({ template, services: [service(PROD, 'my-app'), service('dev-alice', 'my-app'), service(PROD, 'legacy-gateway')] });
     const vs = r.resolution.virtualServices.find((v) => v.metadata.name === 'my-app')!;
-    assert.deepEqual(vs.spec.http!.map((h) => h.name), ['legacy-api', 'vsop-dev-dev-alice', 'main']);
+    assert.deepEqual(
+      vs.spec.http!.map((h) => h.name),
+      ['legacy-api', 'vsop-dev-dev-alice', 'main'],
+    );
     const variant = vs.spec.http![1]!;
-    assert.deepEqual([variant.rewrite, variant.timeout, variant.retries], [{ uri: '/' }, '5s', { attempts: 3, perTryTimeout: '2s' }], 'the variant keeps the route\'s rewrite, timeout and retries');
+    assert.deepEqual(
+      [variant.rewrite, variant.timeout, variant.retries],
+      [{ uri: '/' }, '5s', { attempts: 3, perTryTimeout: '2s' }],
+      "the variant keeps the route's rewrite, timeout and retries",
+    );
     await expectRoutes(r, [
       [{ host, port: 80, path: '/v1/legacy/x', headers: alice }, cluster('legacy-gateway', PROD)],
       [{ host, port: 80, path: '/api/orders', headers: alice }, cluster('my-app', 'dev-alice')],
@@ -101,7 +118,11 @@ spec:
       const first = reconcile({ services: [service(PROD, 'my-app'), service('dev-alice', 'my-app')] });
       const desired = first.resolution.virtualServices[0]!;
       const foreign = { name: 'team-catch-all', ...(match ? { match } : {}), route: [{ destination: { host } }] };
-      const live: VirtualService = { ...desired, metadata: { ...desired.metadata, creationTimestamp: '2025-01-01T00:00:00Z' }, spec: { ...desired.spec, http: [foreign, ...desired.spec.http!] } };
+      const live: VirtualService = {
+        ...desired,
+        metadata: { ...desired.metadata, creationTimestamp: '2025-01-01T00:00:00Z' },
+        spec: { ...desired.spec, http: [foreign, ...desired.spec.http!] },
+      };
       const before = reconcile({ services: first.snapshot.services, virtualServices: [live] });
       assert.equal(before.plan.actions.find((a) => a.kind === 'VirtualService')!.type, 'update', 'a shadowing catch-all is a change to make, not "unchanged"');
       // As it is, Istio sends header requests to production: vsop's trace of the live state says so too.
@@ -113,7 +134,7 @@ spec:
     });
   }
 
-  it('3a. a VirtualService bound only to an ingress gateway is no conflict, and sidecars still follow vsop\'s', async () => {
+  it("3a. a VirtualService bound only to an ingress gateway is no conflict, and sidecars still follow vsop's", async () => {
     const gatewayOnly: VirtualService = {
       apiVersion: 'networking.istio.io/v1',
       kind: 'VirtualService',
@@ -133,7 +154,10 @@ spec:
       spec: { hosts: ['my-app'], http: [{ route: [{ destination: { host: 'my-app' } }] }] },
     };
     const r = reconcile({ services: [service(PROD, 'my-app'), service('dev-alice', 'my-app')], virtualServices: [flagger] });
-    assert.deepEqual(r.plan.findings.map((f) => [f.code, f.name]), [['shadowed', 'my-app-virtual-service']]);
+    assert.deepEqual(
+      r.plan.findings.map((f) => [f.code, f.name]),
+      [['shadowed', 'my-app-virtual-service']],
+    );
     await expectRoutes(r, [
       [{ host, port: 80, headers: alice }, cluster('my-app', PROD)],
       [{ host: 'my-app', port: 80, headers: alice }, cluster('my-app', PROD)],
@@ -160,7 +184,13 @@ spec:
   it('4. header routes by hand with RE2 regexes match as Envoy matches them', async () => {
     const first = reconcile({ services: [service(PROD, 'my-app'), service('dev-alice', 'my-app')] });
     const desired = first.resolution.virtualServices[0]!;
-    const overrides = { version: 1, routes: [{ namespace: 'dev-alice', headers: [{ name: 'x-cid', value: '(?i)alice', match: 'regex' }] }], weights: [], removed: [], cleared: false };
+    const overrides = {
+      version: 1,
+      routes: [{ namespace: 'dev-alice', headers: [{ name: 'x-cid', value: '(?i)alice', match: 'regex' }] }],
+      weights: [],
+      removed: [],
+      cleared: false,
+    };
     const live = { ...desired, metadata: { ...desired.metadata, annotations: { ...desired.metadata.annotations, 'vsop.io/overrides': JSON.stringify(overrides) } } };
     const r = reconcile({ services: first.snapshot.services, virtualServices: [live] });
     await expectRoutes(r, [
@@ -176,9 +206,21 @@ spec:
     const services = [service(PROD, 'my-app', { ports: [80] }), service('dev-alice', 'my-app', { ports: [8080] })];
     const first = reconcile({ services });
     const desired = first.resolution.virtualServices[0]!;
-    assert.deepEqual(desired.spec.http!.map((h) => h.name), ['vsop-default']);
+    assert.deepEqual(
+      desired.spec.http!.map((h) => h.name),
+      ['vsop-default'],
+    );
     // As Istio would send it if vsop did render the seed operator's route: to port 80 of the copy.
-    const naive = { ...desired, spec: { ...desired.spec, http: [{ name: 'naive', match: [{ headers: { 'x-developer': { exact: 'dev-alice' } } }], route: [{ destination: { host: 'my-app.dev-alice.svc.cluster.local' } }] }, ...desired.spec.http!] } };
+    const naive = {
+      ...desired,
+      spec: {
+        ...desired.spec,
+        http: [
+          { name: 'naive', match: [{ headers: { 'x-developer': { exact: 'dev-alice' } } }], route: [{ destination: { host: 'my-app.dev-alice.svc.cluster.local' } }] },
+          ...desired.spec.http!,
+        ],
+      },
+    };
     await expectRoutes({ ...first, plan: { ...first.plan, actions: [{ ...first.plan.actions[0]!, after: naive } as never] } }, [
       [{ host, port: 80, headers: alice }, cluster('my-app', 'dev-alice', 80)],
     ]);

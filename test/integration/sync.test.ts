@@ -70,11 +70,14 @@ describe('vsop sync (real apiserver)', { skip }, () => {
     await w.service(a, 'api', { ports: [80, 9090] });
     assert.equal((await w.vsop(['sync'])).code, 0);
     const multi = await w.virtualService('api-virtual-service');
-    assert.deepEqual(multi!.spec.http!.map((r) => [r.name, r.match?.[0]?.port ?? null, r.route![0]!.destination.port?.number ?? null]), [
-      [`vsop-dev-${a}-80`, 80, 80],
-      [`vsop-dev-${a}-9090`, 9090, 9090],
-      ['vsop-default', null, null],
-    ]);
+    assert.deepEqual(
+      multi!.spec.http!.map((r) => [r.name, r.match?.[0]?.port ?? null, r.route![0]!.destination.port?.number ?? null]),
+      [
+        [`vsop-dev-${a}-80`, 80, 80],
+        [`vsop-dev-${a}-9090`, 9090, 9090],
+        ['vsop-default', null, null],
+      ],
+    );
     await collect(w);
 
     await w.deleteService(a, 'api'); // developer Service deleted: its routes go
@@ -96,7 +99,10 @@ describe('vsop sync (real apiserver)', { skip }, () => {
     await w.setConfig({ defaultNamespace: w.prod, developerNamespaces: [a] });
     assert.equal((await w.vsop(['sync'])).code, 0);
     assert.deepEqual(routesOf(await w.virtualService('web-virtual-service')), [`vsop-dev-${a} -> web.${a}.svc.cluster.local`, `vsop-default -> web.${w.prod}.svc.cluster.local`]);
-    assert.deepEqual((await w.virtualServices()).map((v) => v.metadata.name), ['web-virtual-service']);
+    assert.deepEqual(
+      (await w.virtualServices()).map((v) => v.metadata.name),
+      ['web-virtual-service'],
+    );
     await collect(w);
   });
 
@@ -106,13 +112,20 @@ describe('vsop sync (real apiserver)', { skip }, () => {
     await Promise.all([w.service(w.prod, 'shop'), w.service(a, 'shop')]);
     assert.equal((await w.vsop(['sync'])).code, 0);
     const vs = (await w.virtualService('shop-virtual-service'))!;
-    const canary: HttpRoute = { name: 'canary', match: [{ headers: { 'x-canary': { exact: 'on' } } }], route: [{ destination: { host: `shop-canary.${w.prod}.svc.cluster.local` } }] };
+    const canary: HttpRoute = {
+      name: 'canary',
+      match: [{ headers: { 'x-canary': { exact: 'on' } } }],
+      route: [{ destination: { host: `shop-canary.${w.prod}.svc.cluster.local` } }],
+    };
     vs.spec.http!.splice(1, 0, canary); // after Alice's route, before the default
     const put = await kubeRequest(w.admin, 'PUT', `/apis/networking.istio.io/v1beta1/namespaces/${w.prod}/virtualservices/shop-virtual-service`, { body: vs });
     assert.equal(put.status, 200, summary(put));
     await w.service(b, 'shop');
     assert.equal((await w.vsop(['sync'])).code, 0);
-    assert.deepEqual((await w.virtualService('shop-virtual-service'))!.spec.http!.map((r) => r.name), [`vsop-dev-${a}`, 'canary', `vsop-dev-${b}`, 'vsop-default']);
+    assert.deepEqual(
+      (await w.virtualService('shop-virtual-service'))!.spec.http!.map((r) => r.name),
+      [`vsop-dev-${a}`, 'canary', `vsop-dev-${b}`, 'vsop-default'],
+    );
     await collect(w);
   });
 
@@ -124,7 +137,10 @@ describe('vsop sync (real apiserver)', { skip }, () => {
       apiVersion: 'networking.istio.io/v1beta1',
       kind: 'VirtualService',
       metadata: { name: 'pay-virtual-service', namespace: w.prod },
-      spec: { hosts: ['pay'], http: [{ name: 'legacy', match: [{ uri: { prefix: '/v1' } }], route: [{ destination: { host: 'pay-v1' } }] }, { route: [{ destination: { host: 'pay' } }] }] },
+      spec: {
+        hosts: ['pay'],
+        http: [{ name: 'legacy', match: [{ uri: { prefix: '/v1' } }], route: [{ destination: { host: 'pay-v1' } }] }, { route: [{ destination: { host: 'pay' } }] }],
+      },
     };
     const created = await kubeRequest(w.admin, 'POST', `/apis/networking.istio.io/v1beta1/namespaces/${w.prod}/virtualservices`, { body: mine });
     assert.equal(created.status, 201, summary(created));
@@ -137,7 +153,10 @@ describe('vsop sync (real apiserver)', { skip }, () => {
     assert.equal(adopted.code, 0, adopted.stderr);
     const vs = (await w.virtualService('pay-virtual-service'))!;
     assert.equal(vs.metadata.labels!['managed-by'], 'virtualservice-operator');
-    assert.deepEqual(vs.spec.http!.map((r) => r.name ?? '(unnamed)'), ['legacy', `vsop-dev-${a}`, '(unnamed)', 'vsop-default']);
+    assert.deepEqual(
+      vs.spec.http!.map((r) => r.name ?? '(unnamed)'),
+      ['legacy', `vsop-dev-${a}`, '(unnamed)', 'vsop-default'],
+    );
     await collect(w);
   });
 
@@ -155,7 +174,7 @@ describe('vsop sync (real apiserver)', { skip }, () => {
     assert.deepEqual(await w.virtualServices(), []);
   });
 
-  it('--dry-run=server deletes nothing (the apiserver reads a DELETE\'s dryRun from its body)', async () => {
+  it("--dry-run=server deletes nothing (the apiserver reads a DELETE's dryRun from its body)", async () => {
     const w = await makeWorld(cluster, 'drydel', { devs: 1 });
     await w.service(w.prod, 'gone');
     assert.equal((await w.vsop(['sync'])).code, 0);
@@ -197,7 +216,10 @@ describe('vsop sync (real apiserver)', { skip }, () => {
       assert.ok(names.includes(`other-${i}`), `the other client's route other-${i} was lost`);
       assert.equal(vs.metadata.labels![`other-${i}`], 'yes', `the other client's label other-${i} was lost`);
     }
-    assert.deepEqual(names.filter((n) => n.startsWith('vsop-')), [`vsop-dev-${a}`, `vsop-dev-${b}`, `vsop-dev-${c}`, 'vsop-default']);
+    assert.deepEqual(
+      names.filter((n) => n.startsWith('vsop-')),
+      [`vsop-dev-${a}`, `vsop-dev-${b}`, `vsop-dev-${c}`, 'vsop-default'],
+    );
     assert.ok(edits > 0);
     await collect(w);
   });
@@ -212,7 +234,10 @@ describe('vsop sync (real apiserver)', { skip }, () => {
     const third = await w.vsop(['sync', '-o', 'json']);
     const results = JSON.parse(third.stdout).results as { result: string }[];
     assert.equal(results.length, 12);
-    assert.ok(results.every((r) => r.result === 'unchanged'), third.stdout);
+    assert.ok(
+      results.every((r) => r.result === 'unchanged'),
+      third.stdout,
+    );
     await collect(w);
   });
 });

@@ -53,7 +53,10 @@ describe('vsop watch through faults (a cluster of its own)', { skip }, () => {
       await eventually('a VirtualService after the restart', hasVirtualService(w, 'after-virtual-service'), 45_000);
       await eventually('a route after the restart', async () => routesOf(await w.virtualService('before-virtual-service')).length === 2, 45_000);
       assert.ok(probes.length > 10 && probes.every((s) => s === 200), `liveness answered ${JSON.stringify([...new Set(probes)])}`);
-      assert.ok(watcher.logs.some((l) => l.msg === 'watch interrupted, resuming'), 'the break was noticed and logged');
+      assert.ok(
+        watcher.logs.some((l) => l.msg === 'watch interrupted, resuming'),
+        'the break was noticed and logged',
+      );
       const metrics = parseMetrics((await watcher.get(`${watcher.metrics}/metrics`)).body);
       assert.ok([...metrics.keys()].some((k) => k.startsWith('vsop_watch_restarts_total')));
     } finally {
@@ -74,7 +77,11 @@ describe('vsop watch through faults (a cluster of its own)', { skip }, () => {
         await w.service(w.devs[0]!, `s${i}`);
       }
       for (let i = 0; i < 3; i++) {
-        await eventually(`s${i} routed`, async () => (await w.virtualService(`s${i}-virtual-service`)) && routesOf(await w.virtualService(`s${i}-virtual-service`)).length === 2, 45_000);
+        await eventually(
+          `s${i} routed`,
+          async () => (await w.virtualService(`s${i}-virtual-service`)) && routesOf(await w.virtualService(`s${i}-virtual-service`)).length === 2,
+          45_000,
+        );
       }
     } finally {
       assert.equal((await watcher.stop()).code, 0);

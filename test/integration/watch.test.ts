@@ -80,7 +80,10 @@ describe('vsop watch (real apiserver)', { skip }, () => {
         const s = await placeholder();
         return s?.spec?.type === 'ClusterIP' && !s.metadata.labels?.['virtualservice-operator/placeholder-service'];
       });
-      await same('the route to the real Service', routes(w, 'web-virtual-service'), [`vsop-dev-${a} -> web.${a}.svc.cluster.local`, `vsop-default -> web.${w.prod}.svc.cluster.local`]);
+      await same('the route to the real Service', routes(w, 'web-virtual-service'), [
+        `vsop-dev-${a} -> web.${a}.svc.cluster.local`,
+        `vsop-default -> web.${w.prod}.svc.cluster.local`,
+      ]);
       await w.deleteService(a, 'web');
       await eventually('a placeholder again', async () => (await placeholder())?.spec?.type === 'ExternalName');
       await w.deleteService(w.prod, 'web');
@@ -104,9 +107,15 @@ describe('vsop watch (real apiserver)', { skip }, () => {
         `vsop-dev-${b} -> shop.${b}.svc.cluster.local`,
         `vsop-default -> shop.${w.prod}.svc.cluster.local`,
       ]);
-      assert.ok(watcher.logs.some((l) => l.msg === 'config reloaded'), 'the guide greps for "config reloaded"');
+      assert.ok(
+        watcher.logs.some((l) => l.msg === 'config reloaded'),
+        'the guide greps for "config reloaded"',
+      );
       await w.setConfig({ defaultNamespace: w.prod, developerNamespaces: [b] });
-      await same('a removed, its stale route too', routes(w, 'shop-virtual-service'), [`vsop-dev-${b} -> shop.${b}.svc.cluster.local`, `vsop-default -> shop.${w.prod}.svc.cluster.local`]);
+      await same('a removed, its stale route too', routes(w, 'shop-virtual-service'), [
+        `vsop-dev-${b} -> shop.${b}.svc.cluster.local`,
+        `vsop-default -> shop.${w.prod}.svc.cluster.local`,
+      ]);
 
       await w.setConfig({ defaultNamespace: w.prod, developerNamespaces: ['Not_Valid'] });
       await eventually('the gauge to say invalid', async () => parseMetrics((await watcher.get(`${watcher.metrics}/metrics`)).body).get('vsop_config_valid') === 0);
@@ -120,7 +129,10 @@ describe('vsop watch (real apiserver)', { skip }, () => {
       assert.ok(watcher.logs.some((l) => l.msg === 'config rejected, keeping the last valid one' && String(l.error).includes('Not_Valid')));
       // The last good config is still in force: a new Service in b gets its route.
       await Promise.all([w.service(w.prod, 'cart'), w.service(b, 'cart')]);
-      await same('routes by the old config', routes(w, 'cart-virtual-service'), [`vsop-dev-${b} -> cart.${b}.svc.cluster.local`, `vsop-default -> cart.${w.prod}.svc.cluster.local`]);
+      await same('routes by the old config', routes(w, 'cart-virtual-service'), [
+        `vsop-dev-${b} -> cart.${b}.svc.cluster.local`,
+        `vsop-default -> cart.${w.prod}.svc.cluster.local`,
+      ]);
     } finally {
       assert.equal((await watcher.stop()).code, 0);
     }
@@ -158,7 +170,10 @@ describe('vsop watch (real apiserver)', { skip }, () => {
       ]) {
         assert.ok(now.has(name), `${name} is exported`);
       }
-      assert.ok([...now.keys()].some((k) => k.startsWith('rest_client_requests_total{code="200",method="PUT"')), 'the PUT that restored the route is counted');
+      assert.ok(
+        [...now.keys()].some((k) => k.startsWith('rest_client_requests_total{code="200",method="PUT"')),
+        'the PUT that restored the route is counted',
+      );
       assert.equal(now.get('vsop_routes_managed'), 2);
     } finally {
       assert.equal((await watcher.stop()).code, 0);

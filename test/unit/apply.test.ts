@@ -20,13 +20,19 @@ describe('applyPlan', () => {
   it('creates, then a second run writes nothing', async () => {
     const port = new FakePort();
     const want = [seedVirtualService('a', ['dev-alice']), seedVirtualService('b', [])];
-    assert.deepEqual((await syncOnce(port, want)).map((r) => r.result), ['created', 'created']);
+    assert.deepEqual(
+      (await syncOnce(port, want)).map((r) => r.result),
+      ['created', 'created'],
+    );
     port.calls.length = 0;
-    assert.deepEqual((await syncOnce(port, want)).map((r) => r.result), ['unchanged', 'unchanged']);
+    assert.deepEqual(
+      (await syncOnce(port, want)).map((r) => r.result),
+      ['unchanged', 'unchanged'],
+    );
     assert.deepEqual(port.writes(), []);
   });
 
-  it('on a conflict re-reads, re-plans that one object and keeps the other writer\'s route', async () => {
+  it("on a conflict re-reads, re-plans that one object and keeps the other writer's route", async () => {
     const port = new FakePort();
     port.put(seedVirtualService('a', []));
     let meddled = false;
@@ -38,9 +44,15 @@ describe('applyPlan', () => {
       port.put(cur);
     };
     const results = await syncOnce(port, [seedVirtualService('a', ['dev-alice'])]);
-    assert.deepEqual(results.map((r) => [r.result, r.attempts]), [['updated', 2]]);
+    assert.deepEqual(
+      results.map((r) => [r.result, r.attempts]),
+      [['updated', 2]],
+    );
     const stored = port.get('VirtualService', 'default', 'a-virtual-service') as VirtualService;
-    assert.deepEqual(stored.spec.http!.map((r) => r.name), ['canary', 'vsop-dev-dev-alice', 'vsop-default']);
+    assert.deepEqual(
+      stored.spec.http!.map((r) => r.name),
+      ['canary', 'vsop-dev-dev-alice', 'vsop-default'],
+    );
     assert.deepEqual(port.writes(), ['update VirtualService/default/a-virtual-service', 'update VirtualService/default/a-virtual-service']);
     assert.ok(port.calls.includes('get virtualservice default/a-virtual-service'), 'the retry read the object again');
   });
@@ -51,7 +63,10 @@ describe('applyPlan', () => {
       if (verb === 'create' && !port.get('VirtualService', 'default', 'a-virtual-service')) port.put(seedVirtualService('a', []));
     };
     const results = await syncOnce(port, [seedVirtualService('a', ['dev-alice'])]);
-    assert.deepEqual(results.map((r) => r.result), ['updated']);
+    assert.deepEqual(
+      results.map((r) => r.result),
+      ['updated'],
+    );
   });
 
   it('stops with a ConflictError when the object keeps changing past the retries', async () => {
@@ -79,7 +94,10 @@ describe('applyPlan', () => {
       void key;
     };
     const results = await syncOnce(port, []);
-    assert.deepEqual(results.map((r) => r.result), ['unchanged']);
+    assert.deepEqual(
+      results.map((r) => r.result),
+      ['unchanged'],
+    );
     assert.ok(port.get('VirtualService', 'default', 'gone-virtual-service'), 'still there');
   });
 

@@ -69,7 +69,11 @@ describe('loadConfig: every problem, with its path and value', () => {
       'defaultNamespace: prod\ndeveloperNamespaces:\n  - dev-alice\n  - staging\n  - Dev_Bob\n',
       ['config.yaml:5:5: developerNamespaces[2]: "Dev_Bob" is not a valid namespace name (lower-case letters, digits and "-", starting and ending with a letter or digit)'],
     ],
-    ['developerNamespaces not a list', 'defaultNamespace: prod\ndeveloperNamespaces: dev-a\n', ['config.yaml:2:22: developerNamespaces: must be a list of namespace names, not the string "dev-a"']],
+    [
+      'developerNamespaces not a list',
+      'defaultNamespace: prod\ndeveloperNamespaces: dev-a\n',
+      ['config.yaml:2:22: developerNamespaces: must be a list of namespace names, not the string "dev-a"'],
+    ],
     [
       'a duplicate namespace',
       'defaultNamespace: prod\ndeveloperNamespaces: [dev-a, dev-b, dev-a]\n',
@@ -105,12 +109,12 @@ describe('loadConfig: every problem, with its path and value', () => {
       'defaultNamespace: prod\ndeveloperNamespaces:\n  - {name: a, parent: b}\n  - {name: b, parent: a}\n  - {name: c, parent: a}\n',
       ['config.yaml:3:23: developerNamespaces[0].parent: parent chain loops: a → b → a', 'config.yaml:4:23: developerNamespaces[1].parent: parent chain loops: b → a → b'],
     ],
-    ['a namespace that is its own parent', 'defaultNamespace: prod\ndeveloperNamespaces:\n  - {name: a, parent: a}\n', ['config.yaml:3:23: developerNamespaces[0].parent: parent chain loops: a → a']],
     [
-      'an invalid routing header',
-      'defaultNamespace: prod\nroutingHeader: "x developer"\n',
-      ['config.yaml:2:16: routingHeader: "x developer" is not a valid HTTP header name'],
+      'a namespace that is its own parent',
+      'defaultNamespace: prod\ndeveloperNamespaces:\n  - {name: a, parent: a}\n',
+      ['config.yaml:3:23: developerNamespaces[0].parent: parent chain loops: a → a'],
     ],
+    ['an invalid routing header', 'defaultNamespace: prod\nroutingHeader: "x developer"\n', ['config.yaml:2:16: routingHeader: "x developer" is not a valid HTTP header name']],
     [
       'an upper-case routing header',
       'defaultNamespace: prod\nroutingHeader: X-Developer\n',
@@ -151,10 +155,22 @@ describe('loadConfig: every problem, with its path and value', () => {
 });
 
 describe('loadConfig: the template', () => {
-  const withTemplate = (t: string) => `defaultNamespace: prod\nvirtualServiceTemplate: |\n${t.split('\n').map((l) => `  ${l}`).join('\n')}\n`;
+  const withTemplate = (t: string) =>
+    `defaultNamespace: prod\nvirtualServiceTemplate: |\n${t
+      .split('\n')
+      .map((l) => `  ${l}`)
+      .join('\n')}\n`;
   const cases: [string, string, RegExp][] = [
-    ['an unknown variable is named', SEED_TEMPLATE.replace('${serviceName}-virtual-service', '${service}-vs'), /unknown variable \$\{service\} \(known: \$\{serviceName\}, \$\{defaultNamespace\}\)/],
-    ['not an Istio group', SEED_TEMPLATE.replace('networking.istio.io/v1beta1', 'servicemesh.l7mp.io/v1'), /apiVersion: "servicemesh.l7mp.io\/v1" is not a networking.istio.io version/],
+    [
+      'an unknown variable is named',
+      SEED_TEMPLATE.replace('${serviceName}-virtual-service', '${service}-vs'),
+      /unknown variable \$\{service\} \(known: \$\{serviceName\}, \$\{defaultNamespace\}\)/,
+    ],
+    [
+      'not an Istio group',
+      SEED_TEMPLATE.replace('networking.istio.io/v1beta1', 'servicemesh.l7mp.io/v1'),
+      /apiVersion: "servicemesh.l7mp.io\/v1" is not a networking.istio.io version/,
+    ],
     ['an unsupported version', SEED_TEMPLATE.replace('v1beta1', 'v2'), /apiVersion: "networking.istio.io\/v2" is not a networking.istio.io version/],
     ['another kind', SEED_TEMPLATE.replace('kind: VirtualService', 'kind: DestinationRule'), /kind: "DestinationRule" must be "VirtualService"/],
     ['a name without the service', SEED_TEMPLATE.replace('${serviceName}-virtual-service', 'shared'), /metadata.name: "shared" must contain \$\{serviceName\}/],
@@ -164,7 +180,8 @@ describe('loadConfig: the template', () => {
     ['a template that is not a string', '', /virtualServiceTemplate: must be a YAML document in a string/],
   ];
   it('reads variables inside flow collections ({host: ${serviceName}.x}), where YAML alone would start a mapping', () => {
-    const t = 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: "${serviceName}"}\nspec:\n  hosts: [${serviceName}]\n  http:\n  - route: [{destination: {host: ${serviceName}.${defaultNamespace}.svc.cluster.local}}]\n';
+    const t =
+      'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: "${serviceName}"}\nspec:\n  hosts: [${serviceName}]\n  http:\n  - route: [{destination: {host: ${serviceName}.${defaultNamespace}.svc.cluster.local}}]\n';
     const { template } = loadConfig(withTemplate(t), 'config.yaml');
     const vs = renderTemplate(template, { serviceName: 'web', defaultNamespace: 'prod' });
     assert.deepEqual(vs.spec, { hosts: ['web'], http: [{ route: [{ destination: { host: 'web.prod.svc.cluster.local' } }] }] });

@@ -90,7 +90,11 @@ describe('which VirtualService a sidecar uses for a host', () => {
   });
 
   it('exportTo: the caller\'s own private ones first, then those exported to it, then public ones; "~" hides', () => {
-    const list = [vs('default', 'public', {}, '2020-01-01T00:00:00Z'), vs('dev', 'private', { exportTo: ['.'] }, '2030-01-01T00:00:00Z'), vs('ops', 'to-dev', { exportTo: ['dev'] }, '2029-01-01T00:00:00Z')];
+    const list = [
+      vs('default', 'public', {}, '2020-01-01T00:00:00Z'),
+      vs('dev', 'private', { exportTo: ['.'] }, '2030-01-01T00:00:00Z'),
+      vs('ops', 'to-dev', { exportTo: ['dev'] }, '2029-01-01T00:00:00Z'),
+    ];
     assert.equal(winner(list, 'dev'), 'dev/private');
     assert.equal(winner(list.slice(0, 1).concat(list[2]!), 'dev'), 'ops/to-dev');
     assert.equal(winner(list, 'default'), 'default/public');
@@ -103,7 +107,7 @@ describe('which VirtualService a sidecar uses for a host', () => {
     assert.equal(winner([portOnly, vs('default', 'mine', {})], 'default', 9090), 'default/grpc');
   });
 
-  it('short hosts are the VirtualService namespace\'s Services; Host headers resolve in the caller\'s', () => {
+  it("short hosts are the VirtualService namespace's Services; Host headers resolve in the caller's", () => {
     const short = { ...vs('team', 'short', {}, '2020-01-01T00:00:00Z'), spec: { hosts: ['my-app'], http: [{ route: [{ destination: { host: 'x' } }] }] } };
     assert.equal(winner([short, vs('default', 'mine', {})]), 'default/mine', 'my-app in namespace team is my-app.team');
     assert.equal(hostFqdn('my-app', 'dev'), 'my-app.dev.svc.cluster.local');

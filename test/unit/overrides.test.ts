@@ -39,16 +39,36 @@ describe('parseOverrides', () => {
     ['a bad namespace', '{"version":1,"routes":[{"namespace":"Dev_A","headers":[{"name":"x-a","value":"b"}]}]}', [/routes\[0\]\.namespace: "Dev_A" is not a valid namespace name/]],
     ['no headers', '{"version":1,"routes":[{"namespace":"dev-a"}]}', ['routes[0].headers: must hold at least one header']],
     ['no headers in the list', '{"version":1,"routes":[{"namespace":"dev-a","headers":[]}]}', ['routes[0].headers: must hold at least one header']],
-    ['an upper-case header name', '{"version":1,"routes":[{"namespace":"dev-a","headers":[{"name":"X-A","value":"b"}]}]}', [/routes\[0\]\.headers\[0\]\.name: "X-A" is not lower case/]],
-    ['an unknown match', '{"version":1,"routes":[{"namespace":"dev-a","headers":[{"name":"x-a","value":"b","match":"suffix"}]}]}', ['routes[0].headers[0].match: must be one of exact, prefix, regex, not "suffix"']],
-    ['a lookahead', '{"version":1,"routes":[{"namespace":"dev-a","headers":[{"name":"x-a","value":"(?=b)","match":"regex"}]}]}', [/value: "\(\?=b\)" is not an RE2 regular expression/]],
-    ['a header twice', '{"version":1,"routes":[{"namespace":"dev-a","headers":[{"name":"x-a","value":"b"},{"name":"x-a","value":"c"}]}]}', ['routes[0].headers: header "x-a" appears twice']],
+    [
+      'an upper-case header name',
+      '{"version":1,"routes":[{"namespace":"dev-a","headers":[{"name":"X-A","value":"b"}]}]}',
+      [/routes\[0\]\.headers\[0\]\.name: "X-A" is not lower case/],
+    ],
+    [
+      'an unknown match',
+      '{"version":1,"routes":[{"namespace":"dev-a","headers":[{"name":"x-a","value":"b","match":"suffix"}]}]}',
+      ['routes[0].headers[0].match: must be one of exact, prefix, regex, not "suffix"'],
+    ],
+    [
+      'a lookahead',
+      '{"version":1,"routes":[{"namespace":"dev-a","headers":[{"name":"x-a","value":"(?=b)","match":"regex"}]}]}',
+      [/value: "\(\?=b\)" is not an RE2 regular expression/],
+    ],
+    [
+      'a header twice',
+      '{"version":1,"routes":[{"namespace":"dev-a","headers":[{"name":"x-a","value":"b"},{"name":"x-a","value":"c"}]}]}',
+      ['routes[0].headers: header "x-a" appears twice'],
+    ],
     ['port 0', '{"version":1,"routes":[{"namespace":"dev-a","headers":[{"name":"x-a","value":"b"}],"port":0}]}', ['routes[0].port: must be a port number from 1 to 65535, not 0']],
     ['weight 101', '{"version":1,"weights":[{"namespace":"dev-a","percent":101}]}', ['weights[0].percent: must be a whole number from 0 to 100, not 101']],
     ['a negative weight', '{"version":1,"weights":[{"namespace":"dev-a","percent":-1}]}', ['weights[0].percent: must be a whole number from 0 to 100, not -1']],
     ['a fractional weight', '{"version":1,"weights":[{"namespace":"dev-a","percent":2.5}]}', ['weights[0].percent: must be a whole number from 0 to 100, not 2.5']],
     ['weights over 100 in all', '{"version":1,"weights":[{"namespace":"dev-a","percent":60},{"namespace":"dev-b","percent":50}]}', ['weights: add up to 110%, more than 100%']],
-    ['one namespace weighted twice', '{"version":1,"weights":[{"namespace":"dev-a","percent":1},{"namespace":"dev-a","percent":2}]}', ['weights: namespace "dev-a" has two weights']],
+    [
+      'one namespace weighted twice',
+      '{"version":1,"weights":[{"namespace":"dev-a","percent":1},{"namespace":"dev-a","percent":2}]}',
+      ['weights: namespace "dev-a" has two weights'],
+    ],
     ['cleared not a boolean', '{"version":1,"cleared":"yes"}', ['cleared: must be true or false, not "yes"']],
     ['removed twice', '{"version":1,"removed":["dev-a","dev-a"]}', ['removed: names "dev-a" twice']],
   ];
@@ -64,7 +84,10 @@ describe('parseOverrides', () => {
 
   it('reports every problem at once', () => {
     const r = parseOverrides('{"version":1,"weights":[{"namespace":"dev-a","percent":101}],"removed":["A"],"cleared":1}');
-    assert.deepEqual(r.problems.map((p) => p.path), ['weights[0].percent', 'removed[0]', 'cleared']);
+    assert.deepEqual(
+      r.problems.map((p) => p.path),
+      ['weights[0].percent', 'removed[0]', 'cleared'],
+    );
   });
 });
 
@@ -87,14 +110,21 @@ describe('readOverrides', () => {
     assert.equal(r.byService.size, 0);
     assert.deepEqual(r.invalid.get('default/a-virtual-service'), {
       service: 'a',
-      problem: { source: 'virtualservice default/a-virtual-service', path: 'annotation vsop.io/overrides', message: 'weights[0].percent: must be a whole number from 0 to 100, not 101' },
+      problem: {
+        source: 'virtualservice default/a-virtual-service',
+        path: 'annotation vsop.io/overrides',
+        message: 'weights[0].percent: must be a whole number from 0 to 100, not 101',
+      },
     });
   });
 
   it('prefers the object named as the template names it now, when two claim one Service', () => {
     const old = withOverrides({ ...seedVirtualService('a', []), metadata: { ...seedVirtualService('a', []).metadata, name: 'a-old' } }, overrides({ cleared: true }));
     const current = withOverrides(seedVirtualService('a', []), overrides({ removed: ['dev-bob'] }));
-    for (const order of [[old, current], [current, old]]) {
+    for (const order of [
+      [old, current],
+      [current, old],
+    ]) {
       assert.deepEqual(readOverrides(order, 'default', nameFor).byService.get('a'), overrides({ removed: ['dev-bob'] }));
     }
   });
@@ -127,38 +157,75 @@ describe('route add', () => {
   });
 
   const refused: [string, Parameters<typeof addRoute>[0], typeof UsageError | typeof NotFoundError, RegExp][] = [
-    ['a namespace not in the config', { namespace: 'dev-carol', headers: headerRoute('x', 'x-a=b').headers }, UsageError, /^namespace "dev-carol" is not a developer namespace in the configuration$/],
+    [
+      'a namespace not in the config',
+      { namespace: 'dev-carol', headers: headerRoute('x', 'x-a=b').headers },
+      UsageError,
+      /^namespace "dev-carol" is not a developer namespace in the configuration$/,
+    ],
     ['the production namespace', { namespace: 'default', headers: headerRoute('x', 'x-a=b').headers }, UsageError, /^namespace "default" is the production namespace/],
-    ['a namespace with only a placeholder', { namespace: 'dev-bob', headers: headerRoute('x', 'x-a=b').headers }, NotFoundError, /^service dev-bob\/my-app is only a placeholder vsop created, not a real Service$/],
-    ['a port the Service lacks', { namespace: 'dev-alice', headers: headerRoute('x', 'x-a=b').headers, port: 81 }, UsageError, /^port 81 is not a port of service default\/my-app \(it has: 80\)$/],
-    ['weights over 100 in all', { namespace: 'staging', headers: [], weight: 90 }, UsageError, /^weights for service default\/my-app would add up to 110% \(dev-alice 20%, staging 90%\); at most 100%$/],
-    ['a header another namespace has', { namespace: 'staging', headers: headerRoute('x', 'x-cid=alice').headers }, UsageError, /^requests with x-cid equal to "alice" already go to dev-alice$/],
+    [
+      'a namespace with only a placeholder',
+      { namespace: 'dev-bob', headers: headerRoute('x', 'x-a=b').headers },
+      NotFoundError,
+      /^service dev-bob\/my-app is only a placeholder vsop created, not a real Service$/,
+    ],
+    [
+      'a port the Service lacks',
+      { namespace: 'dev-alice', headers: headerRoute('x', 'x-a=b').headers, port: 81 },
+      UsageError,
+      /^port 81 is not a port of service default\/my-app \(it has: 80\)$/,
+    ],
+    [
+      'weights over 100 in all',
+      { namespace: 'staging', headers: [], weight: 90 },
+      UsageError,
+      /^weights for service default\/my-app would add up to 110% \(dev-alice 20%, staging 90%\); at most 100%$/,
+    ],
+    [
+      'a header another namespace has',
+      { namespace: 'staging', headers: headerRoute('x', 'x-cid=alice').headers },
+      UsageError,
+      /^requests with x-cid equal to "alice" already go to dev-alice$/,
+    ],
   ];
   for (const [what, req, type, message] of refused) {
     it(`refuses ${what}`, () => {
       const current = overrides({ routes: [headerRoute('dev-alice', 'x-cid=alice')], weights: [{ namespace: 'dev-alice', percent: 20 }] });
-      assert.throws(() => add(req, current), (err: unknown) => err instanceof type && message.test(err.message));
+      assert.throws(
+        () => add(req, current),
+        (err: unknown) => err instanceof type && message.test(err.message),
+      );
     });
   }
 
   it('refuses a namespace without the Service unless forced', () => {
     const services = [service('default', 'my-app')];
     assert.throws(() => add({ namespace: 'staging', headers: headerRoute('x', 'x-a=b').headers }, NO_OVERRIDES, services), /^NotFoundError: service staging\/my-app not found$/);
-    assert.deepEqual(add({ namespace: 'staging', headers: headerRoute('x', 'x-a=b').headers, force: true }, NO_OVERRIDES, services).routes, [headerRoute('staging', 'x-a=b', { force: true })]);
+    assert.deepEqual(add({ namespace: 'staging', headers: headerRoute('x', 'x-a=b').headers, force: true }, NO_OVERRIDES, services).routes, [
+      headerRoute('staging', 'x-a=b', { force: true }),
+    ]);
   });
 
   it('refuses a weight to a copy that lacks some of the production ports, unless forced', () => {
     const services = [service('default', 'my-app', { ports: [80, 9090] }), service('dev-alice', 'my-app', { ports: [80] })];
     assert.throws(() => add({ namespace: 'dev-alice', headers: [], weight: 10 }, NO_OVERRIDES, services), /lacks port 9090 of service default\/my-app/);
-    assert.throws(() => add({ namespace: 'dev-alice', headers: headerRoute('x', 'x-a=b').headers, port: 9090 }, NO_OVERRIDES, services), /^NotFoundError: service dev-alice\/my-app has no port 9090$/);
+    assert.throws(
+      () => add({ namespace: 'dev-alice', headers: headerRoute('x', 'x-a=b').headers, port: 9090 }, NO_OVERRIDES, services),
+      /^NotFoundError: service dev-alice\/my-app has no port 9090$/,
+    );
     assert.deepEqual(add({ namespace: 'dev-alice', headers: [], weight: 10, force: true }, NO_OVERRIDES, services).weights, [{ namespace: 'dev-alice', percent: 10, force: true }]);
   });
 
   it('refuses a weight when no template route sends to production alone', () => {
     const cfg = config({
-      virtualServiceTemplate: 'apiVersion: networking.istio.io/v1beta1\nkind: VirtualService\nmetadata:\n  name: "${serviceName}"\nspec:\n  http:\n  - match: [{uri: {prefix: /}}]\n    route: [{destination: {host: x}}]\n',
+      virtualServiceTemplate:
+        'apiVersion: networking.istio.io/v1beta1\nkind: VirtualService\nmetadata:\n  name: "${serviceName}"\nspec:\n  http:\n  - match: [{uri: {prefix: /}}]\n    route: [{destination: {host: x}}]\n',
     });
-    assert.throws(() => add({ namespace: 'dev-alice', headers: [], weight: 10 }, NO_OVERRIDES, seed(), cfg), /cannot be split by weight: the template has no route that sends to the production Service alone/);
+    assert.throws(
+      () => add({ namespace: 'dev-alice', headers: [], weight: 10 }, NO_OVERRIDES, seed(), cfg),
+      /cannot be split by weight: the template has no route that sends to the production Service alone/,
+    );
   });
 });
 
@@ -170,13 +237,13 @@ describe('route rm, route reset, clear', () => {
   });
   const ctx = () => context(seed());
 
-  it('route rm takes the namespace\'s header routes and weight away and records the automatic one as removed', () => {
+  it("route rm takes the namespace's header routes and weight away and records the automatic one as removed", () => {
     assert.deepEqual(removeRoutes('dev-alice').apply(current, ctx()), overrides({ routes: [headerRoute('staging', 'x-cid=qa')], removed: ['dev-bob', 'dev-alice'] }));
     assert.deepEqual(removeRoutes('dev-bob').apply(current, ctx()), current, 'removing twice changes nothing');
     assert.throws(() => removeRoutes('dev-carol').apply(current, ctx()), UsageError);
   });
 
-  it('route reset drops everything, or one namespace\'s overrides, and needs no readable annotation for the first', () => {
+  it("route reset drops everything, or one namespace's overrides, and needs no readable annotation for the first", () => {
     assert.equal(resetOverrides().readsCurrent, false);
     assert.deepEqual(resetOverrides().apply(current, ctx()), NO_OVERRIDES);
     assert.deepEqual(resetOverrides('dev-alice').apply(current, ctx()), overrides({ routes: [headerRoute('staging', 'x-cid=qa')], removed: ['dev-bob'] }));

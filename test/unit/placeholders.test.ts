@@ -14,8 +14,22 @@ describe('placeholders', () => {
     assert.deepEqual(
       r.placeholders.map((p) => [p.metadata.namespace, p.spec!.externalName, p.spec!.ports]),
       [
-        ['feature', 'api.team.svc.cluster.local', [{ port: 80, protocol: 'TCP' }, { port: 9090, protocol: 'TCP' }]],
-        ['solo', 'api.default.svc.cluster.local', [{ port: 80, protocol: 'TCP' }, { port: 9090, protocol: 'TCP' }]],
+        [
+          'feature',
+          'api.team.svc.cluster.local',
+          [
+            { port: 80, protocol: 'TCP' },
+            { port: 9090, protocol: 'TCP' },
+          ],
+        ],
+        [
+          'solo',
+          'api.default.svc.cluster.local',
+          [
+            { port: 80, protocol: 'TCP' },
+            { port: 9090, protocol: 'TCP' },
+          ],
+        ],
       ],
     );
     const [p] = r.placeholders;

@@ -16,7 +16,10 @@ describe('plan', () => {
   it('creates what is missing', () => {
     const want = seedVirtualService('my-app', ['dev-alice']);
     const p = plan([want], [], opts);
-    assert.deepEqual(p.actions.map((a) => [a.type, a.name, a.service]), [['create', 'my-app-virtual-service', 'my-app']]);
+    assert.deepEqual(
+      p.actions.map((a) => [a.type, a.name, a.service]),
+      [['create', 'my-app-virtual-service', 'my-app']],
+    );
     assert.equal(p.actions[0]!.after, want);
     assert.ok(hasChanges(p));
   });
@@ -27,7 +30,10 @@ describe('plan', () => {
     live.spec = { http: live.spec.http, gateways: [], hosts: live.spec.hosts } as VirtualService['spec'];
     live.apiVersion = 'networking.istio.io/v1';
     const p = plan([want], [live], opts);
-    assert.deepEqual(p.actions.map((a) => a.type), ['unchanged']);
+    assert.deepEqual(
+      p.actions.map((a) => a.type),
+      ['unchanged'],
+    );
     assert.equal(hasChanges(p), false);
   });
 
@@ -56,7 +62,10 @@ describe('plan', () => {
     const live = virtualService('my-app-virtual-service', [defaultRoute('my-app')], { managed: false, hosts: ['my-app'] });
     const p = plan([want], [live], opts);
     assert.deepEqual(p.actions, []);
-    assert.deepEqual(p.findings.map((f) => [f.code, f.severity]), [['unmanaged-conflict', 'error']]);
+    assert.deepEqual(
+      p.findings.map((f) => [f.code, f.severity]),
+      [['unmanaged-conflict', 'error']],
+    );
   });
 
   it('adopts a same-named unmanaged object with --adopt, keeping its own routes', () => {
@@ -87,7 +96,10 @@ describe('plan', () => {
 
   it('limits the plan to the named Services', () => {
     const p = plan([seedVirtualService('a', []), seedVirtualService('b', [])], [seedVirtualService('gone', [])], { ...opts, services: ['b'] });
-    assert.deepEqual(p.actions.map((a) => `${a.type} ${a.name}`), ['create b-virtual-service']);
+    assert.deepEqual(
+      p.actions.map((a) => `${a.type} ${a.name}`),
+      ['create b-virtual-service'],
+    );
   });
 });
 
@@ -129,9 +141,15 @@ describe('merge keeps foreign routes in place', () => {
     it(name, () => {
       const live = virtualService('my-app-virtual-service', liveRoutes, { service: 'my-app', hosts: ['my-app'] });
       const merged = merge(want, live);
-      assert.deepEqual(merged.spec.http!.map((r) => r.name), expected);
+      assert.deepEqual(
+        merged.spec.http!.map((r) => r.name),
+        expected,
+      );
       // And planning again on the result is a no-op: the foreign routes are where vsop now expects them.
-      assert.deepEqual(plan([want], [merged], opts).actions.map((a) => a.type), ['unchanged']);
+      assert.deepEqual(
+        plan([want], [merged], opts).actions.map((a) => a.type),
+        ['unchanged'],
+      );
     });
   }
 

@@ -20,23 +20,23 @@ const developerNamespaces = fc
   .chain((names) =>
     fc.tuple(
       ...names.map((name, i) =>
-        (i === 0 ? fc.constant(undefined) : fc.option(fc.constantFrom(...names.slice(0, i)), { nil: undefined })).map((parent) =>
-          parent ? { name, parent } : name,
-        ),
+        (i === 0 ? fc.constant(undefined) : fc.option(fc.constantFrom(...names.slice(0, i)), { nil: undefined })).map((parent) => (parent ? { name, parent } : name)),
       ),
     ),
   )
   .map((entries): unknown[] => entries);
 
-const services = fc.uniqueArray(
-  fc.record({
-    namespace: fc.constantFrom('prod', 'elsewhere', ...POOL, ...SYSTEM),
-    name: fc.constantFrom(...NAMES),
-    placeholder: fc.boolean(),
-    ports: fc.uniqueArray(fc.constantFrom(80, 8080, 9090), { minLength: 1, maxLength: 3 }),
-  }),
-  { selector: (s) => `${s.namespace}/${s.name}` },
-).map((list) => list.map((s) => service(s.namespace, s.name, { ports: s.ports, placeholder: s.placeholder && s.namespace !== 'prod' })));
+const services = fc
+  .uniqueArray(
+    fc.record({
+      namespace: fc.constantFrom('prod', 'elsewhere', ...POOL, ...SYSTEM),
+      name: fc.constantFrom(...NAMES),
+      placeholder: fc.boolean(),
+      ports: fc.uniqueArray(fc.constantFrom(80, 8080, 9090), { minLength: 1, maxLength: 3 }),
+    }),
+    { selector: (s) => `${s.namespace}/${s.name}` },
+  )
+  .map((list) => list.map((s) => service(s.namespace, s.name, { ports: s.ports, placeholder: s.placeholder && s.namespace !== 'prod' })));
 
 const world = fc.record({ devs: developerNamespaces, services });
 
@@ -73,7 +73,11 @@ describe('resolver and planner properties', () => {
               assert.ok(!SYSTEM.includes(namespace), `route into system namespace ${namespace}`);
               const svc = real.get(`${namespace}/${name}`);
               assert.ok(svc, `route to ${namespace}/${name}, which has no real Service`);
-              if (d.destination.port) assert.ok(svc.spec!.ports!.some((p) => p.port === d.destination.port!.number), 'route to a missing port');
+              if (d.destination.port)
+                assert.ok(
+                  svc.spec!.ports!.some((p) => p.port === d.destination.port!.number),
+                  'route to a missing port',
+                );
             }
           }
         }

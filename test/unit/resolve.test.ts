@@ -39,7 +39,10 @@ describe('resolve', () => {
   it('ignores Services in system namespaces and the apiserver Service', () => {
     const { config: c, template } = config({ defaultNamespace: 'default' });
     const r = resolve(c, template, [service('kube-system', 'kube-dns'), service('istio-system', 'istiod'), service('default', 'kubernetes'), service('default', 'web')]);
-    assert.deepEqual(r.virtualServices.map((v) => v.metadata.name), ['web-virtual-service']);
+    assert.deepEqual(
+      r.virtualServices.map((v) => v.metadata.name),
+      ['web-virtual-service'],
+    );
   });
 
   it('ignores Services in excluded namespaces from the config', () => {
@@ -51,7 +54,10 @@ describe('resolve', () => {
   it('keeps routes in config order, not alphabetical order', () => {
     const { config: c, template } = config({ developerNamespaces: ['zeta', 'alpha'] });
     const r = resolve(c, template, [service('default', 'web'), service('alpha', 'web'), service('zeta', 'web')]);
-    assert.deepEqual(r.virtualServices[0]!.spec.http!.map((h) => h.name), ['vsop-dev-zeta', 'vsop-dev-alpha', 'vsop-default']);
+    assert.deepEqual(
+      r.virtualServices[0]!.spec.http!.map((h) => h.name),
+      ['vsop-dev-zeta', 'vsop-dev-alpha', 'vsop-default'],
+    );
   });
 
   it('uses the routing header and header values from the config', () => {
@@ -87,12 +93,10 @@ describe('resolve', () => {
     ]);
     const ui = r.virtualServices.find((v) => v.metadata.name === 'ui-virtual-service')!;
     assert.deepEqual(ui.spec.http, [devRoute('ui', 'team-b'), defaultRoute('ui')]);
-    assert.deepEqual(r.routing.find((x) => x.service === 'auth')!.namespaces.map((n) => n.route), [
-      { state: 'route', target: 'integration' },
-      { state: 'fallback', target: 'integration' },
-      { state: 'fallback', target: 'integration' },
-      { state: 'missing' },
-    ]);
+    assert.deepEqual(
+      r.routing.find((x) => x.service === 'auth')!.namespaces.map((n) => n.route),
+      [{ state: 'route', target: 'integration' }, { state: 'fallback', target: 'integration' }, { state: 'fallback', target: 'integration' }, { state: 'missing' }],
+    );
   });
 
   it('injects developer routes where the template comment stands, keeping the template routes', () => {
@@ -150,7 +154,10 @@ describe('resolve', () => {
     ].join('\n');
     const { config: c, template } = config({ virtualServiceTemplate: tmpl, developerNamespaces: ['dev-a'] });
     const vs = resolve(c, template, [service('default', 'web'), service('dev-a', 'web')]).virtualServices[0]!;
-    assert.deepEqual(vs.spec.http!.map((h) => h.name), ['vsop-dev-dev-a-vsop-template-0', 'vsop-template-0', 'vsop-template-1', 'vsop-dev-dev-a', 'vsop-default']);
+    assert.deepEqual(
+      vs.spec.http!.map((h) => h.name),
+      ['vsop-dev-dev-a-vsop-template-0', 'vsop-template-0', 'vsop-template-1', 'vsop-dev-dev-a', 'vsop-default'],
+    );
     assert.deepEqual(vs.spec.http![0], {
       name: 'vsop-dev-dev-a-vsop-template-0',
       match: [
@@ -162,7 +169,7 @@ describe('resolve', () => {
     });
   });
 
-  it('keeps a template route\'s own port condition in its variants (found by the differential test)', () => {
+  it("keeps a template route's own port condition in its variants (found by the differential test)", () => {
     const tmpl = [
       'apiVersion: networking.istio.io/v1',
       'kind: VirtualService',
@@ -187,6 +194,9 @@ describe('resolve', () => {
     const one = resolve(c, template, svcs);
     const two = resolve(c, template, [...svcs].reverse());
     assert.deepEqual(one, two);
-    assert.deepEqual(one.virtualServices.map((v) => v.metadata.name), ['a-virtual-service', 'b-virtual-service']);
+    assert.deepEqual(
+      one.virtualServices.map((v) => v.metadata.name),
+      ['a-virtual-service', 'b-virtual-service'],
+    );
   });
 });

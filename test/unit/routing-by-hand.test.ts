@@ -43,7 +43,10 @@ describe('resolve with overrides', () => {
       devRoute('my-app', 'staging'),
       defaultRoute('my-app'),
     ]);
-    assert.equal(vs.metadata.annotations!['vsop.io/overrides'], '{"version":1,"routes":[{"namespace":"staging","headers":[{"name":"x-cid","value":"qa","match":"exact"}]},{"namespace":"dev-alice","headers":[{"name":"x-cid","value":"alice","match":"exact"}]},{"namespace":"staging","headers":[{"name":"x-team","value":"pay","match":"prefix"}]}],"weights":[],"removed":[],"cleared":false}');
+    assert.equal(
+      vs.metadata.annotations!['vsop.io/overrides'],
+      '{"version":1,"routes":[{"namespace":"staging","headers":[{"name":"x-cid","value":"qa","match":"exact"}]},{"namespace":"dev-alice","headers":[{"name":"x-cid","value":"alice","match":"exact"}]},{"namespace":"staging","headers":[{"name":"x-team","value":"pay","match":"prefix"}]}],"weights":[],"removed":[],"cleared":false}',
+    );
   });
 
   it('renders no annotation at all when there is nothing recorded: exactly the automatic state', () => {
@@ -54,7 +57,14 @@ describe('resolve with overrides', () => {
   });
 
   it('splits the catch-all route by weight: production keeps 100 minus the sum, namespaces in config order', () => {
-    const vs = render(overrides({ weights: [{ namespace: 'staging', percent: 5 }, { namespace: 'dev-alice', percent: 20 }] })).virtualServices[0]!;
+    const vs = render(
+      overrides({
+        weights: [
+          { namespace: 'staging', percent: 5 },
+          { namespace: 'dev-alice', percent: 20 },
+        ],
+      }),
+    ).virtualServices[0]!;
     assert.deepEqual(vs.spec.http!.at(-1), {
       name: 'vsop-default',
       route: [
@@ -69,7 +79,8 @@ describe('resolve with overrides', () => {
 
   it('splits a template route that says weight: 100, keeping its destination port for the copies', () => {
     const cfg = config({
-      virtualServiceTemplate: 'apiVersion: networking.istio.io/v1beta1\nkind: VirtualService\nmetadata:\n  name: "${serviceName}-vs"\nspec:\n  http:\n  - route:\n    - destination: {host: "${serviceName}", port: {number: 80}}\n      weight: 100\n',
+      virtualServiceTemplate:
+        'apiVersion: networking.istio.io/v1beta1\nkind: VirtualService\nmetadata:\n  name: "${serviceName}-vs"\nspec:\n  http:\n  - route:\n    - destination: {host: "${serviceName}", port: {number: 80}}\n      weight: 100\n',
     });
     const vs = render(overrides({ weights: [{ namespace: 'dev-alice', percent: 10 }] }), seed(), cfg).virtualServices[0]!;
     assert.deepEqual(vs.spec.http!.at(-1)!.route, [
@@ -80,11 +91,27 @@ describe('resolve with overrides', () => {
 
   it('takes automatic routes away: route rm per namespace, clear for all; added routes still count after a clear', () => {
     const removed = render(overrides({ removed: ['dev-alice'] }));
-    assert.deepEqual(removed.virtualServices[0]!.spec.http!.map((r) => r.name), ['vsop-dev-staging', 'vsop-default']);
-    assert.deepEqual(removed.routing[0]!.namespaces.map((n) => n.route.state), ['removed', 'missing', 'route']);
+    assert.deepEqual(
+      removed.virtualServices[0]!.spec.http!.map((r) => r.name),
+      ['vsop-dev-staging', 'vsop-default'],
+    );
+    assert.deepEqual(
+      removed.routing[0]!.namespaces.map((n) => n.route.state),
+      ['removed', 'missing', 'route'],
+    );
     const cleared = render(overrides({ cleared: true, routes: [headerRoute('dev-alice', 'x-cid=alice')] }));
-    assert.deepEqual(cleared.virtualServices[0]!.spec.http!.map((r) => r.name), ['vsop-route-dev-alice-1', 'vsop-default']);
-    assert.deepEqual(cleared.routing[0]!.namespaces.map((n) => [n.route.state, n.overrides?.headerRoutes ?? 0]), [['cleared', 1], ['cleared', 0], ['cleared', 0]]);
+    assert.deepEqual(
+      cleared.virtualServices[0]!.spec.http!.map((r) => r.name),
+      ['vsop-route-dev-alice-1', 'vsop-default'],
+    );
+    assert.deepEqual(
+      cleared.routing[0]!.namespaces.map((n) => [n.route.state, n.overrides?.headerRoutes ?? 0]),
+      [
+        ['cleared', 1],
+        ['cleared', 0],
+        ['cleared', 0],
+      ],
+    );
   });
 
   it('routes a multi-port Service per port the copy has, or only the port asked for', () => {
@@ -105,7 +132,10 @@ describe('resolve with overrides', () => {
       weights: [{ namespace: 'dev-bob', percent: 30 }],
     });
     const r = render(o);
-    assert.deepEqual(r.virtualServices[0]!.spec.http!.map((h) => h.name), ['vsop-dev-dev-alice', 'vsop-dev-staging', 'vsop-default']);
+    assert.deepEqual(
+      r.virtualServices[0]!.spec.http!.map((h) => h.name),
+      ['vsop-dev-dev-alice', 'vsop-dev-staging', 'vsop-default'],
+    );
     assert.deepEqual(r.virtualServices[0]!.spec.http!.at(-1), defaultRoute('my-app'), 'no share of production traffic goes to a missing copy');
     assert.deepEqual(
       r.warnings.map((w) => w.message),
@@ -116,7 +146,12 @@ describe('resolve with overrides', () => {
       ],
     );
     assert.ok(r.warnings.every((w) => w.source === 'virtualservice default/my-app-virtual-service' && w.path === 'annotation vsop.io/overrides'));
-    assert.deepEqual(r.routing[0]!.namespaces[1], { namespace: 'dev-bob', placeholder: false, route: { state: 'missing' }, overrides: { headerRoutes: 1, weight: 30, waiting: true } });
+    assert.deepEqual(r.routing[0]!.namespaces[1], {
+      namespace: 'dev-bob',
+      placeholder: false,
+      route: { state: 'missing' },
+      overrides: { headerRoutes: 1, weight: 30, waiting: true },
+    });
     // The copy arrives: the recorded routes start working, with no command run.
     const later = render(o, [...seed(), service('dev-bob', 'my-app')]);
     assert.deepEqual(later.virtualServices[0]!.spec.http![0], route('vsop-route-dev-bob-1', 'x-cid=bob', 'my-app.dev-bob.svc.cluster.local'));
@@ -126,11 +161,14 @@ describe('resolve with overrides', () => {
   it('renders forced overrides without a copy', () => {
     const r = render(overrides({ routes: [headerRoute('dev-bob', 'x-cid=bob', { force: true })], weights: [{ namespace: 'dev-bob', percent: 10, force: true }] }));
     assert.equal(r.virtualServices[0]!.spec.http![0]!.name, 'vsop-route-dev-bob-1');
-    assert.deepEqual(r.virtualServices[0]!.spec.http!.at(-1)!.route!.map((d) => d.weight), [90, 10]);
+    assert.deepEqual(
+      r.virtualServices[0]!.spec.http!.at(-1)!.route!.map((d) => d.weight),
+      [90, 10],
+    );
     assert.deepEqual(r.warnings, []);
   });
 
-  it('points a placeholder at production once the namespace\'s route to a parent is taken away', () => {
+  it("points a placeholder at production once the namespace's route to a parent is taken away", () => {
     const cfg = config({ enablePlaceholderServices: true, developerNamespaces: ['team', { name: 'feature', parent: 'team' }] });
     const services = [service('default', 'api'), service('team', 'api')];
     const target = (o: Overrides | undefined) => render(o, services, cfg).placeholders.map((p) => p.spec!.externalName);
@@ -142,7 +180,7 @@ describe('resolve with overrides', () => {
 describe('plan with overrides', () => {
   const o = overrides({ removed: ['staging'] });
 
-  it('drops the overrides annotation on a reset, keeping everyone else\'s annotations', () => {
+  it("drops the overrides annotation on a reset, keeping everyone else's annotations", () => {
     const live = withOverrides(seedVirtualService('my-app', ['dev-alice']), o);
     live.metadata.annotations!['team'] = 'checkout';
     const [action] = plan([seedVirtualService('my-app', ['dev-alice'])], [live], { defaultNamespace: 'default' }).actions;
@@ -152,16 +190,24 @@ describe('plan with overrides', () => {
 
   it('leaves an object carrying exactly the desired overrides alone', () => {
     const want = withOverrides(seedVirtualService('my-app', ['dev-alice']), o);
-    assert.deepEqual(plan([want], [structuredClone(want)], { defaultNamespace: 'default' }).actions.map((a) => a.type), ['unchanged']);
+    assert.deepEqual(
+      plan([want], [structuredClone(want)], { defaultNamespace: 'default' }).actions.map((a) => a.type),
+      ['unchanged'],
+    );
   });
 
   it('blocks an object whose overrides cannot be read: a finding, never a write or a delete', () => {
     const p = plan([seedVirtualService('my-app', [])], [withOverrides(seedVirtualService('my-app', []), '{')], {
       defaultNamespace: 'default',
-      blocked: new Map([['default/my-app-virtual-service', { service: 'my-app', message: 'virtualservice default/my-app-virtual-service: annotation vsop.io/overrides: is not valid JSON' }]]),
+      blocked: new Map([
+        ['default/my-app-virtual-service', { service: 'my-app', message: 'virtualservice default/my-app-virtual-service: annotation vsop.io/overrides: is not valid JSON' }],
+      ]),
     });
     assert.deepEqual(p.actions, []);
-    assert.deepEqual(p.findings.map((f) => [f.code, f.severity, f.name]), [['invalid-overrides', 'error', 'my-app-virtual-service']]);
+    assert.deepEqual(
+      p.findings.map((f) => [f.code, f.severity, f.name]),
+      [['invalid-overrides', 'error', 'my-app-virtual-service']],
+    );
   });
 
   it('plans the purge: every managed VirtualService of production and every placeholder, nothing else', () => {
@@ -171,7 +217,10 @@ describe('plan with overrides', () => {
       [service('default', 'a'), service('dev-alice', 'a', { placeholder: true }), made],
       'default',
     );
-    assert.deepEqual(p.actions.map((a) => `${a.type} ${a.kind} ${a.namespace}/${a.name}`), ['delete VirtualService default/a-virtual-service', 'delete Service dev-alice/a']);
+    assert.deepEqual(
+      p.actions.map((a) => `${a.type} ${a.kind} ${a.namespace}/${a.name}`),
+      ['delete VirtualService default/a-virtual-service', 'delete Service dev-alice/a'],
+    );
   });
 });
 
@@ -185,20 +234,35 @@ describe('planSnapshot with an edit', () => {
     const live = [withOverrides(seedVirtualService('my-app', ['dev-alice', 'staging']), overrides({ removed: ['dev-bob'] }))];
     const r = planSnapshot(snapshot(live), { services: ['my-app'], edit: alice });
     const after = r.plan.actions[0]!.after as VirtualService;
-    assert.equal(after.metadata.annotations!['vsop.io/overrides'], '{"version":1,"routes":[{"namespace":"dev-alice","headers":[{"name":"x-cid","value":"alice","match":"exact"}]}],"weights":[],"removed":["dev-bob"],"cleared":false}');
+    assert.equal(
+      after.metadata.annotations!['vsop.io/overrides'],
+      '{"version":1,"routes":[{"namespace":"dev-alice","headers":[{"name":"x-cid","value":"alice","match":"exact"}]}],"weights":[],"removed":["dev-bob"],"cleared":false}',
+    );
     // Without the edit (a sync), the same object is rendered from what it records: nothing to do.
     const again = planSnapshot(snapshot([{ ...after, metadata: { ...after.metadata, resourceVersion: '2' } }]));
-    assert.deepEqual(again.plan.actions.map((a) => a.type), ['unchanged']);
+    assert.deepEqual(
+      again.plan.actions.map((a) => a.type),
+      ['unchanged'],
+    );
   });
 
   it('refuses to edit unreadable overrides, blocks them in a sync, and lets a full reset or a clear replace them', () => {
     const live = [withOverrides(seedVirtualService('my-app', ['dev-alice', 'staging']), '{"version":1,"cleared":"yes"}')];
-    assert.throws(() => planSnapshot(snapshot(live), { services: ['my-app'], edit: alice }), (err: unknown) => {
-      assert.ok(err instanceof InputError);
-      assert.equal(err.message, 'cannot change the overrides of service default/my-app:\n  virtualservice default/my-app-virtual-service: annotation vsop.io/overrides: cleared: must be true or false, not "yes"');
-      return true;
-    });
-    assert.deepEqual(planSnapshot(snapshot(live)).plan.findings.map((f) => f.code), ['invalid-overrides']);
+    assert.throws(
+      () => planSnapshot(snapshot(live), { services: ['my-app'], edit: alice }),
+      (err: unknown) => {
+        assert.ok(err instanceof InputError);
+        assert.equal(
+          err.message,
+          'cannot change the overrides of service default/my-app:\n  virtualservice default/my-app-virtual-service: annotation vsop.io/overrides: cleared: must be true or false, not "yes"',
+        );
+        return true;
+      },
+    );
+    assert.deepEqual(
+      planSnapshot(snapshot(live)).plan.findings.map((f) => f.code),
+      ['invalid-overrides'],
+    );
     for (const edit of [resetOverrides(), clearRoutes]) {
       const r = planSnapshot(snapshot(live), { services: ['my-app'], edit });
       assert.deepEqual([r.plan.findings, r.plan.actions.map((a) => a.type)], [[], ['update']]);
@@ -218,35 +282,57 @@ describe('apply with overrides', () => {
 
   const run = async (port: FakePort, opts: ReconcileOptions, withDesire: boolean) => {
     const r = planSnapshot(snapshot(await port.listVirtualServices('default')), opts);
-    return applyPlan(r.plan.actions.filter((a) => a.type !== 'unchanged'), port, { ...fast, ...(withDesire ? { desire: r.desire } : {}) });
+    return applyPlan(
+      r.plan.actions.filter((a) => a.type !== 'unchanged'),
+      port,
+      { ...fast, ...(withDesire ? { desire: r.desire } : {}) },
+    );
   };
 
-  it('re-applies a route command\'s edit to the fresh overrides on a conflict, so neither change is lost', async () => {
+  it("re-applies a route command's edit to the fresh overrides on a conflict, so neither change is lost", async () => {
     const port = new FakePort();
     port.put(seedVirtualService('my-app', ['dev-alice', 'staging']));
     meddle(port, overrides({ weights: [{ namespace: 'staging', percent: 10 }] }));
     const results = await run(port, { services: ['my-app'], edit: addRoute({ namespace: 'dev-alice', headers: [], weight: 20 }) }, true);
-    assert.deepEqual(results.map((r) => [r.result, r.attempts]), [['updated', 2]]);
+    assert.deepEqual(
+      results.map((r) => [r.result, r.attempts]),
+      [['updated', 2]],
+    );
     const stored = port.get('VirtualService', 'default', 'my-app-virtual-service') as VirtualService;
-    assert.equal(stored.metadata.annotations!['vsop.io/overrides'], '{"version":1,"routes":[],"weights":[{"namespace":"staging","percent":10},{"namespace":"dev-alice","percent":20}],"removed":[],"cleared":false}');
-    assert.deepEqual(stored.spec.http!.at(-1)!.route!.map((d) => d.weight), [70, 20, 10]);
+    assert.equal(
+      stored.metadata.annotations!['vsop.io/overrides'],
+      '{"version":1,"routes":[],"weights":[{"namespace":"staging","percent":10},{"namespace":"dev-alice","percent":20}],"removed":[],"cleared":false}',
+    );
+    assert.deepEqual(
+      stored.spec.http!.at(-1)!.route!.map((d) => d.weight),
+      [70, 20, 10],
+    );
   });
 
-  it('a sync racing a route command keeps the route command\'s overrides', async () => {
+  it("a sync racing a route command keeps the route command's overrides", async () => {
     const port = new FakePort();
     port.put(seedVirtualService('my-app', ['dev-alice']));
     meddle(port, overrides({ removed: ['staging'] }));
     await run(port, {}, true); // the sync wants to add staging's route; meanwhile staging's route is taken away
     const stored = port.get('VirtualService', 'default', 'my-app-virtual-service') as VirtualService;
     assert.equal(stored.metadata.annotations!['vsop.io/overrides'], '{"version":1,"routes":[],"weights":[],"removed":["staging"],"cleared":false}');
-    assert.deepEqual(stored.spec.http!.map((r) => r.name), ['vsop-dev-dev-alice', 'vsop-default']);
+    assert.deepEqual(
+      stored.spec.http!.map((r) => r.name),
+      ['vsop-dev-dev-alice', 'vsop-default'],
+    );
   });
 
   it('without a way to re-resolve, fails the object rather than overwrite overrides that changed', async () => {
     const port = new FakePort();
     port.put(seedVirtualService('my-app', ['dev-alice']));
     meddle(port, overrides({ removed: ['staging'] }));
-    await assert.rejects(run(port, {}, false), (err: unknown) => err instanceof ConflictError && /its overrides \(vsop\.io\/overrides\) changed since it was read/.test(err.message));
-    assert.equal((port.get('VirtualService', 'default', 'my-app-virtual-service') as VirtualService).metadata.annotations!['vsop.io/overrides'], '{"version":1,"routes":[],"weights":[],"removed":["staging"],"cleared":false}');
+    await assert.rejects(
+      run(port, {}, false),
+      (err: unknown) => err instanceof ConflictError && /its overrides \(vsop\.io\/overrides\) changed since it was read/.test(err.message),
+    );
+    assert.equal(
+      (port.get('VirtualService', 'default', 'my-app-virtual-service') as VirtualService).metadata.annotations!['vsop.io/overrides'],
+      '{"version":1,"routes":[],"weights":[],"removed":["staging"],"cleared":false}',
+    );
   });
 });

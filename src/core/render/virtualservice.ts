@@ -60,7 +60,10 @@ export function renderVirtualService(base: VirtualService, table: RoutingTable, 
       namespace,
       ...restMeta,
       labels: { ...labels, [MANAGED_LABEL]: MANAGED_VALUE },
-      annotations: overrides === undefined ? { ...annotations, [SERVICE_ANNOTATION]: table.service } : { ...annotations, [SERVICE_ANNOTATION]: table.service, [OVERRIDES_ANNOTATION]: overrides },
+      annotations:
+        overrides === undefined
+          ? { ...annotations, [SERVICE_ANNOTATION]: table.service }
+          : { ...annotations, [SERVICE_ANNOTATION]: table.service, [OVERRIDES_ANNOTATION]: overrides },
     },
     spec: { ...base.spec, http },
   };

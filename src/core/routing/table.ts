@@ -296,7 +296,10 @@ function handRules(o: Overrides, input: DecideInput, ports: number[]): HandRules
     const copyPorts = copy ? distinctPorts(copy) : [];
     // A weight sends a share of every port's requests, keeping the production destination's port.
     if (!w.force && (!copy || ports.some((p) => !reaches(copyPorts, p, ports.length > 1 ? p : undefined)))) {
-      wait(w.namespace, copy ? `the weight of ${w.namespace} waits for service ${w.namespace}/${service} to have every port of ${config.defaultNamespace}/${service}` : absent(w.namespace));
+      wait(
+        w.namespace,
+        copy ? `the weight of ${w.namespace} waits for service ${w.namespace}/${service} to have every port of ${config.defaultNamespace}/${service}` : absent(w.namespace),
+      );
       continue;
     }
     if (w.percent > 0) out.weights.push({ namespace: w.namespace, percent: w.percent });
