@@ -1,7 +1,7 @@
 // The VirtualService template: parsed once, then rendered per Service by substituting into string values
 // of the parsed document (never into raw text, so no value can change the document's structure).
 
-import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { Problem } from '../errors.ts';
 import type { VirtualService } from './types.ts';
 
@@ -26,7 +26,6 @@ export type TemplateVariables = Record<(typeof TEMPLATE_VARIABLES)[number], stri
 
 const ISTIO_GROUP = 'networking.istio.io';
 export const ISTIO_VERSIONS: readonly string[] = ['v1', 'v1beta1', 'v1alpha3'];
-const INJECTION_MARK = /developer routes will be injected here/i;
 const VARIABLE = /\$\{([^}]*)\}/g;
 const TOKEN = '__vsop_variable_';
 const TOKENS = /__vsop_variable_(\d+)_/g;
@@ -44,8 +43,6 @@ function restore(value: unknown, variables: readonly string[]): unknown {
 export interface Template {
   /** The parsed template, still holding `${...}` variables. */
   readonly value: VirtualService;
-  /** Index in spec.http where developer routes go. */
-  readonly injectAt: number;
   /** Builds a fresh copy with the variables filled in; compiled once from `value`. */
   readonly build: (vars: TemplateVariables) => unknown;
 }
@@ -82,7 +79,7 @@ export function parseTemplate(text: string, defaultNamespace: string): { templat
 
   problems.push(...shapeProblems(value, defaultNamespace));
   if (problems.length > 0) return { problems };
-  const template = { value: value as VirtualService, injectAt: injectionIndex(doc.getIn(['spec', 'http'], true)), build: compile(value) };
+  const template = { value: value as VirtualService, build: compile(value) };
   return { template, problems };
 }
 
@@ -191,16 +188,6 @@ function shapeProblems(value: unknown, defaultNamespace: string): Problem[] {
     }
   }
   return problems;
-}
-
-/** Where "# Developer routes will be injected here" stands; ahead of the template's routes without it. */
-function injectionIndex(http: Node | unknown): number {
-  if (!isSeq(http)) return 0;
-  if (INJECTION_MARK.test(http.commentBefore ?? '')) return 0;
-  const at = http.items.findIndex((item) => isMap(item) && INJECTION_MARK.test(item.commentBefore ?? ''));
-  if (at >= 0) return at;
-  if (INJECTION_MARK.test(http.comment ?? '')) return http.items.length;
-  return 0;
 }
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
