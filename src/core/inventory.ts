@@ -2,6 +2,7 @@
 // VirtualServices. Lists are flattened, other kinds are ignored, duplicates are errors.
 
 import { InputError, type Problem } from '../errors.ts';
+import { virtualServiceSpecProblems } from './istio/shape.ts';
 import { objectNameProblem } from './names.ts';
 import { CONFIG_KEY } from './ownership.ts';
 import { isRecord } from './template.ts';
@@ -131,6 +132,12 @@ export function collect(docs: readonly SourcedDocument[], location: ConfigLocati
     else {
       if (!isRecord(value.spec)) {
         problems.push({ source, path: 'spec', message: `virtualservice ${ns}/${meta.name} has no spec` });
+        return;
+      }
+      const shape = virtualServiceSpecProblems(value.spec);
+      if (shape.length > 0) {
+        // The CRD schema and Istio's webhook keep these out of a cluster; from files they are refused alike.
+        for (const p of shape) problems.push({ source, path: p.path, message: `virtualservice ${ns}/${meta.name}: ${p.message}` });
         return;
       }
       inventory.virtualServices.push(obj as VirtualService);

@@ -3,6 +3,7 @@
 
 import { LineCounter, parseDocument } from 'yaml';
 import type { Problem } from '../errors.ts';
+import { virtualServiceSpecProblems } from './istio/shape.ts';
 import type { VirtualService } from './types.ts';
 
 /** The template the seed README shows; used when the ConfigMap has none. */
@@ -172,21 +173,7 @@ function shapeProblems(value: unknown, defaultNamespace: string): Problem[] {
     problems.push({ path: 'spec', message: 'is missing or not a mapping' });
     return problems;
   }
-  if (spec.hosts !== undefined && (!Array.isArray(spec.hosts) || spec.hosts.some((h) => typeof h !== 'string'))) {
-    problems.push({ path: 'spec.hosts', message: 'must be a list of host names' });
-  }
-  if (spec.http !== undefined) {
-    if (!Array.isArray(spec.http)) {
-      problems.push({ path: 'spec.http', message: 'must be a list of HTTP routes' });
-    } else {
-      spec.http.forEach((r: unknown, i) => {
-        if (!isRecord(r)) problems.push({ path: `spec.http[${i}]`, message: 'must be a mapping' });
-        else if (r.name !== undefined && typeof r.name !== 'string') {
-          problems.push({ path: `spec.http[${i}].name`, message: 'must be a string' });
-        }
-      });
-    }
-  }
+  problems.push(...virtualServiceSpecProblems(spec, true));
   return problems;
 }
 

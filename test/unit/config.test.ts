@@ -178,6 +178,13 @@ describe('loadConfig: the template', () => {
     ['a YAML error inside the template', 'apiVersion: [\n', /virtualServiceTemplate: line \d+, column \d+: /],
     ['http that is not a list', SEED_TEMPLATE.replace(/http:[\s\S]*$/, 'http: nope\n'), /spec.http: must be a list of HTTP routes/],
     ['a template that is not a string', '', /virtualServiceTemplate: must be a YAML document in a string/],
+    ['a destination without host', SEED_TEMPLATE.replace(/- destination:\n\s+host: .*\n/, '- destination: {}\n'), /spec.http\[0\].route\[0\].destination.host: is required/],
+    [
+      'a regex Istio refuses',
+      SEED_TEMPLATE.replace('  - route:', '  - match: [{uri: {regex: "(?=x)"}}]\n    route:'),
+      /spec.http\[0\].match\[0\].uri.regex: "\(\?=x\)" is not an RE2 regular expression/,
+    ],
+    ['no routes at all', SEED_TEMPLATE.replace(/http:[\s\S]*$/, 'http: []\n'), /spec: needs http, tcp or tls routes/],
   ];
   it('reads variables inside flow collections ({host: ${serviceName}.x}), where YAML alone would start a mapping', () => {
     const t =

@@ -101,6 +101,19 @@ describe('which VirtualService a sidecar uses for a host', () => {
     assert.equal(winner([vs('ops', 'hidden', { exportTo: ['~'] }, '2020-01-01T00:00:00Z')]), undefined);
   });
 
+  it('an exact host beats any wildcard, whatever their age; of wildcards, the most specific', () => {
+    const wild = (name: string, h: string, created: string) => ({ ...vs('other', name, {}, created), spec: { hosts: [h], http: [{ route: [{ destination: { host: 'x' } }] }] } });
+    assert.equal(winner([wild('wild', '*.default.svc.cluster.local', '2020-01-01T00:00:00Z'), vs('default', 'mine', {}, '2023-01-01T00:00:00Z')]), 'default/mine');
+    assert.equal(
+      winner([
+        wild('any', '*', '2019-01-01T00:00:00Z'),
+        wild('svc', '*.svc.cluster.local', '2020-01-01T00:00:00Z'),
+        wild('ns', '*.default.svc.cluster.local', '2021-01-01T00:00:00Z'),
+      ]),
+      'other/ns',
+    );
+  });
+
   it('one with no route for the port does not claim the host there', () => {
     const portOnly = vs('default', 'grpc', { http: [{ match: [{ port: 9090 }], route: [{ destination: { host } }] }] }, '2020-01-01T00:00:00Z');
     assert.equal(winner([portOnly, vs('default', 'mine', {})], 'default', 80), 'default/mine');

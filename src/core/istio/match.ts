@@ -5,7 +5,7 @@
 // matching (first match wins; headers, query parameters and path all must hold).
 
 import type { HttpRoute } from '../types.ts';
-import { fullMatch } from './regex.ts';
+import { fullMatch, regexProblem } from './regex.ts';
 
 /** One HTTP request as a sidecar sees it. Header names in any case; the path may carry a query. */
 export interface Request {
@@ -39,13 +39,14 @@ export interface EffectiveRoute {
  */
 export function effectiveRoutes(http: readonly HttpRoute[] | undefined, port: number, from: string): EffectiveRoute[] {
   const out: EffectiveRoute[] = [];
-  for (const [index, route] of (http ?? []).entries()) {
+  for (const [index, route] of (Array.isArray(http) ? http : []).entries()) {
+    if (typeof route !== 'object' || route === null) continue;
     if (!Array.isArray(route.match) || route.match.length === 0) {
       out.push({ route, index, match: undefined });
       return out;
     }
     for (const m of route.match) {
-      if (!applies(m, port, from)) continue;
+      if (typeof m !== 'object' || m === null || !applies(m, port, from)) continue;
       out.push({ route, index, match: m });
       if (isCatchAllMatch(m)) return out;
     }
@@ -136,7 +137,9 @@ function stringMatches(sm: StringMatch, value: string, ignoreCase: boolean): boo
   const fold = (s: string) => (ignoreCase ? s.toLowerCase() : s);
   if (sm.exact !== undefined) return fold(value) === fold(sm.exact);
   if (sm.prefix !== undefined) return fold(value).startsWith(fold(sm.prefix));
-  if (sm.regex !== undefined) return fullMatch(sm.regex, value); // Envoy ignores case folding for regexes
+  // Envoy ignores case folding for regexes. One Istio would refuse (regexProblem) never reaches Envoy
+  // from a validated object; from an unvalidated one it is taken to match nothing rather than to fail.
+  if (sm.regex !== undefined) return typeof sm.regex === 'string' && regexProblem(sm.regex) === undefined && fullMatch(sm.regex, value);
   return true;
 }
 

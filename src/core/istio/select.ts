@@ -57,23 +57,47 @@ function created(vs: VirtualService): number {
   return Math.floor(Date.parse(t) / 1000);
 }
 
-/** Whether a VirtualService names the host (a Service's FQDN), after Istio's short-name qualification. */
-export function namesHost(vs: VirtualService, fqdn: string): boolean {
+/** The VirtualService's hosts, qualified in its own namespace and lower-cased; non-strings are skipped. */
+function hostsOf(vs: VirtualService): string[] {
   const ns = vs.metadata.namespace ?? 'default';
-  return (vs.spec.hosts ?? []).some((h) => hostCovers(qualify(h.toLowerCase(), ns), fqdn));
+  const hosts = Array.isArray(vs.spec.hosts) ? vs.spec.hosts : [];
+  return hosts.filter((h): h is string => typeof h === 'string').map((h) => qualify(h.toLowerCase(), ns));
 }
 
-/** The VirtualService a sidecar in namespace `from` uses for `fqdn` on `port`, and those it ignores. */
+/** Whether a VirtualService names the host (a Service's FQDN), exactly or by a wildcard, after qualification. */
+export function namesHost(vs: VirtualService, fqdn: string): boolean {
+  return hostsOf(vs).some((h) => hostCovers(h, fqdn));
+}
+
+/**
+ * The VirtualService a sidecar in namespace `from` uses for `fqdn` on `port`, and those it ignores. Those
+ * naming the host exactly come first, and then no wildcard one applies; otherwise only the one with the
+ * most specific wildcard host (the first in Istio's order holding it) may apply. Of the exact ones, the
+ * first with a route for the port wins. Source: istio pilot/pkg/model/sidecar.go
+ * computeWildcardHostVirtualServiceIndex, config.go MostSpecificHostMatch, and
+ * pilot/pkg/networking/core/route/route.go separateVSHostsAndServices.
+ */
 export function selectVirtualService(virtualServices: readonly VirtualService[], fqdn: string, port: number, from: string): Selection {
-  const candidates: { vs: VirtualService; bucket: number }[] = [];
+  const visible: { vs: VirtualService; bucket: number; hosts: string[] }[] = [];
   for (const vs of virtualServices) {
-    if (!bindsToMesh(vs) || !namesHost(vs, fqdn)) continue;
+    if (!bindsToMesh(vs)) continue;
+    const hosts = hostsOf(vs).filter((h) => hostCovers(h, fqdn));
+    if (hosts.length === 0) continue;
     const bucket = visibility(vs, from);
-    if (bucket !== undefined) candidates.push({ vs, bucket });
+    if (bucket !== undefined) visible.push({ vs, bucket, hosts });
   }
-  candidates.sort((a, b) => a.bucket - b.bucket || istioOrder(a.vs, b.vs));
-  const out: Selection = { ignored: [] };
-  for (const { vs } of candidates) {
+  visible.sort((a, b) => a.bucket - b.bucket || istioOrder(a.vs, b.vs));
+  const exact = visible.filter((c) => c.hosts.includes(fqdn));
+  let candidates: VirtualService[];
+  if (exact.length > 0) candidates = exact.map((c) => c.vs);
+  else {
+    // The most specific wildcard: the longest; the first VirtualService in order that holds it.
+    let best: { host: string; vs: VirtualService } | undefined;
+    for (const c of visible) for (const h of c.hosts) if (!best || h.length > best.host.length) best = { host: h, vs: c.vs };
+    candidates = best ? [best.vs] : [];
+  }
+  const out: Selection = { ignored: visible.map((c) => c.vs).filter((vs) => !candidates.includes(vs)) };
+  for (const vs of candidates) {
     const routes = effectiveRoutes(vs.spec.http, port, from);
     if (routes.length === 0) continue; // no route for this port: Istio skips it here
     if (out.winner) out.ignored.push(vs);

@@ -64,6 +64,7 @@ export function traceRequest(world: World, req: TraceRequest): TraceAnswer {
   if (hit.route.directResponse !== undefined) return { ...base, route, action: 'directResponse' };
   if (hit.route.delegate !== undefined) return { ...base, route, action: 'delegate', error: 'delegated routes are not traced' };
   const destinations = routeDestinations(hit.route, vs.metadata.namespace ?? 'default', req.port, lookup);
+  if (destinations.length === 0) return { ...base, route, action: 'route', error: 'the route names no destination host' };
   if (destinations.length === 1) return { ...base, route, action: 'route', destinations, cluster: destinations[0]!.cluster };
   return { ...base, route, action: 'route', destinations, weights: destinations.map((d) => ({ cluster: d.cluster, weight: d.weight })) };
 }
@@ -74,7 +75,7 @@ export function traceRequest(world: World, req: TraceRequest): TraceAnswer {
  * Source: istio pilot/pkg/networking/core/route/route.go GetDestinationCluster.
  */
 function routeDestinations(route: HttpRoute, namespace: string, listenerPort: number, lookup: (fqdn: string) => Service | undefined): TraceDestination[] {
-  const list = route.route ?? [];
+  const list = (Array.isArray(route.route) ? route.route : []).filter((d) => typeof d?.destination?.host === 'string');
   return list
     .filter((d) => list.length === 1 || (d.weight ?? 0) > 0)
     .map((d) => {
