@@ -198,7 +198,9 @@ function liveVirtualServices(g: Gen, s: Shape, app: string): VirtualService[] {
   }
   if (chance(g, 25)) {
     const binding = pick(g, [{ gateways: ['istio-system/public-gw'] }, { gateways: ['mesh', 'istio-system/public-gw'] }, { exportTo: ['.'] }, { exportTo: [OTHER_NAMESPACE] }, {}]);
-    out.push(vs(pick(g, [OTHER_NAMESPACE, someDev()]), `${app}-foreign`, { hosts: [fqdn(s, app)], ...binding, http: foreignRoutes(g, s, app) }));
+    // Exact or wildcard hosts: an exact one beats every wildcard, the most specific wildcard the others.
+    const hosts = pick(g, [[fqdn(s, app)], [fqdn(s, app)], [`*.${s.prod}.svc.cluster.local`], ['*.svc.cluster.local']]);
+    out.push(vs(pick(g, [OTHER_NAMESPACE, someDev()]), `${app}-foreign`, { hosts, ...binding, http: foreignRoutes(g, s, app) }));
   }
   return out;
 }
