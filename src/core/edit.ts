@@ -97,6 +97,7 @@ export function addRoute(req: RouteRequest): OverrideEdit {
         }
       }
       if (req.headers.length > 0) {
+        routingHeaderProblem(req.headers, ns, ctx.config, current);
         const route: HeaderRoute = { namespace: ns, headers: req.headers, ...(req.port !== undefined ? { port: req.port } : {}), ...(req.force ? { force: true } : {}) };
         const same = routes.findIndex((r) => sameCondition(r, route));
         if (same >= 0 && routes[same]!.namespace !== ns) {
@@ -148,6 +149,30 @@ export function resetOverrides(namespace?: string): OverrideEdit {
 
 /** clear: production only. Whatever was recorded before goes; routes added afterwards count again. */
 export const clearRoutes: OverrideEdit = { readsCurrent: false, apply: () => ({ ...NO_OVERRIDES, cleared: true }) };
+
+/**
+ * The routing header is the automatic routes' own: a hand route on it may only add a value no namespace
+ * answers to (an exact one), or it would take another namespace's requests, or its own, away.
+ */
+function routingHeaderProblem(headers: readonly HeaderCondition[], ns: string, config: Config, current: Overrides): void {
+  const h = headers.find((x) => x.name.toLowerCase() === config.routingHeader.toLowerCase());
+  if (!h) return;
+  if (h.match !== 'exact') {
+    throw new UsageError(`--header ${h.name} with --match ${h.match} would take requests meant for other developer namespaces: ${config.routingHeader} is vsop's routing header`, {
+      hint: `route by another header, or by an exact ${config.routingHeader} value no namespace uses`,
+    });
+  }
+  const owner = config.developerNamespaces.find((d) => d.headerValue === h.value);
+  // Once the owner's automatic route is taken away (route rm, clear), the value is free to route by hand.
+  if (owner && !current.cleared && !current.removed.includes(owner.name)) {
+    throw new UsageError(
+      owner.name === ns
+        ? `requests with ${config.routingHeader}: ${h.value} already go to ${ns} (its automatic route)`
+        : `requests with ${config.routingHeader}: ${h.value} are ${owner.name}'s: its automatic route sends them there`,
+      { hint: `route by another header or value; to take ${owner.name}'s automatic route away: vsop route rm SERVICE -n ${owner.name}` },
+    );
+  }
+}
 
 function requireDeveloperNamespace(ns: string, config: Config): string {
   if (config.developerNamespaces.some((d) => d.name === ns)) return ns;

@@ -199,6 +199,26 @@ describe('route add', () => {
     });
   }
 
+  it("refuses a hand route on the routing header that would take a namespace's requests (its value, or any prefix or regex)", () => {
+    assert.throws(() => add({ namespace: 'dev-alice', headers: headerRoute('x', 'x-developer=staging').headers }), /^UsageError: requests with x-developer: staging are staging's/);
+    assert.throws(() => add({ namespace: 'dev-alice', headers: headerRoute('x', 'x-developer=dev-alice').headers }), /already go to dev-alice/);
+    assert.throws(
+      () => add({ namespace: 'dev-alice', headers: headerRoute('x', 'X-Developer=st', { match: 'prefix' }).headers }),
+      /with --match prefix would take requests meant for other developer namespaces/,
+    );
+    assert.deepEqual(
+      add({ namespace: 'dev-alice', headers: headerRoute('x', 'x-developer=alice-2').headers }).routes,
+      [headerRoute('dev-alice', 'x-developer=alice-2')],
+      'a value no namespace uses',
+    );
+    const removed = overrides({ removed: ['staging'] });
+    assert.deepEqual(
+      add({ namespace: 'dev-alice', headers: headerRoute('x', 'x-developer=staging').headers }, removed).routes,
+      [headerRoute('dev-alice', 'x-developer=staging')],
+      "once staging's route is taken away",
+    );
+  });
+
   it('refuses a namespace without the Service unless forced', () => {
     const services = [service('default', 'my-app')];
     assert.throws(() => add({ namespace: 'staging', headers: headerRoute('x', 'x-a=b').headers }, NO_OVERRIDES, services), /^NotFoundError: service staging\/my-app not found$/);
