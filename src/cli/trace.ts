@@ -3,6 +3,7 @@
 // VirtualService that applies (and those Istio ignores), the route met, and the destination clusters.
 
 import { describeMatch } from '../core/istio/describe.ts';
+import { namespaceNameProblem } from '../core/names.ts';
 import { traceRequest, type TraceAnswer, type TraceRequest } from '../core/istio/trace.ts';
 import { NotFoundError, UsageError } from '../errors.ts';
 import { reconcileOnce, worldAfter } from '../reconcile.ts';
@@ -29,6 +30,11 @@ export async function trace(io: Io, service: string, opts: TraceOptions): Promis
     if (!name) throw new UsageError(`-H ${JSON.stringify(h)}: expected name=value`, { hint: 'for example: -H x-developer=dev-alice' });
     headers[name.toLowerCase()] = h.slice(at + 1);
   }
+  // What Envoy would see: the method as sent (it matches :method case-sensitively), an origin-form path.
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(opts.method)) throw new UsageError(`--method ${JSON.stringify(opts.method)} is not an HTTP method`, { hint: 'for example: --method POST' });
+  if (!opts.path.startsWith('/')) throw new UsageError(`--path ${JSON.stringify(opts.path)} must start with /`, { hint: `for example: --path /${opts.path}` });
+  const badFrom = opts.from === undefined ? undefined : namespaceNameProblem(opts.from);
+  if (badFrom) throw new UsageError(`--from ${JSON.stringify(opts.from)} ${badFrom}`);
   const result = await reconcileOnce((await openSource(io, opts)).source, { allowGone: true });
   printWarnings(io, result.warnings, c.err.yellow);
   const config = result.loaded.config;
@@ -41,7 +47,7 @@ export async function trace(io: Io, service: string, opts: TraceOptions): Promis
   if (port === undefined) throw new UsageError(`service ${ns}/${name} has no ports`);
   if (!ports.includes(port)) throw new UsageError(`service ${ns}/${name} has no port ${port} (it has: ${ports.join(', ')})`);
   const from = opts.from ?? config.defaultNamespace;
-  const req: TraceRequest = { host: `${name}.${ns}.svc.cluster.local`, port, path: opts.path, method: opts.method.toUpperCase(), headers, from };
+  const req: TraceRequest = { host: `${name}.${ns}.svc.cluster.local`, port, path: opts.path, method: opts.method, headers, from };
   const answer = traceRequest(world, req);
   if (opts.output === 'json') {
     io.out(`${JSON.stringify({ version: 1, request: req, state: opts.live ? 'live' : 'after-sync', ...answer }, null, 2)}\n`);
