@@ -5,9 +5,8 @@
 
 import Table from 'cli-table3';
 import type { Action } from '../core/plan.ts';
-import { SERVICE_ANNOTATION } from '../core/ownership.ts';
-import type { ServiceRouting } from '../core/resolve.ts';
-import { reconcileOnce } from '../reconcile.ts';
+import { statusView, type NamespaceStatus } from '../core/status.ts';
+import { reconcileOnce, worldAfter } from '../reconcile.ts';
 import type { Io } from './io.ts';
 import { paint } from './paint.ts';
 import { openSource, printWarnings, type SourceOptions } from './source.ts';
@@ -22,25 +21,28 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
   const c = paint(io, opts.color);
   const result = await reconcileOnce((await openSource(io, opts)).source, { ...(services.length ? { services } : {}), routing: true });
   printWarnings(io, result.warnings, c.err.yellow);
+  const prod = result.loaded.config.defaultNamespace;
   const vsActions = new Map(result.plan.actions.filter((a) => a.kind === 'VirtualService').map((a) => [a.service, a]));
   const only = services.length ? new Set(services) : undefined;
-  const rows = result.resolution.routing.filter((r) => !only || only.has(r.service));
+  const view = statusView({
+    defaultNamespace: prod,
+    tables: result.resolution.tables,
+    virtualServices: result.resolution.virtualServices,
+    findings: result.plan.findings,
+    world: worldAfter(result),
+  });
+  const rows = view.filter((r) => !only || only.has(r.service));
   const namespaces = result.loaded.config.developerNamespaces.map((d) => d.name);
 
-  const serviceOf = new Map(result.resolution.virtualServices.map((vs) => [`${vs.metadata.namespace}/${vs.metadata.name}`, vs.metadata.annotations?.[SERVICE_ANNOTATION]]));
-  const unreadable = new Set(result.plan.findings.filter((f) => f.code === 'invalid-overrides').map((f) => serviceOf.get(`${f.namespace}/${f.name}`)));
+  const unreadable = new Set(result.plan.findings.filter((f) => f.code === 'invalid-overrides').map((f) => f.service));
   const syncOf = (a: Action | undefined, service: string): Sync =>
     unreadable.has(service) ? 'invalid overrides' : !a || a.type === 'create' ? 'missing' : a.type === 'unchanged' ? 'in sync' : a.type === 'delete' ? 'orphan' : 'drift';
-  // Another VirtualService that Istio uses for the host instead (istio/select.ts): vsop's routes do nothing.
-  const shadowedBy = new Map<string, string[]>();
-  for (const f of result.plan.findings) {
-    if (f.code === 'shadowed' && f.service && f.other) shadowedBy.set(f.service, [...(shadowedBy.get(f.service) ?? []), f.other]);
-  }
-  const totals = { services: rows.length, routes: 0, fallbacks: 0, placeholders: 0, production: 0, drifted: 0, overridden: 0, shadowed: 0 };
+  const totals = { services: rows.length, routes: 0, fallbacks: 0, placeholders: 0, production: 0, drifted: 0, overridden: 0, shadowed: 0, taken: 0 };
   for (const r of rows) {
-    if (shadowedBy.has(r.service)) totals.shadowed++;
+    if (r.shadowedBy.length) totals.shadowed++;
     for (const n of r.namespaces) {
-      if (shadowedBy.has(r.service)) totals.production++;
+      // A claim a witness disproved (another route or VirtualService takes the requests) is not routed.
+      if (n.taken) totals.taken++;
       else if (n.route.state === 'route') totals.routes++;
       else if (n.route.state === 'fallback') totals.fallbacks++;
       else totals.production++;
@@ -53,20 +55,28 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
   if (opts.output === 'json') {
     const data = rows.map((r) => {
       const a = vsActions.get(r.service);
+      const [namespace, name] = r.virtualService.split('/') as [string, string];
       return {
         service: r.service,
-        virtualService: a ? { namespace: a.namespace, name: a.name, resourceVersion: a.live?.metadata.resourceVersion ?? null, state: syncOf(a, r.service) } : null,
-        ...(shadowedBy.has(r.service) ? { shadowedBy: shadowedBy.get(r.service) } : {}),
+        virtualService: { namespace, name, resourceVersion: a?.live?.metadata.resourceVersion ?? null, state: syncOf(a, r.service) },
+        ...(r.shadowedBy.length ? { shadowedBy: r.shadowedBy } : {}),
+        ...(r.shadowedFor.length ? { shadowedFor: r.shadowedFor } : {}),
         overrides: r.overrides,
         namespaces: Object.fromEntries(
           r.namespaces.map((n) => [
             n.namespace,
-            { ...n.route, ...(n.byPort ? { byPort: n.byPort } : {}), placeholder: n.placeholder, ...(n.overrides ? { overrides: n.overrides } : {}) },
+            {
+              ...n.route,
+              ...(n.byPort ? { byPort: n.byPort } : {}),
+              ...(n.taken ? { taken: n.taken } : {}),
+              placeholder: n.placeholder,
+              ...(n.overrides ? { overrides: n.overrides } : {}),
+            },
           ]),
         ),
       };
     });
-    io.out(`${JSON.stringify({ version: 1, production: result.loaded.config.defaultNamespace, services: data, totals }, null, 2)}\n`);
+    io.out(`${JSON.stringify({ version: 1, production: prod, services: data, totals }, null, 2)}\n`);
     return 0;
   }
 
@@ -95,10 +105,11 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
   for (const r of rows) {
     const a = vsActions.get(r.service);
     const sync = syncOf(a, r.service);
+    const also = r.shadowedFor.map((x) => `; ${x.other} takes it for ${x.callers.join(', ')}`).join('');
     table.push([
       r.service,
-      ...r.namespaces.map((n) => (shadowedBy.has(r.service) ? c.out.red('shadowed') : cell(n, c.out))),
-      shadowedBy.has(r.service) ? c.out.red(`shadowed by ${shadowedBy.get(r.service)!.join(', ')}`) : sync === 'in sync' ? c.out.green(sync) : c.out.yellow(sync),
+      ...r.namespaces.map((n) => (r.shadowedBy.length && n.taken ? c.out.red('shadowed') : cell(n, c.out))),
+      r.shadowedBy.length ? c.out.red(`shadowed by ${r.shadowedBy.join(', ')}`) : (sync === 'in sync' ? c.out.green(sync) : c.out.yellow(sync)) + c.out.yellow(also),
       ...(wide ? [a?.name ?? '', a?.live?.metadata.resourceVersion ?? ''] : []),
     ]);
   }
@@ -110,23 +121,28 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
       .join('\n')}\n`,
   );
   io.out(
-    `\n${totals.services} service${totals.services === 1 ? '' : 's'}: ${totals.routes} routed to their own copy, ${totals.fallbacks} to a parent's, ${totals.production} to production; ${totals.placeholders} placeholder${totals.placeholders === 1 ? '' : 's'}; ${totals.drifted} not in sync${totals.overridden ? `; ${totals.overridden} routed by hand` : ''}${totals.shadowed ? `; ${totals.shadowed} shadowed by another VirtualService (not routed)` : ''}\n`,
+    `\n${totals.services} service${totals.services === 1 ? '' : 's'}: ${totals.routes} routed to their own copy, ${totals.fallbacks} to a parent's, ${totals.production} to production; ${totals.placeholders} placeholder${totals.placeholders === 1 ? '' : 's'}; ${totals.drifted} not in sync${totals.overridden ? `; ${totals.overridden} routed by hand` : ''}${totals.taken ? `; ${totals.taken} taken by another route or VirtualService (not routed)` : ''}${totals.shadowed ? `; ${totals.shadowed} shadowed by another VirtualService` : ''}\n`,
   );
   return 0;
 }
 
-function cell(n: ServiceRouting['namespaces'][number], c: { green(s: string): string; cyan(s: string): string; dim(s: string): string; magenta(s: string): string }): string {
-  if (n.byPort) {
-    // A copy that serves only some of the ports: each port says where its header requests go.
-    return n.byPort.map((p) => `${p.port}:${p.route.state === 'route' ? c.green('route') : p.route.state === 'fallback' ? c.cyan(`→ ${p.route.target}`) : c.dim('-')}`).join(' ');
-  }
-  const placeholder = n.placeholder ? ' (placeholder)' : '';
+function cell(n: NamespaceStatus, c: { green(s: string): string; cyan(s: string): string; dim(s: string): string; magenta(s: string): string; red(s: string): string }): string {
   const o = n.overrides;
   const hand = o
     ? c.magenta(
         `${o.headerRoutes ? ` +${o.headerRoutes === 1 ? 'header' : `${o.headerRoutes} headers`}` : ''}${o.weight !== undefined ? ` +${o.weight}%` : ''}${o.waiting ? ' (waiting)' : ''}`,
       )
     : '';
+  const placeholder = n.placeholder ? ' (placeholder)' : '';
+  const taken = (port?: number) => n.taken?.find((t) => port === undefined || t.port === port);
+  const label = (r: NamespaceStatus['route'], port?: number) => {
+    const t = taken(port);
+    if (t && (r.state === 'route' || r.state === 'fallback')) return c.red(`✗ ${t.by}`);
+    return r.state === 'route' ? c.green('route') : r.state === 'fallback' ? c.cyan(`→ ${r.target}`) : c.dim('-');
+  };
+  // A copy that serves only some of the ports: each port says where its header requests go.
+  if (n.byPort) return n.byPort.map((p) => `${p.port}:${label(p.route, p.port)}`).join(' ') + hand;
+  if (n.taken) return label(n.route) + hand + placeholder;
   if (n.route.state === 'route') return c.green('route') + hand;
   if (n.route.state === 'fallback') return c.cyan(`→ ${n.route.target}`) + hand + placeholder;
   if (n.route.state === 'removed' || n.route.state === 'cleared') return c.magenta(n.route.state) + hand + placeholder;

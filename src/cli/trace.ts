@@ -31,7 +31,8 @@ export async function trace(io: Io, service: string, opts: TraceOptions): Promis
     headers[name.toLowerCase()] = h.slice(at + 1);
   }
   // What Envoy would see: the method as sent (it matches :method case-sensitively), an origin-form path.
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(opts.method)) throw new UsageError(`--method ${JSON.stringify(opts.method)} is not an HTTP method`, { hint: 'for example: --method POST' });
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(opts.method))
+    throw new UsageError(`--method ${JSON.stringify(opts.method)} is not an HTTP method`, { hint: 'for example: --method POST' });
   if (!opts.path.startsWith('/')) throw new UsageError(`--path ${JSON.stringify(opts.path)} must start with /`, { hint: `for example: --path /${opts.path}` });
   const badFrom = opts.from === undefined ? undefined : namespaceNameProblem(opts.from);
   if (badFrom) throw new UsageError(`--from ${JSON.stringify(opts.from)} ${badFrom}`);

@@ -1,0 +1,63 @@
+// What `vsop status` says, as data: per production Service and developer namespace, where the routing
+// header leads by the routing table (routing/table.ts), held to Istio's rules by witnesses traced through
+// the objects as `vsop sync` leaves them (istio/verify.ts), and which other VirtualServices Istio uses for
+// the host instead (plan findings). The differential test holds this view to trace, and trace to Istio.
+
+import { takenRoutes, type Taken } from './istio/verify.ts';
+import type { World } from './istio/trace.ts';
+import type { Finding } from './plan.ts';
+import type { Overrides } from './overrides.ts';
+import type { NamespaceRouting, RoutingTable } from './routing/table.ts';
+import type { VirtualService } from './types.ts';
+
+export interface NamespaceStatus extends NamespaceRouting {
+  /** Where header requests the table routes to a copy go instead, per port (another route, another VirtualService). */
+  taken?: Taken[];
+}
+
+export interface ServiceStatus {
+  service: string;
+  /** vsop's VirtualService for it (namespace/name). */
+  virtualService: string;
+  /** Other VirtualServices Istio uses for the host, instead of vsop's, for requests from the production namespace. */
+  shadowedBy: string[];
+  /** Others that take the host only for requests from some developer namespaces. */
+  shadowedFor: { other: string; callers: string[] }[];
+  overrides: Overrides | null;
+  namespaces: NamespaceStatus[];
+}
+
+export interface StatusInput {
+  defaultNamespace: string;
+  tables: readonly RoutingTable[];
+  /** vsop's desired VirtualServices, in the tables' order. */
+  virtualServices: readonly VirtualService[];
+  findings: readonly Finding[];
+  /** The objects as `vsop sync` would leave them (reconcile.ts worldAfter). */
+  world: World;
+}
+
+export function statusView(input: StatusInput): ServiceStatus[] {
+  const prod = input.defaultNamespace;
+  return input.tables.map((table, i) => {
+    const desired = input.virtualServices[i]!;
+    const key = `${desired.metadata.namespace}/${desired.metadata.name}`;
+    const live = input.world.virtualServices.find((v) => v.metadata.namespace === desired.metadata.namespace && v.metadata.name === desired.metadata.name);
+    const shadows = input.findings.filter((f) => f.code === 'shadowed' && f.service === table.service && f.other);
+    // table.namespaces: resolve with `routing` fills it in.
+    const namespaces = table.namespaces.map((n): NamespaceStatus => {
+      if (n.route.state !== 'route' && n.route.state !== 'fallback') return n;
+      const rules = table.rules.filter((r) => r.origin === 'automatic' && r.namespace === n.namespace).map((r) => ({ name: r.name, backend: r.backend.namespace }));
+      const taken = takenRoutes(input.world, live, rules, table.service, prod, prod, table.ports);
+      return taken.length ? { ...n, taken } : n;
+    });
+    return {
+      service: table.service,
+      virtualService: key,
+      shadowedBy: shadows.filter((f) => f.callers?.includes(prod)).map((f) => f.other!),
+      shadowedFor: shadows.filter((f) => !f.callers?.includes(prod)).map((f) => ({ other: f.other!, callers: f.callers ?? [] })),
+      overrides: table.overrides ?? null,
+      namespaces,
+    };
+  });
+}
