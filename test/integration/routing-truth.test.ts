@@ -9,9 +9,10 @@ import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { traceRequest, type TraceAnswer } from '../../src/core/istio/trace.ts';
 import { toYamlStream } from '../../src/core/render.ts';
-import type { Service, VirtualService } from '../../src/core/types.ts';
+import type { HttpRoute, Service, VirtualService } from '../../src/core/types.ts';
 import { addRoute } from '../../src/core/edit.ts';
 import { NotFoundError } from '../../src/errors.ts';
+import { statusView } from '../../src/core/status.ts';
 import { planSnapshot, worldAfter, type Reconciled, type ReconcileOptions } from '../../src/reconcile.ts';
 import { simulate, type Call } from '../harness/istio.ts';
 import { skipReason } from '../harness/require.ts';
@@ -31,7 +32,7 @@ interface Example {
 function reconcile(e: Example & { edit?: ReconcileOptions['edit'] }): Reconciled {
   const config = { defaultNamespace: PROD, developerNamespaces: DEVS, ...(e.template ? { virtualServiceTemplate: e.template } : {}) };
   const snapshot = { config: { text: stringify(config), source: 'test' }, services: e.services, virtualServices: e.virtualServices ?? [] };
-  return planSnapshot(snapshot, e.edit ? { edit: e.edit, services: ['my-app'] } : {});
+  return planSnapshot(snapshot, { routing: true, ...(e.edit ? { edit: e.edit, services: ['my-app'] } : {}) });
 }
 
 /**
@@ -252,6 +253,59 @@ spec:
       [{ host, port: 80, headers: { 'x-cid': 'alice' } }, cluster('my-app', 'dev-alice')],
       [{ host, port: 80, headers: alice }, cluster('my-app', 'dev-alice')],
       [{ host, port: 80 }, cluster('my-app', PROD)],
+    ]);
+  });
+
+  // status (src/core/status.ts) must not call a namespace routed where Istio sends its header requests elsewhere.
+  const statusOf = (r: Reconciled) =>
+    statusView({ defaultNamespace: PROD, tables: r.resolution.tables, virtualServices: r.resolution.virtualServices, findings: r.plan.findings, world: worldAfter(r) })[0]!;
+  const claims = (r: Reconciled) =>
+    Object.fromEntries(statusOf(r).namespaces.map((n) => [n.namespace, n.taken ? `taken by ${n.taken.map((t) => t.by).join(', ')}` : n.route.state]));
+  const withRoutes = (r: Reconciled, http: HttpRoute[]): VirtualService => {
+    const vs = r.resolution.virtualServices[0]!;
+    return { ...vs, metadata: { ...vs.metadata, creationTimestamp: '2023-01-01T00:00:00Z' }, spec: { ...vs.spec, http } };
+  };
+  const services = [service(PROD, 'my-app'), service('dev-alice', 'my-app')];
+
+  it("status: a foreign route above that catches every request (not a catch-all by Istio's rule) takes the header's requests", async () => {
+    const first = reconcile({ services });
+    for (const match of [[{ uri: { regex: '(.*)' } }], [{ method: { regex: '.*' } }], [{ uri: { prefix: '/' }, withoutHeaders: { 'x-foo': { exact: 'a' } } }]]) {
+      const canary = { name: 'canary', match, route: [{ destination: { host } }] };
+      const r = reconcile({ services, virtualServices: [withRoutes(first, [canary, ...first.resolution.virtualServices[0]!.spec.http!])] });
+      assert.deepEqual(claims(r), { 'dev-alice': 'taken by route canary', 'dev-bob': 'missing' }, JSON.stringify(match));
+      await expectRoutes(r, [[{ host, port: 80, headers: alice }, cluster('my-app', PROD)]]);
+    }
+  });
+
+  it('status: a template bound only to a gateway routes nothing for sidecars', async () => {
+    const template = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: "\${serviceName}"}
+spec:
+  hosts: ["\${serviceName}"]
+  gateways: [istio-system/public-gw]
+  http:
+  - route: [{destination: {host: "\${serviceName}.\${defaultNamespace}.svc.cluster.local"}}]
+`;
+    const r = reconcile({ template, services });
+    assert.deepEqual(claims(r), { 'dev-alice': "taken by the Service's default route", 'dev-bob': 'missing' });
+    await expectRoutes(r, [[{ host, port: 80, headers: alice }, cluster('my-app', PROD)]]);
+  });
+
+  it('status: a VirtualService exported only to dev-bob takes the host there alone, and says so', async () => {
+    const pin: VirtualService = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'pin', namespace: 'dev-bob', creationTimestamp: '2020-01-01T00:00:00Z' },
+      spec: { hosts: [host], exportTo: ['.'], http: [{ route: [{ destination: { host } }] }] },
+    };
+    const r = reconcile({ services: [...services, service('dev-bob', 'client')], virtualServices: [pin] });
+    const view = statusOf(r);
+    assert.deepEqual([view.shadowedBy, view.shadowedFor], [[], [{ other: 'dev-bob/pin', callers: ['dev-bob'] }]]);
+    assert.equal(claims(r)['dev-alice'], 'route');
+    await expectRoutes(r, [
+      [{ host, port: 80, headers: alice }, cluster('my-app', 'dev-alice')],
+      [{ host, port: 80, headers: alice, from: 'dev-bob' }, cluster('my-app', PROD)],
     ]);
   });
 });
