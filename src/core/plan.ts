@@ -312,7 +312,7 @@ function hostFindings(desired: readonly VirtualService[], others: readonly Virtu
         code: 'shadowed',
         other,
         callers: from,
-        message: `virtualservice ${other} also routes host ${fqdn} and Istio uses it instead of this one for requests from namespace${from.length > 1 ? 's' : ''} ${from.join(', ')} (one VirtualService per host for sidecars: the older one, the caller's own namespace's first); vsop cannot change that: remove ${other}'s host or merge it (vsop sync --adopt takes over a same-named one)`,
+        message: `virtualservice ${other} also routes host ${fqdn} and Istio uses it instead of this one for requests from namespace${from.length > 1 ? 's' : ''} ${from.join(', ')} (one VirtualService per host for sidecars: an exact host before a wildcard, the caller's own namespace's first, then the oldest); vsop cannot change that: take the host out of ${other}, narrow its exportTo or gateways, or delete it`,
       });
     }
     for (const vs of rivals) {
