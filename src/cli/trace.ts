@@ -67,7 +67,10 @@ function text(req: TraceRequest, a: TraceAnswer): string {
   else if (a.service) lines.push("virtualservice: none applies (the Service's own default route)");
   for (const i of a.ignored ?? []) lines.push(`  ignored: ${i.namespace}/${i.name} (Istio uses one VirtualService per host for sidecars)`);
   if (a.route) lines.push(`route: ${a.route.name ?? `#${a.route.index}`}${a.route.match ? ` (${describeMatch(a.route.match)})` : ' (no match: every request)'}`);
-  for (const d of a.destinations ?? []) lines.push(`→ ${d.host}:${d.port}${(a.destinations?.length ?? 0) > 1 ? ` weight ${d.weight}` : ''}  [${d.cluster}]`);
+  for (const d of a.destinations ?? []) {
+    const missing = d.noSuchPort ? `  (${d.host.split('.').slice(0, 2).reverse().join('/')} has no port ${d.port}: Envoy answers 503)` : '';
+    lines.push(`→ ${d.host}:${d.port}${(a.destinations?.length ?? 0) > 1 ? ` weight ${d.weight}` : ''}  [${d.cluster}]${missing}`);
+  }
   if (a.action && a.action !== 'route') lines.push(`action: ${a.action}`);
   if (a.error) lines.push(`error: ${a.error}`);
   return `${lines.join('\n')}\n`;

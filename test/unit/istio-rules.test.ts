@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { effectiveRoutes, firstMatch, isCatchAllMatch, type Request } from '../../src/core/istio/match.ts';
 import { selectVirtualService } from '../../src/core/istio/select.ts';
-import { hostFqdn } from '../../src/core/istio/trace.ts';
+import { hostFqdn, traceRequest } from '../../src/core/istio/trace.ts';
 import type { HttpRoute, VirtualService } from '../../src/core/types.ts';
 
 describe('catch-all matches (Envoy receives prefix "/" or regex ".*" and no header, query or metadata condition)', () => {
@@ -126,5 +126,23 @@ describe('which VirtualService a sidecar uses for a host', () => {
     assert.equal(hostFqdn('my-app', 'dev'), 'my-app.dev.svc.cluster.local');
     assert.equal(hostFqdn('my-app.default:80', 'dev'), host);
     assert.equal(hostFqdn('my-app.default.svc', 'dev'), host);
+  });
+});
+
+describe('trace', () => {
+  it('flags a destination whose Service lacks the port (Istio generates no such cluster; Envoy answers 503)', () => {
+    const svc = (ns: string, port: number) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'my-app', namespace: ns }, spec: { ports: [{ port }] } });
+    const vs: VirtualService = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'my-app', namespace: 'default' },
+      spec: { hosts: ['my-app'], http: [{ route: [{ destination: { host: 'my-app.dev-alice.svc.cluster.local' } }] }] },
+    };
+    const a = traceRequest(
+      { services: [svc('default', 80), svc('dev-alice', 8080)], virtualServices: [vs] },
+      { host: 'my-app.default', port: 80, path: '/', method: 'GET', headers: {}, from: 'default' },
+    );
+    assert.equal(a.cluster, 'outbound|80||my-app.dev-alice.svc.cluster.local');
+    assert.equal(a.destinations?.[0]?.noSuchPort, true);
   });
 });

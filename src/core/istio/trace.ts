@@ -14,6 +14,8 @@ export interface TraceDestination {
   port: number;
   weight: number;
   cluster: string;
+  /** The Service exists but lacks the port: Istio generates no such cluster, and Envoy answers 503. */
+  noSuchPort?: true;
 }
 
 export interface TraceAnswer {
@@ -86,7 +88,8 @@ function routeDestinations(route: HttpRoute, namespace: string, listenerPort: nu
       const seen = svc && (svc.spec?.ports ?? []).some((p) => p.port === listenerPort) ? svc : undefined;
       const port = d.destination.port?.number ?? listenerPort;
       const target = (seen && seen.spec?.type === 'ExternalName' ? seen.spec.externalName : undefined) ?? host;
-      return { host, port, weight: list.length === 1 ? 100 : (d.weight ?? 0), cluster: clusterName(target, port) };
+      const noSuchPort = svc && svc.spec?.type !== 'ExternalName' && !(svc.spec?.ports ?? []).some((p) => p.port === port);
+      return { host, port, weight: list.length === 1 ? 100 : (d.weight ?? 0), cluster: clusterName(target, port), ...(noSuchPort ? { noSuchPort: true as const } : {}) };
     });
 }
 
