@@ -10,22 +10,12 @@ import type { Overrides } from './overrides.ts';
 import { isPlaceholder, SYSTEM_SERVICES } from './ownership.ts';
 import { placeholder } from './placeholders.ts';
 import { renderVirtualService, weightProblem } from './render/virtualservice.ts';
-import { decide, type NamespaceRouting, type RoutingTable, type ServiceIndex } from './routing/table.ts';
+import { decide, type RoutingTable, type ServiceIndex } from './routing/table.ts';
 import { renderTemplate, type Template } from './template.ts';
 import type { Config, Service, VirtualService } from './types.ts';
 
-export type { NamespaceOverrides, RouteState } from './routing/table.ts';
-
-export interface ServiceRouting {
-  service: string;
-  /** What the managed VirtualService records, or null. */
-  overrides: Overrides | null;
-  /** Keyed by developer namespace, in config order. */
-  namespaces: NamespaceRouting[];
-}
-
 export interface ResolveOptions {
-  /** Also work out, per Service and namespace, how requests are routed (status's view). */
+  /** Also work out, per Service and namespace, how requests are routed (status's view: each table's `namespaces`). */
   routing?: boolean;
   /** The overrides of one production Service (from its live VirtualService, changed by a route command). */
   overrides?: (service: string, ctx: OverrideContext) => Overrides | undefined;
@@ -38,8 +28,6 @@ export interface Resolution {
   tables: RoutingTable[];
   /** The production Services, sorted. */
   services: string[];
-  /** How each developer namespace is served, per Service (only when asked for: it is status's view). */
-  routing: ServiceRouting[];
   /** Placeholder Services that should exist (enablePlaceholderServices), sorted by namespace/name. */
   placeholders: Service[];
   /** Services that could not be rendered (an invalid object name, say); they get no VirtualService. */
@@ -78,7 +66,7 @@ export function resolve(config: Config, template: Template, services: readonly S
   }
   production.sort((a, b) => compare(a.metadata.name, b.metadata.name));
 
-  const out: Resolution = { virtualServices: [], tables: [], services: production.map((s) => s.metadata.name), routing: [], placeholders: [], problems: [], warnings: [] };
+  const out: Resolution = { virtualServices: [], tables: [], services: production.map((s) => s.metadata.name), placeholders: [], problems: [], warnings: [] };
   for (const svc of production) {
     const name = svc.metadata.name;
     const copies = index.real.get(name)!;
@@ -104,7 +92,6 @@ export function resolve(config: Config, template: Template, services: readonly S
       view: opts.routing ?? false,
     });
     out.warnings.push(...table.warnings);
-    if (opts.routing) out.routing.push({ service: name, overrides: table.overrides ?? null, namespaces: table.namespaces });
     for (const p of table.placeholderTargets) out.placeholders.push(placeholder(svc, p.namespace, p.target));
     const rendered = renderVirtualService(base, table, config.defaultNamespace);
     out.warnings.push(...rendered.warnings);

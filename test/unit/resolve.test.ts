@@ -25,7 +25,7 @@ describe('resolve', () => {
     const { config: c, template } = config();
     const r = resolve(c, template, [service('default', 'my-app'), service('dev-alice', 'my-app', { placeholder: true })], { routing: true });
     assert.deepEqual(r.virtualServices[0]!.spec.http, [defaultRoute('my-app')]);
-    assert.deepEqual(r.routing[0]!.namespaces[0], { namespace: 'dev-alice', placeholder: true, route: { state: 'missing' } });
+    assert.deepEqual(r.tables[0]!.namespaces[0], { namespace: 'dev-alice', placeholder: true, route: { state: 'missing' } });
   });
 
   it('recognises the seed operator placeholder annotation as well as the label', () => {
@@ -94,7 +94,7 @@ describe('resolve', () => {
     const ui = r.virtualServices.find((v) => v.metadata.name === 'ui-virtual-service')!;
     assert.deepEqual(ui.spec.http, [devRoute('ui', 'team-b'), defaultRoute('ui')]);
     assert.deepEqual(
-      r.routing.find((x) => x.service === 'auth')!.namespaces.map((n) => n.route),
+      r.tables.find((x) => x.service === 'auth')!.namespaces.map((n) => n.route),
       [{ state: 'route', target: 'integration' }, { state: 'fallback', target: 'integration' }, { state: 'fallback', target: 'integration' }, { state: 'missing' }],
     );
   });

@@ -96,7 +96,7 @@ describe('resolve with overrides', () => {
       ['vsop-dev-staging', 'vsop-default'],
     );
     assert.deepEqual(
-      removed.routing[0]!.namespaces.map((n) => n.route.state),
+      removed.tables[0]!.namespaces.map((n) => n.route.state),
       ['removed', 'missing', 'route'],
     );
     const cleared = render(overrides({ cleared: true, routes: [headerRoute('dev-alice', 'x-cid=alice')] }));
@@ -105,7 +105,7 @@ describe('resolve with overrides', () => {
       ['vsop-route-dev-alice-1', 'vsop-default'],
     );
     assert.deepEqual(
-      cleared.routing[0]!.namespaces.map((n) => [n.route.state, n.overrides?.headerRoutes ?? 0]),
+      cleared.tables[0]!.namespaces.map((n) => [n.route.state, n.overrides?.headerRoutes ?? 0]),
       [
         ['cleared', 1],
         ['cleared', 0],
@@ -146,7 +146,7 @@ describe('resolve with overrides', () => {
       ],
     );
     assert.ok(r.warnings.every((w) => w.source === 'virtualservice default/my-app-virtual-service' && w.path === 'annotation vsop.io/overrides'));
-    assert.deepEqual(r.routing[0]!.namespaces[1], {
+    assert.deepEqual(r.tables[0]!.namespaces[1], {
       namespace: 'dev-bob',
       placeholder: false,
       route: { state: 'missing' },

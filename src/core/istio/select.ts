@@ -38,7 +38,7 @@ function visibility(vs: VirtualService, from: string): number | undefined {
  * Istio's order of VirtualServices: by creation time, then name, then namespace. An object with no
  * creationTimestamp is one vsop is about to create: it sorts after every existing one.
  */
-export function istioOrder(a: VirtualService, b: VirtualService): number {
+function istioOrder(a: VirtualService, b: VirtualService): number {
   const ta = created(a);
   const tb = created(b);
   if (ta !== tb) return ta < tb ? -1 : 1;

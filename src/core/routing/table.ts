@@ -205,7 +205,7 @@ function serves(svc: Service, port: number): boolean {
 }
 
 /** The namespace itself, then its parent, its parent's parent…: where a request falls back to, in order. */
-export function fallbackChain(dev: DeveloperNamespace, all: readonly DeveloperNamespace[]): string[] {
+function fallbackChain(dev: DeveloperNamespace, all: readonly DeveloperNamespace[]): string[] {
   const chain: string[] = [];
   let cur: DeveloperNamespace | undefined = dev;
   while (cur && !chain.includes(cur.name)) {
