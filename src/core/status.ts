@@ -39,11 +39,14 @@ export interface StatusInput {
 
 export function statusView(input: StatusInput): ServiceStatus[] {
   const prod = input.defaultNamespace;
+  const after = new Map(input.world.virtualServices.map((v) => [`${v.metadata.namespace}/${v.metadata.name}`, v]));
+  const shadowing = new Map<string, Finding[]>();
+  for (const f of input.findings) if (f.code === 'shadowed' && f.service && f.other) shadowing.set(f.service, [...(shadowing.get(f.service) ?? []), f]);
   return input.tables.map((table, i) => {
     const desired = input.virtualServices[i]!;
     const key = `${desired.metadata.namespace}/${desired.metadata.name}`;
-    const live = input.world.virtualServices.find((v) => v.metadata.namespace === desired.metadata.namespace && v.metadata.name === desired.metadata.name);
-    const shadows = input.findings.filter((f) => f.code === 'shadowed' && f.service === table.service && f.other);
+    const live = after.get(key);
+    const shadows = shadowing.get(table.service) ?? [];
     // table.namespaces: resolve with `routing` fills it in.
     const namespaces = table.namespaces.map((n): NamespaceStatus => {
       if (n.route.state !== 'route' && n.route.state !== 'fallback') return n;

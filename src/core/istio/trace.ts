@@ -42,7 +42,7 @@ export interface World {
 
 /** Traces one request. Never throws for what the world holds; answers with `error` instead. */
 export function traceRequest(world: World, req: TraceRequest): TraceAnswer {
-  const lookup = serviceLookup(world.services);
+  const { lookup, candidates } = indexOf(world);
   const fqdn = hostFqdn(req.host, req.from);
   let svc = lookup(fqdn);
   if (!svc) return { cluster: '', error: `no Service for host ${JSON.stringify(req.host)} (${fqdn})` };
@@ -51,7 +51,7 @@ export function traceRequest(world: World, req: TraceRequest): TraceAnswer {
   if (concrete) svc = concrete;
   const host = `${svc.metadata.name}.${svc.metadata.namespace}.${CLUSTER_DOMAIN}`;
   const service = { namespace: svc.metadata.namespace!, name: svc.metadata.name };
-  const selection = selectVirtualService(world.virtualServices, host, req.port, req.from);
+  const selection = selectVirtualService(candidates(host), host, req.port, req.from);
   const ignored = selection.ignored.map(ref);
   if (!selection.winner) {
     const cluster = clusterName(host, req.port);
@@ -108,10 +108,44 @@ function aliasTarget(svc: Service): string | undefined {
   return parseServiceHost(svc.spec.externalName) ? hostFqdn(svc.spec.externalName, svc.metadata.namespace ?? 'default') : undefined;
 }
 
-function serviceLookup(services: readonly Service[]): (fqdn: string) => Service | undefined {
+interface WorldIndex {
+  lookup: (fqdn: string) => Service | undefined;
+  /** The VirtualServices that may name a host: those naming it exactly, and every wildcard one, in input order. */
+  candidates: (fqdn: string) => readonly VirtualService[];
+}
+
+const indexes = new WeakMap<World, WorldIndex>();
+
+/**
+ * Services by host and VirtualServices by the hosts they name, built once per world object: status traces
+ * a request per Service and namespace through one world, so no trace scans every object.
+ */
+function indexOf(world: World): WorldIndex {
+  let index = indexes.get(world);
+  if (index) return index;
   const byHost = new Map<string, Service>();
-  for (const s of services) byHost.set(`${s.metadata.name}.${s.metadata.namespace}.${CLUSTER_DOMAIN}`, s);
-  return (fqdn) => byHost.get(fqdn);
+  for (const s of world.services) byHost.set(`${s.metadata.name}.${s.metadata.namespace}.${CLUSTER_DOMAIN}`, s);
+  const exact = new Map<string, VirtualService[]>();
+  const wildcard: VirtualService[] = [];
+  const position = new Map<VirtualService, number>();
+  world.virtualServices.forEach((vs, i) => {
+    position.set(vs, i);
+    const hosts = Array.isArray(vs.spec?.hosts) ? vs.spec.hosts : [];
+    for (const h of new Set(hosts.filter((x): x is string => typeof x === 'string').map((x) => qualify(x.toLowerCase(), vs.metadata.namespace ?? 'default')))) {
+      if (h.startsWith('*')) wildcard.push(vs);
+      else exact.set(h, [...(exact.get(h) ?? []), vs]);
+    }
+  });
+  index = {
+    lookup: (fqdn) => byHost.get(fqdn),
+    candidates: (fqdn) => {
+      const named = exact.get(fqdn) ?? [];
+      if (wildcard.length === 0) return named;
+      return [...new Set([...named, ...wildcard])].sort((a, b) => position.get(a)! - position.get(b)!);
+    },
+  };
+  indexes.set(world, index);
+  return index;
 }
 
 function ref(vs: VirtualService): { namespace: string; name: string } {
