@@ -55,6 +55,8 @@ export class Controller {
   private gotFirstConfig!: () => void;
   private readonly firstConfig = new Promise<void>((resolve) => (this.gotFirstConfig = resolve));
   private burstUntil = 0;
+  /** Warning findings already logged, per key. */
+  private readonly reported = new Map<string, Set<string>>();
   /** Ready: caches synced, and (while leading) the first full pass done. */
   ready = false;
   private synced = false;
@@ -302,11 +304,20 @@ export class Controller {
     };
     for (const [field, cache] of this.caches) snapshot[field] = cache.objectsFor(key) as never;
     const result = planSnapshot(snapshot, { services: [key], allowGone: true, loaded });
+    // A warning (another VirtualService shadows or overlaps vsop's, by Istio's rules) is logged at info when
+    // it first shows for the key, not at every reconcile of it; it is logged again once it has gone and come back.
+    const seen = new Set<string>();
     for (const f of result.plan.findings) {
       const fields = { service: key, namespace: f.namespace, virtualservice: f.name };
       if (f.severity === 'error') this.o.log.error(f.message, fields);
-      else this.o.log.debug(f.message, fields);
+      else {
+        seen.add(f.message);
+        if (this.reported.get(key)?.has(f.message)) this.o.log.debug(f.message, fields);
+        else this.o.log.info(`warning: ${f.message}`, fields);
+      }
     }
+    if (seen.size) this.reported.set(key, seen);
+    else this.reported.delete(key);
     const changes = result.plan.actions.filter((a) => a.type !== 'unchanged');
     this.o.log.debug('reconciling', { service: key, namespace: prod, changes: changes.length });
     if (changes.length === 0) return;
