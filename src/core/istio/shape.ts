@@ -11,6 +11,9 @@ export interface ShapeProblem {
   message: string;
 }
 
+/** A protobuf Duration as Istio's CRD reads it: units h, m, s, ms, us, µs, ns, e.g. "1m30s", "250ms". */
+const DURATION = /^(\d+(\.\d+)?(h|m|s|ms|us|µs|ns))+$/;
+
 const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /**
@@ -27,6 +30,7 @@ export function virtualServiceSpecProblems(spec: Record<string, unknown>, requir
     const v = spec[key];
     if (v !== undefined && (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))) problem(`.${key}`, 'must be a list of strings');
   }
+  if (Array.isArray(spec.exportTo) && spec.exportTo.includes('~')) problem('.exportTo', '"~" (visible to none) is not allowed for a VirtualService');
   const http = spec.http;
   if (http !== undefined && !Array.isArray(http)) {
     problem('.http', 'must be a list of HTTP routes');
@@ -41,6 +45,12 @@ export function virtualServiceSpecProblems(spec: Record<string, unknown>, requir
     if (r.match !== undefined) {
       if (!Array.isArray(r.match)) problem(`${at}.match`, 'must be a list of match conditions');
       else r.match.forEach((m: unknown, j: number) => (isMap(m) ? matchProblems(m, `${at}.match[${j}]`, problem) : problem(`${at}.match[${j}]`, 'must be a mapping')));
+    }
+    if (requireRoutes && !(Array.isArray(r.route) && r.route.length > 0) && r.redirect === undefined && r.directResponse === undefined && r.delegate === undefined) {
+      problem(at, 'needs a route, redirect, directResponse or delegate (Istio refuses an HTTP route without one)');
+    }
+    for (const [path, d] of [['timeout', r.timeout], ['retries.perTryTimeout', isMap(r.retries) ? r.retries.perTryTimeout : undefined]] as const) {
+      if (d !== undefined && !(typeof d === 'string' && DURATION.test(d) && !/^[0.]+[a-zµ]+$/.test(d))) problem(`${at}.${path}`, `${JSON.stringify(d)} is not a duration such as "5s" or "250ms" (the apiserver refuses it)`);
     }
     if (r.route !== undefined) {
       if (!Array.isArray(r.route)) return problem(`${at}.route`, 'must be a list of destinations');
