@@ -9,6 +9,7 @@ import type { ConfigText } from './core/inventory.ts';
 import { invalidMessage, NO_OVERRIDES, readOverrides, type LiveOverrides, type Overrides } from './core/overrides.ts';
 import { isManaged, OVERRIDES_ANNOTATION } from './core/ownership.ts';
 import { planPlaceholders } from './core/placeholders.ts';
+import { takenFindings } from './core/status.ts';
 import { plan, planPurge, type Plan } from './core/plan.ts';
 import { resolve, type Resolution } from './core/resolve.ts';
 import { renderTemplate } from './core/template.ts';
@@ -104,6 +105,17 @@ export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): R
   if (!opts.purge) {
     const developerServices = snapshot.services.filter((s) => s.metadata.namespace !== config.defaultNamespace);
     p.actions.push(...planPlaceholders(resolution.placeholders, developerServices, opts.services ? new Set(opts.services) : undefined));
+    // Foreign routes that take header requests (Why 2 of the routing-truth issue): vsop cannot move them, so it says so.
+    const taken = takenFindings({
+      defaultNamespace: config.defaultNamespace,
+      tables: resolution.tables,
+      virtualServices: resolution.virtualServices,
+      world: worldAfter({ plan: p, snapshot }),
+    });
+    if (taken.length > 0) {
+      p.findings.push(...taken);
+      p.findings.sort((a, b) => compareFinding(a, b));
+    }
   }
   const desire = (service: string, fresh: VirtualService | undefined): VirtualService | undefined => {
     const again = readOverrides(fresh && isManaged(fresh) ? [fresh] : [], config.defaultNamespace, nameFor);
@@ -162,4 +174,10 @@ export function worldAfter(r: Pick<Reconciled, 'plan' | 'snapshot'>): World {
     return out;
   };
   return { services: apply(r.snapshot.services, 'Service'), virtualServices: apply(r.snapshot.virtualServices, 'VirtualService') };
+}
+
+function compareFinding(a: { namespace: string; name: string; code: string }, b: { namespace: string; name: string; code: string }): number {
+  const ka = `${a.namespace}/${a.name} ${a.code}`;
+  const kb = `${b.namespace}/${b.name} ${b.code}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
 }

@@ -42,7 +42,7 @@ export type ServiceAction = ActionsOf<'Service', Service>;
 /** One planned change, narrowed by `kind` to its object type and by `type` to the objects it carries. */
 export type Action = VirtualServiceAction | ServiceAction;
 
-export type FindingCode = 'unmanaged-conflict' | 'host-overlap' | 'shadowed' | 'invalid-overrides';
+export type FindingCode = 'unmanaged-conflict' | 'host-overlap' | 'shadowed' | 'taken' | 'invalid-overrides';
 
 export interface Finding {
   code: FindingCode;

@@ -64,3 +64,45 @@ export function statusView(input: StatusInput): ServiceStatus[] {
     };
   });
 }
+
+/**
+ * Routes someone else added to vsop's VirtualServices that take header requests vsop routes to a copy
+ * (found as status finds them: witnesses traced through the objects as sync leaves them). vsop keeps such
+ * routes where they are, so it says so: one `taken` warning per route, naming the namespaces it takes.
+ * Only VirtualServices holding routes vsop did not render are looked at.
+ */
+export function takenFindings(input: Omit<StatusInput, 'findings'>): Finding[] {
+  const prod = input.defaultNamespace;
+  const after = new Map(input.world.virtualServices.map((v) => [`${v.metadata.namespace}/${v.metadata.name}`, v]));
+  const out: Finding[] = [];
+  input.tables.forEach((table, i) => {
+    const desired = input.virtualServices[i]!;
+    const key = `${desired.metadata.namespace}/${desired.metadata.name}`;
+    const live = after.get(key);
+    const ours = new Set((desired.spec.http ?? []).map((r) => r.name));
+    const foreign = new Set((Array.isArray(live?.spec.http) ? live.spec.http : []).map((r) => r.name).filter((n) => !ours.has(n)));
+    if (!live || foreign.size === 0) return;
+    const byRoute = new Map<string, string[]>();
+    const devs = new Set(table.rules.filter((r) => r.origin === 'automatic').map((r) => r.namespace));
+    for (const ns of devs) {
+      const rules = table.rules.filter((r) => r.origin === 'automatic' && r.namespace === ns).map((r) => ({ name: r.name, backend: r.backend.namespace }));
+      for (const t of takenRoutes(input.world, live, rules, table.service, prod, prod, table.ports)) {
+        const name = t.by.startsWith('route ') ? t.by.slice('route '.length) : undefined;
+        if (name === undefined || !foreign.has(name)) continue;
+        const list = byRoute.get(name) ?? [];
+        if (!list.includes(ns)) byRoute.set(name, [...list, ns]);
+      }
+    }
+    for (const [name, namespaces] of byRoute) {
+      out.push({
+        code: 'taken',
+        severity: 'warning',
+        namespace: desired.metadata.namespace!,
+        name: desired.metadata.name,
+        service: table.service,
+        message: `route ${name}, which vsop did not render, takes the header requests vsop routes to ${namespaces.join(', ')} before vsop's routes see them; vsop leaves routes others add where they are: move it below vsop's routes or narrow its match`,
+      });
+    }
+  });
+  return out;
+}

@@ -184,7 +184,11 @@ describe('loadConfig: the template', () => {
       SEED_TEMPLATE.replace('  - route:', '  - match: [{uri: {regex: "(?=x)"}}]\n    route:'),
       /spec.http\[0\].match\[0\].uri.regex: "\(\?=x\)" is not an RE2 regular expression/,
     ],
-    ['a route without destination', SEED_TEMPLATE.replace(/  - route:[\s\S]*$/, '  - name: maintenance\n    match: [{uri: {prefix: /maint}}]\n'), /spec.http\[0\]: needs a route, redirect, directResponse or delegate/],
+    [
+      'a route without destination',
+      SEED_TEMPLATE.replace(/  - route:[\s\S]*$/, '  - name: maintenance\n    match: [{uri: {prefix: /maint}}]\n'),
+      /spec.http\[0\]: needs a route, redirect, directResponse or delegate/,
+    ],
     ['a timeout that is no duration', SEED_TEMPLATE.replace('  - route:', '  - timeout: "5"\n    route:'), /spec.http\[0\].timeout: "5" is not a duration/],
     ['no routes at all', SEED_TEMPLATE.replace(/http:[\s\S]*$/, 'http: []\n'), /spec: needs http, tcp or tls routes/],
   ];

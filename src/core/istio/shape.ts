@@ -49,8 +49,12 @@ export function virtualServiceSpecProblems(spec: Record<string, unknown>, requir
     if (requireRoutes && !(Array.isArray(r.route) && r.route.length > 0) && r.redirect === undefined && r.directResponse === undefined && r.delegate === undefined) {
       problem(at, 'needs a route, redirect, directResponse or delegate (Istio refuses an HTTP route without one)');
     }
-    for (const [path, d] of [['timeout', r.timeout], ['retries.perTryTimeout', isMap(r.retries) ? r.retries.perTryTimeout : undefined]] as const) {
-      if (d !== undefined && !(typeof d === 'string' && DURATION.test(d) && !/^[0.]+[a-zµ]+$/.test(d))) problem(`${at}.${path}`, `${JSON.stringify(d)} is not a duration such as "5s" or "250ms" (the apiserver refuses it)`);
+    for (const [path, d] of [
+      ['timeout', r.timeout],
+      ['retries.perTryTimeout', isMap(r.retries) ? r.retries.perTryTimeout : undefined],
+    ] as const) {
+      if (d !== undefined && !(typeof d === 'string' && DURATION.test(d) && !/^[0.]+[a-zµ]+$/.test(d)))
+        problem(`${at}.${path}`, `${JSON.stringify(d)} is not a duration such as "5s" or "250ms" (the apiserver refuses it)`);
     }
     if (r.route !== undefined) {
       if (!Array.isArray(r.route)) return problem(`${at}.route`, 'must be a list of destinations');
