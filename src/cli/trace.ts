@@ -68,7 +68,8 @@ function text(req: TraceRequest, a: TraceAnswer): string {
   for (const i of a.ignored ?? []) lines.push(`  ignored: ${i.namespace}/${i.name} (Istio uses one VirtualService per host for sidecars)`);
   if (a.route) lines.push(`route: ${a.route.name ?? `#${a.route.index}`}${a.route.match ? ` (${describeMatch(a.route.match)})` : ' (no match: every request)'}`);
   for (const d of a.destinations ?? []) {
-    const missing = d.noSuchPort ? `  (${d.host.split('.').slice(0, 2).reverse().join('/')} has no port ${d.port}: Envoy answers 503)` : '';
+    const svc = d.host.split('.').slice(0, 2).reverse().join('/');
+    const missing = d.noSuchPort ? `  (${svc} has no port ${d.port}: Envoy answers 503)` : d.noSuchService ? `  (service ${svc} does not exist: Envoy answers 503)` : '';
     lines.push(`→ ${d.host}:${d.port}${(a.destinations?.length ?? 0) > 1 ? ` weight ${d.weight}` : ''}  [${d.cluster}]${missing}`);
   }
   if (a.action && a.action !== 'route') lines.push(`action: ${a.action}`);

@@ -144,5 +144,10 @@ describe('trace', () => {
     );
     assert.equal(a.cluster, 'outbound|80||my-app.dev-alice.svc.cluster.local');
     assert.equal(a.destinations?.[0]?.noSuchPort, true);
+    const gone = traceRequest(
+      { services: [svc('default', 80)], virtualServices: [vs] },
+      { host: 'my-app.default', port: 80, path: '/', method: 'GET', headers: {}, from: 'default' },
+    );
+    assert.equal(gone.destinations?.[0]?.noSuchService, true);
   });
 });

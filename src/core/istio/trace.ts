@@ -16,6 +16,8 @@ export interface TraceDestination {
   cluster: string;
   /** The Service exists but lacks the port: Istio generates no such cluster, and Envoy answers 503. */
   noSuchPort?: true;
+  /** A cluster-local host with no Service at all (a route forced before the copy exists): Envoy answers 503. */
+  noSuchService?: true;
 }
 
 export interface TraceAnswer {
@@ -89,7 +91,15 @@ function routeDestinations(route: HttpRoute, namespace: string, listenerPort: nu
       const port = d.destination.port?.number ?? listenerPort;
       const target = (seen && seen.spec?.type === 'ExternalName' ? seen.spec.externalName : undefined) ?? host;
       const noSuchPort = svc && svc.spec?.type !== 'ExternalName' && !(svc.spec?.ports ?? []).some((p) => p.port === port);
-      return { host, port, weight: list.length === 1 ? 100 : (d.weight ?? 0), cluster: clusterName(target, port), ...(noSuchPort ? { noSuchPort: true as const } : {}) };
+      const noSuchService = !svc && parseServiceHost(host) !== undefined;
+      return {
+        host,
+        port,
+        weight: list.length === 1 ? 100 : (d.weight ?? 0),
+        cluster: clusterName(target, port),
+        ...(noSuchPort ? { noSuchPort: true as const } : {}),
+        ...(noSuchService ? { noSuchService: true as const } : {}),
+      };
     });
 }
 
