@@ -3,7 +3,7 @@
 // VirtualService that applies (and those Istio ignores), the route met, and the destination clusters.
 
 import { describeMatch } from '../core/istio/describe.ts';
-import { namespaceNameProblem } from '../core/names.ts';
+import { namespaceNameProblem, objectNameProblem } from '../core/names.ts';
 import { traceRequest, type TraceAnswer, type TraceRequest } from '../core/istio/trace.ts';
 import { NotFoundError, UsageError } from '../errors.ts';
 import { reconcileOnce, worldAfter } from '../reconcile.ts';
@@ -39,7 +39,8 @@ export async function trace(io: Io, service: string, opts: TraceOptions): Promis
   const result = await reconcileOnce((await openSource(io, opts)).source, { allowGone: true });
   printWarnings(io, result.warnings, c.err.yellow);
   const config = result.loaded.config;
-  const [name, ns = config.defaultNamespace] = service.split('.');
+  const [name = '', ns = config.defaultNamespace] = service.split('.');
+  if (objectNameProblem(name) || namespaceNameProblem(ns)) throw new UsageError(`${JSON.stringify(service)} is not a Service name (NAME, or NAME.NAMESPACE)`);
   const world = opts.live ? { services: result.snapshot.services, virtualServices: result.snapshot.virtualServices } : worldAfter(result);
   const svc = world.services.find((s) => s.metadata.name === name && s.metadata.namespace === ns);
   if (!svc) throw new NotFoundError(`service ${ns}/${name} not found`, { hint: `trace a Service of ${config.defaultNamespace} (or NAME.NAMESPACE)` });
