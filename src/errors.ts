@@ -28,6 +28,15 @@ export class VsopError extends Error {
 /** Bad flags or arguments. */
 export class UsageError extends VsopError {}
 
+/** The user stopped the command (Ctrl-C, or SIGTERM): the reason of the Io's abort signal. */
+export class InterruptedError extends VsopError {
+  readonly signal: 'SIGINT' | 'SIGTERM';
+  constructor(signal: 'SIGINT' | 'SIGTERM') {
+    super(`interrupted by ${signal}`);
+    this.signal = signal;
+  }
+}
+
 /** Collects every problem before failing once. */
 export class ProblemsError extends VsopError {
   readonly problems: readonly Problem[];
@@ -84,7 +93,13 @@ export const EXIT = {
   access: 6,
   notFound: 7,
   conflict: 8,
+  /** Node older than the engines field (bin/vsop.js checks before loading anything; keep both in step). */
+  platform: 9,
   internal: 70,
+  /** The shell's codes for a process ended by a signal (128 + its number): Ctrl-C, SIGTERM, a closed output pipe. */
+  interrupted: 130,
+  pipe: 141,
+  terminated: 143,
 } as const;
 
 export function exitCodeOf(err: unknown): number {

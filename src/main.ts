@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import pkg from '../package.json' with { type: 'json' };
 import { buildProgram } from './cli/program.ts';
 import { processIo, type Io } from './cli/io.ts';
-import { EXIT, exitCodeOf, ProblemsError, VsopError } from './errors.ts';
+import { EXIT, exitCodeOf, InterruptedError, ProblemsError, VsopError } from './errors.ts';
 
 export async function run(argv: readonly string[], io: Io = processIo()): Promise<number> {
   const noColorFlag = argv.includes('--no-color');
@@ -18,12 +18,23 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
     // The seed operator's -zap-* flags are not in commander's syntax; `watch` takes them as they are.
     const args = argv.includes('watch') ? (await import('./cli/watch.ts')).zapAliases(argv) : [...argv];
     await program.parseAsync(args);
-    return exit;
+    return interrupted(io) ?? exit;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage; // commander printed it
+    // Whatever failed once the user stopped the command (an aborted request, a prompt) is that stop: the
+    // shell's code for the signal, and no message, as kubectl does.
+    const stopped = interrupted(io);
+    if (stopped !== undefined) return stopped;
     await report(err, io, noColorFlag ? false : undefined);
     return exitCodeOf(err);
   }
+}
+
+/** 130 after Ctrl-C, 143 after SIGTERM; undefined when no signal came, or the command stops on one (watch). */
+function interrupted(io: Io): number | undefined {
+  const reason: unknown = io.signal.reason;
+  if (!io.signal.aborted || io.stopsOnSignal || !(reason instanceof InterruptedError)) return undefined;
+  return reason.signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
 }
 
 async function report(err: unknown, io: Io, colorFlag: boolean | undefined): Promise<void> {

@@ -1,6 +1,8 @@
 // The streams commands write to, injected so tests can capture them. Results go to stdout; progress,
 // warnings and errors to stderr. Whether to colour is decided here; paint.ts does the colouring.
 
+import { EXIT, InterruptedError } from '../errors.ts';
+
 export interface Io {
   out(text: string): void;
   err(text: string): void;
@@ -12,18 +14,28 @@ export interface Io {
   /** Asks on stderr and returns the line typed in answer. */
   prompt?(question: string): Promise<string>;
   env: Record<string, string | undefined>;
-  /** Aborted on the first SIGINT or SIGTERM: in-flight requests and retry waits stop. */
+  /** Aborted on the first SIGINT or SIGTERM (its reason an InterruptedError): in-flight requests and retry waits stop. */
   signal: AbortSignal;
+  /** Set by a command for which a signal is the normal way to stop (watch): it then ends as it chooses. */
+  stopsOnSignal?: boolean;
 }
 
 export function processIo(): Io {
   const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
     // A second signal means "now": exit at once, with the shell's code for it.
-    if (abort.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
-    abort.abort(new Error(`interrupted by ${signal}`));
+    if (abort.signal.aborted) process.exit(signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated);
+    abort.abort(new InterruptedError(signal));
   };
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  // A reader that went away (`vsop render | head -1`) ends vsop quietly, as SIGPIPE ends kubectl; Node
+  // ignores SIGPIPE, so the closed pipe shows up as EPIPE on the next write.
+  const closed = (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.pipe);
+    throw err;
+  };
+  process.stdout.on('error', closed);
+  process.stderr.on('error', closed);
   return {
     signal: abort.signal,
     out: (t) => void process.stdout.write(t),

@@ -45,6 +45,8 @@ export function zapAliases(argv: readonly string[]): string[] {
 }
 
 export async function watch(io: Io, opts: WatchOptions): Promise<number> {
+  // SIGTERM (and Ctrl-C) is how a Deployment stops watch: it releases the Lease and exits 0.
+  io.stopsOnSignal = true;
   const log = createLogger((line) => io.err(line), opts.logLevel, opts.logFormat === 'console');
   const metrics = new Metrics();
   const identity = io.env.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`;

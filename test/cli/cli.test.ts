@@ -1,7 +1,8 @@
 // Spawns the built bin/vsop.js, as users and scripts do: exit codes, streams, help, completions, colour.
 
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -181,6 +182,66 @@ describe('completions', () => {
       }
       const r = spawnSync(shell, [flag, join(ROOT, 'completions', `vsop.${shell}`)], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
+    });
+  }
+});
+
+describe('signals, pipes and the platform (spawned)', () => {
+  it('refuses a Node older than 22.19 before loading anything, saying what to install (exit 9)', () => {
+    const old = 'data:text/javascript,Object.defineProperty(process,"versions",{value:{...process.versions,node:"20.11.0"}})';
+    const r = spawnSync(process.execPath, ['--import', old, BIN, 'render', '-f', 'examples/seed'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 9);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^error: vsop needs Node\.js 22\.19 or newer; this is v20\.11\.0\nhint: install Node\.js 22/);
+  });
+
+  it("ends quietly when the reader of its output goes away (vsop render | head), with the shell's code for SIGPIPE", () => {
+    // Enough output that the pipe's buffer cannot take it all before head exits.
+    const dir = mkdtempSync(join(tmp, 'pipe-'));
+    const items = Array.from({ length: 3000 }, (_, i) => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: `svc-${i}`, namespace: 'default' },
+      spec: { ports: [{ port: 80 }] },
+    }));
+    writeFileSync(join(dir, 'services.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+    writeFileSync(join(dir, 'config.yaml'), 'defaultNamespace: default\ndeveloperNamespaces: [dev-alice]\n');
+    const script = `"$0" "$1" render -f "$2" 2>"$3" | head -c 100 >/dev/null; echo "\${PIPESTATUS[0]}"`;
+    const r = spawnSync('bash', ['-c', script, process.execPath, BIN, dir, join(dir, 'stderr')], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.stdout.trim(), '141');
+    assert.equal(readFileSync(join(dir, 'stderr'), 'utf8'), '');
+  });
+
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(`exits ${code} without a message on ${signal} while a request is waiting`, async () => {
+      // An API server that accepts connections and never answers: sync waits in its first request.
+      const server = createServer(() => {});
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const port = (server.address() as AddressInfo).port;
+      const kubeconfig = join(tmp, `hang-${signal}.yaml`);
+      writeFileSync(
+        kubeconfig,
+        `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`,
+      );
+      try {
+        const child = spawn(process.execPath, [BIN, 'sync', '--kubeconfig', kubeconfig], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: tmp } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        // Once the connection is made, the command is waiting for the answer.
+        await new Promise<void>((resolve) => server.once('connection', () => resolve()));
+        child.kill(signal);
+        const exit = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+        assert.equal(exit, code, stderr);
+        assert.equal(stdout, '');
+        assert.doesNotMatch(stderr, /internal error|at .*\.js:\d+/);
+      } finally {
+        server.close();
+      }
     });
   }
 });
