@@ -25,6 +25,19 @@ export function parseDuration(value: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
+/**
+ * A duration flag's parser, refusing values outside [min, max] (milliseconds): a resync every 0 s or a
+ * request timeout of 300 years is a typo, not a wish. The README lists each flag's range.
+ */
+function duration(min: number, max: number): (value: string) => number {
+  const show = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
+  return (value) => {
+    const ms = parseDuration(value);
+    if (ms < min || ms > max) throw new InvalidArgumentError(`expected a duration from ${show(min)} to ${show(max)}`);
+    return ms;
+  };
+}
+
 const filenameOption = () =>
   new Option('-f, --filename <path>', 'read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable').argParser(collect);
 
@@ -54,8 +67,10 @@ function planCommand(cmd: Command, own: { first?: (cmd: Command) => Command; las
     )
     .option('--adopt', 'take over a same-named VirtualService that lacks the managed label, keeping its routes');
   return (own.last ?? ((c) => c))(cmd)
-    .addOption(new Option('--timeout <duration>', 'give up retrying an object that keeps conflicting after this long').argParser(parseDuration).default(60_000, '60s'))
-    .addOption(new Option('--retry-base <duration>', 'first conflict-retry delay; it doubles each time, with jitter').argParser(parseDuration).default(1000, '1s').hideHelp());
+    .addOption(new Option('--timeout <duration>', 'give up retrying an object that keeps conflicting after this long').argParser(duration(1000, 86_400_000)).default(60_000, '60s'))
+    .addOption(
+      new Option('--retry-base <duration>', 'first conflict-retry delay; it doubles each time, with jitter').argParser(duration(10, 60_000)).default(1000, '1s').hideHelp(),
+    );
 }
 
 export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vsop', version = '0.0.0'): Command {
@@ -66,7 +81,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .addOption(new Option('--config-name <name>', 'name of the vsop ConfigMap').env('VSOP_CONFIG_NAME').default(DEFAULT_CONFIG_LOCATION.name))
     .option('--kubeconfig <path>', "the kubeconfig file to use (default: KUBECONFIG, then ~/.kube/config, then the Pod's service account)")
     .option('--context <name>', 'the kubeconfig context to use')
-    .addOption(new Option('--request-timeout <duration>', 'give up on one API request after this long').argParser(parseDuration).default(30_000, '30s'))
+    .addOption(new Option('--request-timeout <duration>', 'give up on one API request after this long').argParser(duration(1000, 3_600_000)).default(30_000, '30s'))
     .option('--no-color', 'never colour output (NO_COLOR and FORCE_COLOR are honoured too)')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
@@ -167,14 +182,16 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .option('--leader-elect', 'run several replicas: only the holder of a coordination.k8s.io Lease writes')
     .option('--leader-election-id <name>', 'name of the Lease', 'virtualservice-operator')
     .option('--leader-election-namespace <namespace>', "namespace of the Lease (default: POD_NAMESPACE, else the ConfigMap's)")
-    .addOption(new Option('--lease-duration <duration>', 'how long a Lease holds without renewal').argParser(parseDuration).default(15_000, '15s'))
-    .addOption(new Option('--renew-deadline <duration>', 'a leader that has not renewed for this long stops writing').argParser(parseDuration).default(10_000, '10s'))
-    .addOption(new Option('--retry-period <duration>', 'how often to try to acquire or renew the Lease').argParser(parseDuration).default(2_000, '2s'))
+    .addOption(new Option('--lease-duration <duration>', 'how long a Lease holds without renewal').argParser(duration(1000, 600_000)).default(15_000, '15s'))
+    .addOption(new Option('--renew-deadline <duration>', 'a leader that has not renewed for this long stops writing').argParser(duration(1000, 600_000)).default(10_000, '10s'))
+    .addOption(new Option('--retry-period <duration>', 'how often to try to acquire or renew the Lease').argParser(duration(100, 60_000)).default(2_000, '2s'))
     .addOption(new Option('--workers <n>', 'Services reconciled at once').argParser(positiveInt).default(4))
-    .addOption(new Option('--resync-period <duration>', 'reconcile everything again this often, to catch anything missed').argParser(parseDuration).default(600_000, '10m'))
+    .addOption(
+      new Option('--resync-period <duration>', 'reconcile everything again this often, to catch anything missed').argParser(duration(10_000, 86_400_000)).default(600_000, '10m'),
+    )
     .addOption(new Option('--log-level <level>', 'least severe level logged (-zap-log-level is accepted too)').choices(['debug', 'info', 'error']).default('info'))
     .addOption(new Option('--log-format <format>', 'json lines, or console for people (-zap-development is accepted too)').choices(['json', 'console']).default('json'))
-    .addOption(new Option('--retry-base <duration>', 'first conflict-retry delay').argParser(parseDuration).default(1000, '1s').hideHelp())
+    .addOption(new Option('--retry-base <duration>', 'first conflict-retry delay').argParser(duration(10, 60_000)).default(1000, '1s').hideHelp())
     .action(action(async (_args, opts) => (await import('./watch.ts')).watch(io, opts as never)));
 
   const config = program.command('config').description('work with the vsop configuration');
