@@ -6,7 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { UsageError, UnreachableError } from '../errors.ts';
+import { InputError, UsageError, UnreachableError } from '../errors.ts';
 
 const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -20,13 +20,13 @@ export function loadKubeConfig(opts: KubeconfigOptions): KubeConfig {
   const kc = new KubeConfig();
   if (opts.kubeconfig) {
     if (!existsSync(opts.kubeconfig)) throw new UsageError(`--kubeconfig ${opts.kubeconfig}: no such file`);
-    kc.loadFromFile(opts.kubeconfig);
+    loadFile(kc, opts.kubeconfig);
   } else if (opts.env.KUBECONFIG) {
     const files = opts.env.KUBECONFIG.split(delimiter).filter((f) => f && existsSync(f));
     if (files.length === 0) throw new UsageError(`KUBECONFIG=${opts.env.KUBECONFIG}: none of its files exists`);
     mergeFirstWins(kc, files);
   } else if (existsSync(join(opts.env.HOME ?? homedir(), '.kube', 'config'))) {
-    kc.loadFromFile(join(opts.env.HOME ?? homedir(), '.kube', 'config'));
+    loadFile(kc, join(opts.env.HOME ?? homedir(), '.kube', 'config'));
   } else if (opts.env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT)) {
     kc.loadFromCluster();
   } else {
@@ -47,10 +47,46 @@ export function loadKubeConfig(opts: KubeconfigOptions): KubeConfig {
     }
     kc.setCurrentContext(opts.context);
   }
-  if (!kc.getCurrentCluster()) {
-    throw new UsageError(`the current context "${kc.getCurrentContext()}" names no cluster`, { hint: 'pick a context with --context' });
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) {
+    const current = kc.getCurrentContext();
+    const names = kc.getContexts().map((c) => c.name);
+    throw new UsageError(current ? `the current context "${current}" names no cluster` : 'the kubeconfig sets no current context', {
+      hint: names.length
+        ? `pick one with --context (known: ${names.join(', ')})`
+        : 'the kubeconfig defines no context: kubectl config set-context, or point --kubeconfig at another file',
+    });
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(cluster.server);
+  } catch {
+    url = undefined;
+  }
+  if (!url || url.protocol !== 'https:') {
+    const why = url ? 'is not HTTPS: vsop talks to the API server over HTTPS only' : 'is not a URL';
+    throw new InputError('invalid kubeconfig', [{ source: `cluster "${cluster.name}"`, path: 'cluster.server', message: `${JSON.stringify(cluster.server)} ${why}` }], {
+      hint: "set the cluster's server to https://HOST:PORT",
+    });
   }
   return kc;
+}
+
+/**
+ * One kubeconfig file, with relative paths made absolute as kubectl does. An empty file is an empty
+ * configuration (kubectl reads it so); one that is not YAML is invalid input naming the file.
+ */
+function loadFile(kc: KubeConfig, file: string): void {
+  const text = readFileSync(file, 'utf8');
+  if (text.trim() === '') return;
+  try {
+    kc.loadFromString(text);
+  } catch (err) {
+    throw new InputError('invalid kubeconfig', [{ source: file, path: '', message: `is not a kubeconfig: ${String((err as Error).message).split('\n')[0]}` }], {
+      hint: `check it with: kubectl config view --kubeconfig ${file}`,
+    });
+  }
+  kc.makePathsAbsolute(dirname(file));
 }
 
 /** kubectl's merge: the first file to define a cluster, user or context keeps it; so does current-context. */
@@ -58,8 +94,7 @@ function mergeFirstWins(kc: KubeConfig, files: string[]): void {
   const merged = { clusters: [] as { name: string }[], users: [] as { name: string }[], contexts: [] as { name: string }[], currentContext: '' };
   for (const file of files) {
     const one = new KubeConfig();
-    one.loadFromString(readFileSync(file, 'utf8'));
-    one.makePathsAbsolute(dirname(file));
+    loadFile(one, file);
     const add = <T extends { name: string }>(into: T[], from: T[]) => {
       for (const item of from) if (!into.some((x) => x.name === item.name)) into.push(item);
     };
