@@ -89,16 +89,34 @@ export async function watch(io: Io, opts: WatchOptions): Promise<number> {
   });
 
   const ready = () => (elector && !elector.isLeader ? controller.standbyReady : controller.ready);
-  const servers = [
-    serve(opts.healthProbeBindAddress, 'health probes', log, async (path) => {
-      if (path === '/healthz' || path === '/livez') return { status: 200, body: 'ok' };
-      if (path === '/readyz') return ready() && !io.signal.aborted ? { status: 200, body: 'ok' } : { status: 503, body: 'not ready' };
-      return undefined;
-    }),
-    serve(opts.metricsBindAddress, 'metrics', log, async (path) =>
-      path === '/metrics' ? { status: 200, body: await metrics.registry.metrics(), type: metrics.registry.contentType } : undefined,
+  const servers = await Promise.all(
+    [
+      serve(opts.healthProbeBindAddress, 'health probes', log, async (path) => {
+        if (path === '/healthz' || path === '/livez') return { status: 200, body: 'ok' };
+        if (path === '/readyz') return ready() && !io.signal.aborted ? { status: 200, body: 'ok' } : { status: 503, body: 'not ready' };
+        return undefined;
+      }),
+      serve(opts.metricsBindAddress, 'metrics', log, async (path) =>
+        path === '/metrics' ? { status: 200, body: await metrics.registry.metrics(), type: metrics.registry.contentType } : undefined,
+      ),
+    ].map((p) =>
+      p.then(
+        (server) => ({ server }),
+        (error: unknown) => ({ error }),
+      ),
     ),
-  ].filter((s): s is Server => s !== undefined);
+  ).then((list) => {
+    // One that could not listen stops watch before it starts; the other must not keep the process alive.
+    const failed = list.find((x) => 'error' in x);
+    const up = list.flatMap((x) => ('server' in x && x.server ? [x.server] : []));
+    if (failed && 'error' in failed) {
+      for (const server of up) server.close();
+      requests.abort();
+      port.close?.();
+      throw failed.error;
+    }
+    return up;
+  });
 
   log.info('starting', { identity, leaderElection: Boolean(elector), configmap: `${opts.configNamespace}/${opts.configName}` });
   const code: number = EXIT.ok;
@@ -140,11 +158,15 @@ function aborted(signal: AbortSignal): Promise<void> {
 
 type Handler = (path: string) => Promise<{ status: number; body: string; type?: string } | undefined>;
 
-/** ":8081" listens on every interface, "127.0.0.1:8081" on one; "0" turns the server off. */
-function serve(address: string, what: string, log: ReturnType<typeof createLogger>, handler: Handler): Server | undefined {
+/**
+ * ":8081" listens on every interface, "127.0.0.1:8081" on one; "0" turns the server off. Resolves once it
+ * listens; an address that cannot be listened on (taken, not this host's) is a usage error, so watch never
+ * runs without the probes its Deployment waits for.
+ */
+async function serve(address: string, what: string, log: ReturnType<typeof createLogger>, handler: Handler): Promise<Server | undefined> {
   if (address === '0') return undefined;
   const m = /^(.*):(\d+)$/.exec(address);
-  if (!m) throw new UsageError(`${what} address "${address}" is not HOST:PORT or :PORT`);
+  if (!m || Number(m[2]) > 65535) throw new UsageError(`${what} address "${address}" is not HOST:PORT or :PORT (a port from 0 to 65535)`);
   const server = createServer((req, res) => {
     handler(new URL(req.url ?? '/', 'http://x').pathname)
       .then((answer) => {
@@ -156,7 +178,18 @@ function serve(address: string, what: string, log: ReturnType<typeof createLogge
       })
       .catch((err: unknown) => res.writeHead(500).end(String(err)));
   });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new UsageError(`cannot listen on ${address} for ${what}: ${err.code ?? err.message}`, {
+          cause: err,
+          hint: `pick a free address with --${what === 'metrics' ? 'metrics' : 'health-probe'}-bind-address`,
+        }),
+      ),
+    );
+    server.listen(Number(m[2]), m[1] || undefined, () => resolve());
+  });
   server.on('error', (err) => log.error(`${what} server failed`, { error: err, address }));
-  server.listen(Number(m[2]), m[1] || undefined, () => log.info(`serving ${what}`, { address }));
+  log.info(`serving ${what}`, { address });
   return server;
 }

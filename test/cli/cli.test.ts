@@ -244,4 +244,30 @@ describe('signals, pipes and the platform (spawned)', () => {
       }
     });
   }
+
+  it('watch stops at once, exit 2, when its probe address is taken or not a port (it never runs without probes)', async () => {
+    const taken = createServer(() => {});
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const kubeconfig = join(tmp, 'watch-kubeconfig.yaml');
+    writeFileSync(
+      kubeconfig,
+      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
+    );
+    try {
+      const address = `127.0.0.1:${(taken.address() as AddressInfo).port}`;
+      for (const [value, message] of [
+        [address, new RegExp(`cannot listen on ${address.replace(/\./g, '\\.')} for health probes: EADDRINUSE`)],
+        ['127.0.0.1:99999', /health probes address "127\.0\.0\.1:99999" is not HOST:PORT or :PORT/],
+      ] as const) {
+        const child = spawn(process.execPath, [BIN, 'watch', '--kubeconfig', kubeconfig, '--health-probe-bind-address', value, '--metrics-bind-address', '0'], { cwd: ROOT });
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        const exit = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+        assert.equal(exit, 2, stderr);
+        assert.match(stderr, message);
+      }
+    } finally {
+      taken.close();
+    }
+  });
 });
