@@ -52,7 +52,7 @@ _vsop_sync() {
     '(-o --output)'{-o,--output}'[text, json (the plan with --diff, the results otherwise), markdown (with --diff)]:value:(text json markdown)' \
     '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
     '--strict[treat warnings (another VirtualService on the same host) as errors]' \
-    '--timeout[give up retrying an object that keeps conflicting after this long]:value:()' \
+    '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -98,7 +98,7 @@ _vsop_route_add() {
     '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
     '(-o --output)'{-o,--output}'[text, json (the plan with --diff, the results otherwise), markdown (with --diff)]:value:(text json markdown)' \
     '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
-    '--timeout[give up retrying an object that keeps conflicting after this long]:value:()' \
+    '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -118,7 +118,7 @@ _vsop_route_rm() {
     '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
     '(-o --output)'{-o,--output}'[text, json (the plan with --diff, the results otherwise), markdown (with --diff)]:value:(text json markdown)' \
     '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
-    '--timeout[give up retrying an object that keeps conflicting after this long]:value:()' \
+    '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -138,7 +138,7 @@ _vsop_route_reset() {
     '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
     '(-o --output)'{-o,--output}'[text, json (the plan with --diff, the results otherwise), markdown (with --diff)]:value:(text json markdown)' \
     '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
-    '--timeout[give up retrying an object that keeps conflicting after this long]:value:()' \
+    '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -160,7 +160,7 @@ _vsop_clear() {
     '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
     '(-o --output)'{-o,--output}'[text, json (the plan with --diff, the results otherwise), markdown (with --diff)]:value:(text json markdown)' \
     '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
-    '--timeout[give up retrying an object that keeps conflicting after this long]:value:()' \
+    '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \

@@ -6,7 +6,7 @@ import { applyPlan, DEFAULT_RETRY, type Result } from '../apply.ts';
 import type { Action, Finding, Plan } from '../core/plan.ts';
 import { hasChanges } from '../core/plan.ts';
 import { planDiff, planJson, planMarkdown, summaryLine } from '../core/render.ts';
-import { ConflictError, EXIT, InputError, UsageError, type Problem } from '../errors.ts';
+import { ConflictError, EXIT, InputError, UnreachableError, UsageError, type Problem } from '../errors.ts';
 import type { KubePort } from '../k8s/port.ts';
 import { reconcileOnce, type Reconciled, type ReconcileOptions } from '../reconcile.ts';
 import type { Io } from './io.ts';
@@ -63,11 +63,15 @@ export async function runPlan(io: Io, opts: PlanOptions, req: PlanRequest): Prom
   const c = paint(io, opts.color);
   const spinner = progress(io, opts.color, 'Reading the cluster');
   let port: KubePort | undefined;
+  // --timeout bounds the command's work, reading and writing with every retry, not each object: with the
+  // API server gone, 1,000 objects retried eight at a time would otherwise take hours. A question asked
+  // in between (clear --purge) does not count.
+  const budget = new Budget(opts.timeout, io.signal);
   try {
-    const opened = await openSource(io, opts);
+    const opened = await openSource(budget.io(io), opts);
     const source = opened.source;
     port = opened.port;
-    const result = await reconcileOnce(source, { ...(services.length ? { services } : {}), ...(opts.adopt ? { adopt: true } : {}), ...req.reconcile });
+    const result = await budget.run(() => reconcileOnce(source, { ...(services.length ? { services } : {}), ...(opts.adopt ? { adopt: true } : {}), ...req.reconcile }));
     spinner.stop();
     printWarnings(io, result.warnings, c.err.yellow);
 
@@ -87,15 +91,71 @@ export async function runPlan(io: Io, opts: PlanOptions, req: PlanRequest): Prom
         'dry run',
       );
     } else {
+      // Off the clock: the budget runs only inside budget.run.
       if (opts.dryRun === 'none') await req.confirm?.(result.plan, port);
-      const results = await apply(io, opts, port, result);
+      const results = await budget.run(() => apply(budget.io(io), opts, port!, result));
       printOutcome(io, results, opts.output, opts.dryRun === 'server' ? 'server dry run' : undefined);
     }
     if (!first) checkFindings(io, c, result.plan.findings, false);
     return EXIT.ok;
   } finally {
     spinner.stop();
+    budget.stop();
     port?.close?.();
+  }
+}
+
+/**
+ * The command's time budget: an abort signal that fires when the time spent working (not waiting for a
+ * person: it runs only inside `run`) passes `ms`, or on Ctrl-C. Work the budget cut short ends in an
+ * UnreachableError (exit 5).
+ */
+class Budget {
+  private readonly ms: number;
+  private left: number;
+  private started = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly abort = new AbortController();
+  readonly signal: AbortSignal;
+
+  constructor(ms: number, interrupt: AbortSignal) {
+    this.ms = ms;
+    this.left = ms;
+    this.signal = AbortSignal.any([interrupt, this.abort.signal]);
+  }
+
+  /** The Io with the budget's signal, for the client and apply. */
+  io(io: Io): Io {
+    return { ...io, signal: this.signal };
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    this.started = performance.now();
+    this.timer = setTimeout(() => this.abort.abort(new Error('--timeout')), Math.max(this.left, 0));
+    try {
+      return await work();
+    } catch (err) {
+      if (this.abort.signal.aborted) {
+        throw new UnreachableError(`gave up after --timeout ${this.ms / 1000}s: the cluster did not let vsop finish in time`, {
+          cause: err,
+          hint: 'check the cluster (kubectl get --raw /readyz), or raise --timeout; a later run picks up where this one stopped',
+        });
+      }
+      throw err;
+    } finally {
+      this.stopClock();
+    }
+  }
+
+  stop(): void {
+    this.stopClock();
+  }
+
+  private stopClock(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.started) this.left -= performance.now() - this.started;
+    this.started = 0;
   }
 }
 

@@ -67,7 +67,11 @@ function planCommand(cmd: Command, own: { first?: (cmd: Command) => Command; las
     )
     .option('--adopt', 'take over a same-named VirtualService that lacks the managed label, keeping its routes');
   return (own.last ?? ((c) => c))(cmd)
-    .addOption(new Option('--timeout <duration>', 'give up retrying an object that keeps conflicting after this long').argParser(duration(1000, 86_400_000)).default(60_000, '60s'))
+    .addOption(
+      new Option('--timeout <duration>', 'give up after this long: reading, writing and every retry together (a question asked does not count)')
+        .argParser(duration(1000, 86_400_000))
+        .default(60_000, '60s'),
+    )
     .addOption(
       new Option('--retry-base <duration>', 'first conflict-retry delay; it doubles each time, with jitter').argParser(duration(10, 60_000)).default(1000, '1s').hideHelp(),
     );

@@ -245,6 +245,27 @@ describe('signals, pipes and the platform (spawned)', () => {
     });
   }
 
+  it('--timeout bounds the whole command: a cluster that never answers ends it with exit 5 after the budget', async () => {
+    const server = createServer(() => {});
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const kubeconfig = join(tmp, 'timeout.yaml');
+    const port = (server.address() as AddressInfo).port;
+    writeFileSync(
+      kubeconfig,
+      `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`,
+    );
+    try {
+      const child = spawn(process.execPath, [BIN, 'sync', '--kubeconfig', kubeconfig, '--timeout', '1s', '--request-timeout', '1h'], { cwd: ROOT });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const exit = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      assert.equal(exit, 5, stderr);
+      assert.match(stderr, /^error: gave up after --timeout 1s/);
+    } finally {
+      server.close();
+    }
+  });
+
   it('watch stops at once, exit 2, when its probe address is taken or not a port (it never runs without probes)', async () => {
     const taken = createServer(() => {});
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
