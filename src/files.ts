@@ -4,6 +4,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isScalar, LineCounter, parseAllDocuments } from 'yaml';
+import { documentValue } from './core/yaml.ts';
 import { InputError, type Problem } from './errors.ts';
 import { collect, type SourcedDocument } from './core/inventory.ts';
 import { CONFIG_KEY } from './core/ownership.ts';
@@ -71,13 +72,13 @@ function parseInto(source: string, text: string, docs: SourcedDocument[], proble
   const list = Array.isArray(parsed) ? parsed : [];
   let any = false;
   for (const doc of list) {
-    // Only the first syntax error of a document: the ones after it are usually its echoes.
-    for (const e of doc.errors.slice(0, 1)) {
-      const pos = lineCounter.linePos(e.pos[0]);
-      problems.push({ source: `${source}:${pos.line}:${pos.col}`, path: '', message: e.message.split('\n')[0]! });
+    // Only the first problem of a document: the ones after a syntax error are usually its echoes.
+    const read = documentValue(doc, lineCounter);
+    if ('problem' in read) {
+      problems.push({ source: `${source}:${read.problem.line}:${read.problem.col}`, path: '', message: read.problem.message });
+      continue;
     }
-    if (doc.errors.length > 0) continue;
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    const value = read.value;
     if (value === null || value === undefined) continue;
     any = true;
     const start = doc.contents?.range[0] ?? doc.range[0];

@@ -2,6 +2,7 @@
 // and offending value), then returned with the defaults the seed operator implies.
 
 import { LineCounter, parseDocument, type Document } from 'yaml';
+import { documentValue } from './yaml.ts';
 import { ConfigError, type Problem } from '../errors.ts';
 import { closest, headerNameProblem, headerValueProblem, namespaceNameProblem } from './names.ts';
 import { SYSTEM_NAMESPACES } from './ownership.ts';
@@ -32,16 +33,9 @@ export function loadConfig(text: string, source: string, locate: (line: number, 
     const { line, col } = position(doc, lineCounter, path);
     return locate(line, col);
   };
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      'invalid configuration',
-      doc.errors.slice(0, 1).map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        return { source: locate(pos.line, pos.col), path: '', message: e.message.split('\n')[0]! };
-      }),
-    );
-  }
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  const read = documentValue(doc, lineCounter);
+  if ('problem' in read) throw new ConfigError('invalid configuration', [{ source: locate(read.problem.line, read.problem.col), path: '', message: read.problem.message }]);
+  const raw = read.value;
   const errors: Problem[] = [];
   const warnings: Problem[] = [];
   const error = (path: Path, message: string) => errors.push({ source: at(path), path: formatPath(path), message });

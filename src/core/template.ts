@@ -2,6 +2,7 @@
 // of the parsed document (never into raw text, so no value can change the document's structure).
 
 import { LineCounter, parseDocument } from 'yaml';
+import { documentValue } from './yaml.ts';
 import type { Problem } from '../errors.ts';
 import { virtualServiceSpecProblems } from './istio/shape.ts';
 import type { VirtualService } from './types.ts';
@@ -60,15 +61,9 @@ export function parseTemplate(text: string, defaultNamespace: string): { templat
   const variables: string[] = [];
   const guarded = text.replace(VARIABLE, (v) => `${TOKEN}${variables.push(v) - 1}_`);
   const doc = parseDocument(guarded, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return {
-      problems: doc.errors.slice(0, 1).map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        return { path: `line ${pos.line}, column ${pos.col}`, message: firstLine(e.message) };
-      }),
-    };
-  }
-  const value: unknown = restore(doc.toJS({ maxAliasCount: 100 }), variables);
+  const read = documentValue(doc, lineCounter);
+  if ('problem' in read) return { problems: [{ path: `line ${read.problem.line}, column ${read.problem.col}`, message: read.problem.message }] };
+  const value: unknown = restore(read.value, variables);
   const problems: Problem[] = [];
   for (const name of unknownVariables(value)) {
     problems.push({
@@ -179,8 +174,4 @@ function shapeProblems(value: unknown, defaultNamespace: string): Problem[] {
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-function firstLine(s: string): string {
-  return s.split('\n')[0]!.trim();
 }

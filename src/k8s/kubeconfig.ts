@@ -63,7 +63,7 @@ export function loadKubeConfig(opts: KubeconfigOptions): KubeConfig {
   } catch {
     url = undefined;
   }
-  if (!url || url.protocol !== 'https:') {
+  if (url?.protocol !== 'https:') {
     const why = url ? 'is not HTTPS: vsop talks to the API server over HTTPS only' : 'is not a URL';
     throw new InputError('invalid kubeconfig', [{ source: `cluster "${cluster.name}"`, path: 'cluster.server', message: `${JSON.stringify(cluster.server)} ${why}` }], {
       hint: "set the cluster's server to https://HOST:PORT",

@@ -57,11 +57,45 @@ describe('loadConfig: defaults', () => {
   });
 });
 
+describe('loadConfig: YAML aliases', () => {
+  it('loads aliases a real file uses, however many times (kubectl reads them)', () => {
+    const names = Array.from({ length: 1001 }, (_, i) => `  - {name: dev-${i}, parent: *base}`).join('\n');
+    const { config: c } = loadConfig(`defaultNamespace: prod\ndeveloperNamespaces:\n  - &base base\n${names}\n`, 'config.yaml');
+    assert.equal(c.developerNamespaces.length, 1002);
+    assert.equal(c.developerNamespaces[1001]!.parent, 'base');
+  });
+});
+
 describe('loadConfig: every problem, with its path and value', () => {
   const cases: [string, string, string[]][] = [
     ['YAML syntax error with line and column', 'defaultNamespace: prod\ndeveloperNamespaces: [a, b\n', ['config.yaml:3:1: : ']],
     ['a scalar document', 'just text\n', ['config.yaml: : must be a YAML mapping of settings']],
     ['an empty document', '\n', ['config.yaml: : is empty (defaultNamespace is required)']],
+    [
+      'an alias without its anchor',
+      'defaultNamespace: prod\nroutingHeader: *hdr\n',
+      [
+        'config.yaml:2:16: : Unresolved alias (the anchor must be set before the alias): hdr (an alias *name needs an anchor &name earlier in the same document; quote a value that starts with *)',
+      ],
+    ],
+    [
+      'a tag with no meaning in Kubernetes',
+      'defaultNamespace: prod\nroutingHeader: !evil x\n',
+      ['config.yaml:2:22: : the tag !evil has no meaning in a Kubernetes object (write the value as a plain string, number, list or mapping)'],
+    ],
+    [
+      'a binary tag',
+      'defaultNamespace: !!binary cHJvZA==\n',
+      ['config.yaml:1:28: : the tag !!binary has no meaning in a Kubernetes object (write the value as a plain string, number, list or mapping)'],
+    ],
+    [
+      'an alias bomb',
+      `defaultNamespace: prod\na: &a [x, x, x, x, x, x, x, x, x]\n${'bcdefghij'
+        .split('')
+        .map((n, i) => `${n}: &${n} [${Array(9).fill(`*${'abcdefghij'[i]}`).join(', ')}]`)
+        .join('\n')}\n`,
+      ['config.yaml:3:8: : aliases expand past 100,000 nodes (a YAML alias bomb?): write the data out, or share less'],
+    ],
     ['missing defaultNamespace', 'developerNamespaces: [dev-a]\n', ['config.yaml: defaultNamespace: is required (the production namespace)']],
     ['defaultNamespace of the wrong type', 'defaultNamespace: 42\n', ['config.yaml:1:19: defaultNamespace: must be a namespace name, not the number 42']],
     [
