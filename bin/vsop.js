@@ -6,7 +6,9 @@ import module from 'node:module';
 // 9 is EXIT.platform in src/errors.ts.
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 19)) {
-  process.stderr.write(`error: vsop needs Node.js 22.19 or newer; this is v${process.versions.node}\nhint: install Node.js 22 LTS (https://nodejs.org, or nvm install 22), then run vsop again\n`);
+  process.stderr.write(
+    `error: vsop needs Node.js 22.19 or newer; this is v${process.versions.node}\nhint: install Node.js 22 LTS (https://nodejs.org, or nvm install 22), then run vsop again\n`,
+  );
   process.exit(9);
 }
 
