@@ -220,7 +220,7 @@ describe('loadConfig: the template', () => {
     ],
     [
       'a route without destination',
-      SEED_TEMPLATE.replace(/  - route:[\s\S]*$/, '  - name: maintenance\n    match: [{uri: {prefix: /maint}}]\n'),
+      SEED_TEMPLATE.replace(/ {2}- route:[\s\S]*$/, '  - name: maintenance\n    match: [{uri: {prefix: /maint}}]\n'),
       /spec.http\[0\]: needs a route, redirect, directResponse or delegate/,
     ],
     ['a timeout that is no duration', SEED_TEMPLATE.replace('  - route:', '  - timeout: "5"\n    route:'), /spec.http\[0\].timeout: "5" is not a duration/],
