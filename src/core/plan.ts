@@ -94,10 +94,11 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
     if (only && (service === undefined || !only.has(service))) continue;
     const k = key(want);
     desiredKeys.add(k);
-    // Istio orders VirtualServices by creation time: an existing one keeps its own (istio/select.ts).
-    const existing = liveByKey.get(k)?.metadata.creationTimestamp;
-    planned.push(existing === undefined ? want : { ...want, metadata: { ...want.metadata, creationTimestamp: existing } });
+    // Istio's choice is judged on the object as it will stand: merged with the live one (foreign routes
+    // count), keeping its creation time (istio/select.ts); one not written stays as it is.
+    const have = liveByKey.get(k);
     const blocked = opts.blocked?.get(k);
+    if (blocked && have) planned.push(have);
     if (blocked) {
       findings.push({
         code: 'invalid-overrides',
@@ -109,9 +110,12 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
       });
       continue;
     }
-    const outcome = planVirtualService(want, liveByKey.get(k), opts.adopt ?? false);
+    const outcome = planVirtualService(want, have, opts.adopt ?? false);
     if ('code' in outcome) findings.push(outcome);
-    else actions.push(outcome);
+    else {
+      actions.push(outcome);
+      planned.push(outcome.after ?? want);
+    }
   }
 
   // An object is never its own overlap, and objects about to go cannot overlap: index only the others.
