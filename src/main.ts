@@ -16,7 +16,12 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
   const program = buildProgram(io, (code) => (exit = code), invokedAs, pkg.version);
   try {
     // The seed operator's -zap-* flags are not in commander's syntax; `watch` takes them as they are.
-    const args = argv.includes('watch') ? (await import('./cli/watch.ts')).zapAliases(argv) : [...argv];
+    // Bare `vsop` is a request for help, as bare `kubectl` is: on stdout, exit 0.
+    if (argv.length <= 2) {
+      io.out(program.helpInformation());
+      return EXIT.ok;
+    }
+    const args = shortOptionValues(argv.includes('watch') ? (await import('./cli/watch.ts')).zapAliases(argv) : [...argv]);
     await program.parseAsync(args);
     return interrupted(io) ?? exit;
   } catch (err) {
@@ -28,6 +33,22 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
     await report(err, io, noColorFlag ? false : undefined);
     return exitCodeOf(err);
   }
+}
+
+/**
+ * kubectl's `-o=json`: a short option joined to its value by "=" becomes the option and the value
+ * (commander would take "=json" for the value). Arguments after "--" are left alone.
+ */
+function shortOptionValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  let rest = false;
+  for (const a of argv) {
+    if (a === '--') rest = true;
+    const m = rest ? null : /^(-[a-zA-Z])=(.*)$/s.exec(a);
+    if (m) out.push(m[1]!, m[2]!);
+    else out.push(a);
+  }
+  return out;
 }
 
 /** 130 after Ctrl-C, 143 after SIGTERM; undefined when no signal came, or the command stops on one (watch). */

@@ -56,11 +56,17 @@ describe('vsop (spawned)', () => {
     });
   }
 
-  it('exits 2 with usage on stderr when run without a command', () => {
+  it('prints help on stdout and exits 0 when run without a command, as kubectl does', () => {
     const r = vsop([]);
-    assert.equal(r.code, 2);
-    assert.equal(r.stdout, '');
-    assert.match(r.stderr, /Usage: vsop \[options\] \[command\]/);
+    assert.equal(r.code, 0);
+    assert.equal(r.stderr, '');
+    assert.match(r.stdout, /^Usage: vsop \[options\] \[command\]/);
+  });
+
+  it("takes kubectl's -o=json (a short option joined to its value)", () => {
+    const joined = vsop(['render', '-f', 'examples/seed', '-o=json']);
+    assert.equal(joined.code, 0, joined.stderr);
+    assert.deepEqual(JSON.parse(joined.stdout), JSON.parse(vsop(['render', '-f', 'examples/seed', '-o', 'json']).stdout));
   });
 
   it('calls itself "kubectl vsop" when run as the kubectl plugin', () => {
