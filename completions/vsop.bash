@@ -114,6 +114,7 @@ _vsop() {
     "status")
       case "$prev" in
       -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      -n|--namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       -o|--output) COMPREPLY=($(compgen -W "table wide json" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
@@ -121,7 +122,7 @@ _vsop() {
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "-f --filename -o --output -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "-f --filename -n --namespace -o --output -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "trace")
       case "$prev" in
       -H|--header) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;

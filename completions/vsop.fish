@@ -64,6 +64,7 @@ complete -c vsop -n '__fish_seen_subcommand_from clear' -s o -l output -x -a 'te
 complete -c vsop -n '__fish_seen_subcommand_from clear' -l adopt -d 'take over a same-named VirtualService that lacks the managed label, keeping its routes'
 complete -c vsop -n '__fish_seen_subcommand_from clear' -l timeout -x -a '' -d 'give up after this long: reading, writing and every retry together (a question asked does not count)'
 complete -c vsop -n '__fish_seen_subcommand_from status' -s f -l filename -r -F -d 'read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable'
+complete -c vsop -n '__fish_seen_subcommand_from status' -s n -l namespace -x -a '' -d 'only this developer namespace\'s column'
 complete -c vsop -n '__fish_seen_subcommand_from status' -s o -l output -x -a 'table wide json' -d 'table, wide (adds the VirtualService name and resourceVersion) or json'
 complete -c vsop -n '__fish_seen_subcommand_from trace' -s H -l header -x -a '' -d 'a request header; repeatable'
 complete -c vsop -n '__fish_seen_subcommand_from trace' -l path -x -a '' -d 'the request path, with its query if any'

@@ -175,6 +175,7 @@ _vsop_status() {
   local state
   _arguments -s \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
+    '(-n --namespace)'{-n,--namespace}'[only this developer namespace'\''s column]:value:()' \
     '(-o --output)'{-o,--output}'[table, wide (adds the VirtualService name and resourceVersion) or json]:value:(table wide json)' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \

@@ -161,6 +161,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .description('show, per production Service and developer namespace, where the header leads and whether the VirtualService is in sync')
     .argument('[service...]', 'limit to these production Services')
     .addOption(filenameOption())
+    .option('-n, --namespace <namespace>', "only this developer namespace's column")
     .addOption(new Option('-o, --output <format>', 'table, wide (adds the VirtualService name and resourceVersion) or json').choices(['table', 'wide', 'json']).default('table'))
     .action(action(async ([services], opts) => (await import('./status.ts')).status(io, services as string[], opts as never)));
 
