@@ -3,7 +3,7 @@
 // cleared by hand), what was routed by hand (+header, +20%), whether a placeholder stands in, and whether
 // the live VirtualService has drifted from what it should be.
 
-import Table from 'cli-table3';
+import { stripVTControlCharacters } from 'node:util';
 import type { Action } from '../core/plan.ts';
 import { statusView, type NamespaceStatus } from '../core/status.ts';
 import { UsageError } from '../errors.ts';
@@ -91,27 +91,7 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
   }
 
   const wide = opts.output === 'wide';
-  const table = new Table({
-    head: ['SERVICE', ...namespaces.map((n) => n.toUpperCase()), 'VIRTUALSERVICE', ...(wide ? ['NAME', 'RESOURCEVERSION'] : [])],
-    chars: {
-      top: '',
-      'top-mid': '',
-      'top-left': '',
-      'top-right': '',
-      bottom: '',
-      'bottom-mid': '',
-      'bottom-left': '',
-      'bottom-right': '',
-      left: '',
-      'left-mid': '',
-      mid: '',
-      'mid-mid': '',
-      right: '',
-      'right-mid': '',
-      middle: '   ',
-    },
-    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
-  });
+  const table: string[][] = [['SERVICE', ...namespaces.map((n) => n.toUpperCase()), 'VIRTUALSERVICE', ...(wide ? ['NAME', 'RESOURCEVERSION'] : [])]];
   for (const r of rows) {
     const a = vsActions.get(r.service);
     const sync = syncOf(a, r.service);
@@ -123,13 +103,7 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
       ...(wide ? [a?.name ?? '', a?.live?.metadata.resourceVersion ?? ''] : []),
     ]);
   }
-  io.out(
-    `${table
-      .toString()
-      .split('\n')
-      .map((l) => l.trimEnd())
-      .join('\n')}\n`,
-  );
+  io.out(columns(table));
   io.out(
     `\n${totals.services} service${totals.services === 1 ? '' : 's'}: ${totals.routes} routed to their own copy, ${totals.fallbacks} to a parent's, ${totals.production} to production; ${totals.placeholders} placeholder${totals.placeholders === 1 ? '' : 's'}; ${totals.drifted} not in sync${totals.overridden ? `; ${totals.overridden} routed by hand` : ''}${totals.taken ? `; ${totals.taken} taken by another route or VirtualService (not routed)` : ''}${totals.shadowed ? `; ${totals.shadowed} shadowed by another VirtualService` : ''}\n`,
   );
@@ -157,4 +131,29 @@ function cell(n: NamespaceStatus, c: { green(s: string): string; cyan(s: string)
   if (n.route.state === 'fallback') return c.cyan(`→ ${n.route.target}`) + hand + placeholder;
   if (n.route.state === 'removed' || n.route.state === 'cleared') return c.magenta(n.route.state) + hand + placeholder;
   return c.dim('-') + hand + placeholder;
+}
+
+/**
+ * Rows as kubectl prints them: columns three spaces apart, each as wide as its widest cell (colour codes
+ * do not count), no trailing blanks. Written here, in one pass over the cells, because cli-table3 took 11
+ * of the 15 seconds `status` needed for 10,000 Services (its layout is quadratic in the rows).
+ */
+function columns(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  const visible = rows.map((row) =>
+    row.map((cell, i) => {
+      const w = stripVTControlCharacters(cell).length;
+      if (w > (widths[i] ?? 0)) widths[i] = w;
+      return w;
+    }),
+  );
+  let out = '';
+  rows.forEach((row, r) => {
+    let line = '';
+    row.forEach((cell, i) => {
+      line += i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible[r]![i]! + 3);
+    });
+    out += `${line.trimEnd()}\n`;
+  });
+  return out;
 }
