@@ -1,8 +1,8 @@
 // Spawns the built bin/vsop.js, as users and scripts do: exit codes, streams, help, completions, colour.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
+import { type ChildProcess, spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -192,6 +192,31 @@ describe('completions', () => {
   }
 });
 
+/** A TCP server on loopback that accepts connections and never answers: an API server that hangs. */
+async function hangingServer(): Promise<{ server: Server; kubeconfig: string }> {
+  const server = createServer(() => {});
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const kubeconfig = join(tmp, `hanging-${(server.address() as AddressInfo).port}.yaml`);
+  writeFileSync(kubeconfig, kubeconfigFor(`https://127.0.0.1:${(server.address() as AddressInfo).port}`));
+  return { server, kubeconfig };
+}
+
+function kubeconfigFor(server: string): string {
+  return `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "${server}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`;
+}
+
+/** Spawns the built CLI and waits for it to end: its exit code and output. */
+async function spawned(args: string[], started?: (child: ChildProcess) => Promise<void>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: tmp } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const closed = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  await started?.(child);
+  return { code: await closed, stdout, stderr };
+}
+
 describe('signals, pipes and the platform (spawned)', () => {
   it('refuses a Node older than 22.19 before loading anything, saying what to install (exit 9)', () => {
     const old = 'data:text/javascript,Object.defineProperty(process,"versions",{value:{...process.versions,node:"20.11.0"}})';
@@ -224,27 +249,16 @@ describe('signals, pipes and the platform (spawned)', () => {
   ] as const) {
     it(`exits ${code} without a message on ${signal} while a request is waiting`, async () => {
       // An API server that accepts connections and never answers: sync waits in its first request.
-      const server = createServer(() => {});
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const port = (server.address() as AddressInfo).port;
-      const kubeconfig = join(tmp, `hang-${signal}.yaml`);
-      writeFileSync(
-        kubeconfig,
-        `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`,
-      );
+      const { server, kubeconfig } = await hangingServer();
       try {
-        const child = spawn(process.execPath, [BIN, 'sync', '--kubeconfig', kubeconfig], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: tmp } });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => (stdout += d));
-        child.stderr.on('data', (d) => (stderr += d));
-        // Once the connection is made, the command is waiting for the answer.
-        await new Promise<void>((resolve) => server.once('connection', () => resolve()));
-        child.kill(signal);
-        const exit = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-        assert.equal(exit, code, stderr);
-        assert.equal(stdout, '');
-        assert.doesNotMatch(stderr, /internal error|at .*\.js:\d+/);
+        const r = await spawned(['sync', '--kubeconfig', kubeconfig], async (child) => {
+          // Once the connection is made, the command is waiting for the answer.
+          await new Promise<void>((resolve) => server.once('connection', () => resolve()));
+          child.kill(signal);
+        });
+        assert.equal(r.code, code, r.stderr);
+        assert.equal(r.stdout, '');
+        assert.doesNotMatch(r.stderr, /internal error|at .*\.js:\d+/);
       } finally {
         server.close();
       }
@@ -252,46 +266,29 @@ describe('signals, pipes and the platform (spawned)', () => {
   }
 
   it('--timeout bounds the whole command: a cluster that never answers ends it with exit 5 after the budget', async () => {
-    const server = createServer(() => {});
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const kubeconfig = join(tmp, 'timeout.yaml');
-    const port = (server.address() as AddressInfo).port;
-    writeFileSync(
-      kubeconfig,
-      `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`,
-    );
+    const { server, kubeconfig } = await hangingServer();
     try {
-      const child = spawn(process.execPath, [BIN, 'sync', '--kubeconfig', kubeconfig, '--timeout', '1s', '--request-timeout', '1h'], { cwd: ROOT });
-      let stderr = '';
-      child.stderr.on('data', (d) => (stderr += d));
-      const exit = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-      assert.equal(exit, 5, stderr);
-      assert.match(stderr, /^error: gave up after --timeout 1s/);
+      const r = await spawned(['sync', '--kubeconfig', kubeconfig, '--timeout', '1s', '--request-timeout', '1h']);
+      assert.equal(r.code, 5, r.stderr);
+      assert.match(r.stderr, /^error: gave up after --timeout 1s/);
     } finally {
       server.close();
     }
   });
 
   it('watch stops at once, exit 2, when its probe address is taken or not a port (it never runs without probes)', async () => {
-    const taken = createServer(() => {});
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { server: taken } = await hangingServer();
     const kubeconfig = join(tmp, 'watch-kubeconfig.yaml');
-    writeFileSync(
-      kubeconfig,
-      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n',
-    );
+    writeFileSync(kubeconfig, kubeconfigFor('https://127.0.0.1:1'));
     try {
       const address = `127.0.0.1:${(taken.address() as AddressInfo).port}`;
       for (const [value, message] of [
         [address, new RegExp(`cannot listen on ${address.replace(/\./g, '\\.')} for health probes: EADDRINUSE`)],
         ['127.0.0.1:99999', /health probes address "127\.0\.0\.1:99999" is not HOST:PORT or :PORT/],
       ] as const) {
-        const child = spawn(process.execPath, [BIN, 'watch', '--kubeconfig', kubeconfig, '--health-probe-bind-address', value, '--metrics-bind-address', '0'], { cwd: ROOT });
-        let stderr = '';
-        child.stderr.on('data', (d) => (stderr += d));
-        const exit = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-        assert.equal(exit, 2, stderr);
-        assert.match(stderr, message);
+        const r = await spawned(['watch', '--kubeconfig', kubeconfig, '--health-probe-bind-address', value, '--metrics-bind-address', '0']);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, message);
       }
     } finally {
       taken.close();
