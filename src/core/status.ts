@@ -50,8 +50,7 @@ export function statusView(input: StatusInput): ServiceStatus[] {
     // table.namespaces: resolve with `routing` fills it in.
     const namespaces = table.namespaces.map((n): NamespaceStatus => {
       if (n.route.state !== 'route' && n.route.state !== 'fallback') return n;
-      const rules = table.rules.filter((r) => r.origin === 'automatic' && r.namespace === n.namespace).map((r) => ({ name: r.name, backend: r.backend.namespace }));
-      const taken = takenRoutes(input.world, live, rules, table.service, prod, prod, table.ports);
+      const taken = takenFrom(input.world, live, table, n.namespace, prod);
       return taken.length ? { ...n, taken } : n;
     });
     return {
@@ -85,8 +84,7 @@ export function takenFindings(input: Omit<StatusInput, 'findings'>): Finding[] {
     const byRoute = new Map<string, string[]>();
     const devs = new Set(table.rules.filter((r) => r.origin === 'automatic').map((r) => r.namespace));
     for (const ns of devs) {
-      const rules = table.rules.filter((r) => r.origin === 'automatic' && r.namespace === ns).map((r) => ({ name: r.name, backend: r.backend.namespace }));
-      for (const t of takenRoutes(input.world, live, rules, table.service, prod, prod, table.ports)) {
+      for (const t of takenFrom(input.world, live, table, ns, prod)) {
         const name = t.by.startsWith('route ') ? t.by.slice('route '.length) : undefined;
         if (name === undefined || !foreign.has(name)) continue;
         const list = byRoute.get(name) ?? [];
@@ -105,4 +103,10 @@ export function takenFindings(input: Omit<StatusInput, 'findings'>): Finding[] {
     }
   });
   return out;
+}
+
+/** Where a namespace's automatic routes lose its header requests, traced from the production namespace. */
+function takenFrom(world: World, live: VirtualService | undefined, table: RoutingTable, namespace: string, prod: string): Taken[] {
+  const rules = table.rules.filter((r) => r.origin === 'automatic' && r.namespace === namespace).map((r) => ({ name: r.name, backend: r.backend.namespace }));
+  return takenRoutes(world, live, rules, table.service, prod, prod, table.ports);
 }
