@@ -17,8 +17,8 @@ export interface OverrideContext {
   copies: ReadonlyMap<string, Service>;
   /** Developer namespaces where only a placeholder stands in. */
   placeholders: ReadonlySet<string>;
-  /** Why weights cannot split this Service's routes (its template has no route to split), or undefined. */
-  weightProblem: string | undefined;
+  /** Why weights cannot split this Service's routes (its template has no route to split), or undefined; worked out only when asked. */
+  weightProblem(): string | undefined;
 }
 
 export interface OverrideEdit {
@@ -82,7 +82,7 @@ export function addRoute(req: RouteRequest): OverrideEdit {
             },
           );
         }
-        const why = ctx.weightProblem;
+        const why = ctx.weightProblem();
         if (why && req.weight > 0) throw new UsageError(`service ${ctx.config.defaultNamespace}/${ctx.service} cannot be split by weight: ${why}`);
         weights = weights.filter((w) => w.namespace !== ns);
         if (req.weight > 0) weights = [...weights, { namespace: ns, percent: req.weight, ...(req.force ? { force: true } : {}) }];

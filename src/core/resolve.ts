@@ -81,7 +81,14 @@ export function resolve(config: Config, template: Template, services: readonly S
       continue;
     }
     const placeholders = index.placeholders.get(name) ?? NONE;
-    const overrides = opts.overrides?.(name, { config, service: name, production: svc, copies, placeholders, weightProblem: weightProblem(base, name, config.defaultNamespace) });
+    const overrides = opts.overrides?.(name, {
+      config,
+      service: name,
+      production: svc,
+      copies,
+      placeholders,
+      weightProblem: () => weightProblem(base, name, config.defaultNamespace),
+    });
     const table = decide({
       config,
       production: svc,

@@ -26,13 +26,13 @@ export function renderVirtualService(base: VirtualService, table: RoutingTable, 
   const source = `virtualservice ${namespace}/${base.metadata.name}`;
   const own = nameRoutes(base);
   const production = serviceHost(table.service, namespace);
-  const sendsToProduction = (r: HttpRoute) => (r.route ?? []).some((d) => qualify(d.destination.host, namespace) === production);
-  const targets = own.flatMap((r, i) => (sendsToProduction(r) ? [i] : []));
+  const toProduction = own.map((r) => (r.route ?? []).map((d) => qualify(d.destination.host, namespace) === production));
+  const targets = own.flatMap((_r, i) => (toProduction[i]!.includes(true) ? [i] : []));
   const last = targets.at(-1);
   const http: HttpRoute[] = [];
   own.forEach((r, i) => {
     if (targets.includes(i)) {
-      const s = standIn(r, i === last ? '' : `-${r.name}`, namespace, production);
+      const s = standIn(r, i === last ? '' : `-${r.name}`, toProduction[i]!);
       for (const rule of table.rules) {
         const v = variant(s, rule, table.service);
         if (typeof v === 'string') warnings.push({ source, path: `spec.http[${i}] (${r.name})`, message: v });
@@ -42,7 +42,7 @@ export function renderVirtualService(base: VirtualService, table: RoutingTable, 
     http.push(r);
   });
   if (table.weights.length > 0) {
-    const split = targets.filter((i) => splitProblem(http[http.indexOf(own[i]!)], production) === undefined);
+    const split = targets.filter((i) => splitProblem(own[i]!, namespace, production) === undefined);
     if (split.length === 0) {
       warnings.push({ source, path: `annotation ${OVERRIDES_ANNOTATION}`, message: `weights are not rendered: ${weightProblem(base, table.service, namespace)}` });
     }
@@ -88,10 +88,10 @@ interface StandIn {
   suffix: string;
 }
 
-function standIn(r: HttpRoute, suffix: string, namespace: string, production: string): StandIn {
+/** `production`: which of the route's destinations are the production Service. */
+function standIn(r: HttpRoute, suffix: string, production: boolean[]): StandIn {
   const { name: _name, match, route, ...rest } = r;
-  const destinations = route ?? [];
-  return { match, rest, destinations, production: destinations.map((d) => qualify(d.destination.host, namespace) === production), suffix };
+  return { match, rest, destinations: route ?? [], production, suffix };
 }
 
 /**
@@ -156,10 +156,10 @@ function sharedMatchList(headers: readonly HeaderCondition[], wanted: Record<str
 }
 
 /** Why weights cannot split this route, or undefined when they can: it must send to production alone. */
-function splitProblem(r: HttpRoute | undefined, production: string): string | undefined {
-  const dest = r?.route ?? [];
+function splitProblem(r: HttpRoute, namespace: string, production: string): string | undefined {
+  const dest = r.route ?? [];
   if (dest.length !== 1 || (dest[0]!.weight !== undefined && dest[0]!.weight !== 100)) return 'does not send to exactly one destination';
-  if (qualify(dest[0]!.destination.host, production.split('.')[1]!) !== production) return 'does not send to the production Service';
+  if (qualify(dest[0]!.destination.host, namespace) !== production) return 'does not send to the production Service';
   return undefined;
 }
 
@@ -169,7 +169,7 @@ function splitProblem(r: HttpRoute | undefined, production: string): string | un
  */
 export function weightProblem(base: VirtualService, service: string, namespace: string): string | undefined {
   const production = serviceHost(service, namespace);
-  if (nameRoutes(base).some((r) => splitProblem(r, production) === undefined)) return undefined;
+  if (nameRoutes(base).some((r) => splitProblem(r, namespace, production) === undefined)) return undefined;
   return 'the template has no route that sends to the production Service alone (one destination, no weight)';
 }
 
