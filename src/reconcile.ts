@@ -10,7 +10,7 @@ import { invalidMessage, NO_OVERRIDES, readOverrides, type LiveOverrides, type O
 import { isManaged, OVERRIDES_ANNOTATION } from './core/ownership.ts';
 import { planPlaceholders } from './core/placeholders.ts';
 import { takenFindings } from './core/status.ts';
-import { plan, planPurge, type Plan } from './core/plan.ts';
+import { plan, planPurge, sortFindings, type Plan } from './core/plan.ts';
 import { resolve, type Resolution } from './core/resolve.ts';
 import { renderTemplate } from './core/template.ts';
 import type { World } from './core/istio/trace.ts';
@@ -114,7 +114,7 @@ export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): R
     });
     if (taken.length > 0) {
       p.findings.push(...taken);
-      p.findings.sort((a, b) => compareFinding(a, b));
+      sortFindings(p.findings);
     }
   }
   const desire = (service: string, fresh: VirtualService | undefined): VirtualService | undefined => {
@@ -174,10 +174,4 @@ export function worldAfter(r: Pick<Reconciled, 'plan' | 'snapshot'>): World {
     return out;
   };
   return { services: apply(r.snapshot.services, 'Service'), virtualServices: apply(r.snapshot.virtualServices, 'VirtualService') };
-}
-
-function compareFinding(a: { namespace: string; name: string; code: string }, b: { namespace: string; name: string; code: string }): number {
-  const ka = `${a.namespace}/${a.name} ${a.code}`;
-  const kb = `${b.namespace}/${b.name} ${b.code}`;
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
 }

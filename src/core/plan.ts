@@ -141,7 +141,7 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
 
   findings.push(...hostFindings(planned, others, opts));
   sortByKey(actions);
-  findings.sort((a, b) => compareKeys(a, b) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
+  sortFindings(findings);
   return { version: PLAN_VERSION, actions, findings };
 }
 
@@ -365,6 +365,11 @@ function sortByKey(actions: Action[]): void {
     const kb = keys.get(b)!;
     return ka < kb ? -1 : ka > kb ? 1 : 0;
   });
+}
+
+/** Findings in their printed order: by object (namespace/name), then code. Sorts in place. */
+export function sortFindings(findings: Finding[]): void {
+  findings.sort((a, b) => compareKeys(a, b) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
 }
 
 function compareKeys(a: { namespace: string; name: string }, b: { namespace: string; name: string }): number {
