@@ -2,9 +2,9 @@
 // The same plan is printed by --diff and executed by apply. Routes vsop did not render (foreign routes)
 // stay where they are in every update; objects without the managed label are never planned for change.
 
-import { qualify, serviceHost } from './istio/hosts.ts';
+import { serviceHost } from './istio/hosts.ts';
 import { isCatchAllRoute } from './istio/match.ts';
-import { bindsToMesh, namesHost, selectVirtualService } from './istio/select.ts';
+import { bindsToMesh, hostIndex, namesHost, selectVirtualService } from './istio/select.ts';
 import { sameObject, semanticEqual } from './normalize.ts';
 import { hasPlaceholderMarker, isManaged, isPlaceholder, isVsopRoute, OVERRIDES_ANNOTATION, SERVICE_ANNOTATION } from './ownership.ts';
 import type { HttpRoute, KubeObject, Service, VirtualService } from './types.ts';
@@ -287,22 +287,13 @@ function hostFindings(desired: readonly VirtualService[], others: readonly Virtu
   const { defaultNamespace } = opts;
   const callers = opts.callers ?? [defaultNamespace];
   const findings: Finding[] = [];
-  // Indexed by qualified host, so each Service looks at the few that name it (wildcards are few).
-  const byHost = new Map<string, VirtualService[]>();
-  const wildcards: VirtualService[] = [];
-  for (const vs of others) {
-    if (!bindsToMesh(vs)) continue;
-    for (const h of vs.spec?.hosts ?? []) {
-      const q = qualify(String(h).toLowerCase(), vs.metadata.namespace ?? 'default');
-      if (q.startsWith('*')) wildcards.push(vs);
-      else byHost.set(q, [...(byHost.get(q) ?? []), vs]);
-    }
-  }
+  // Indexed by host, so each Service looks at the few that name it (wildcards are few).
+  const candidates = hostIndex(others.filter(bindsToMesh));
   for (const want of desired) {
     const service = want.metadata.annotations?.[SERVICE_ANNOTATION];
     if (service === undefined || !bindsToMesh(want)) continue;
     const fqdn = serviceHost(service, defaultNamespace);
-    const rivals = [...new Set([...(byHost.get(fqdn) ?? []), ...wildcards.filter((vs) => namesHost(vs, fqdn))])];
+    const rivals = candidates(fqdn).filter((vs) => namesHost(vs, fqdn));
     if (rivals.length === 0) continue;
     const shadowedBy = new Map<string, string[]>();
     for (const from of callers) {

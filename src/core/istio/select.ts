@@ -105,3 +105,26 @@ export function selectVirtualService(virtualServices: readonly VirtualService[],
   }
   return out;
 }
+
+/**
+ * VirtualServices by the hosts they name (qualified in their own namespace), so that finding those that
+ * may apply to one host does not scan them all: for a Service's host, those naming it exactly and every
+ * wildcard one (selectVirtualService then decides), in input order. Built once per list.
+ */
+export function hostIndex(virtualServices: readonly VirtualService[]): (fqdn: string) => readonly VirtualService[] {
+  const exact = new Map<string, VirtualService[]>();
+  const wildcard: VirtualService[] = [];
+  const position = new Map<VirtualService, number>();
+  virtualServices.forEach((vs, i) => {
+    position.set(vs, i);
+    for (const h of new Set(hostsOf(vs))) {
+      if (h.startsWith('*')) wildcard.push(vs);
+      else exact.set(h, [...(exact.get(h) ?? []), vs]);
+    }
+  });
+  return (fqdn) => {
+    const named = exact.get(fqdn) ?? [];
+    if (wildcard.length === 0) return named;
+    return [...new Set([...named, ...wildcard])].sort((a, b) => position.get(a)! - position.get(b)!);
+  };
+}

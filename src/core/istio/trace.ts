@@ -5,7 +5,7 @@
 import type { HttpRoute, Service, VirtualService } from '../types.ts';
 import { CLUSTER_DOMAIN, clusterName, parseServiceHost, qualify } from './hosts.ts';
 import { firstMatch, type Request } from './match.ts';
-import { selectVirtualService } from './select.ts';
+import { hostIndex, selectVirtualService } from './select.ts';
 
 export type TraceRequest = Request;
 
@@ -135,25 +135,7 @@ function indexOf(world: World): WorldIndex {
   if (index) return index;
   const byHost = new Map<string, Service>();
   for (const s of world.services) byHost.set(`${s.metadata.name}.${s.metadata.namespace}.${CLUSTER_DOMAIN}`, s);
-  const exact = new Map<string, VirtualService[]>();
-  const wildcard: VirtualService[] = [];
-  const position = new Map<VirtualService, number>();
-  world.virtualServices.forEach((vs, i) => {
-    position.set(vs, i);
-    const hosts = Array.isArray(vs.spec?.hosts) ? vs.spec.hosts : [];
-    for (const h of new Set(hosts.filter((x): x is string => typeof x === 'string').map((x) => qualify(x.toLowerCase(), vs.metadata.namespace ?? 'default')))) {
-      if (h.startsWith('*')) wildcard.push(vs);
-      else exact.set(h, [...(exact.get(h) ?? []), vs]);
-    }
-  });
-  index = {
-    lookup: (fqdn) => byHost.get(fqdn),
-    candidates: (fqdn) => {
-      const named = exact.get(fqdn) ?? [];
-      if (wildcard.length === 0) return named;
-      return [...new Set([...named, ...wildcard])].sort((a, b) => position.get(a)! - position.get(b)!);
-    },
-  };
+  index = { lookup: (fqdn) => byHost.get(fqdn), candidates: hostIndex(world.virtualServices) };
   indexes.set(world, index);
   return index;
 }
