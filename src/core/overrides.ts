@@ -29,6 +29,11 @@ export interface HeaderRoute {
   port?: number;
   /** Rendered even while the namespace lacks a real copy of the Service. */
   force?: boolean;
+  /**
+   * The route's number within its namespace, fixed when it is first written (routeIds): its name
+   * `vsop-route-<namespace>-<id>` stays when other routes go. Absent until then.
+   */
+  id?: number;
 }
 
 /** That share of the requests no header route catches goes to `namespace`'s copy. */
@@ -56,14 +61,39 @@ export function isEmpty(o: Overrides): boolean {
 
 /** The annotation's text: compact JSON with a fixed key order, so equal overrides are equal strings. */
 export function serialize(o: Overrides): string {
-  const route = (r: HeaderRoute) => ({
+  // An id is written only where the list alone would number the route otherwise (after a removal), so
+  // the text stays what it was for lists that never lost a route.
+  const ids = routeIds(o.routes);
+  const highest = new Map<string, number>();
+  const implicit = o.routes.map((r, i) => {
+    const n = (highest.get(r.namespace) ?? 0) + 1;
+    highest.set(r.namespace, Math.max(highest.get(r.namespace) ?? 0, ids[i]!));
+    return n;
+  });
+  const route = (r: HeaderRoute, i: number) => ({
     namespace: r.namespace,
+    ...(ids[i] !== implicit[i] ? { id: ids[i] } : {}),
     headers: r.headers.map((h) => ({ name: h.name, value: h.value, match: h.match })),
     ...(r.port !== undefined ? { port: r.port } : {}),
     ...(r.force ? { force: true } : {}),
   });
   const weight = (w: Weight) => ({ namespace: w.namespace, percent: w.percent, ...(w.force ? { force: true } : {}) });
   return JSON.stringify({ version: OVERRIDES_VERSION, routes: o.routes.map(route), weights: o.weights.map(weight), removed: o.removed, cleared: o.cleared });
+}
+
+/**
+ * Each route's number within its namespace: its own id, or, for a route without one, one more than the
+ * highest of its namespace before it in the list. Routes are only ever appended, so a list recorded
+ * before ids existed keeps the positional numbers it was rendered with, and a new route gets a number no
+ * route of its namespace holds. Same order and length as `routes`.
+ */
+export function routeIds(routes: readonly HeaderRoute[]): number[] {
+  const highest = new Map<string, number>();
+  return routes.map((r) => {
+    const id = r.id ?? (highest.get(r.namespace) ?? 0) + 1;
+    highest.set(r.namespace, Math.max(highest.get(r.namespace) ?? 0, id));
+    return id;
+  });
 }
 
 /** Parses and checks the annotation's text; every problem is reported, with its path in the JSON. */
@@ -92,15 +122,32 @@ export function parseOverrides(text: string): { overrides?: Overrides; problems:
   const routes = list(raw.routes, 'routes', problem).flatMap((item, i): HeaderRoute[] => {
     const path = `routes[${i}]`;
     if (!isRecord(item)) return (problem(path, 'must be an object'), []);
-    unknownKeys(item, ['namespace', 'headers', 'port', 'force'], path, problem);
-    const ok = [namespaceOk(item.namespace, `${path}.namespace`, problem), portOk(item.port, `${path}.port`, problem), booleanOk(item.force, `${path}.force`, problem)];
+    unknownKeys(item, ['namespace', 'id', 'headers', 'port', 'force'], path, problem);
+    const ok = [
+      namespaceOk(item.namespace, `${path}.namespace`, problem),
+      idOk(item.id, `${path}.id`, problem),
+      portOk(item.port, `${path}.port`, problem),
+      booleanOk(item.force, `${path}.force`, problem),
+    ];
     if (item.headers === undefined || (Array.isArray(item.headers) && item.headers.length === 0)) problem(`${path}.headers`, 'must hold at least one header');
     const headers = list(item.headers, `${path}.headers`, problem).flatMap((h, j) => header(h, `${path}.headers[${j}]`, problem));
     if (!Array.isArray(item.headers) || headers.length !== item.headers.length || headers.length === 0 || ok.includes(false)) return [];
     const dup = duplicate(headers.map((h) => h.name));
     if (dup) return (problem(`${path}.headers`, `header "${dup}" appears twice`), []);
-    return [{ namespace: item.namespace as string, headers, ...(item.port !== undefined ? { port: item.port as number } : {}), ...(item.force === true ? { force: true } : {}) }];
+    return [
+      {
+        namespace: item.namespace as string,
+        headers,
+        ...(item.port !== undefined ? { port: item.port as number } : {}),
+        ...(item.force === true ? { force: true } : {}),
+        ...(item.id !== undefined ? { id: item.id as number } : {}),
+      },
+    ];
   });
+  // Each route carries its number from here on, so edits that drop routes keep the others' names.
+  routeIds(routes).forEach((id, i) => (routes[i]!.id = id));
+  const dupId = duplicate(routes.map((r) => `${r.namespace} ${r.id}`));
+  if (dupId) problem('routes', `two routes of namespace ${dupId.split(' ')[0]} are numbered ${dupId.split(' ')[1]}`);
 
   const weights = list(raw.weights, 'weights', problem).flatMap((item, i): Weight[] => {
     const path = `weights[${i}]`;
@@ -212,6 +259,12 @@ function namespaceOk(ns: unknown, path: string, problem: Report): boolean {
 function portOk(port: unknown, path: string, problem: Report): boolean {
   if (port === undefined || (typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535)) return true;
   problem(path, `must be a port number from 1 to 65535, not ${JSON.stringify(port)}`);
+  return false;
+}
+
+function idOk(id: unknown, path: string, problem: Report): boolean {
+  if (id === undefined || (typeof id === 'number' && Number.isInteger(id) && id >= 1 && id <= 1_000_000)) return true;
+  problem(path, `must be a whole number from 1 to 1000000, not ${JSON.stringify(id)}`);
   return false;
 }
 

@@ -12,6 +12,9 @@ export const SERVICE_ANNOTATION = 'vsop.io/service';
 /** Routing by hand (route add/rm, clear) for that Service, as versioned JSON (see overrides.ts). */
 export const OVERRIDES_ANNOTATION = 'vsop.io/overrides';
 
+/** What vsop rendered beyond its baseline, for the three-way merge (render/merge.ts), as JSON. */
+export const RENDERED_ANNOTATION = 'vsop.io/rendered';
+
 export const PLACEHOLDER_LABEL = 'virtualservice-operator/placeholder-service';
 export const PLACEHOLDER_SOURCE_ANNOTATION = 'virtualservice-operator/source-service';
 
@@ -58,7 +61,7 @@ export function devRouteName(namespace: string, port?: number): string {
   return port === undefined ? `${ROUTE_PREFIX}dev-${namespace}` : `${ROUTE_PREFIX}dev-${namespace}-${port}`;
 }
 
-/** A route added by hand: the namespace's n-th header route (1-based), per port when it covers several. */
+/** A route added by hand: the namespace's header route numbered n (overrides.ts routeIds), per port when it covers several. */
 export function headerRouteName(namespace: string, n: number, port?: number): string {
   return `${ROUTE_PREFIX}route-${namespace}-${n}${port === undefined ? '' : `-${port}`}`;
 }

@@ -1,13 +1,13 @@
 // The planner: desired VirtualServices against live ones → what to create, update, delete or leave.
-// The same plan is printed by --diff and executed by apply. Routes vsop did not render (foreign routes)
-// stay where they are in every update; objects without the managed label are never planned for change.
+// The same plan is printed by --diff and executed by apply. Each update is the three-way merge of
+// render/merge.ts: what others set stays; objects without the managed label are never planned for change.
 
 import { serviceHost } from './istio/hosts.ts';
-import { isCatchAllRoute } from './istio/match.ts';
 import { bindsToMesh, hostIndex, namesHost, selectVirtualService } from './istio/select.ts';
 import { sameObject, semanticEqual } from './normalize.ts';
-import { hasPlaceholderMarker, isManaged, isPlaceholder, isVsopRoute, OVERRIDES_ANNOTATION, SERVICE_ANNOTATION } from './ownership.ts';
-import type { HttpRoute, KubeObject, Service, VirtualService } from './types.ts';
+import { mergeVirtualService, sameGroup } from './render/merge.ts';
+import { hasPlaceholderMarker, isManaged, isPlaceholder, OVERRIDES_ANNOTATION, RENDERED_ANNOTATION, SERVICE_ANNOTATION } from './ownership.ts';
+import type { KubeObject, Service, VirtualService } from './types.ts';
 
 export const PLAN_VERSION = 1;
 
@@ -168,13 +168,14 @@ export function planVirtualService(want: VirtualService, have: VirtualService | 
     };
   }
   if (alreadyInLine(want, have)) return { type: 'unchanged', ...base, live: have, after: have };
-  const after = merge(want, have);
+  const after = mergeVirtualService(want, have, { managed: isManaged(have) });
   return { type: sameObject(after, have) ? 'unchanged' : 'update', ...base, live: have, after };
 }
 
 /**
  * The common case, decided without building the merged object: the live spec is exactly the desired one
- * (so it holds no foreign or stale route) and the live labels and annotations include vsop's.
+ * (so it holds no foreign or stale route or field), the live labels and annotations include vsop's, and
+ * the record of what was rendered is the same (so no label or annotation is stale).
  */
 function alreadyInLine(want: VirtualService, have: VirtualService): boolean {
   const includes = (mine: Record<string, string> | undefined, theirs: Record<string, string> | undefined) => {
@@ -185,6 +186,7 @@ function alreadyInLine(want: VirtualService, have: VirtualService): boolean {
     want.kind === have.kind &&
     sameGroup(want.apiVersion, have.apiVersion) &&
     want.metadata.annotations?.[OVERRIDES_ANNOTATION] === have.metadata.annotations?.[OVERRIDES_ANNOTATION] &&
+    want.metadata.annotations?.[RENDERED_ANNOTATION] === have.metadata.annotations?.[RENDERED_ANNOTATION] &&
     includes(want.metadata.labels, have.metadata.labels) &&
     includes(want.metadata.annotations, have.metadata.annotations) &&
     semanticEqual(want.spec, have.spec)
@@ -194,63 +196,6 @@ function alreadyInLine(want: VirtualService, have: VirtualService): boolean {
 /** True when applying the plan would write something. */
 export function hasChanges(p: Plan): boolean {
   return p.actions.some((a) => a.type !== 'unchanged');
-}
-
-/**
- * The desired object laid onto the live one: vsop's routes and fields from `want`; labels, annotations
- * and other metadata others set are kept (but not the overrides annotation, which is vsop's alone: a
- * reset removes it), and every foreign route stays right after the vsop route it followed (or at the top,
- * if it led the list).
- */
-export function merge(want: VirtualService, have: VirtualService): VirtualService {
-  const wanted = want.spec.http ?? [];
-  const ours = new Set(wanted.map((r) => r.name).filter((n) => n !== undefined));
-  const isOurs = (r: HttpRoute) => isVsopRoute(r) || (r.name !== undefined && ours.has(r.name));
-  const anchored = new Map<string | undefined, HttpRoute[]>();
-  let anchor: string | undefined;
-  for (const r of have.spec?.http ?? []) {
-    if (isOurs(r)) {
-      // A route vsop no longer renders hands its followers to the last route that survives.
-      if (ours.has(r.name!)) anchor = r.name;
-      continue;
-    }
-    const list = anchored.get(anchor);
-    if (list) list.push(r);
-    else anchored.set(anchor, [r]);
-  }
-  const http: HttpRoute[] = [...(anchored.get(undefined) ?? [])];
-  for (const r of wanted) {
-    http.push(r);
-    if (r.name !== undefined) http.push(...(anchored.get(r.name) ?? []));
-  }
-  const { [OVERRIDES_ANNOTATION]: _overrides, ...theirs } = have.metadata.annotations ?? {};
-  return {
-    ...want,
-    // The same object served at another version of the group is not a change.
-    apiVersion: sameGroup(want.apiVersion, have.apiVersion) ? have.apiVersion : want.apiVersion,
-    metadata: {
-      ...have.metadata,
-      labels: { ...have.metadata.labels, ...want.metadata.labels },
-      annotations: { ...theirs, ...want.metadata.annotations },
-    },
-    spec: { ...want.spec, http: unshadow(http, isOurs, wanted) },
-  };
-}
-
-/**
- * A foreign catch-all route above vsop's header routes would swallow their traffic: Istio sends Envoy
- * nothing after a catch-all (no match, uri prefix "/", uri regex ".*": istio/match.ts). It moves down to
- * just above the template's own catch-all, where it still serves everything else.
- */
-function unshadow(http: HttpRoute[], isOurs: (r: HttpRoute) => boolean, wanted: readonly HttpRoute[]): HttpRoute[] {
-  const lastHeaderRoute = http.findLastIndex((r) => isOurs(r) && !isCatchAllRoute(r));
-  const shadowing = http.filter((r, i) => i < lastHeaderRoute && !isOurs(r) && isCatchAllRoute(r));
-  if (shadowing.length === 0) return http;
-  const rest = http.filter((r) => !shadowing.includes(r));
-  const ownCatchAll = wanted.findLast((r) => isCatchAllRoute(r));
-  const at = ownCatchAll ? rest.indexOf(ownCatchAll) : -1;
-  rest.splice(at >= 0 ? at : rest.length, 0, ...shadowing);
-  return rest;
 }
 
 /**
@@ -270,10 +215,6 @@ export function planPurge(live: readonly VirtualService[], services: readonly Se
   }
   sortByKey(actions);
   return { version: PLAN_VERSION, actions, findings: [] };
-}
-
-function sameGroup(a: string, b: string): boolean {
-  return a.split('/')[0] === b.split('/')[0];
 }
 
 /**

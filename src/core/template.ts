@@ -5,6 +5,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { documentValue } from './yaml.ts';
 import type { Problem } from '../errors.ts';
 import { virtualServiceSpecProblems } from './istio/shape.ts';
+import { ROUTE_PREFIX } from './ownership.ts';
 import type { VirtualService } from './types.ts';
 
 /** The template the seed README shows; used when the ConfigMap has none. */
@@ -169,6 +170,18 @@ function shapeProblems(value: unknown, defaultNamespace: string): Problem[] {
     return problems;
   }
   problems.push(...virtualServiceSpecProblems(spec, true));
+  // vsop tells its routes from others' by the prefix (ownership.ts), and renders its own names with it.
+  if (Array.isArray(spec.http)) {
+    spec.http.forEach((r: unknown, i: number) => {
+      const name = isRecord(r) ? r.name : undefined;
+      if (typeof name === 'string' && name.startsWith(ROUTE_PREFIX)) {
+        problems.push({
+          path: `spec.http[${i}].name`,
+          message: `${JSON.stringify(name)} starts with "${ROUTE_PREFIX}", which names the routes vsop renders; rename the route (or leave the name out)`,
+        });
+      }
+    });
+  }
   return problems;
 }
 

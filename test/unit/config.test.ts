@@ -225,6 +225,11 @@ describe('loadConfig: the template', () => {
     ],
     ['a timeout that is no duration', SEED_TEMPLATE.replace('  - route:', '  - timeout: "5"\n    route:'), /spec.http\[0\].timeout: "5" is not a duration/],
     ['no routes at all', SEED_TEMPLATE.replace(/http:[\s\S]*$/, 'http: []\n'), /spec: needs http, tcp or tls routes/],
+    [
+      "a route named with vsop's prefix",
+      SEED_TEMPLATE.replace('  - route:', '  - name: vsop-dev-something\n    route:'),
+      /spec.http\[0\].name: "vsop-dev-something" starts with "vsop-", which names the routes vsop renders/,
+    ],
   ];
   it('reads variables inside flow collections ({host: ${serviceName}.x}), where YAML alone would start a mapping', () => {
     const t =

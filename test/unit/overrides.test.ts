@@ -22,14 +22,50 @@ describe('parseOverrides', () => {
       text,
       '{"version":1,"routes":[{"namespace":"dev-alice","headers":[{"name":"x-cid","value":"alice","match":"exact"}]},{"namespace":"dev-bob","headers":[{"name":"x-team","value":"pay","match":"prefix"}],"port":80,"force":true}],"weights":[{"namespace":"dev-alice","percent":20}],"removed":["staging"],"cleared":false}',
     );
-    assert.deepEqual(parseOverrides(text), { overrides: o, problems: [] });
+    // Read back, each route carries its number (the first of its namespace: 1).
+    assert.deepEqual(parseOverrides(text), { overrides: { ...o, routes: o.routes.map((r) => ({ ...r, id: 1 })) }, problems: [] });
     // Written by hand, in another order and without the empty parts: the same overrides.
     const byHand = parseOverrides('{"cleared": true, "version": 1}');
     assert.deepEqual(byHand.overrides, overrides({ cleared: true }));
     assert.equal(parseOverrides('{"version":1,"routes":[{"namespace":"dev-a","headers":[{"name":"x-a","value":"b"}]}]}').overrides!.routes[0]!.headers[0]!.match, 'exact');
   });
 
+  it('numbers routes per namespace and keeps the numbers when routes go, writing an id only where the list alone would not give it', () => {
+    const route = (ns: string, v: string) => headerRoute(ns, `x-a=${v}`);
+    const o = overrides({ routes: [route('a', '1'), route('b', '1'), route('a', '2'), route('a', '3')] });
+    const read = parseOverrides(serialize(o)).overrides!;
+    assert.deepEqual(
+      read.routes.map((r) => `${r.namespace}-${r.id}`),
+      ['a-1', 'b-1', 'a-2', 'a-3'],
+    );
+    // a-2 goes: a-3 keeps its number, so its text carries it; a-1 and b-1 need none.
+    const after = { ...read, routes: read.routes.filter((r) => r.id !== 2 || r.namespace !== 'a') };
+    const text = serialize(after);
+    assert.deepEqual(
+      JSON.parse(text).routes.map((r: { id?: number }) => r.id),
+      [undefined, undefined, 3],
+    );
+    const again = parseOverrides(text).overrides!;
+    assert.deepEqual(
+      again.routes.map((r) => `${r.namespace}-${r.id}`),
+      ['a-1', 'b-1', 'a-3'],
+    );
+    // A route added afterwards takes the next number of its namespace, never a freed one.
+    const added = parseOverrides(serialize({ ...again, routes: [...again.routes, route('a', '4')] })).overrides!;
+    assert.equal(added.routes.at(-1)!.id, 4);
+  });
+
   const bad: [string, string, (string | RegExp)[]][] = [
+    [
+      'two routes with one number',
+      '{"version":1,"routes":[{"namespace":"dev-a","headers":[{"name":"x-a","value":"b"}]},{"namespace":"dev-a","id":1,"headers":[{"name":"x-a","value":"c"}]}]}',
+      ['routes: two routes of namespace dev-a are numbered 1'],
+    ],
+    [
+      'an id that is no number',
+      '{"version":1,"routes":[{"namespace":"dev-a","id":"x","headers":[{"name":"x-a","value":"b"}]}]}',
+      ['routes[0].id: must be a whole number from 1 to 1000000, not "x"'],
+    ],
     ['not JSON', '{version: 1}', [/^is not valid JSON/]],
     ['not an object', '[1]', ['must be a JSON object']],
     ['no version', '{"routes":[]}', ['version: must be 1, not null']],

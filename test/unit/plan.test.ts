@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { hasChanges, merge, plan } from '../../src/core/plan.ts';
+import { hasChanges, plan } from '../../src/core/plan.ts';
+import { mergeVirtualService } from '../../src/core/render/merge.ts';
 import type { HttpRoute, VirtualService } from '../../src/core/types.ts';
 import { defaultRoute, devRoute, seedVirtualService, virtualService } from '../helpers/fixtures.ts';
 
@@ -140,7 +141,7 @@ describe('merge keeps foreign routes in place', () => {
   for (const [name, liveRoutes, expected] of cases) {
     it(name, () => {
       const live = virtualService('my-app-virtual-service', liveRoutes, { service: 'my-app', hosts: ['my-app'] });
-      const merged = merge(want, live);
+      const merged = mergeVirtualService(want, live, { managed: true });
       assert.deepEqual(
         merged.spec.http!.map((r) => r.name),
         expected,
@@ -157,7 +158,7 @@ describe('merge keeps foreign routes in place', () => {
     const live = seedVirtualService('my-app', ['dev-alice']);
     live.metadata.labels = { ...live.metadata.labels, team: 'payments' };
     live.metadata.annotations = { ...live.metadata.annotations, 'example.com/owner': 'ops' };
-    const merged = merge(want, live);
+    const merged = mergeVirtualService(want, live, { managed: true });
     assert.equal(merged.metadata.labels!.team, 'payments');
     assert.equal(merged.metadata.annotations!['example.com/owner'], 'ops');
   });

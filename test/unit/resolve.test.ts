@@ -125,7 +125,8 @@ describe('resolve', () => {
       name: 'web',
       namespace: 'default',
       labels: { team: 'web', 'managed-by': 'virtualservice-operator' },
-      annotations: { 'vsop.io/service': 'web' },
+      // What the template sets beyond vsop's baseline, for the three-way merge (render/merge.ts).
+      annotations: { 'vsop.io/service': 'web', 'vsop.io/rendered': '{"labels":["team"],"spec":["gateways"],"routes":["health"]}' },
     });
     assert.deepEqual(vs.spec.gateways, ['mesh', 'public']);
     assert.deepEqual(vs.spec.hosts, ['web', 'web.example.com']);

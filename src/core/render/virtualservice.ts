@@ -11,6 +11,7 @@ import { qualify, serviceHost } from '../istio/hosts.ts';
 import { serialize } from '../overrides.ts';
 import { DEFAULT_ROUTE_NAME, MANAGED_LABEL, MANAGED_VALUE, OVERRIDES_ANNOTATION, SERVICE_ANNOTATION, templateRouteName } from '../ownership.ts';
 import type { HeaderCondition } from '../overrides.ts';
+import { withRecord } from './merge.ts';
 import type { RoutingRule, RoutingTable } from '../routing/table.ts';
 import type { HttpRoute, VirtualService } from '../types.ts';
 
@@ -53,7 +54,7 @@ export function renderVirtualService(base: VirtualService, table: RoutingTable, 
   }
   const { name, namespace: _ns, labels, annotations, ...restMeta } = base.metadata;
   const overrides = table.overrides ? serialize(table.overrides) : undefined;
-  const virtualService: VirtualService = {
+  const virtualService: VirtualService = withRecord({
     ...base,
     metadata: {
       name,
@@ -66,7 +67,7 @@ export function renderVirtualService(base: VirtualService, table: RoutingTable, 
           : { ...annotations, [SERVICE_ANNOTATION]: table.service, [OVERRIDES_ANNOTATION]: overrides },
     },
     spec: { ...base.spec, http },
-  };
+  });
   return { virtualService, warnings };
 }
 

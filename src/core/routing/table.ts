@@ -4,7 +4,7 @@
 // turn a table into objects; status and trace read it. Nothing here knows an Istio object's shape.
 
 import type { Problem } from '../../errors.ts';
-import { type HeaderCondition, isEmpty, type Overrides } from '../overrides.ts';
+import { type HeaderCondition, isEmpty, type Overrides, routeIds } from '../overrides.ts';
 import { devRouteName, headerRouteName, OVERRIDES_ANNOTATION } from '../ownership.ts';
 import type { Config, DeveloperNamespace, Service } from '../types.ts';
 import { destinationPort, distinctPorts, reaches } from './ports.ts';
@@ -247,10 +247,9 @@ function handRules(o: Overrides, input: DecideInput, ports: number[]): HandRules
     if (!waiting.has(message)) warn(message), waiting.add(message);
   };
   const absent = (ns: string) => `routes to ${ns} wait for service ${ns}/${service}, which does not exist (or is only a placeholder)`;
-  const counts = new Map<string, number>();
-  for (const r of o.routes) {
-    const n = (counts.get(r.namespace) ?? 0) + 1;
-    counts.set(r.namespace, n);
+  const ids = routeIds(o.routes);
+  for (const [i, r] of o.routes.entries()) {
+    const n = ids[i]!;
     if (!configured.has(r.namespace)) {
       warn(`header route ${headerRouteName(r.namespace, n)} is not rendered: "${r.namespace}" is not a developer namespace in the configuration (${reset(r.namespace)} drops it)`);
       continue;
