@@ -1,4 +1,4 @@
-// Runs the Go build scripts (test/cluster/build.sh, test/istio/build.sh).
+// Runs the Go build scripts (test/cluster/build.sh, test/istio/build.sh, test/anchors/build.sh).
 // They are instant when the binaries are cached, and print their progress
 // to our stderr when they are not.
 
@@ -25,6 +25,11 @@ export async function istioCheckBinary(): Promise<string> {
 /** Istio's CustomResourceDefinitions for the pinned release (no compiling). */
 export async function istioCrdFile(): Promise<string> {
   return runScript(`${testDir}istio/build.sh`, ['crds']);
+}
+
+/** Builds (once) and returns the seed VirtualService operator from ANCHORS/vs-operator (test/anchors). */
+export async function vsOperatorBinary(anchors: string): Promise<string> {
+  return runScript(`${testDir}anchors/build.sh`, [anchors]);
 }
 
 function runScript(script: string, args: string[]): Promise<string> {
