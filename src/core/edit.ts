@@ -4,7 +4,9 @@
 // change, nor does a sync running at the same time.
 
 import { NotFoundError, UsageError } from '../errors.ts';
-import { NO_OVERRIDES, type HeaderCondition, type HeaderRoute, type Overrides } from './overrides.ts';
+import { NO_OVERRIDES, type HeaderCondition, type HeaderRoute, type Overrides, routeIds } from './overrides.ts';
+import { headerRouteName } from './ownership.ts';
+import { overlap, type RouteCondition, sharedHeaders, type Witness } from './routing/overlap.ts';
 import { destinationPort, distinctPorts, reaches } from './routing/ports.ts';
 import type { Config, Service } from './types.ts';
 
@@ -97,14 +99,9 @@ export function addRoute(req: RouteRequest): OverrideEdit {
         }
       }
       if (req.headers.length > 0) {
-        routingHeaderProblem(req.headers, ns, ctx.config, current);
         const route: HeaderRoute = { namespace: ns, headers: req.headers, ...(req.port !== undefined ? { port: req.port } : {}), ...(req.force ? { force: true } : {}) };
-        const same = routes.findIndex((r) => sameCondition(r, route));
-        if (same >= 0 && routes[same]!.namespace !== ns) {
-          throw new UsageError(`requests with ${describeHeaders(route.headers)} already go to ${routes[same]!.namespace}`, {
-            hint: `take that route away first: vsop route reset ${ctx.service} -n ${routes[same]!.namespace}`,
-          });
-        }
+        refuseTakenRequests(route, ctx, current);
+        const same = routes.findIndex((r) => r.namespace === ns && sameCondition(r, route));
         routes = same >= 0 ? routes.map((r, i) => (i === same ? route : r)) : [...routes, route];
       }
       return { ...current, routes, weights };
@@ -150,28 +147,96 @@ export function resetOverrides(namespace?: string): OverrideEdit {
 /** clear: production only. Whatever was recorded before goes; routes added afterwards count again. */
 export const clearRoutes: OverrideEdit = { readsCurrent: false, apply: () => ({ ...NO_OVERRIDES, cleared: true }) };
 
+/** A route of another namespace that a new hand route must leave its requests to. */
+interface Rival {
+  namespace: string;
+  condition: RouteCondition;
+  /** Recorded by hand (undefined: the namespace's automatic route). */
+  hand?: HeaderRoute;
+  /** "dev-bob's route vsop-route-dev-bob-1 (x-cid equal to "bob")" */
+  label: string;
+  hint: string;
+}
+
 /**
- * The routing header is the automatic routes' own: a hand route on it may only add a value no namespace
- * answers to (an exact one), or it would take another namespace's requests, or its own, away.
+ * A hand route must not take requests that another namespace's route catches, automatic or by hand, in
+ * either order: refused when one request can match both (routing/overlap.ts, Istio's header rules) on a
+ * header both test. Routes on different headers are not rivals, or no hand route could sit beside the
+ * automatic ones: a request carrying both headers meets the one first in order (hand routes, in the
+ * order added, before automatic ones). Two regexes that cannot be compared are refused unless forced.
  */
-function routingHeaderProblem(headers: readonly HeaderCondition[], ns: string, config: Config, current: Overrides): void {
-  const h = headers.find((x) => x.name.toLowerCase() === config.routingHeader.toLowerCase());
-  if (!h) return;
-  if (h.match !== 'exact') {
-    throw new UsageError(`--header ${h.name} with --match ${h.match} would take requests meant for other developer namespaces: ${config.routingHeader} is vsop's routing header`, {
-      hint: `route by another header, or by an exact ${config.routingHeader} value no namespace uses`,
+function refuseTakenRequests(route: HeaderRoute, ctx: OverrideContext, current: Overrides): void {
+  const { config } = ctx;
+  const ns = route.namespace;
+  const own = config.developerNamespaces.find((d) => d.name === ns)!;
+  const byHeader = routingValue(route, config);
+  if (byHeader === own.headerValue && !current.cleared && !current.removed.includes(ns)) {
+    throw new UsageError(`requests with ${config.routingHeader}: ${byHeader} already go to ${ns} (its automatic route)`, {
+      hint: `route by another header or value; to take ${ns}'s automatic route away: vsop route rm ${ctx.service} -n ${ns}`,
     });
   }
-  const owner = config.developerNamespaces.find((d) => d.headerValue === h.value);
-  // Once the owner's automatic route is taken away (route rm, clear), the value is free to route by hand.
-  if (owner && !current.cleared && !current.removed.includes(owner.name)) {
-    throw new UsageError(
-      owner.name === ns
-        ? `requests with ${config.routingHeader}: ${h.value} already go to ${ns} (its automatic route)`
-        : `requests with ${config.routingHeader}: ${h.value} are ${owner.name}'s: its automatic route sends them there`,
-      { hint: `route by another header or value; to take ${owner.name}'s automatic route away: vsop route rm SERVICE -n ${owner.name}` },
-    );
+  for (const rival of rivals(ns, ctx, current)) {
+    if (sharedHeaders(route, rival.condition).length === 0) continue;
+    const o = overlap(route, rival.condition);
+    if (o.verdict === 'disjoint') continue;
+    if (o.verdict === 'unknown') {
+      if (route.force) continue;
+      throw new UsageError(`cannot tell whether ${asFlags(route)} would take requests from ${rival.label}: ${o.reason}`, {
+        hint: `pass --force to add it all the same (when you know no request can match both), or ${rival.hint}`,
+      });
+    }
+    throw new UsageError(takenMessage(route, rival, o.witness, config), { hint: rival.hint });
   }
+}
+
+/** Other namespaces' hand routes (in the order recorded), then their automatic routes unless taken away. */
+function rivals(ns: string, ctx: OverrideContext, current: Overrides): Rival[] {
+  const out: Rival[] = [];
+  const ids = routeIds(current.routes);
+  for (const [i, r] of current.routes.entries()) {
+    if (r.namespace === ns) continue;
+    const port = r.port === undefined ? '' : `, port ${r.port}`;
+    out.push({
+      namespace: r.namespace,
+      condition: r,
+      hand: r,
+      label: `${r.namespace}'s route ${headerRouteName(r.namespace, ids[i]!)} (${describeHeaders(r.headers)}${port})`,
+      hint: `route by another header or value, or take ${r.namespace}'s routes away first: vsop route reset ${ctx.service} -n ${r.namespace}`,
+    });
+  }
+  if (current.cleared) return out;
+  for (const d of ctx.config.developerNamespaces) {
+    if (d.name === ns || current.removed.includes(d.name)) continue;
+    const headers: HeaderCondition[] = [{ name: ctx.config.routingHeader, value: d.headerValue, match: 'exact' }];
+    out.push({
+      namespace: d.name,
+      condition: { headers },
+      label: `${d.name}'s automatic route (${describeHeaders(headers)})`,
+      hint: `route by another header or value; to take ${d.name}'s automatic route away: vsop route rm ${ctx.service} -n ${d.name}`,
+    });
+  }
+  return out;
+}
+
+function takenMessage(route: HeaderRoute, rival: Rival, witness: Witness, config: Config): string {
+  if (rival.hand && sameCondition(rival.hand, route)) return `requests with ${describeHeaders(route.headers)} already go to ${rival.namespace}`;
+  const value = routingValue(route, config);
+  if (!rival.hand && value !== undefined) return `requests with ${config.routingHeader}: ${value} are ${rival.namespace}'s: its automatic route sends them there`;
+  const request = witness.map(([name, v]) => `${name}: ${JSON.stringify(v)}`).join(' and ');
+  return `${asFlags(route)} would take requests meant for other developer namespaces: a request with ${request} would match both it and ${rival.label}`;
+}
+
+/** The exact value the route asks of the routing header, if any. */
+function routingValue(route: HeaderRoute, config: Config): string | undefined {
+  return route.headers.find((h) => h.match === 'exact' && h.name.toLowerCase() === config.routingHeader.toLowerCase())?.value;
+}
+
+/** The route as route add's flags ask for it. */
+function asFlags(route: HeaderRoute): string {
+  const match = route.headers[0]!.match;
+  const port = route.port === undefined ? '' : ` --port ${route.port}`;
+  if (route.headers.some((h) => h.match !== match)) return `the route with ${describeHeaders(route.headers)}${port}`;
+  return `${route.headers.map((h) => `--header ${h.name}=${h.value}`).join(' ')}${match === 'exact' ? '' : ` with --match ${match}`}${port}`;
 }
 
 function requireDeveloperNamespace(ns: string, config: Config): string {

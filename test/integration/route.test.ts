@@ -472,4 +472,76 @@ describe('vsop route and clear (real apiserver)', { skip }, () => {
       assert.equal(code, 0, watcher.logs.map((l) => JSON.stringify(l)).join('\n'));
     }
   });
+
+  it("route add refuses, per match kind, a header route that would take requests another namespace's route catches, with nothing written; Istio sends each witness to that namespace's copy", async () => {
+    const w = await makeWorld(cluster, 'rovl', { devs: 2 });
+    const [a, b] = w.devs as [string, string];
+    await Promise.all([w.service(w.prod, 'my-app'), w.service(a, 'my-app'), w.service(b, 'my-app')]);
+    await ok(w, ['sync']);
+    await ok(w, ['route', 'add', 'my-app', '-n', b, '--header', 'x-cid=qa-[0-9]+', '--match', 'regex']);
+    await ok(w, ['route', 'add', 'my-app', '-n', b, '--header', 'x-team=pay-', '--match', 'prefix']);
+    const before = await inventory(w);
+    const route1 = `${b}'s route vsop-route-${b}-1 \\(x-cid matching "qa-\\[0-9\\]\\+"\\)`;
+    const auto = `${b}'s automatic route \\(x-developer equal to "${b}"\\)`;
+    // [args of route add for namespace a, the header the witness is of, the message]
+    const table: [string[], string, RegExp][] = [
+      [
+        ['--header', 'x-cid=qa-7'],
+        'x-cid',
+        new RegExp(`^error: --header x-cid=qa-7 would take requests meant for other developer namespaces: a request with x-cid: "qa-7" would match both it and ${route1}\\n`),
+      ],
+      [
+        ['--header', `x-developer=${b}`],
+        'x-developer',
+        new RegExp(`^error: requests with x-developer: ${b} are ${b}'s: its automatic route sends them there\\nhint: .*vsop route rm my-app -n ${b}\\n`),
+      ],
+      [
+        ['--header', 'x-team=pay', '--match', 'prefix'],
+        'x-team',
+        new RegExp(
+          `^error: --header x-team=pay with --match prefix would take .*: a request with x-team: "pay-" would match both it and ${b}'s route vsop-route-${b}-2 \\(x-team starting with "pay-"\\)\\n`,
+        ),
+      ],
+      [['--header', `x-developer=${b.slice(0, -1)}`, '--match', 'prefix'], 'x-developer', new RegExp(`: a request with x-developer: "${b}" would match both it and ${auto}\\n`)],
+      [
+        ['--header', 'x-cid=(qa|dev)-.*', '--match', 'regex'],
+        'x-cid',
+        new RegExp(`^error: --header x-cid=\\(qa\\|dev\\)-\\.\\* with --match regex would take .*: a request with x-cid: "qa-0" would match both it and ${route1}\\n`),
+      ],
+      [
+        ['--header', `x-developer=(?i)${b.toUpperCase()}`, '--match', 'regex'],
+        'x-developer',
+        new RegExp(`: a request with x-developer: "${b}" would match both it and ${auto}\\n`),
+      ],
+    ];
+    const witnesses: [string, string][] = [];
+    for (const [args, header, message] of table) {
+      const r = await w.vsop(['route', 'add', 'my-app', '-n', a, ...args]);
+      assert.equal(r.code, 2, `route add ${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message, `route add ${args.join(' ')}`);
+      assert.equal(r.stdout, '');
+      assert.deepEqual(await inventory(w), before, `route add ${args.join(' ')} wrote something`);
+      const value = new RegExp(`(?:a request with|requests with) ${header}: "?([^"\\s]+)"?`).exec(r.stderr)?.[1];
+      assert.ok(value, r.stderr);
+      witnesses.push([header, value]);
+    }
+    // Where the witness goes is Istio's answer, on the objects as they stand: to b's copy, every one.
+    const h = host('my-app', w.prod);
+    await expectClusters(
+      w,
+      witnesses.map(([name, value]) => [{ host: h, port: 80, headers: { [name]: value } }, clusterOf('my-app', b)]),
+    );
+
+    // Two regexes vsop cannot compare: refused, saying so, unless --force.
+    const unknown = await w.vsop(['route', 'add', 'my-app', '-n', a, '--header', 'x-cid=qa-\\pL+', '--match', 'regex']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, new RegExp(`^error: cannot tell whether .* from ${route1}: the two regexes cannot be compared: .*\\nhint: pass --force`));
+    assert.deepEqual(await inventory(w), before);
+    assert.equal(await ok(w, ['route', 'add', 'my-app', '-n', a, '--header', 'x-cid=qa-\\pL+', '--match', 'regex', '--force']), line(w, 'my-app', 'updated'));
+    await expectClusters(w, [
+      [{ host: h, port: 80, headers: { 'x-cid': 'qa-7' } }, clusterOf('my-app', b)],
+      [{ host: h, port: 80, headers: { 'x-cid': 'qa-x' } }, clusterOf('my-app', a)],
+    ]);
+    await collect(w);
+  });
 });
