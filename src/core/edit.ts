@@ -102,7 +102,9 @@ export function addRoute(req: RouteRequest): OverrideEdit {
         const route: HeaderRoute = { namespace: ns, headers: req.headers, ...(req.port !== undefined ? { port: req.port } : {}), ...(req.force ? { force: true } : {}) };
         refuseTakenRequests(route, ctx, current);
         const same = routes.findIndex((r) => r.namespace === ns && sameCondition(r, route));
-        routes = same >= 0 ? routes.map((r, i) => (i === same ? route : r)) : [...routes, route];
+        // The same conditions again replace the route in place, keeping its number (and so its name).
+        const keep = same >= 0 && routes[same]!.id !== undefined ? { id: routes[same]!.id } : {};
+        routes = same >= 0 ? routes.map((r, i) => (i === same ? { ...route, ...keep } : r)) : [...routes, route];
       }
       return { ...current, routes, weights };
     },

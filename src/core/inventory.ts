@@ -5,6 +5,7 @@ import { InputError, type Problem } from '../errors.ts';
 import { virtualServiceSpecProblems } from './istio/shape.ts';
 import { objectNameProblem } from './names.ts';
 import { CONFIG_KEY } from './ownership.ts';
+import { configMapText } from './text.ts';
 import { isRecord } from './template.ts';
 import type { ConfigLocation, KubeObject, Service, VirtualService } from './types.ts';
 
@@ -95,21 +96,21 @@ export function collect(docs: readonly SourcedDocument[], location: ConfigLocati
         inventory.otherConfigMaps.push(`${ns ?? '(no namespace)'}/${meta.name}`);
         return;
       }
-      const data = value.data;
-      const text = isRecord(data) ? data[CONFIG_KEY] : undefined;
       const label = `configmap ${location.namespace}/${location.name} (${source})`;
-      if (typeof text !== 'string') {
-        const keys = isRecord(data) ? Object.keys(data) : [];
+      const found = configMapText(value);
+      if (!found || 'problem' in found) {
+        const keys = [value.data, value.binaryData].flatMap((m) => (isRecord(m) ? Object.keys(m) : []));
         problems.push({
           source,
-          path: `data["${CONFIG_KEY}"]`,
-          message: `configmap ${location.namespace}/${location.name} has no ${CONFIG_KEY} key${keys.length ? ` (it has: ${keys.join(', ')})` : ''}`,
+          path: found?.field ?? `data["${CONFIG_KEY}"]`,
+          message: found ? found.problem : `configmap ${location.namespace}/${location.name} has no ${CONFIG_KEY} key${keys.length ? ` (it has: ${keys.join(', ')})` : ''}`,
         });
         return;
       }
-      const start = doc.blockStart?.([...path, 'data', CONFIG_KEY]);
+      // Positions in a block of the file itself; binaryData has none to point at.
+      const start = found.field.startsWith('data') ? doc.blockStart?.([...path, 'data', CONFIG_KEY]) : undefined;
       const locate = start ? (line: number, col: number) => `${start.file}:${start.line + line - 1}:${start.indent + col}` : undefined;
-      setConfig({ text, source: `${label}, ${CONFIG_KEY}`, ...(locate ? { locate } : {}) }, source);
+      setConfig({ text: found.text, source: `${label}, ${found.field === `data["${CONFIG_KEY}"]` ? CONFIG_KEY : found.field}`, ...(locate ? { locate } : {}) }, source);
       return;
     }
     if (typeof ns !== 'string' || ns === '') {

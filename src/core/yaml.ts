@@ -14,6 +14,9 @@ export const MAX_ALIAS_COUNT = 100_000;
 /** The tags a Kubernetes object can carry (those of YAML's core schema); any other is refused. */
 const TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
 
+/** Nesting deeper than the yaml package's recursion can follow (several hundred levels). */
+export const TOO_DEEP = 'nests collections too deeply for vsop to read (a Kubernetes object nests a few dozen levels)';
+
 export interface YamlProblem {
   line: number;
   col: number;
@@ -24,7 +27,7 @@ export interface YamlProblem {
 export function documentValue(doc: Document, lineCounter: LineCounter): { value: unknown } | { problem: YamlProblem } {
   const at = (offset: number, message: string) => ({ problem: { ...lineCounter.linePos(offset), message } });
   const error = doc.errors[0];
-  if (error) return at(error.pos[0], error.message.split('\n')[0]!);
+  if (error) return at(error.pos[0], /call stack/i.test(error.message) ? TOO_DEEP : error.message.split('\n')[0]!);
   let found: { problem: YamlProblem } | undefined;
   visit(doc, {
     Node(_key, node) {
@@ -40,6 +43,8 @@ export function documentValue(doc: Document, lineCounter: LineCounter): { value:
   try {
     return { value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
   } catch (err) {
+    // The yaml package converts nested collections recursively: deep enough nesting exhausts the stack.
+    if (err instanceof RangeError) return at(doc.range?.[0] ?? 0, TOO_DEEP);
     if (!(err instanceof ReferenceError)) throw err;
     const alias = firstAlias(doc);
     const bomb = /excessive alias/i.test(err.message);

@@ -5,6 +5,7 @@
 
 import { loadConfig } from '../core/config.ts';
 import { CONFIG_KEY } from '../core/ownership.ts';
+import { configMapText } from '../core/text.ts';
 import type { ConfigLocation, KubeObject } from '../core/types.ts';
 import { ApiError, InputError, NotFoundError, type Problem } from '../errors.ts';
 import { fallbackMessage, INPUTS, type Input } from '../inputs.ts';
@@ -73,12 +74,16 @@ async function readConfig(port: KubePort, location: ConfigLocation): Promise<Sna
     }
     throw err;
   }
-  const text = cm.data?.[CONFIG_KEY];
-  if (typeof text !== 'string') {
-    const keys = Object.keys(cm.data ?? {});
+  const found = configMapText(cm);
+  if (!found || 'problem' in found) {
+    const keys = [...Object.keys(cm.data ?? {}), ...Object.keys((cm.binaryData as Record<string, string> | undefined) ?? {})];
     throw new InputError('invalid configuration', [
-      { source: label, path: `data["${CONFIG_KEY}"]`, message: `is missing${keys.length ? ` (the ConfigMap has: ${keys.join(', ')})` : ''}` },
+      {
+        source: label,
+        path: found?.field ?? `data["${CONFIG_KEY}"]`,
+        message: found ? found.problem : `is missing${keys.length ? ` (the ConfigMap has: ${keys.join(', ')})` : ''}`,
+      },
     ]);
   }
-  return { text, source: `${label}, ${CONFIG_KEY}` };
+  return { text: found.text, source: `${label}, ${found.field === `data["${CONFIG_KEY}"]` ? CONFIG_KEY : found.field}` };
 }

@@ -7,6 +7,7 @@
 import { applyPlan, type Result, type RetryPolicy } from '../apply.ts';
 import { loadConfig, type LoadedConfig } from '../core/config.ts';
 import { CONFIG_KEY, isManaged, PLACEHOLDER_LABEL } from '../core/ownership.ts';
+import { configMapText } from '../core/text.ts';
 import type { ConfigLocation, KubeObject, VirtualService } from '../core/types.ts';
 import { ConfigError, ConflictError, formatProblem } from '../errors.ts';
 import { affectedByVirtualService, configCollection, fallbackMessage, INPUTS, type Affected, type Input } from '../inputs.ts';
@@ -159,12 +160,13 @@ export class Controller {
 
   private onConfigChange(): void {
     const cm = this.configInformer.store.get(`${this.o.location.namespace}/${this.o.location.name}`);
-    const text = cm?.data?.[CONFIG_KEY];
-    const source = `configmap ${this.o.location.namespace}/${this.o.location.name}, ${CONFIG_KEY}`;
-    if (text === undefined) {
-      this.rejectConfig(cm, `${source}: missing`);
+    const found = cm ? configMapText(cm) : undefined;
+    const source = `configmap ${this.o.location.namespace}/${this.o.location.name}, ${found && !found.field.startsWith('data') ? found.field : CONFIG_KEY}`;
+    if (!found || 'problem' in found) {
+      this.rejectConfig(cm, `${source}: ${found ? found.problem : 'missing'}`);
       return;
     }
+    const text = found.text;
     if (text === this.configText && this.config) return;
     let loaded: LoadedConfig;
     try {

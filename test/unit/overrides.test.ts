@@ -185,6 +185,13 @@ describe('route add', () => {
     assert.deepEqual(add({ namespace: 'dev-alice', headers: headerRoute('dev-alice', 'x-cid=alice').headers }, once), once);
   });
 
+  it('adding a route again (say with --force now) keeps its number, and so its name', () => {
+    const third = { ...headerRoute('dev-alice', 'x-cid=c'), id: 3 };
+    const current = overrides({ routes: [{ ...headerRoute('dev-alice', 'x-cid=a'), id: 1 }, third] });
+    const again = add({ namespace: 'dev-alice', headers: third.headers, force: true }, current);
+    assert.deepEqual(again.routes[1], { ...third, force: true });
+  });
+
   it('keeps a header route and a weight for one namespace apart, and replaces a weight', () => {
     const both = add({ namespace: 'dev-alice', headers: headerRoute('dev-alice', 'x-cid=alice').headers, weight: 20 });
     assert.deepEqual(both, overrides({ routes: [headerRoute('dev-alice', 'x-cid=alice')], weights: [{ namespace: 'dev-alice', percent: 20 }] }));

@@ -1,0 +1,134 @@
+// Reading -f inputs as kubectl reads them: the encodings its FileVisitor decodes (UTF-8, with or without a
+// byte-order mark, and UTF-16 with one), config.yaml wherever `kubectl create configmap --from-file` puts
+// it (data, or binaryData for a file that is not UTF-8), and the bounds: special files, sizes, nesting.
+// Each bad input ends with exit 4 (or 3 for the configuration), a message naming the file, and nothing on
+// stdout.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { MAX_FILE_BYTES } from '../../src/files.ts';
+import { runVsop } from '../helpers/run.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'vsop-files-'));
+after(() => spawn('rm', ['-rf', dir]));
+
+const SEED = ['examples/seed/configmap.yaml', 'examples/seed/services.yaml'].map((f) => readFileSync(f, 'utf8')).join('---\n');
+const write = (name: string, bytes: Uint8Array | string) => {
+  const path = join(dir, name);
+  writeFileSync(path, bytes);
+  return path;
+};
+const utf16 = (text: string, order: 'le' | 'be') => {
+  const le = Buffer.from(`\uFEFF${text}`, 'utf16le');
+  if (order === 'le') return le;
+  const be = Buffer.alloc(le.length);
+  for (let i = 0; i + 1 < le.length; i += 2) (be[i] = le[i + 1]!), (be[i + 1] = le[i]!);
+  return be;
+};
+
+describe('-f: encodings kubectl decodes', async () => {
+  const expected = await runVsop(['render', '-f', 'examples/seed']);
+  assert.equal(expected.code, 0, expected.stderr);
+
+  const cases: [string, Uint8Array | string][] = [
+    ['UTF-8 with a byte-order mark', `\uFEFF${SEED}`],
+    ['UTF-16 little-endian with a byte-order mark (Windows PowerShell >)', utf16(SEED, 'le')],
+    ['UTF-16 big-endian with a byte-order mark', utf16(SEED, 'be')],
+  ];
+  for (const [name, bytes] of cases) {
+    it(`reads ${name} as the same objects`, async () => {
+      const got = await runVsop(['render', '-f', write(`${name.split(' ')[0]}-${cases.findIndex((c) => c[0] === name)}.yaml`, bytes)]);
+      assert.equal(got.stderr, '');
+      assert.equal(got.stdout, expected.stdout);
+    });
+  }
+
+  it('reads config.yaml from binaryData, where kubectl create configmap --from-file puts a file that is not UTF-8', async () => {
+    const config = readFileSync('examples/seed/configmap.yaml', 'utf8').split('config.yaml: |\n')[1]!.replace(/^ {4}/gm, '');
+    const cm = [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata: {name: virtualservice-operator-config, namespace: virtualservice-operator-system}',
+      `binaryData: {config.yaml: ${utf16(config, 'le').toString('base64')}}`,
+      '',
+    ].join('\n');
+    const got = await runVsop(['render', '-f', write('binary-cm.yaml', cm), '-f', 'examples/seed/services.yaml']);
+    assert.equal(got.stderr, '');
+    assert.equal(got.stdout, expected.stdout);
+  });
+
+  it('refuses bytes that are not UTF-8, naming the offset, where kubectl would write U+FFFD unseen', async () => {
+    const got = await runVsop(['render', '-f', write('latin1.yaml', Buffer.concat([Buffer.from(SEED), Buffer.from('# caf\xe9\n', 'latin1')]))]);
+    assert.equal(got.code, 4);
+    assert.equal(got.stdout, '');
+    assert.match(got.stderr, new RegExp(`latin1\\.yaml: is not UTF-8 text at byte ${Buffer.byteLength(SEED) + 5}: save it as UTF-8`));
+  });
+});
+
+describe('-f: bounds', () => {
+  it('refuses a FIFO inside a directory instead of blocking on it', async () => {
+    const d = join(dir, 'with-fifo');
+    mkdirSync(d);
+    writeFileSync(join(d, 'seed.yaml'), SEED);
+    await new Promise((resolve, reject) => spawn('mkfifo', [join(d, 'x.yaml')]).on('exit', (c) => (c === 0 ? resolve(c) : reject(new Error(`mkfifo: ${c}`)))));
+    const got = await runVsop(['render', '-f', d]);
+    assert.equal(got.code, 4);
+    assert.equal(got.stdout, '');
+    assert.match(got.stderr, /x\.yaml: is a FIFO, not a regular file: vsop reads only regular files inside a directory/);
+  });
+
+  it('reads a FIFO named on its own, as process substitution gives (-f <(kustomize build))', async () => {
+    const fifo = join(dir, 'named-fifo');
+    await new Promise((resolve, reject) => spawn('mkfifo', [fifo]).on('exit', (c) => (c === 0 ? resolve(c) : reject(new Error(`mkfifo: ${c}`)))));
+    const writer = spawn('sh', ['-c', `cat examples/seed/configmap.yaml > '${fifo}'`]);
+    const written = new Promise((resolve) => writer.on('exit', resolve));
+    const got = await runVsop(['config', 'validate', '-f', fifo]);
+    assert.equal(await written, 0);
+    assert.equal(got.code, 0, got.stderr);
+  });
+
+  it('refuses an endless stream (/dev/zero) once it passes the limit', async () => {
+    const got = await runVsop(['render', '-f', '/dev/zero']);
+    assert.equal(got.code, 4);
+    assert.equal(got.stdout, '');
+    assert.match(got.stderr, /\/dev\/zero: is larger than 64 MiB, the most vsop reads from one file: split it/);
+  });
+
+  it('refuses a file over the limit before reading it', async () => {
+    const big = write('big.yaml', '');
+    truncateSync(big, MAX_FILE_BYTES + 1);
+    const got = await runVsop(['render', '-f', big]);
+    assert.equal(got.code, 4);
+    assert.match(got.stderr, /big\.yaml: is larger than 64 MiB/);
+  });
+
+  const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+  const nested: [string, string, string[], number][] = [
+    ['a Service', `apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: default}\nspec:\n  x: ${deep(5000)}\n`, [], 4],
+    [
+      "config.yaml in the ConfigMap's block",
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: virtualservice-operator-config, namespace: virtualservice-operator-system}\ndata:\n  config.yaml: |\n    defaultNamespace: default\n    developerNamespaces: ${deep(5000)}\n`,
+      ['config', 'validate'],
+      3,
+    ],
+    [
+      'the template',
+      `defaultNamespace: default\nvirtualServiceTemplate: |\n  apiVersion: networking.istio.io/v1\n  kind: VirtualService\n  metadata: {name: "\${serviceName}"}\n  spec: {x: ${deep(5000)}}\n`,
+      ['config', 'validate'],
+      3,
+    ],
+  ];
+  for (const [what, text, args, code] of nested) {
+    it(`refuses ${what} nested thousands of levels deep with a message, not a stack overflow`, async () => {
+      const file = write(`deep-${what.replace(/\W/g, '')}.yaml`, text);
+      const got = await runVsop([...(args.length ? args : ['render']), '-f', file]);
+      assert.equal(got.code, code, got.stderr);
+      assert.equal(got.stdout, '');
+      assert.match(got.stderr, /nests collections too deeply for vsop to read/);
+    });
+  }
+});
