@@ -3,9 +3,9 @@
 // again, with exponential backoff. Writes to different objects go out concurrently, a few at a time.
 
 import pRetry from 'p-retry';
-import { hasPlaceholderMarker, isManaged, OVERRIDES_ANNOTATION } from './core/ownership.ts';
+import { isManaged, OVERRIDES_ANNOTATION } from './core/ownership.ts';
 import { planVirtualService, type Action, type ActionType, type VirtualServiceAction } from './core/plan.ts';
-import { handOver, planPlaceholder } from './core/placeholders.ts';
+import { replanPlaceholder } from './core/placeholders.ts';
 import type { KubeObject, VirtualService } from './core/types.ts';
 import { ApiError, ConflictError, UnreachableError } from './errors.ts';
 import type { KubePort, WriteOptions } from './k8s/port.ts';
@@ -128,16 +128,9 @@ async function replan(planned: Action, port: KubePort, opts: ApplyOptions): Prom
     if ('code' in outcome) throw new ConflictError(outcome.message);
     return outcome;
   }
-  const fresh = await port.getService(planned.namespace, planned.name);
-  // A delete goes ahead only while the object is still there and still vsop's; so does a hand-over.
-  if (planned.type === 'delete') return fresh && hasPlaceholderMarker(fresh) ? { ...planned, live: fresh } : { ...planned, type: 'unchanged' };
-  if (!planned.desired) {
-    // A hand-over: strip the markers from whatever is there now, if they are still on it.
-    return fresh && hasPlaceholderMarker(fresh) ? { ...planned, type: 'update', live: fresh, after: handOver(fresh) } : { ...planned, type: 'unchanged' };
-  }
-  const outcome = planPlaceholder(planned.desired, fresh);
-  if ('code' in outcome) throw new ConflictError(outcome.message);
-  return outcome;
+  if (planned.type === 'unchanged') return planned;
+  // A delete or a hand-over goes ahead only while the object is still there and still vsop's.
+  return replanPlaceholder(planned, await port.getService(planned.namespace, planned.name));
 }
 
 /** The desired object again, from the fresh one's overrides; or as planned when they did not change. */

@@ -7,7 +7,7 @@ import { loadConfig, type LoadedConfig } from './core/config.ts';
 import type { OverrideContext, OverrideEdit } from './core/edit.ts';
 import type { ConfigText } from './core/inventory.ts';
 import { invalidMessage, NO_OVERRIDES, readOverrides, type LiveOverrides, type Overrides } from './core/overrides.ts';
-import { isManaged, OVERRIDES_ANNOTATION } from './core/ownership.ts';
+import { isManaged, OVERRIDES_ANNOTATION, placeholderScopeOf } from './core/ownership.ts';
 import { planPlaceholders } from './core/placeholders.ts';
 import { takenFindings } from './core/status.ts';
 import { plan, planPurge, sortFindings, type Plan } from './core/plan.ts';
@@ -93,7 +93,7 @@ export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): R
   const blocked = new Map([...live.invalid].filter(([, i]) => !(replaced && inScope(opts, i.service))).map(([k, i]) => [k, { service: i.service, message: invalidMessage(i) }]));
   let portsOf: Map<string, number[]> | undefined;
   const p = opts.purge
-    ? planPurge(snapshot.virtualServices, snapshot.services, config.defaultNamespace)
+    ? planPurge(snapshot.virtualServices, snapshot.services, config)
     : plan(resolution.virtualServices, snapshot.virtualServices, {
         defaultNamespace: config.defaultNamespace,
         callers: [config.defaultNamespace, ...config.developerNamespaces.map((d) => d.name)],
@@ -103,8 +103,10 @@ export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): R
         ...(blocked.size ? { blocked } : {}),
       });
   if (!opts.purge) {
-    const developerServices = snapshot.services.filter((s) => s.metadata.namespace !== config.defaultNamespace);
-    p.actions.push(...planPlaceholders(resolution.placeholders, developerServices, opts.services ? new Set(opts.services) : undefined));
+    // Every Service with the marker, in any namespace read: those outside vsop's scope are reported.
+    const scope = placeholderScopeOf(config, snapshot.services);
+    const placeholders = planPlaceholders(resolution.placeholders, snapshot.services, scope, opts.services ? new Set(opts.services) : undefined);
+    p.actions.push(...placeholders.actions);
     // Foreign routes that take header requests (Why 2 of the routing-truth issue): vsop cannot move them, so it says so.
     const taken = takenFindings({
       defaultNamespace: config.defaultNamespace,
@@ -112,8 +114,8 @@ export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): R
       virtualServices: resolution.virtualServices,
       world: worldAfter({ plan: p, snapshot }),
     });
-    if (taken.length > 0) {
-      p.findings.push(...taken);
+    if (taken.length > 0 || placeholders.findings.length > 0) {
+      p.findings.push(...placeholders.findings, ...taken);
       sortFindings(p.findings);
     }
   }

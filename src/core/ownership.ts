@@ -1,7 +1,8 @@
-// What marks an object or a route as vsop's. The label and placeholder markers are the seed operator's,
-// so objects it created are recognised as managed and an existing installation can switch without edits.
+// What marks an object or a route as vsop's, and which objects vsop may write at all (the object scope).
+// The label and placeholder markers are the seed operator's, so objects it created are recognised as
+// managed and an existing installation can switch without edits.
 
-import type { ConfigLocation, HttpRoute, KubeObject, Service } from './types.ts';
+import type { Config, ConfigLocation, HttpRoute, KubeObject, Service } from './types.ts';
 
 export const MANAGED_LABEL = 'managed-by';
 export const MANAGED_VALUE = 'virtualservice-operator';
@@ -51,6 +52,71 @@ export function isPlaceholder(svc: Service): boolean {
 /** Carries vsop's placeholder marker (label or annotation), whatever happened to the object since. */
 export function hasPlaceholderMarker(svc: Service): boolean {
   return svc.metadata.labels?.[PLACEHOLDER_LABEL] === 'true' || svc.metadata.annotations?.[PLACEHOLDER_LABEL] === 'true';
+}
+
+/** What the object-scope rule weighs: the configuration, and the production Services that exist. */
+export interface PlaceholderScope {
+  config: Config;
+  developers: ReadonlySet<string>;
+  excluded: ReadonlySet<string>;
+  /** The names of the production Services (real ones, in the production namespace, not the cluster's own). */
+  production: ReadonlySet<string>;
+}
+
+export function placeholderScopeOf(config: Config, services: readonly Service[]): PlaceholderScope {
+  const production = new Set<string>();
+  for (const svc of services) {
+    if (svc.metadata.namespace === config.defaultNamespace && !isPlaceholder(svc) && !SYSTEM_SERVICES.includes(svc.metadata.name)) production.add(svc.metadata.name);
+  }
+  return { config, developers: new Set(config.developerNamespaces.map((d) => d.name)), excluded: new Set(config.excludedNamespaces), production };
+}
+
+export type ScopeVerdict = { writable: true } | { writable: false; reason: string };
+
+const WRITABLE: ScopeVerdict = { writable: true };
+
+/**
+ * The object scope: the one rule every path that writes a Service follows (sync and its conflict retry,
+ * watch, clear --purge, the hand-over). vsop may create, change or delete a Service only in a developer
+ * namespace of the configuration (never the production namespace, a system or an excluded one), and only
+ * a placeholder vsop would render there: one named after a production Service that exists, or one made
+ * for a production Service since gone (its source-service annotation names it, in vsop's form or the
+ * seed operator's), which is vsop's to remove. Anything else carrying the marker is reported, not written.
+ */
+export function placeholderScope(scope: PlaceholderScope, svc: Service): ScopeVerdict {
+  const ns = svc.metadata.namespace ?? '';
+  const name = svc.metadata.name;
+  const prod = scope.config.defaultNamespace;
+  if (SYSTEM_NAMESPACES.includes(ns)) return { writable: false, reason: `namespace ${ns} is a system namespace` };
+  if (scope.excluded.has(ns)) return { writable: false, reason: `namespace ${ns} is excluded (excludedNamespaces)` };
+  if (ns === prod) return { writable: false, reason: `namespace ${ns} is the production namespace` };
+  if (!scope.developers.has(ns)) return { writable: false, reason: `namespace ${ns} is not a developer namespace of the configuration` };
+  if (SYSTEM_SERVICES.includes(name)) return { writable: false, reason: `vsop renders no placeholder for the cluster's own Service ${name}` };
+  if (scope.production.has(name) || madeFor(svc, prod)) return WRITABLE;
+  return {
+    writable: false,
+    reason: `is no placeholder vsop would render there (there is no production Service ${prod}/${name}, and its annotation ${PLACEHOLDER_SOURCE_ANNOTATION} does not name one)`,
+  };
+}
+
+/** The source-service annotation names the production Service of the same name, as vsop and the seed operator write it. */
+function madeFor(svc: Service, prod: string): boolean {
+  const source = svc.metadata.annotations?.[PLACEHOLDER_SOURCE_ANNOTATION];
+  const name = svc.metadata.name;
+  return source === `${prod}/${name}` || source === `${name}.${prod}.svc.cluster.local`;
+}
+
+/** The warning (a plan Finding) for a Service carrying the marker that vsop leaves alone, and why. */
+export function foreignPlaceholder(svc: Service, reason: string) {
+  const { namespace = '', name } = svc.metadata;
+  return {
+    code: 'foreign-placeholder' as const,
+    severity: 'warning' as const,
+    namespace,
+    name,
+    service: name,
+    message: `service ${namespace}/${name} carries the placeholder marker (${PLACEHOLDER_LABEL}) but ${reason}: vsop leaves it alone (delete it by hand if it is a placeholder left behind, or remove the marker)`,
+  };
 }
 
 export function isVsopRoute(route: HttpRoute): boolean {

@@ -2,10 +2,21 @@
 // Service, an ExternalName Service of the same name lets workloads there call it by its short name and
 // reach the copy the header would reach (a parent namespace's, else production's). Placeholders are
 // never routed to, carry the production Service's ports (Istio mishandles port-less ExternalName
-// Services), and hand their name over when a developer deploys the real Service.
+// Services), and hand their name over when a developer deploys the real Service. The marker alone does
+// not make a Service vsop's: placeholderScope (ownership.ts) decides which ones vsop may write at all.
 
 import { sameObject } from './normalize.ts';
-import { hasPlaceholderMarker, isPlaceholder, MANAGED_LABEL, MANAGED_VALUE, PLACEHOLDER_LABEL, PLACEHOLDER_SOURCE_ANNOTATION } from './ownership.ts';
+import {
+  foreignPlaceholder,
+  hasPlaceholderMarker,
+  isPlaceholder,
+  MANAGED_LABEL,
+  MANAGED_VALUE,
+  PLACEHOLDER_LABEL,
+  PLACEHOLDER_SOURCE_ANNOTATION,
+  type PlaceholderScope,
+  placeholderScope,
+} from './ownership.ts';
 import type { Finding, ServiceAction } from './plan.ts';
 import type { Service, ServicePort } from './types.ts';
 
@@ -33,7 +44,7 @@ function copyPort(p: ServicePort): ServicePort {
 }
 
 /** One placeholder: what to do with the Service of that name that is there now. */
-export function planPlaceholder(want: Service, have: Service | undefined): ServiceAction | Finding {
+export function planPlaceholder(want: Service, have: Service | undefined): ServiceAction {
   const base = { kind: 'Service' as const, namespace: want.metadata.namespace!, name: want.metadata.name, service: want.metadata.name, desired: want };
   if (!have) return { type: 'create', ...base, after: want };
   if (!hasPlaceholderMarker(have)) {
@@ -56,25 +67,38 @@ export function planPlaceholder(want: Service, have: Service | undefined): Servi
 
 /**
  * All placeholders: create the missing, correct the changed, delete those nothing asks for any more, and
- * hand over those a developer replaced with a real Service (their markers go, the Service stays).
+ * hand over those a developer replaced with a real Service (their markers go, the Service stays). Every
+ * Service with the marker outside the scope (placeholderScope) is left alone, with a warning.
  */
-export function planPlaceholders(desired: readonly Service[], live: readonly Service[], only?: ReadonlySet<string>): ServiceAction[] {
+export function planPlaceholders(
+  desired: readonly Service[],
+  live: readonly Service[],
+  scope: PlaceholderScope,
+  only?: ReadonlySet<string>,
+): { actions: ServiceAction[]; findings: Finding[] } {
   const key = (s: Service) => `${s.metadata.namespace}/${s.metadata.name}`;
   const liveByKey = new Map(live.map((s) => [key(s), s]));
   const wanted = new Set<string>();
   const actions: ServiceAction[] = [];
+  const findings: Finding[] = [];
   for (const want of desired) {
     if (only && !only.has(want.metadata.name)) continue;
     wanted.add(key(want));
-    const outcome = planPlaceholder(want, liveByKey.get(key(want)));
-    if (!('code' in outcome)) actions.push(outcome);
+    const have = liveByKey.get(key(want));
+    const verdict = placeholderScope(scope, have && hasPlaceholderMarker(have) ? have : want);
+    if (!verdict.writable) {
+      if (have && hasPlaceholderMarker(have)) findings.push(foreignPlaceholder(have, verdict.reason));
+      continue;
+    }
+    actions.push(planPlaceholder(want, have));
   }
   for (const have of live) {
     if (wanted.has(key(have)) || !hasPlaceholderMarker(have)) continue;
     if (only && !only.has(have.metadata.name)) continue;
-    if (!isPlaceholder(have)) {
-      actions.push(handOverAction(have));
-    } else {
+    const verdict = placeholderScope(scope, have);
+    if (!verdict.writable) findings.push(foreignPlaceholder(have, verdict.reason));
+    else if (!isPlaceholder(have)) actions.push(handOverAction(have));
+    else {
       actions.push({
         type: 'delete',
         kind: 'Service',
@@ -82,11 +106,28 @@ export function planPlaceholders(desired: readonly Service[], live: readonly Ser
         name: have.metadata.name,
         service: have.metadata.name,
         live: have,
-        reason: 'no longer needed (the production Service is gone, the namespace has the real one or left the config, or placeholders are off)',
+        reason: 'no longer needed (the production Service is gone, or placeholders are off)',
       });
     }
   }
-  return actions;
+  return { actions, findings };
+}
+
+/**
+ * The conflict retry's fresh look at one planned Service write. The configuration and the production
+ * Services are those of the plan, so placeholderScope could only judge otherwise if the object's own
+ * markers changed: a delete or a hand-over goes ahead only while the object still carries the marker,
+ * names the same source, and is still what was planned for (a placeholder to delete, a real Service to
+ * hand over); otherwise the next run decides. A placeholder to create or correct is vsop's wherever it is
+ * rendered.
+ */
+export function replanPlaceholder(planned: Exclude<ServiceAction, { type: 'unchanged' }>, fresh: Service | undefined): ServiceAction {
+  if (planned.desired) return planPlaceholder(planned.desired, fresh);
+  const source = (svc: Service) => svc.metadata.annotations?.[PLACEHOLDER_SOURCE_ANNOTATION];
+  if (!fresh || !hasPlaceholderMarker(fresh) || source(fresh) !== source(planned.live) || isPlaceholder(fresh) !== (planned.type === 'delete')) {
+    return { ...planned, type: 'unchanged' };
+  }
+  return planned.type === 'delete' ? { ...planned, live: fresh } : handOverAction(fresh);
 }
 
 /** A placeholder someone made real (a selector, another type): vsop lets go of it. */

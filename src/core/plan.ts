@@ -6,8 +6,18 @@ import { serviceHost } from './istio/hosts.ts';
 import { bindsToMesh, hostIndex, namesHost, selectVirtualService } from './istio/select.ts';
 import { sameObject, semanticEqual } from './normalize.ts';
 import { mergeVirtualService, sameGroup } from './render/merge.ts';
-import { hasPlaceholderMarker, isManaged, isPlaceholder, OVERRIDES_ANNOTATION, RENDERED_ANNOTATION, SERVICE_ANNOTATION } from './ownership.ts';
-import type { KubeObject, Service, VirtualService } from './types.ts';
+import {
+  foreignPlaceholder,
+  hasPlaceholderMarker,
+  isManaged,
+  isPlaceholder,
+  OVERRIDES_ANNOTATION,
+  placeholderScope,
+  placeholderScopeOf,
+  RENDERED_ANNOTATION,
+  SERVICE_ANNOTATION,
+} from './ownership.ts';
+import type { Config, KubeObject, Service, VirtualService } from './types.ts';
 
 export const PLAN_VERSION = 1;
 
@@ -42,7 +52,8 @@ export type ServiceAction = ActionsOf<'Service', Service>;
 /** One planned change, narrowed by `kind` to its object type and by `type` to the objects it carries. */
 export type Action = VirtualServiceAction | ServiceAction;
 
-export type FindingCode = 'unmanaged-conflict' | 'host-overlap' | 'shadowed' | 'taken' | 'invalid-overrides';
+/** foreign-placeholder: a Service with the placeholder marker that is not vsop's to write (ownership.ts placeholderScope). */
+export type FindingCode = 'unmanaged-conflict' | 'host-overlap' | 'shadowed' | 'taken' | 'invalid-overrides' | 'foreign-placeholder';
 
 export interface Finding {
   code: FindingCode;
@@ -200,21 +211,38 @@ export function hasChanges(p: Plan): boolean {
 
 /**
  * clear --purge --all, the emergency cleanup: every managed VirtualService of the production namespace and
- * every placeholder Service goes (a placeholder a developer has made real is no longer one, and stays).
+ * every placeholder vsop may write (placeholderScope) goes; a placeholder a developer has made real is no
+ * longer one, and stays; a Service with the marker outside the scope stays, with a warning.
  */
-export function planPurge(live: readonly VirtualService[], services: readonly Service[], defaultNamespace: string): Plan {
+export function planPurge(live: readonly VirtualService[], services: readonly Service[], config: Config): Plan {
+  const defaultNamespace = config.defaultNamespace;
   const actions: Action[] = [];
+  const findings: Finding[] = [];
   for (const vs of live) {
     if (!isManaged(vs) || vs.metadata.namespace !== defaultNamespace) continue;
     const service = vs.metadata.annotations?.[SERVICE_ANNOTATION];
     actions.push({ type: 'delete', kind: 'VirtualService', namespace: defaultNamespace, name: vs.metadata.name, service, live: vs, reason: 'clear --purge' });
   }
+  const scope = placeholderScopeOf(config, services);
   for (const svc of services) {
-    if (!hasPlaceholderMarker(svc) || !isPlaceholder(svc)) continue;
-    actions.push({ type: 'delete', kind: 'Service', namespace: svc.metadata.namespace!, name: svc.metadata.name, service: svc.metadata.name, live: svc, reason: 'clear --purge' });
+    if (!hasPlaceholderMarker(svc)) continue;
+    const verdict = placeholderScope(scope, svc);
+    if (!verdict.writable) findings.push(foreignPlaceholder(svc, verdict.reason));
+    else if (isPlaceholder(svc)) {
+      actions.push({
+        type: 'delete',
+        kind: 'Service',
+        namespace: svc.metadata.namespace!,
+        name: svc.metadata.name,
+        service: svc.metadata.name,
+        live: svc,
+        reason: 'clear --purge',
+      });
+    }
   }
   sortByKey(actions);
-  return { version: PLAN_VERSION, actions, findings: [] };
+  sortFindings(findings);
+  return { version: PLAN_VERSION, actions, findings };
 }
 
 /**

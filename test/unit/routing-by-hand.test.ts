@@ -215,7 +215,7 @@ describe('plan with overrides', () => {
     const p = planPurge(
       [seedVirtualService('a', []), seedVirtualService('b', [], 'other'), { ...seedVirtualService('c', []), metadata: { name: 'c-virtual-service', namespace: 'default' } }],
       [service('default', 'a'), service('dev-alice', 'a', { placeholder: true }), made],
-      'default',
+      config().config,
     );
     assert.deepEqual(
       p.actions.map((a) => `${a.type} ${a.kind} ${a.namespace}/${a.name}`),
