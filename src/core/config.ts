@@ -121,6 +121,7 @@ export function loadConfig(text: string, source: string, locate: (line: number, 
     } else if (firstHeader === undefined) seenHeader.set(entry.headerValue, index);
   });
   const byName = new Map(developerNamespaces.map(({ entry }) => [entry.name, entry]));
+  const loops = parentCycles(byName);
   developerNamespaces.forEach(({ entry, index }) => {
     if (entry.parent === undefined) return;
     const path: Path = ['developerNamespaces', index, 'parent'];
@@ -128,8 +129,8 @@ export function loadConfig(text: string, source: string, locate: (line: number, 
       error(path, `${quote(entry.parent)} is not a developer namespace${entry.parent === defaultNamespace ? " (production is every namespace's last fallback already)" : ''}`);
       return;
     }
-    const cycle = parentCycle(entry.name, byName);
-    if (cycle && cycle[0] === entry.name) error(path, `parent chain loops: ${cycle.join(' → ')}`);
+    const cycle = loops.get(entry.name);
+    if (cycle) error(path, `parent chain loops: ${cycle.join(' → ')}`);
   });
 
   let templateText = SEED_TEMPLATE;
@@ -215,17 +216,29 @@ function readDeveloperNamespaces(
   return out;
 }
 
-/** The loop reached from `start` by following parents, starting at the namespace that closes it. */
-function parentCycle(start: string, byName: Map<string, DeveloperNamespace>): string[] | undefined {
-  const chain: string[] = [];
-  let cur: string | undefined = start;
-  while (cur !== undefined && byName.has(cur)) {
-    const at = chain.indexOf(cur);
-    if (at >= 0) return [...chain.slice(at), cur];
-    chain.push(cur);
-    cur = byName.get(cur)!.parent;
+/**
+ * Every namespace that lies on a loop of parents, with its loop written from itself round to itself
+ * (a → b → a). One walk over all namespaces, each visited once: linear in their number, however deep.
+ */
+function parentCycles(byName: ReadonlyMap<string, DeveloperNamespace>): Map<string, string[]> {
+  const loops = new Map<string, string[]>();
+  const done = new Set<string>();
+  for (const start of byName.keys()) {
+    const path: string[] = [];
+    const onPath = new Map<string, number>();
+    let cur: string | undefined = start;
+    while (cur !== undefined && byName.has(cur) && !done.has(cur) && !onPath.has(cur)) {
+      onPath.set(cur, path.length);
+      path.push(cur);
+      cur = byName.get(cur)!.parent;
+    }
+    if (cur !== undefined && onPath.has(cur)) {
+      const loop = path.slice(onPath.get(cur)!);
+      loop.forEach((name, k) => loops.set(name, [...loop.slice(k), ...loop.slice(0, k), name]));
+    }
+    for (const name of path) done.add(name);
   }
-  return undefined;
+  return loops;
 }
 
 /** Problems in the order of the file; those without a position (a missing key) first. */

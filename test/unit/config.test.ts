@@ -144,6 +144,11 @@ describe('loadConfig: every problem, with its path and value', () => {
       ['config.yaml:3:23: developerNamespaces[0].parent: parent chain loops: a → b → a', 'config.yaml:4:23: developerNamespaces[1].parent: parent chain loops: b → a → b'],
     ],
     [
+      'a loop at the top of a chain 3,000 namespaces long: only the namespaces on it are reported',
+      `defaultNamespace: prod\ndeveloperNamespaces:\n  - {name: d0, parent: d1}\n${Array.from({ length: 2999 }, (_, i) => `  - {name: d${i + 1}, parent: d${i === 0 ? 0 : i}}\n`).join('')}`,
+      ['config.yaml:3:24: developerNamespaces[0].parent: parent chain loops: d0 → d1 → d0', 'config.yaml:4:24: developerNamespaces[1].parent: parent chain loops: d1 → d0 → d1'],
+    ],
+    [
       'a namespace that is its own parent',
       'defaultNamespace: prod\ndeveloperNamespaces:\n  - {name: a, parent: a}\n',
       ['config.yaml:3:23: developerNamespaces[0].parent: parent chain loops: a → a'],

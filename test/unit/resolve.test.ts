@@ -79,6 +79,16 @@ describe('resolve', () => {
     ]);
   });
 
+  it('follows a parent chain 3,000 namespaces deep to the one copy at its root (resolved in linear time)', () => {
+    const devs = Array.from({ length: 3000 }, (_, i) => (i === 0 ? 'd0' : { name: `d${i}`, parent: `d${i - 1}` }));
+    const { config: c, template } = config({ developerNamespaces: devs });
+    const r = resolve(c, template, [service('default', 'web'), service('d0', 'web')], { routing: true });
+    const states = r.tables[0]!.namespaces.map((n) => n.route);
+    assert.deepEqual(states[0], { state: 'route', target: 'd0' });
+    assert.ok(states.slice(1).every((s) => s.state === 'fallback' && s.target === 'd0'));
+    assert.equal(r.virtualServices[0]!.spec.http!.length, 3001);
+  });
+
   it('falls back along parents to the nearest namespace with the Service, then to production', () => {
     const { config: c, template } = config({
       developerNamespaces: ['integration', { name: 'team-a', parent: 'integration' }, { name: 'feature', headerValue: 'login', parent: 'team-a' }, 'team-b'],

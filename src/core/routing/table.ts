@@ -127,16 +127,18 @@ export function decide(input: DecideInput): RoutingTable {
   const namespaces: NamespaceRouting[] = [];
   const placeholderTargets: RoutingTable['placeholderTargets'] = [];
   const devs = config.developerNamespaces;
-  const chains = fallbackChains(devs);
+  const parents = parentIndexes(devs);
   // One rule for a single-port Service (Istio takes the port called); one per port otherwise.
   const scopes: (number | undefined)[] = ports.length <= 1 ? [undefined] : ports;
+  const nearest = scopes.map((port) => nearestCopy(devs, parents, copies, port ?? ports[0], port));
   for (let d = 0; d < devs.length; d++) {
     const dev = devs[d]!;
     const off = o !== undefined && (o.cleared || o.removed.includes(dev.name));
     let state: CopyState = MISSING;
     const perPort: CopyState[] | undefined = input.view && scopes.length > 1 ? [] : undefined;
-    for (const port of scopes) {
-      const s = copyState(chains[d]!, copies, port ?? ports[0], port);
+    for (const [i, port] of scopes.entries()) {
+      const at = nearest[i]!(d);
+      const s: CopyState = at < 0 ? MISSING : at === d ? { state: 'route', target: dev.name } : { state: 'fallback', target: devs[at]!.name };
       perPort?.push(s);
       if (s.state === 'missing') continue;
       if (state === MISSING) state = s;
@@ -162,13 +164,54 @@ export function decide(input: DecideInput): RoutingTable {
   return { service, production, ports, rules, weights: hand?.weights ?? [], overrides: active, namespaces, placeholderTargets, warnings: hand?.warnings ?? [] };
 }
 
-const chainCache = new WeakMap<readonly DeveloperNamespace[], string[][]>();
+const parentCache = new WeakMap<readonly DeveloperNamespace[], Int32Array>();
 
-/** Every namespace's fallback chain, worked out once per configuration. */
-function fallbackChains(devs: readonly DeveloperNamespace[]): string[][] {
-  let chains = chainCache.get(devs);
-  if (!chains) chainCache.set(devs, (chains = devs.map((d) => fallbackChain(d, devs))));
-  return chains;
+/** Each namespace's parent, as an index into `devs` (-1: none), worked out once per configuration. */
+function parentIndexes(devs: readonly DeveloperNamespace[]): Int32Array {
+  let parents = parentCache.get(devs);
+  if (!parents) {
+    const index = new Map(devs.map((d, i) => [d.name, i]));
+    parents = Int32Array.from(devs, (d) => (d.parent === undefined ? -1 : (index.get(d.parent) ?? -1)));
+    parentCache.set(devs, parents);
+  }
+  return parents;
+}
+
+/**
+ * For one Service and port: the index of the nearest namespace along each namespace's fallback chain (the
+ * namespace itself, its parent, its parent's parent…) holding a real copy that serves the port (see
+ * ports.ts), or -1. Each namespace's answer is worked out once and shared by the namespaces below it, so
+ * the cost is linear in the number of namespaces however deep the chains (a loop, which the configuration
+ * refuses, ends the walk).
+ */
+function nearestCopy(
+  devs: readonly DeveloperNamespace[],
+  parents: Int32Array,
+  copies: ReadonlyMap<string, Service>,
+  listenerPort: number | undefined,
+  explicit: number | undefined,
+): (d: number) => number {
+  const UNKNOWN = -2;
+  const memo = new Int32Array(devs.length).fill(UNKNOWN);
+  const path: number[] = [];
+  return (d) => {
+    let found = -1;
+    path.length = 0;
+    for (let cur = d; cur >= 0 && path.length <= devs.length; cur = parents[cur]!) {
+      if (memo[cur] !== UNKNOWN) {
+        found = memo[cur]!;
+        break;
+      }
+      path.push(cur);
+      const svc = copies.get(devs[cur]!.name);
+      if (svc && (listenerPort === undefined || serves(svc, destinationPort(listenerPort, explicit)))) {
+        found = cur;
+        break;
+      }
+    }
+    for (const p of path) memo[p] = found;
+    return found;
+  };
 }
 
 const conditions = new WeakMap<DeveloperNamespace, readonly HeaderCondition[]>();
@@ -187,33 +230,10 @@ function routingCondition(config: Config, dev: DeveloperNamespace): readonly Hea
   return c;
 }
 
-/** The nearest namespace along the chain holding a real copy that serves the port (see ports.ts). */
-function copyState(chain: readonly string[], copies: ReadonlyMap<string, Service>, listenerPort: number | undefined, explicit: number | undefined): CopyState {
-  for (let i = 0; i < chain.length; i++) {
-    const svc = copies.get(chain[i]!);
-    if (svc && (listenerPort === undefined || serves(svc, destinationPort(listenerPort, explicit)))) {
-      return i === 0 ? { state: 'route', target: chain[0]! } : { state: 'fallback', target: chain[i]! };
-    }
-  }
-  return MISSING;
-}
-
 function serves(svc: Service, port: number): boolean {
   const ports = svc.spec?.ports;
   if (ports) for (const p of ports) if (p.port === port) return true;
   return false;
-}
-
-/** The namespace itself, then its parent, its parent's parent…: where a request falls back to, in order. */
-function fallbackChain(dev: DeveloperNamespace, all: readonly DeveloperNamespace[]): string[] {
-  const chain: string[] = [];
-  let cur: DeveloperNamespace | undefined = dev;
-  while (cur && !chain.includes(cur.name)) {
-    chain.push(cur.name);
-    const parent: string | undefined = cur.parent;
-    cur = parent === undefined ? undefined : all.find((d) => d.name === parent);
-  }
-  return chain;
 }
 
 interface HandRules {
