@@ -12,7 +12,7 @@ import type { KubePort, WriteOptions } from './k8s/port.ts';
 import { sleep } from './sleep.ts';
 
 export interface RetryPolicy {
-  /** Attempts after the first. The seed operator promises 1 s, 2 s, 4 s, 8 s, 16 s: five retries. */
+  /** Retries with backoff after the first conflict's immediate one. The seed operator promises 1 s, 2 s, 4 s, 8 s, 16 s: five retries. */
   retries: number;
   minTimeout: number;
   factor: number;
@@ -87,8 +87,21 @@ async function applyAction(planned: Action, port: KubePort, opts: ApplyOptions):
         const action = attempt === 1 ? planned : await replan(planned, port, opts);
         if (action.type === 'unchanged') return 'unchanged' as const;
         attempts++;
-        stored = await write(action, port, opts.dryRun ? { dryRun: true } : {});
-        return PAST[action.type];
+        try {
+          stored = await write(action, port, opts.dryRun ? { dryRun: true } : {});
+          return PAST[action.type];
+        } catch (err) {
+          // The first conflict is tried again at once, on a fresh read (client-go's RetryOnConflict waits
+          // 10 ms): usually one other writer got in between, and waiting a second leaves its change, which
+          // may have broken vsop's routes, in force for that second. Later conflicts back off.
+          if (attempt !== 1 || !(err instanceof ApiError) || err.status !== 409) throw err;
+          lastConflict = err;
+          const again = await replan(planned, port, opts);
+          if (again.type === 'unchanged') return 'unchanged' as const;
+          attempts++;
+          stored = await write(again, port, opts.dryRun ? { dryRun: true } : {});
+          return PAST[again.type];
+        }
       },
       {
         ...retry,

@@ -78,7 +78,7 @@ export class Controller {
       const cache = new InputCache<KubeObject>({
         input,
         informer: (collection, onChange, onFailure) => this.informer(collection, onChange, onFailure),
-        touched: (keys) => this.touched(keys),
+        touched: (keys) => this.touched(keys, input.field === 'virtualServices'),
         fellBack: (fallback, err) => this.o.log.info(`warning: ${fallbackMessage(fallback, err.message)}`, { resource: fallback.collections[0]?.resource }),
       });
       this.caches.set(input.field, cache);
@@ -219,10 +219,16 @@ export class Controller {
       .catch((err: unknown) => this.o.log.error('cannot record an Event on the ConfigMap', { error: err }));
   }
 
-  /** An object changed: the production Services it bore on and bears on are worked on again. */
-  private touched(keys: Affected): void {
-    if (keys !== 'all') for (const key of keys) this.enqueue(key);
-    else for (const key of this.allKeys()) this.queue.add(key);
+  /**
+   * An object changed: the production Services it bore on and bears on are worked on again. A change to a
+   * VirtualService (vsop's own writes are not seen as changes: see Informer) is someone editing routing
+   * by hand: it is answered at once, outside the settling that coalesces bursts of Service events, so a
+   * hand edit that broke vsop's routes is undone within one round trip even while Services pour in.
+   */
+  private touched(keys: Affected, edit: boolean): void {
+    if (keys === 'all') for (const key of this.allKeys()) this.queue.add(key);
+    else if (edit) for (const key of keys) this.queue.add(key);
+    else for (const key of keys) this.enqueue(key);
   }
 
   /**

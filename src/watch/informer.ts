@@ -119,7 +119,9 @@ export class Informer<T extends KubeObject> {
       return;
     }
     const existing = this.store.get(k);
-    if (existing && olderThan(obj, existing)) return; // the store already holds a newer copy (our own write)
+    // The store already holds this copy or a newer one: this process's own write, remembered when it
+    // was made. Its echo is no change, so it sets off no reconcile.
+    if (existing && (olderThan(obj, existing) || (obj.metadata.resourceVersion !== undefined && obj.metadata.resourceVersion === existing.metadata.resourceVersion))) return;
     this.store.set(k, obj);
     this.opts.onChange({ type: existing ? 'modified' : 'added', object: obj });
   }

@@ -77,7 +77,7 @@ describe('applyPlan', () => {
     };
     await assert.rejects(syncOnce(port, [seedVirtualService('a', ['dev-alice'])]), (err: unknown) => {
       assert.ok(err instanceof ConflictError);
-      assert.match(err.message, /virtualservice default\/a-virtual-service: still being changed by someone else after 6 attempts/);
+      assert.match(err.message, /virtualservice default\/a-virtual-service: still being changed by someone else after 7 attempts/); // one, one at once on a fresh read, five with backoff
       return true;
     });
   });

@@ -203,7 +203,7 @@ describe('Informer: reconnect with backoff', () => {
 });
 
 describe('Informer: resourceVersion guard', () => {
-  it('an event older than the copy this process wrote (remember) does not replace it, and is not reported', async () => {
+  it('an event older than the copy this process wrote (remember), or its echo, does not replace it, and is not reported', async () => {
     const { port, informer, changes } = setup();
     port.items = [obj('a', '5')];
     port.listVersion = '10';
@@ -212,6 +212,9 @@ describe('Informer: resourceVersion guard', () => {
     changes.length = 0;
     informer.remember(obj('a', '15', { data: { mine: 'yes' } }));
     s0.emit({ type: 'MODIFIED', object: obj('a', '12', { data: { theirs: 'late' } }) });
+    assert.deepEqual(changes, []);
+    // The echo of the write itself (same resourceVersion) is no change either: it sets off no reconcile.
+    s0.emit({ type: 'MODIFIED', object: obj('a', '15', { data: { mine: 'yes' } }) });
     assert.deepEqual(changes, []);
     assert.deepEqual(informer.store.get('default/a')?.data, { mine: 'yes' });
     s0.emit({ type: 'MODIFIED', object: obj('a', '16', { data: { theirs: 'newer' } }) });
