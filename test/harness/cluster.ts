@@ -1,6 +1,7 @@
 // A real Kubernetes control plane for the integration tests: etcd and
 // kube-apiserver (built from test/cluster) on free loopback ports, RBAC,
-// static tokens for an admin and the "vsop" user, and Istio's CRDs.
+// static tokens for an admin and the "vsop" user, Istio's CRDs and the
+// Gateway API's (standard channel, the release Istio 1.27 supports).
 // There is no controller-manager: namespaces never finish deleting, there
 // is no garbage collection, no ServiceAccount tokens and no EndpointSlices.
 
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clusterBinaries, istioCrdFile } from './build.ts';
+import { gatewayApiCrdFile } from './gateway-api.ts';
 import { kubeRequest, type Connection } from './kube.ts';
 import { newToken, tokenFile, writeKubeconfig } from './kubeconfig.ts';
 import { applyManifests, installCrds } from './manifests.ts';
@@ -58,7 +60,7 @@ export type Cluster = ClusterInfo & {
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`vsop-test: ${line}\n`));
-  const [bins, crdFile] = [await clusterBinaries(), await istioCrdFile()];
+  const [bins, crdFile, gatewayCrdFile] = [await clusterBinaries(), await istioCrdFile(), await gatewayApiCrdFile()];
   const started = Date.now();
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'vsop-cluster-'));
   mkdirSync(join(dir, 'pki'), { recursive: true });
@@ -99,7 +101,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     const ca = readFileSync(join(dir, 'pki/apiserver.crt'), 'utf8');
     const admin = { server, ca, token: adminToken };
     const vsop = { server, ca, token: vsopToken };
-    const names = await installCrds(admin, crdFile);
+    const [names, gatewayNames] = await Promise.all([installCrds(admin, crdFile), installCrds(admin, gatewayCrdFile)]);
     await applyManifests(admin, opts.rbacFile ?? DEFAULT_RBAC_FILE);
     const info: ClusterInfo = {
       server,
@@ -119,7 +121,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     writeKubeconfig(info.adminKubeconfig, server, ca, [adminCtx]);
     writeKubeconfig(info.vsopKubeconfig, server, ca, [vsopCtx]);
     writeFileSync(join(dir, 'cluster.json'), JSON.stringify(info, null, 2) + '\n', { mode: 0o600 });
-    log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s with ${names.length} Istio CRDs; KUBECONFIG=${info.kubeconfig}`);
+    log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s with ${names.length} Istio and ${gatewayNames.length} Gateway API CRDs; KUBECONFIG=${info.kubeconfig}`);
     return {
       ...info,
       stop,

@@ -11,10 +11,23 @@ export type ObjectReport = {
   kind?: string;
   namespace?: string;
   name?: string;
-  /** False for kinds Istio does not validate (e.g. Service): nothing was checked. */
+  /** False for kinds that are neither Istio's nor the Gateway API's (e.g. Service): nothing was checked. */
   validated: boolean;
   errors: string[];
   warnings: string[];
+  /** For a Gateway API route: the conditions Istio's gateway controller sets on it, per parent. */
+  conditions?: RouteCondition[];
+};
+
+/** One status condition of a Gateway API route for one of its parents, as Istio sets it. */
+export type RouteCondition = {
+  /** "Kind/namespace/name" of the parentRef, with ":port" when it names one, e.g. "Service/prod/web:8080". */
+  parent: string;
+  /** "Accepted" (the parent takes the route) or "ResolvedRefs" (every backendRef can be used). */
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
 };
 
 export type ValidationResult = {
@@ -24,7 +37,14 @@ export type ValidationResult = {
   objects: ObjectReport[];
 };
 
-/** Validates multi-document YAML as `istioctl validate` does; errors and warnings are kept apart. */
+/**
+ * Validates multi-document YAML as `istioctl validate` does; errors and warnings are kept apart.
+ * Gateway API objects (standard channel) are checked as the apiserver checks a strict create
+ * (unknown fields, schema, CEL rules); each route also gets the conditions Istio's gateway
+ * controller sets on it, judged against the Services and Namespaces of the same YAML, which
+ * stand for the whole cluster, and each False one is an error too (a route naming a Service
+ * not in the YAML gets "BackendNotFound" or "NoMatchingParent").
+ */
 export async function validate(yaml: string): Promise<ValidationResult> {
   const { code, stdout, stderr } = await run(['validate'], yaml);
   if (code !== 0 && code !== 1) throw new Error(`istio-check validate failed (exit ${code}): ${stderr.trim()}`);
@@ -61,8 +81,14 @@ export type CallResult = {
   routeConfig?: string;
   virtualHost?: string;
   route?: string;
-  /** "namespace/name" of the VirtualService the route came from; absent for a Service's default route. */
+  /**
+   * "namespace/name" of the VirtualService the route came from; absent for a Service's default route.
+   * For a Gateway API route, the VirtualService Istio generated from it: "<ns>/<ns>~<host>", or
+   * "<ns>/<ns>~<port>~<host>" for a parentRef with a port, where ns is the route's namespace.
+   */
   virtualService?: string;
+  /** "Kind/namespace/name" of the object the route came from: "VirtualService/default/my-app", "HTTPRoute/prod/web"; absent for a Service's default route. */
+  config?: string;
   /** Clusters the route names that Istio generated none for (a port the Service lacks, no such Service): Envoy answers 503. */
   missingClusters?: string[];
   /** Why the call reached no route (e.g. "no route matched"). */
@@ -70,9 +96,13 @@ export type CallResult = {
 };
 
 export type SimulationInput = {
-  /** Multi-document YAML of Services (others kinds allowed); a Service without clusterIP gets one. */
+  /** Multi-document YAML of Services (other Kubernetes kinds allowed, not the Gateway API's); a Service without clusterIP gets one. */
   services: string;
-  /** Multi-document YAML of VirtualServices (and other Istio config); must pass Istio's validation. */
+  /**
+   * Multi-document YAML of the routing config: VirtualServices (and other Istio config), which must
+   * pass Istio's validation, and Gateway API objects (HTTPRoute v1, ReferenceGrant v1beta1, ...),
+   * which must pass the standard CRDs' schema and CEL rules and are defaulted as the apiserver does.
+   */
   virtualServices: string;
   calls: Call[];
 };
@@ -85,8 +115,13 @@ export type SimulationInput = {
  * does (uri, headers, withoutHeaders, method, authority, scheme, queryParams,
  * port, gateways, sourceNamespace); see test/istio/match.go. VirtualServices
  * without metadata.creationTimestamp count as created now, in document order
- * (Istio prefers the older of two for one host). Throws if istio-check fails,
- * e.g. on config Istio's validation refuses.
+ * (Istio prefers the older of two for one host); so do HTTPRoutes.
+ *
+ * HTTPRoutes are translated by Istio's own gateway controller, as istiod does
+ * for sidecars (GAMMA): one whose parentRef is a Service (group "", kind
+ * Service) routes that Service's traffic; see the README, Development, for
+ * what Istio does with them. Throws if istio-check fails, e.g. on config
+ * Istio's validation or the Gateway API CRDs refuse.
  */
 export async function simulate(input: SimulationInput): Promise<CallResult[]> {
   const { code, stdout, stderr } = await run(['simulate'], JSON.stringify(input));

@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Usage: build.sh [bin|crds]
+# Usage: build.sh [bin|crds|gateway-api-crds]
 #   bin  (default) builds istio-check (see main_test.go) once per recipe and
-#        prints the path of the binary.
+#        prints the path of the binary. The Gateway API CRDs go beside it
+#        (crds/gateway-api-standard.yaml), where istio-check looks for them.
 #   crds prints the path of Istio's CustomResourceDefinitions file for the
 #        pinned release (istio.io/api kubernetes/customresourcedefinitions.gen.yaml),
 #        copied into the cache; needs no compiling.
+#   gateway-api-crds prints the path of the Gateway API's standard-channel
+#        CRDs (config/crd/standard/*.yaml of the sigs.k8s.io/gateway-api
+#        module this one requires, the release Istio 1.27 is built against),
+#        concatenated into one file in the cache; needs no compiling.
 # Progress goes to stderr.
 source "$(dirname "${BASH_SOURCE[0]}")/../harness/go-cache.sh"
 
 MOD="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT="$(cache_dir "$MOD" istio)"
 CRDS="$OUT/crds/customresourcedefinitions.gen.yaml"
+GATEWAY_CRDS="$OUT/crds/gateway-api-standard.yaml"
 
 crds() {
 	[ -s "$CRDS" ] && return 0
@@ -27,7 +33,25 @@ crds() {
 	mv "$CRDS.tmp.$$" "$CRDS"
 }
 
+gateway_api_crds() {
+	[ -s "$GATEWAY_CRDS" ] && return 0
+	require_go
+	go_env
+	cd "$MOD"
+	local dir f tmp="$GATEWAY_CRDS.tmp.$$"
+	say "fetching sigs.k8s.io/gateway-api $(go list -m -f '{{.Version}}' sigs.k8s.io/gateway-api) for the Gateway API CRDs (standard channel)"
+	go mod download sigs.k8s.io/gateway-api
+	dir="$(go list -m -f '{{with .Replace}}{{.Dir}}{{else}}{{.Dir}}{{end}}' sigs.k8s.io/gateway-api)"
+	mkdir -p "$OUT/crds"
+	for f in "$dir"/config/crd/standard/*.yaml; do
+		printf -- '---\n'
+		cat "$f"
+	done >"$tmp"
+	mv "$tmp" "$GATEWAY_CRDS"
+}
+
 bin() {
+	gateway_api_crds
 	[ -x "$OUT/bin/istio-check" ] && return 0
 	require_go
 	go_env
@@ -54,8 +78,12 @@ crds)
 	with_lock istio-crds crds
 	printf '%s\n' "$CRDS"
 	;;
+gateway-api-crds)
+	with_lock istio-crds gateway_api_crds
+	printf '%s\n' "$GATEWAY_CRDS"
+	;;
 *)
-	say "usage: $0 [bin|crds]"
+	say "usage: $0 [bin|crds|gateway-api-crds]"
 	exit 2
 	;;
 esac

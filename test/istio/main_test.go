@@ -5,6 +5,9 @@ package istiocheck
 // command:
 //
 //	istio-check validate [FILE...]   YAML from the files or stdin -> JSON report; exit 1 on any error
+//	                                 (Gateway API routes also get the conditions Istio's
+//	                                 gateway controller sets, judged against the Services
+//	                                 of the same input)
 //	istio-check simulate             JSON SimulateInput on stdin -> JSON []CallResult
 //	istio-check simulate-batch [-parallel N]
 //	                                 JSON []SimulateInput on stdin -> JSON [][]CallResult,
@@ -29,6 +32,8 @@ import (
 )
 
 var (
+	validateFiles     []string // set when run as `istio-check validate`
+	validateCode      int
 	simulateRequested bool
 	batchRequested    bool
 	batchWritten      bool
@@ -47,7 +52,16 @@ func TestMain(m *testing.M) {
 	jsonOut = out
 	quietLogs()
 	if os.Args[1] == "validate" {
-		os.Exit(runValidate(os.Args[2:]))
+		// A test too, since the route conditions come from a fake discovery server.
+		validateFiles = append([]string{}, os.Args[2:]...)
+		if len(validateFiles) == 0 {
+			validateFiles = []string{"-"}
+		}
+		os.Args = []string{os.Args[0], "-test.run=^TestValidate$", "-test.count=1"}
+		if code := m.Run(); code != 0 {
+			os.Exit(code)
+		}
+		os.Exit(validateCode)
 	}
 	if os.Args[1] == "simulate-batch" {
 		parallel, err := parallelFlag(os.Args[2:])
@@ -109,12 +123,20 @@ func quietLogs() {
 	}
 }
 
-func runValidate(files []string) int {
-	var reports []ObjectReport
-	if len(files) == 0 {
-		reports = Validate(os.Stdin, "<stdin>")
+func TestValidate(t *testing.T) {
+	if validateFiles == nil {
+		t.Skip("only run as `istio-check validate`")
 	}
+	validateCode = runValidate(t, validateFiles)
+}
+
+func runValidate(t *testing.T, files []string) int {
+	var reports []ObjectReport
 	for _, f := range files {
+		if f == "-" {
+			reports = append(reports, Validate(os.Stdin, "<stdin>")...)
+			continue
+		}
 		r, err := os.Open(f)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "istio-check:", err)
@@ -122,6 +144,10 @@ func runValidate(files []string) int {
 		}
 		reports = append(reports, Validate(r, f)...)
 		r.Close()
+	}
+	if err := AddRouteConditions(t, reports); err != nil {
+		fmt.Fprintln(os.Stderr, "istio-check:", err)
+		return 2
 	}
 	if err := json.NewEncoder(jsonOut).Encode(map[string]any{"objects": reports}); err != nil {
 		fmt.Fprintln(os.Stderr, "istio-check:", err)

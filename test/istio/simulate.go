@@ -8,13 +8,17 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	kubeyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
 
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 
@@ -23,6 +27,9 @@ import (
 	"istio.io/istio/pilot/pkg/simulation"
 	"istio.io/istio/pilot/test/xds"
 	"istio.io/istio/pilot/test/xdstest"
+	"istio.io/istio/pkg/config"
+	"istio.io/istio/pkg/config/constants"
+	"istio.io/istio/pkg/config/schema/gvk"
 	"istio.io/istio/pkg/kube"
 )
 
@@ -31,8 +38,11 @@ type SimulateInput struct {
 	// Services is multi-document YAML of Kubernetes objects (Services; a
 	// Service without spec.clusterIP gets one from 10.96.0.0/16).
 	Services string `json:"services"`
-	// VirtualServices is multi-document YAML of Istio config; any Istio kind
-	// (DestinationRule, ...) is accepted. It must pass Istio's validation.
+	// VirtualServices is multi-document YAML of routing config: Istio kinds
+	// (VirtualService, DestinationRule, ...), which must pass Istio's
+	// validation, and Gateway API kinds (HTTPRoute, ReferenceGrant, ...),
+	// which must pass the standard CRDs' schema and CEL rules and are then
+	// defaulted as the apiserver would (see gatewayapi.go).
 	VirtualServices string      `json:"virtualServices"`
 	Calls           []CallInput `json:"calls"`
 }
@@ -64,11 +74,18 @@ type CallResult struct {
 	Route       string    `json:"route,omitempty"`
 	// VirtualService is "namespace/name" of the VirtualService the route
 	// came from (Istio's route metadata istio.config); "" for Istio's default
-	// route of a Service without one.
-	VirtualService string            `json:"virtualService,omitempty"`
-	Action         string            `json:"action,omitempty"` // route | redirect | directResponse | other
-	Cluster        string            `json:"cluster"`
-	Weights        []WeightedCluster `json:"weights,omitempty"`
+	// route of a Service without one. For a Gateway API route it is the
+	// VirtualService Istio generated from it (pilot/pkg/config/kube/gateway,
+	// route_collections.go): "<route namespace>/<route namespace>~<host>",
+	// or "~<port>~" before the host for a parentRef with a port.
+	VirtualService string `json:"virtualService,omitempty"`
+	// Config names the object the route came from, "Kind/namespace/name":
+	// "VirtualService/default/my-app", or "HTTPRoute/prod/web" for a route
+	// Istio generated from an HTTPRoute; "" for a Service's default route.
+	Config  string            `json:"config,omitempty"`
+	Action  string            `json:"action,omitempty"` // route | redirect | directResponse | other
+	Cluster string            `json:"cluster"`
+	Weights []WeightedCluster `json:"weights,omitempty"`
 	// MissingClusters are clusters the route sends to that Istio generated
 	// no cluster for (e.g. a port the destination Service lacks, or a host
 	// with no Service): Envoy answers those requests 503 (no cluster).
@@ -83,32 +100,16 @@ type CallResult struct {
 // host; its route matching ignores headers (see its TODO), so the route is
 // chosen here, by Envoy's rules, from the virtual host it found.
 func Simulate(t *testing.T, in SimulateInput) ([]CallResult, error) {
-	configs, _, err := crd.ParseInputs(in.VirtualServices)
+	configs, gatewayObjects, err := routingConfig(in.VirtualServices)
 	if err != nil {
 		return nil, fmt.Errorf("virtualServices: %w", err)
-	}
-	// A real apiserver stamps an object when it is created, so one given
-	// without metadata.creationTimestamp is taken as created now, after every
-	// stamped one, in document order. Istio orders VirtualServices by this time
-	// (pilot/pkg/model/config.go, sortConfigByCreationTime): for one host, the
-	// first a sidecar sees wins.
-	now := time.Now().Truncate(time.Second)
-	for i := range configs {
-		if configs[i].Namespace == "" {
-			configs[i].Namespace = "default"
-		}
-		if configs[i].CreationTimestamp.IsZero() {
-			configs[i].CreationTimestamp = now.Add(time.Duration(i) * time.Millisecond)
-		}
-		// What istiod's Kubernetes config controller sets (--domain); short
-		// hosts such as "my-app" resolve against it.
-		configs[i].Domain = "cluster.local"
 	}
 	objects, services, err := kubeObjects(in.Services)
 	if err != nil {
 		return nil, fmt.Errorf("services: %w", err)
 	}
-	server := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{Configs: configs, KubernetesObjects: objects})
+	server := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{Configs: configs, KubernetesObjects: append(objects, gatewayObjects...)})
+	origin := routeOrigin(server)
 	sims := map[string]*simulation.Simulation{}
 	results := make([]CallResult, 0, len(in.Calls))
 	for _, call := range in.Calls {
@@ -127,12 +128,93 @@ func Simulate(t *testing.T, in SimulateInput) ([]CallResult, error) {
 			sim = simulation.NewSimulation(t, server, proxy)
 			sims[call.From] = sim
 		}
-		results = append(results, runCall(sim, call, services))
+		results = append(results, runCall(sim, call, services, origin))
 	}
 	return results, nil
 }
 
-func runCall(sim *simulation.Simulation, call CallInput, services []*corev1.Service) CallResult {
+// routingConfig reads the config input: Istio kinds become configs of the
+// fake server's store (after Istio's validation, as crd.ParseInputs does),
+// Gateway API kinds become objects of its fake Kubernetes client, where
+// Istio's gateway controller reads them, as istiod does from a cluster.
+//
+// A real apiserver stamps an object when it is created, so one given without
+// metadata.creationTimestamp is taken as created now, after every stamped
+// one, in document order. Istio orders VirtualServices by this time
+// (pilot/pkg/model/config.go, sortConfigByCreationTime): for one host, the
+// first a sidecar sees wins; HTTPRoutes merged into one generated
+// VirtualService are ordered by it too (gateway/conversion.go,
+// sortRoutesByCreationTime), and the generated one takes the oldest's.
+func routingConfig(text string) ([]config.Config, []runtime.Object, error) {
+	now := time.Now().Truncate(time.Second)
+	reader := kubeyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(text)))
+	var configs []config.Config
+	var objects []runtime.Object
+	for pos := 0; ; pos++ {
+		doc, err := reader.Read()
+		if err == io.EOF {
+			return configs, objects, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		created := now.Add(time.Duration(pos) * time.Millisecond)
+		var head struct {
+			APIVersion string `json:"apiVersion"`
+		}
+		if err := yaml.Unmarshal(doc, &head); err != nil {
+			return nil, nil, fmt.Errorf("document %d: %w", pos, err)
+		}
+		if IsGatewayAPI(head.APIVersion) {
+			obj, err := admittedGatewayObject(doc, created)
+			if err != nil {
+				return nil, nil, err
+			}
+			objects = append(objects, obj)
+			continue
+		}
+		parsed, _, err := crd.ParseInputs(string(doc))
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, cfg := range parsed {
+			if cfg.Namespace == "" {
+				cfg.Namespace = "default"
+			}
+			if cfg.CreationTimestamp.IsZero() {
+				cfg.CreationTimestamp = created
+			}
+			// What istiod's Kubernetes config controller sets (--domain); short
+			// hosts such as "my-app" resolve against it.
+			cfg.Domain = "cluster.local"
+			configs = append(configs, cfg)
+		}
+	}
+}
+
+// admittedGatewayObject is one Gateway API document as Istio would read it
+// from a real apiserver: refused when a strict create would be, defaulted
+// otherwise, and stamped with created when it carries no creation time.
+func admittedGatewayObject(doc []byte, created time.Time) (runtime.Object, error) {
+	obj, err := decodeObject(doc)
+	if err != nil {
+		return nil, err
+	}
+	un := &unstructured.Unstructured{Object: obj}
+	if problems := admitGatewayObject(obj); len(problems) > 0 {
+		return nil, fmt.Errorf("%s %s/%s: configuration is invalid: %s", un.GetKind(), un.GetNamespace(), un.GetName(), strings.Join(problems, "; "))
+	}
+	typed, err := gatewayKubeObject(obj)
+	if err != nil {
+		return nil, err
+	}
+	if meta, ok := typed.(metav1.Object); ok && meta.GetCreationTimestamp().Time.IsZero() {
+		meta.SetCreationTimestamp(metav1.NewTime(created))
+	}
+	return typed, nil
+}
+
+func runCall(sim *simulation.Simulation, call CallInput, services []*corev1.Service, origin func(*route.Route) (string, string)) CallResult {
 	res := CallResult{Call: call}
 	headers := http.Header{}
 	for k, v := range call.Headers {
@@ -178,7 +260,7 @@ func runCall(sim *simulation.Simulation, call CallInput, services []*corev1.Serv
 		return res
 	}
 	res.Route = rt.GetName()
-	res.VirtualService = routeSource(rt)
+	res.VirtualService, res.Config = origin(rt)
 	describeAction(rt, &res)
 	known := xdstest.ExtractClusters(sim.Clusters)
 	for _, c := range append([]string{res.Cluster}, weightedNames(res.Weights)...) {
@@ -189,16 +271,49 @@ func runCall(sim *simulation.Simulation, call CallInput, services []*corev1.Serv
 	return res
 }
 
-// routeSource reads the VirtualService a route came from out of the
-// metadata Istio attaches (pilot/pkg/networking/util/util.go
-// AddConfigInfoMetadata: "/apis/GROUP/VERSION/namespaces/NS/virtual-service/NAME").
-func routeSource(rt *route.Route) string {
-	cfg := rt.GetMetadata().GetFilterMetadata()["istio"].GetFields()["config"].GetStringValue()
-	parts := strings.Split(cfg, "/")
-	if len(parts) != 8 || parts[6] != "virtual-service" {
-		return ""
+// routeOrigin answers, for a route Istio generated, the VirtualService it
+// came from, read out of the metadata Istio attaches
+// (pilot/pkg/networking/util/util.go AddConfigInfoMetadata:
+// "/apis/GROUP/VERSION/namespaces/NS/virtual-service/NAME"), and the object
+// behind it: that VirtualService, or for one Istio's gateway controller
+// generated, the Gateway API route named in its internal.istio.io/parents
+// annotation ("Kind/name.namespace", comma-separated when HTTPRoutes were
+// merged) whose rules the route was made from: Istio names a rule's route
+// "<namespace>.<name>.<rule index>" (gateway/conversion.go convertHTTPRoute;
+// rule names are not in the standard channel).
+func routeOrigin(server *xds.FakeDiscoveryServer) func(*route.Route) (string, string) {
+	return func(rt *route.Route) (string, string) {
+		cfg := rt.GetMetadata().GetFilterMetadata()["istio"].GetFields()["config"].GetStringValue()
+		parts := strings.Split(cfg, "/")
+		if len(parts) != 8 || parts[6] != "virtual-service" {
+			return "", ""
+		}
+		ns, name := parts[5], parts[7]
+		vs := ns + "/" + name
+		gateway := server.Env().GatewayAPIController
+		if gateway == nil {
+			return vs, "VirtualService/" + vs
+		}
+		for _, generated := range gateway.List(gvk.VirtualService, ns) {
+			if generated.Name != name {
+				continue
+			}
+			parents := strings.Split(generated.Annotations[constants.InternalParentNames], ",")
+			for _, parent := range parents {
+				kind, nameNs, _ := strings.Cut(parent, "/")
+				dot := strings.LastIndex(nameNs, ".")
+				if dot < 0 {
+					continue
+				}
+				rule, ok := strings.CutPrefix(rt.GetName(), nameNs[dot+1:]+"."+nameNs[:dot]+".")
+				if _, err := strconv.Atoi(rule); ok && err == nil {
+					return vs, kind + "/" + nameNs[dot+1:] + "/" + nameNs[:dot]
+				}
+			}
+			return vs, strings.Join(parents, ",")
+		}
+		return vs, "VirtualService/" + vs
 	}
-	return parts[5] + "/" + parts[7]
 }
 
 func weightedNames(ws []WeightedCluster) []string {
@@ -257,6 +372,13 @@ func kubeObjects(text string) ([]runtime.Object, []*corev1.Service, error) {
 		}
 		if len(bytes.TrimSpace(doc)) == 0 {
 			continue
+		}
+		var head struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+		}
+		if yaml.Unmarshal(doc, &head) == nil && IsGatewayAPI(head.APIVersion) {
+			return nil, nil, fmt.Errorf("%s belongs with the routing config (virtualServices), where it is checked and defaulted as the apiserver would", head.Kind)
 		}
 		obj, _, err := kube.IstioCodec.UniversalDeserializer().Decode(doc, nil, nil)
 		if err != nil {
