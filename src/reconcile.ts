@@ -10,7 +10,7 @@ import { invalidMessage, NO_OVERRIDES, readOverrides, type LiveOverrides, type O
 import { isManaged, OVERRIDES_ANNOTATION, placeholderScopeOf } from './core/ownership.ts';
 import { planPlaceholders } from './core/placeholders.ts';
 import { takenFindings } from './core/status.ts';
-import { plan, planPurge, sortFindings, type Plan } from './core/plan.ts';
+import { PLAN_VERSION, plan, planPurge, sortFindings, type Plan } from './core/plan.ts';
 import { resolve, type Resolution } from './core/resolve.ts';
 import { renderTemplate } from './core/template.ts';
 import type { World } from './core/istio/trace.ts';
@@ -48,6 +48,24 @@ export interface ReconcileOptions {
   edit?: OverrideEdit;
   /** clear --purge --all: plan the deletion of every managed VirtualService and placeholder instead. */
   purge?: boolean;
+  /** render: only the resolution is wanted (the plan stays empty). */
+  renderOnly?: boolean;
+}
+
+/**
+ * routeKind HTTPRoute is rendered (render, config validate) but not yet planned or applied: a plan would
+ * otherwise delete the managed VirtualServices with nothing in their place. Undefined when allowed.
+ */
+export function routeKindProblem(loaded: LoadedConfig, source: string): ConfigError | undefined {
+  if (loaded.config.routeKind !== 'HTTPRoute') return undefined;
+  return new ConfigError('routeKind HTTPRoute is not supported by this command yet', [
+    {
+      source,
+      path: 'routeKind',
+      message:
+        'HTTPRoute output is rendered by `vsop render` and checked by `vsop config validate`; sync, status, trace, route, clear and watch still need routeKind: VirtualService',
+    },
+  ]);
 }
 
 export interface Reconciled {
@@ -77,7 +95,7 @@ export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): R
   const live = readOverrides(snapshot.virtualServices, config.defaultNamespace, nameFor);
   const overrides = overridesOf(live, opts);
   const resolution = resolve(config, template, snapshot.services, { routing: opts.routing ?? false, overrides });
-  if (resolution.problems.length > 0) throw new ConfigError('the template renders invalid VirtualServices', resolution.problems);
+  if (resolution.problems.length > 0) throw new ConfigError(`the template renders invalid ${template.kind}s`, resolution.problems);
   if (opts.services && !opts.allowGone) {
     const known = new Set(resolution.services);
     const unknown = opts.services.filter((s) => !known.has(s));
@@ -88,6 +106,13 @@ export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): R
       });
     }
   }
+  if (opts.renderOnly) {
+    const empty: Plan = { version: PLAN_VERSION, actions: [], findings: [] };
+    const desire = () => undefined;
+    return { loaded, resolution, plan: empty, snapshot, warnings: [...(snapshot.warnings ?? []), ...loaded.warnings, ...resolution.warnings], desire };
+  }
+  const unsupported = routeKindProblem(loaded, snapshot.config.source);
+  if (unsupported) throw unsupported;
   // An annotation that cannot be read blocks its object alone, unless the command replaces it whole.
   const replaced = opts.edit && !opts.edit.readsCurrent;
   const blocked = new Map([...live.invalid].filter(([, i]) => !(replaced && inScope(opts, i.service))).map(([k, i]) => [k, { service: i.service, message: invalidMessage(i) }]));

@@ -6,12 +6,21 @@ import { documentValue } from './yaml.ts';
 import { ConfigError, type Problem } from '../errors.ts';
 import { closest, headerNameProblem, headerValueProblem, namespaceNameProblem } from './names.ts';
 import { SYSTEM_NAMESPACES } from './ownership.ts';
-import { isRecord, parseTemplate, SEED_TEMPLATE, type Template } from './template.ts';
+import { isRecord, parseTemplate, ROUTE_KINDS, type RouteKind, SEED_HTTPROUTE_TEMPLATE, SEED_TEMPLATE, type Template } from './template.ts';
 import type { Config, DeveloperNamespace } from './types.ts';
 
 export const DEFAULT_ROUTING_HEADER = 'x-developer';
 
-const KEYS = ['defaultNamespace', 'developerNamespaces', 'virtualServiceTemplate', 'enablePlaceholderServices', 'routingHeader', 'excludedNamespaces'] as const;
+const KEYS = [
+  'defaultNamespace',
+  'developerNamespaces',
+  'virtualServiceTemplate',
+  'enablePlaceholderServices',
+  'routingHeader',
+  'excludedNamespaces',
+  'routeKind',
+  'httpRouteTemplate',
+] as const;
 const NAMESPACE_KEYS = ['name', 'headerValue', 'parent'] as const;
 
 export interface LoadedConfig {
@@ -133,17 +142,25 @@ export function loadConfig(text: string, source: string, locate: (line: number, 
     if (cycle) error(path, `parent chain loops: ${cycle.join(' → ')}`);
   });
 
-  let templateText = SEED_TEMPLATE;
+  let routeKind: RouteKind = 'VirtualService';
+  if (raw.routeKind !== undefined && raw.routeKind !== null) {
+    if (!ROUTE_KINDS.includes(raw.routeKind as RouteKind)) error(['routeKind'], `${quote(raw.routeKind)} must be one of ${ROUTE_KINDS.join(', ')}`);
+    else routeKind = raw.routeKind as RouteKind;
+  }
+  // Each kind has its own template key, so switching routeKind back and forth keeps both templates.
+  const templateKey = routeKind === 'HTTPRoute' ? 'httpRouteTemplate' : 'virtualServiceTemplate';
+  let templateText = routeKind === 'HTTPRoute' ? SEED_HTTPROUTE_TEMPLATE : SEED_TEMPLATE;
   let template: Template | undefined;
-  if (raw.virtualServiceTemplate !== undefined && raw.virtualServiceTemplate !== null) {
-    if (typeof raw.virtualServiceTemplate !== 'string') {
-      error(['virtualServiceTemplate'], `must be a YAML document in a string (use "virtualServiceTemplate: |"), not ${describe(raw.virtualServiceTemplate)}`);
-    } else templateText = raw.virtualServiceTemplate;
+  for (const key of ['virtualServiceTemplate', 'httpRouteTemplate'] as const) {
+    const v = raw[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string') error([key], `must be a YAML document in a string (use "${key}: |"), not ${describe(v)}`);
+    else if (key === templateKey) templateText = v;
   }
   if (defaultNamespace) {
-    const parsed = parseTemplate(templateText, defaultNamespace);
+    const parsed = parseTemplate(templateText, defaultNamespace, routeKind);
     for (const p of parsed.problems) {
-      errors.push({ source: at(['virtualServiceTemplate']), path: p.path ? `virtualServiceTemplate: ${p.path}` : 'virtualServiceTemplate', message: p.message });
+      errors.push({ source: at([templateKey]), path: p.path ? `${templateKey}: ${p.path}` : templateKey, message: p.message });
     }
     template = parsed.template;
   }
@@ -154,6 +171,7 @@ export function loadConfig(text: string, source: string, locate: (line: number, 
       defaultNamespace,
       developerNamespaces: developerNamespaces.map(({ entry }) => entry),
       virtualServiceTemplate: templateText,
+      routeKind,
       enablePlaceholderServices,
       routingHeader,
       excludedNamespaces: [...excluded],

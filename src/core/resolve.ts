@@ -9,10 +9,11 @@ import { objectNameProblem } from './names.ts';
 import type { Overrides } from './overrides.ts';
 import { isPlaceholder, SYSTEM_SERVICES } from './ownership.ts';
 import { placeholder } from './placeholders.ts';
+import { type HTTPRoute, referenceGrants, renderHTTPRoutes } from './render/httproute.ts';
 import { renderVirtualService, weightProblem } from './render/virtualservice.ts';
 import { decide, type RoutingTable, type ServiceIndex } from './routing/table.ts';
 import { renderTemplate, type Template } from './template.ts';
-import type { Config, Service, VirtualService } from './types.ts';
+import type { Config, KubeObject, Service, VirtualService } from './types.ts';
 
 export interface ResolveOptions {
   /** Also work out, per Service and namespace, how requests are routed (status's view: each table's `namespaces`). */
@@ -22,8 +23,12 @@ export interface ResolveOptions {
 }
 
 export interface Resolution {
-  /** One per production Service, sorted by name. */
+  /** One per production Service, sorted by name (routeKind VirtualService; none otherwise). */
   virtualServices: VirtualService[];
+  /** routeKind HTTPRoute: one per production Service (one per port of a multi-port one), sorted by Service. */
+  httpRoutes: HTTPRoute[];
+  /** routeKind HTTPRoute: the grants the routes' backendRefs into developer namespaces need, by namespace. */
+  referenceGrants: KubeObject[];
   /** The routing table of each production Service, in the same order. */
   tables: RoutingTable[];
   /** The production Services, sorted. */
@@ -66,7 +71,17 @@ export function resolve(config: Config, template: Template, services: readonly S
   }
   production.sort((a, b) => compare(a.metadata.name, b.metadata.name));
 
-  const out: Resolution = { virtualServices: [], tables: [], services: production.map((s) => s.metadata.name), placeholders: [], problems: [], warnings: [] };
+  const out: Resolution = {
+    virtualServices: [],
+    httpRoutes: [],
+    referenceGrants: [],
+    tables: [],
+    services: production.map((s) => s.metadata.name),
+    placeholders: [],
+    problems: [],
+    warnings: [],
+  };
+  const routeKind = template.kind;
   for (const svc of production) {
     const name = svc.metadata.name;
     const copies = index.real.get(name)!;
@@ -100,11 +115,18 @@ export function resolve(config: Config, template: Template, services: readonly S
     });
     out.warnings.push(...table.warnings);
     for (const p of table.placeholderTargets) out.placeholders.push(placeholder(svc, p.namespace, p.target));
-    const rendered = renderVirtualService(base, table, config.defaultNamespace);
-    out.warnings.push(...rendered.warnings);
-    out.virtualServices.push(rendered.virtualService);
+    if (routeKind === 'HTTPRoute') {
+      const rendered = renderHTTPRoutes(base as unknown as HTTPRoute, table, config.defaultNamespace);
+      out.warnings.push(...rendered.warnings);
+      out.httpRoutes.push(...rendered.httpRoutes);
+    } else {
+      const rendered = renderVirtualService(base, table, config.defaultNamespace);
+      out.warnings.push(...rendered.warnings);
+      out.virtualServices.push(rendered.virtualService);
+    }
     out.tables.push(table);
   }
+  if (routeKind === 'HTTPRoute') out.referenceGrants = referenceGrants(out.httpRoutes, config.defaultNamespace);
   out.placeholders.sort((a, b) => compare(`${a.metadata.namespace}/${a.metadata.name}`, `${b.metadata.namespace}/${b.metadata.name}`));
   return out;
 }

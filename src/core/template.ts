@@ -1,9 +1,11 @@
-// The VirtualService template: parsed once, then rendered per Service by substituting into string values
-// of the parsed document (never into raw text, so no value can change the document's structure).
+// The template of the object vsop renders per production Service (a VirtualService, or an HTTPRoute with
+// routeKind: HTTPRoute): parsed once, then rendered per Service by substituting into string values of the
+// parsed document (never into raw text, so no value can change the document's structure).
 
 import { LineCounter, parseDocument } from 'yaml';
 import { documentValue } from './yaml.ts';
 import type { Problem } from '../errors.ts';
+import { httpRouteSpecProblems } from './gateway/shape.ts';
 import { virtualServiceSpecProblems } from './istio/shape.ts';
 import { ROUTE_PREFIX } from './ownership.ts';
 import type { VirtualService } from './types.ts';
@@ -24,11 +26,40 @@ spec:
         host: \${serviceName}.\${defaultNamespace}.svc.cluster.local
 `;
 
+/**
+ * The HTTPRoute template used when the ConfigMap has none (routeKind: HTTPRoute): the GAMMA shape (Gateway
+ * API, "Gateway API for Service Mesh"): a route in the production namespace whose parent is the production
+ * Service, sending to it. vsop adds the port of each parentRef and backendRef (one route per port of a
+ * multi-port Service) and the developer rules.
+ */
+export const SEED_HTTPROUTE_TEMPLATE = `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: "\${serviceName}-routes"
+  namespace: "\${defaultNamespace}"
+spec:
+  parentRefs:
+  - group: ""
+    kind: Service
+    name: \${serviceName}
+  rules:
+  # Developer routes will be injected here
+  - backendRefs:
+    - name: \${serviceName}
+`;
+
+/** What vsop renders per production Service (config routeKind). */
+export type RouteKind = 'VirtualService' | 'HTTPRoute';
+export const ROUTE_KINDS: readonly RouteKind[] = ['VirtualService', 'HTTPRoute'];
+
 export const TEMPLATE_VARIABLES = ['serviceName', 'defaultNamespace'] as const;
 export type TemplateVariables = Record<(typeof TEMPLATE_VARIABLES)[number], string>;
 
 const ISTIO_GROUP = 'networking.istio.io';
 export const ISTIO_VERSIONS: readonly string[] = ['v1', 'v1beta1', 'v1alpha3'];
+export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+/** The HTTPRoute versions of the Gateway API's standard channel (v1.3.0, the release Istio 1.27 reads). */
+export const GATEWAY_VERSIONS: readonly string[] = ['v1', 'v1beta1'];
 const VARIABLE = /\$\{([^}]*)\}/g;
 const TOKEN = '__vsop_variable_';
 const TOKENS = /__vsop_variable_(\d+)_/g;
@@ -44,7 +75,8 @@ function restore(value: unknown, variables: readonly string[]): unknown {
 }
 
 export interface Template {
-  /** The parsed template, still holding `${...}` variables. */
+  readonly kind: RouteKind;
+  /** The parsed template, still holding `${...}` variables (an HTTPRoute's shape when kind says so). */
   readonly value: VirtualService;
   /** Builds a fresh copy with the variables filled in; compiled once from `value`. */
   readonly build: (vars: TemplateVariables) => unknown;
@@ -54,7 +86,7 @@ export interface Template {
  * Parses and checks a template. Problems carry paths relative to the template document; the caller
  * prefixes them with where the template came from.
  */
-export function parseTemplate(text: string, defaultNamespace: string): { template?: Template; problems: Problem[] } {
+export function parseTemplate(text: string, defaultNamespace: string, kind: RouteKind = 'VirtualService'): { template?: Template; problems: Problem[] } {
   const lineCounter = new LineCounter();
   // `${name}` is no YAML, and `{` inside a flow collection ({host: ${serviceName}.default}) would start a
   // mapping: each variable is parsed as a plain token and put back into the parsed strings. The document's
@@ -74,9 +106,9 @@ export function parseTemplate(text: string, defaultNamespace: string): { templat
   }
   if (problems.length > 0) return { problems };
 
-  problems.push(...shapeProblems(value, defaultNamespace));
+  problems.push(...(kind === 'HTTPRoute' ? httpRouteShapeProblems(value, defaultNamespace) : shapeProblems(value, defaultNamespace)));
   if (problems.length > 0) return { problems };
-  const template = { value: value as VirtualService, build: compile(value) };
+  const template = { kind, value: value as VirtualService, build: compile(value) };
   return { template, problems };
 }
 
@@ -129,41 +161,9 @@ function unknownVariables(value: unknown, found = new Set<string>()): Set<string
 
 function shapeProblems(value: unknown, defaultNamespace: string): Problem[] {
   if (!isRecord(value)) return [{ path: '', message: 'must be a YAML mapping holding a VirtualService' }];
-  const problems: Problem[] = [];
-  const [group, version] = typeof value.apiVersion === 'string' ? value.apiVersion.split('/') : [];
-  if (group !== ISTIO_GROUP || !ISTIO_VERSIONS.includes(version ?? '')) {
-    problems.push({
-      path: 'apiVersion',
-      message: `${JSON.stringify(value.apiVersion)} is not a ${ISTIO_GROUP} version (use ${ISTIO_VERSIONS.map((v) => `${ISTIO_GROUP}/${v}`).join(', ')})`,
-    });
-  }
-  if (value.kind !== 'VirtualService') {
-    problems.push({ path: 'kind', message: `${JSON.stringify(value.kind)} must be "VirtualService"` });
-  }
-  const metadata = value.metadata;
-  if (!isRecord(metadata)) {
-    problems.push({ path: 'metadata', message: 'is missing or not a mapping' });
-  } else {
-    if (typeof metadata.name !== 'string' || !metadata.name.includes('${serviceName}')) {
-      problems.push({
-        path: 'metadata.name',
-        message: `${JSON.stringify(metadata.name)} must contain \${serviceName}, or every Service would render the same VirtualService`,
-      });
-    }
-    const ns = metadata.namespace;
-    if (ns !== undefined && ns !== '${defaultNamespace}' && ns !== defaultNamespace) {
-      problems.push({
-        path: 'metadata.namespace',
-        message: `${JSON.stringify(ns)} must be "\${defaultNamespace}" (or be left out): VirtualServices live in the production namespace`,
-      });
-    }
-    for (const key of ['labels', 'annotations'] as const) {
-      const m = metadata[key];
-      if (m !== undefined && (!isRecord(m) || Object.values(m).some((v) => typeof v !== 'string'))) {
-        problems.push({ path: `metadata.${key}`, message: 'must be a mapping of strings to strings' });
-      }
-    }
-  }
+  const problems = headerProblems(value, 'VirtualService', ISTIO_GROUP, ISTIO_VERSIONS, defaultNamespace);
+  // Another kind's spec would only add noise to the one problem that matters.
+  if (value.kind !== 'VirtualService') return problems;
   const spec = value.spec;
   if (!isRecord(spec)) {
     problems.push({ path: 'spec', message: 'is missing or not a mapping' });
@@ -181,6 +181,63 @@ function shapeProblems(value: unknown, defaultNamespace: string): Problem[] {
         });
       }
     });
+  }
+  return problems;
+}
+
+function httpRouteShapeProblems(value: unknown, defaultNamespace: string): Problem[] {
+  if (!isRecord(value)) return [{ path: '', message: 'must be a YAML mapping holding an HTTPRoute' }];
+  const problems = headerProblems(value, 'HTTPRoute', GATEWAY_GROUP, GATEWAY_VERSIONS, defaultNamespace);
+  if (value.kind !== 'HTTPRoute') return problems;
+  const spec = value.spec;
+  if (!isRecord(spec)) {
+    problems.push({ path: 'spec', message: 'is missing or not a mapping' });
+    return problems;
+  }
+  problems.push(...httpRouteSpecProblems(spec));
+  return problems;
+}
+
+/** apiVersion, kind and metadata, alike for both kinds of template. */
+function headerProblems(value: Record<string, unknown>, kind: RouteKind, apiGroup: string, versions: readonly string[], defaultNamespace: string): Problem[] {
+  const problems: Problem[] = [];
+  const [group, version] = typeof value.apiVersion === 'string' ? value.apiVersion.split('/') : [];
+  if (group !== apiGroup || !versions.includes(version ?? '')) {
+    problems.push({
+      path: 'apiVersion',
+      message: `${JSON.stringify(value.apiVersion)} is not a ${apiGroup} version (use ${versions.map((v) => `${apiGroup}/${v}`).join(', ')})`,
+    });
+  }
+  if (value.kind !== kind) {
+    const other = kind === 'HTTPRoute' ? 'virtualServiceTemplate, used with routeKind: VirtualService' : 'httpRouteTemplate, used with routeKind: HTTPRoute';
+    problems.push({
+      path: 'kind',
+      message: `${JSON.stringify(value.kind)} must be "${kind}"${value.kind === 'VirtualService' || value.kind === 'HTTPRoute' ? ` (a ${value.kind} template belongs in ${other})` : ''}`,
+    });
+  }
+  const metadata = value.metadata;
+  if (!isRecord(metadata)) {
+    problems.push({ path: 'metadata', message: 'is missing or not a mapping' });
+  } else {
+    if (typeof metadata.name !== 'string' || !metadata.name.includes('${serviceName}')) {
+      problems.push({
+        path: 'metadata.name',
+        message: `${JSON.stringify(metadata.name)} must contain \${serviceName}, or every Service would render the same ${kind}`,
+      });
+    }
+    const ns = metadata.namespace;
+    if (ns !== undefined && ns !== '${defaultNamespace}' && ns !== defaultNamespace) {
+      problems.push({
+        path: 'metadata.namespace',
+        message: `${JSON.stringify(ns)} must be "\${defaultNamespace}" (or be left out): ${kind}s live in the production namespace`,
+      });
+    }
+    for (const key of ['labels', 'annotations'] as const) {
+      const m = metadata[key];
+      if (m !== undefined && (!isRecord(m) || Object.values(m).some((v) => typeof v !== 'string'))) {
+        problems.push({ path: `metadata.${key}`, message: 'must be a mapping of strings to strings' });
+      }
+    }
   }
   return problems;
 }

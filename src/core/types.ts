@@ -60,8 +60,10 @@ export interface DeveloperNamespace {
 export interface Config {
   defaultNamespace: string;
   developerNamespaces: DeveloperNamespace[];
-  /** The template text; the seed README's template when the ConfigMap has none. */
+  /** The text of the template in force (routeKind's); the seed README's template when the ConfigMap has none. */
   virtualServiceTemplate: string;
+  /** What is rendered per production Service: Istio VirtualServices, or Gateway API HTTPRoutes (GAMMA). */
+  routeKind: 'VirtualService' | 'HTTPRoute';
   enablePlaceholderServices: boolean;
   routingHeader: string;
   /** Built-in system namespaces plus the config's `excludedNamespaces`. */

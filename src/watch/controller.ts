@@ -12,7 +12,7 @@ import type { ConfigLocation, KubeObject, VirtualService } from '../core/types.t
 import { ConfigError, ConflictError, formatProblem } from '../errors.ts';
 import { affectedByVirtualService, configCollection, fallbackMessage, INPUTS, type Affected, type Input } from '../inputs.ts';
 import type { Collection, ConfigMap, KubePort, WatchPort } from '../k8s/port.ts';
-import { planSnapshot, type Snapshot } from '../reconcile.ts';
+import { planSnapshot, routeKindProblem, type Snapshot } from '../reconcile.ts';
 import { Informer, InputCache, type Change } from './informer.ts';
 import type { Logger } from './log.ts';
 import { LABELS, QUEUE_LABELS, type Metrics } from './metrics.ts';
@@ -171,6 +171,8 @@ export class Controller {
     let loaded: LoadedConfig;
     try {
       loaded = loadConfig(text, source);
+      const unsupported = routeKindProblem(loaded, source);
+      if (unsupported) throw unsupported;
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       this.rejectConfig(cm, err.problems.map(formatProblem).join('; '));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/core/config.ts';
-import { renderTemplate, SEED_TEMPLATE } from '../../src/core/template.ts';
+import { renderTemplate, SEED_HTTPROUTE_TEMPLATE, SEED_TEMPLATE } from '../../src/core/template.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 function problemsOf(text: string): string[] {
@@ -252,6 +252,76 @@ describe('loadConfig: the template', () => {
       assert.equal(got.length, 1, got.join('\n'));
       assert.match(got[0]!, pattern);
       assert.ok(got[0]!.startsWith('config.yaml:'), got[0]);
+    });
+  }
+});
+
+describe('loadConfig: routeKind HTTPRoute and its template', () => {
+  const withTemplate = (t: string) =>
+    `defaultNamespace: prod\nrouteKind: HTTPRoute\nhttpRouteTemplate: |\n${t
+      .split('\n')
+      .map((l) => `  ${l}`)
+      .join('\n')}\n`;
+
+  it('defaults to the GAMMA template: a route whose parent is the production Service, sending to it', () => {
+    const { config, template } = loadConfig('defaultNamespace: prod\nrouteKind: HTTPRoute\n', 'config.yaml');
+    assert.equal(config.routeKind, 'HTTPRoute');
+    assert.equal(template.kind, 'HTTPRoute');
+    const route = renderTemplate(template, { serviceName: 'web', defaultNamespace: 'prod' });
+    assert.deepEqual(route.spec, { parentRefs: [{ group: '', kind: 'Service', name: 'web' }], rules: [{ backendRefs: [{ name: 'web' }] }] });
+  });
+
+  it('keeps VirtualService as the default, so existing configurations are unaffected', () => {
+    assert.equal(loadConfig('defaultNamespace: prod\n', 'config.yaml').config.routeKind, 'VirtualService');
+  });
+
+  const good = SEED_HTTPROUTE_TEMPLATE;
+  const cases: [string, string, string, RegExp][] = [
+    ['an unknown route kind', 'defaultNamespace: prod\nrouteKind: GRPCRoute\n', 'routeKind', /routeKind: "GRPCRoute" must be one of VirtualService, HTTPRoute/],
+    [
+      'a VirtualService template given as the HTTPRoute template',
+      withTemplate(SEED_TEMPLATE.replace('networking.istio.io/v1beta1', 'gateway.networking.k8s.io/v1')),
+      'kind',
+      /kind: "VirtualService" must be "HTTPRoute" \(a VirtualService template belongs in virtualServiceTemplate, used with routeKind: VirtualService\)/,
+    ],
+    ['another API group', withTemplate(good.replace('gateway.networking.k8s.io/v1', 'networking.istio.io/v1')), 'apiVersion', /is not a gateway.networking.k8s.io version/],
+    [
+      'a parentRef to a Gateway',
+      withTemplate(good.replace(/parentRefs:\n[\s\S]*?rules:/, 'parentRefs:\n  - name: public-gw\n  rules:')),
+      'parentRefs',
+      /spec.parentRefs\[0\]: .* is not the production Service: use exactly one parentRef, the production Service/,
+    ],
+    [
+      'a second parentRef',
+      withTemplate(good.replace('  rules:', '  - {group: "", kind: Service, name: other}\n  rules:')),
+      'parentRefs',
+      /spec.parentRefs: must hold exactly one parentRef, the production Service/,
+    ],
+    [
+      'a parentRef port',
+      withTemplate(good.replace('    name: ${serviceName}\n  rules:', '    name: ${serviceName}\n    port: 80\n  rules:')),
+      'port',
+      /must not set port or sectionName/,
+    ],
+    ['no rule to production', withTemplate(good.replace('    - name: ${serviceName}\n', '    - name: elsewhere\n')), 'rules', /has no rule sending to the production Service/],
+    [
+      'a rule name (not in the standard channel)',
+      withTemplate(good.replace('  - backendRefs:', '  - name: main\n    backendRefs:')),
+      'name',
+      /spec.rules\[0\].name: is not part of the Gateway API standard channel/,
+    ],
+    [
+      'a header regex RE2 refuses',
+      withTemplate(good.replace('  - backendRefs:', '  - matches: [{headers: [{type: RegularExpression, name: x-a, value: "(?=x)"}]}]\n    backendRefs:')),
+      'regex',
+      /spec.rules\[0\].matches\[0\].headers\[0\].value: "\(\?=x\)" is not an RE2 regular expression/,
+    ],
+  ];
+  for (const [name, text, _what, pattern] of cases) {
+    it(`refuses ${name}`, () => {
+      const got = problemsOf(text);
+      assert.equal(got.length, 1, got.join('\n'));
+      assert.match(got[0]!, pattern);
     });
   }
 });

@@ -1,0 +1,202 @@
+// The HTTPRoute renderer (routeKind: HTTPRoute): a routing table plus the HTTPRoute template (rendered for
+// the Service) → the Gateway API routes vsop wants, in the GAMMA shape (a route whose parent is the
+// production Service applies to that Service's mesh traffic), and the ReferenceGrants their
+// cross-namespace backendRefs need.
+//
+// Each template rule that sends to the production Service gets, right before it, one variant per routing
+// rule: the template rule itself (its matches, filters, timeouts) with the rule's header conditions added
+// to each of its matches and the production backendRef swapped for the developer's copy. The Gateway API
+// orders rules by match precedence, not by position (GEP-1426 keeps the HTTPRoute rules' order of
+// "Gateway API for Service Mesh"; Istio sorts them in pilot/pkg/config/kube/gateway conversion.go
+// sortHTTPRoutes: path kind, path length, method, header count, query count, then position): a variant
+// has the template rule's path and one header more, so it comes first for every request it matches.
+//
+// Ports: an HTTPRoute rule cannot match a port, and a Service backendRef needs one. A single-port Service
+// gets one route with its port on each production backendRef; a multi-port Service one route per port
+// (`<name>-<port>`, its parentRef naming the port), holding the rules for that port. Istio applies a route
+// without a parentRef port to every port and sends them all to the backendRef's port, which is why.
+
+import type { Problem } from '../../errors.ts';
+import { refersToService } from '../gateway/shape.ts';
+import type { HeaderCondition } from '../overrides.ts';
+import { MANAGED_LABEL, MANAGED_VALUE, SERVICE_ANNOTATION } from '../ownership.ts';
+import type { RoutingRule, RoutingTable } from '../routing/table.ts';
+import type { KubeObject } from '../types.ts';
+
+export interface BackendRef {
+  group?: string;
+  kind?: string;
+  name: string;
+  namespace?: string;
+  port?: number;
+  weight?: number;
+  [key: string]: unknown;
+}
+
+export interface HTTPRouteRule {
+  matches?: Record<string, unknown>[];
+  backendRefs?: BackendRef[];
+  [key: string]: unknown;
+}
+
+export interface HTTPRoute extends KubeObject {
+  spec: {
+    parentRefs?: Record<string, unknown>[];
+    rules?: HTTPRouteRule[];
+    [key: string]: unknown;
+  };
+}
+
+/** The Gateway API's header match types for vsop's; a prefix has none (HTTPHeaderMatch: Exact, RegularExpression). */
+const HEADER_TYPES = { exact: 'Exact', regex: 'RegularExpression' } as const;
+
+/** Why a header condition cannot be an HTTPRoute header match, or undefined when it can. */
+export function httpRouteHeaderProblem(h: HeaderCondition): string | undefined {
+  if (h.match === 'prefix') return `the Gateway API has no prefix match for headers (only Exact and RegularExpression): use --match regex with "${regexPrefix(h.value)}"`;
+  return undefined;
+}
+
+/** An RE2 pattern matching every value that starts with `prefix`. */
+function regexPrefix(prefix: string): string {
+  return `${prefix.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&')}.*`;
+}
+
+/**
+ * The HTTPRoutes for one table. `base` is the template rendered for the Service (a fresh object this
+ * function may take apart); `namespace` the production namespace. Warnings name rules that could not be
+ * rendered (a prefix header, a template match on the same header) and weights with nothing to split.
+ */
+export function renderHTTPRoutes(base: HTTPRoute, table: RoutingTable, namespace: string): { httpRoutes: HTTPRoute[]; warnings: Problem[] } {
+  const warnings: Problem[] = [];
+  const service = table.service;
+  const ports = table.ports;
+  const scopes: (number | undefined)[] = ports.length <= 1 ? [undefined] : ports;
+  const httpRoutes = scopes.map((scope) => {
+    const name = scope === undefined ? base.metadata.name : `${base.metadata.name}-${scope}`;
+    const source = `httproute ${namespace}/${name}`;
+    const port = scope ?? ports[0];
+    const own = (base.spec.rules ?? []).map((r) => withPort(r, service, namespace, port));
+    const rules: HTTPRouteRule[] = [];
+    const split = new Set<HTTPRouteRule>();
+    own.forEach((r, i) => {
+      const production = (r.backendRefs ?? []).map((b) => refersToService(b, service, namespace, 'backend'));
+      if (production.includes(true)) {
+        for (const rule of table.rules) {
+          if (rule.port !== undefined && rule.port !== scope) continue;
+          const v = variant(r, production, rule, service);
+          if (typeof v === 'string') warnings.push({ source, path: `spec.rules[${i}]`, message: v });
+          else rules.push(v);
+        }
+        if (production.length === 1 && r.backendRefs![0]!.weight === undefined) split.add(r);
+      }
+      rules.push(r);
+    });
+    if (table.weights.length > 0) {
+      if (split.size === 0)
+        warnings.push({
+          source,
+          path: 'spec.rules',
+          message: 'weights are not rendered: the template has no rule that sends to the production Service alone (one backendRef, no weight)',
+        });
+      for (const r of split) rules[rules.indexOf(r)] = splitRule(r, table, port);
+    }
+    const { name: _n, namespace: _ns, labels, annotations, ...restMeta } = base.metadata;
+    const route: HTTPRoute = {
+      ...base,
+      metadata: {
+        name,
+        namespace,
+        ...restMeta,
+        labels: { ...labels, [MANAGED_LABEL]: MANAGED_VALUE },
+        annotations: { ...annotations, [SERVICE_ANNOTATION]: service },
+      },
+      spec: {
+        ...base.spec,
+        parentRefs: (base.spec.parentRefs ?? []).map((p) => (scope === undefined ? p : { ...p, port: scope })),
+        rules,
+      },
+    };
+    return route;
+  });
+  return { httpRoutes, warnings };
+}
+
+/** The rule with the Service's port on each backendRef to production that names none (the CRD requires one). */
+function withPort(r: HTTPRouteRule, service: string, namespace: string, port: number | undefined): HTTPRouteRule {
+  if (!r.backendRefs || port === undefined) return r;
+  return { ...r, backendRefs: r.backendRefs.map((b) => (b.port === undefined && refersToService(b, service, namespace, 'backend') ? { ...b, port } : b)) };
+}
+
+/**
+ * The template rule standing in for one routing rule: each of its matches (or the default one, every
+ * path) AND the rule's headers; production backendRefs swapped for the copy. A string says why it cannot
+ * be rendered.
+ */
+function variant(r: HTTPRouteRule, production: boolean[], rule: RoutingRule, service: string): HTTPRouteRule | string {
+  const headers: Record<string, unknown>[] = [];
+  for (const h of rule.headers) {
+    const why = httpRouteHeaderProblem(h);
+    if (why) return `route ${rule.name} is not rendered: ${why}`;
+    headers.push({ type: HEADER_TYPES[h.match as 'exact' | 'regex'], name: h.name, value: h.value });
+  }
+  const matches: Record<string, unknown>[] = [];
+  for (const m of r.matches ?? [{}]) {
+    const own = (Array.isArray(m.headers) ? m.headers : []) as Record<string, unknown>[];
+    const clash = rule.headers.find((h) => own.some((o) => typeof o.name === 'string' && o.name.toLowerCase() === h.name.toLowerCase()));
+    if (clash) return `matches on header ${clash.name} itself, so route ${rule.name} cannot stand in for it`;
+    // Written out as the apiserver stores it: a match without a path matches every path (the CRD's default).
+    matches.push({ path: { type: 'PathPrefix', value: '/' }, ...m, headers: [...own, ...headers] });
+  }
+  const backendRefs = r.backendRefs!.map((b, i) => {
+    if (!production[i]) return b;
+    const { name: _name, namespace: _ns, port, ...rest } = b;
+    return { name: service, namespace: rule.backend.namespace, port: rule.backend.port ?? port, ...rest };
+  });
+  const { matches: _m, backendRefs: _b, ...rest } = r;
+  return { matches, ...rest, backendRefs };
+}
+
+/** The rule with its production backendRef split: each namespace's share to its copy, production the rest. */
+function splitRule(r: HTTPRouteRule, table: RoutingTable, port: number | undefined): HTTPRouteRule {
+  const production = r.backendRefs![0]!;
+  const rest = 100 - table.weights.reduce((s, w) => s + w.percent, 0);
+  return {
+    ...r,
+    backendRefs: [
+      ...(rest > 0 ? [{ ...production, weight: rest }] : []),
+      ...table.weights.map((w) => ({ name: table.service, namespace: w.namespace, port: production.port ?? port, weight: w.percent })),
+    ],
+  };
+}
+
+/**
+ * The ReferenceGrants the routes need: a backendRef into another namespace is allowed only when that
+ * namespace grants it (Gateway API ReferenceGrant, v1beta1). One per developer namespace routed to,
+ * named `vsop-from-<production>`, allowing HTTPRoutes of the production namespace to reach exactly the
+ * Services they send to there. Istio does not enforce grants for mesh routes (pilot/pkg/config/kube/
+ * gateway route_collections.go converts them with enforceRefGrant off); other GAMMA meshes may.
+ */
+export function referenceGrants(routes: readonly HTTPRoute[], production: string): KubeObject[] {
+  const byNamespace = new Map<string, Set<string>>();
+  for (const route of routes) {
+    for (const rule of route.spec.rules ?? []) {
+      for (const b of rule.backendRefs ?? []) {
+        if (b.namespace === undefined || b.namespace === production || (b.group ?? '') !== '' || (b.kind ?? 'Service') !== 'Service') continue;
+        let names = byNamespace.get(b.namespace);
+        if (!names) byNamespace.set(b.namespace, (names = new Set()));
+        names.add(b.name);
+      }
+    }
+  }
+  return [...byNamespace]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([namespace, names]) => ({
+      apiVersion: 'gateway.networking.k8s.io/v1beta1',
+      kind: 'ReferenceGrant',
+      metadata: { name: `vsop-from-${production}`, namespace, labels: { [MANAGED_LABEL]: MANAGED_VALUE } },
+      spec: {
+        from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: production }],
+        to: [...names].sort().map((name) => ({ group: '', kind: 'Service', name })),
+      },
+    }));
+}
