@@ -52,7 +52,7 @@ export function configCollection(location: ConfigLocation): Collection {
 
 /**
  * Services: of the production namespace and of every developer namespace of the config, and placeholders
- * by label cluster-wide (so those left in namespaces that left the config are found and removed). A
+ * by label cluster-wide (so those in namespaces outside the config are found and reported, never written). A
  * Service bears on the production Service of its name.
  */
 export const services: Input<Service> = {
