@@ -13,6 +13,9 @@ const DELAY_MS = 300;
 
 export function progress(io: Io, colorFlag: boolean | undefined, text: string): Progress {
   if (!io.stderrIsTTY || io.env.CI !== undefined || io.env.TERM === 'dumb') return { text: () => {}, stop: () => {} };
+  // A terminal that reports no width (a pseudo-terminal nobody sized, as script(1) may open): ora divides
+  // by it and, clearing its line, loops without end.
+  if (!(process.stderr.columns > 0)) return { text: () => {}, stop: () => {} };
   let current = text;
   let spinner: { text: string; stop(): void } | undefined;
   let stopped = false;
