@@ -18,7 +18,7 @@ _vsop() {
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "render sync route clear status trace watch config completion -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "render sync route clear status trace watch config version completion -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "render")
       case "$prev" in
       -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -34,7 +34,7 @@ _vsop() {
       case "$prev" in
       -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --dry-run) COMPREPLY=($(compgen -W "none client server" -- "$cur")); return ;;
-      -o|--output) COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
+      -o|--output) COMPREPLY=($(compgen -W "text json yaml markdown" -- "$cur")); return ;;
       --timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
@@ -61,7 +61,7 @@ _vsop() {
       --port) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --dry-run) COMPREPLY=($(compgen -W "none client server" -- "$cur")); return ;;
-      -o|--output) COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
+      -o|--output) COMPREPLY=($(compgen -W "text json yaml markdown" -- "$cur")); return ;;
       --timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
@@ -75,7 +75,7 @@ _vsop() {
       -n|--namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --dry-run) COMPREPLY=($(compgen -W "none client server" -- "$cur")); return ;;
-      -o|--output) COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
+      -o|--output) COMPREPLY=($(compgen -W "text json yaml markdown" -- "$cur")); return ;;
       --timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
@@ -89,7 +89,7 @@ _vsop() {
       -n|--namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --dry-run) COMPREPLY=($(compgen -W "none client server" -- "$cur")); return ;;
-      -o|--output) COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
+      -o|--output) COMPREPLY=($(compgen -W "text json yaml markdown" -- "$cur")); return ;;
       --timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
@@ -102,7 +102,7 @@ _vsop() {
       case "$prev" in
       -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --dry-run) COMPREPLY=($(compgen -W "none client server" -- "$cur")); return ;;
-      -o|--output) COMPREPLY=($(compgen -W "text json markdown" -- "$cur")); return ;;
+      -o|--output) COMPREPLY=($(compgen -W "text json yaml markdown" -- "$cur")); return ;;
       --timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
@@ -115,7 +115,7 @@ _vsop() {
       case "$prev" in
       -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
       -n|--namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      -o|--output) COMPREPLY=($(compgen -W "table wide json" -- "$cur")); return ;;
+      -o|--output) COMPREPLY=($(compgen -W "table wide json yaml" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -179,6 +179,16 @@ _vsop() {
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
       COMPREPLY=($(compgen -W "-f --filename -o --output -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+    "version")
+      case "$prev" in
+      -o|--output) COMPREPLY=($(compgen -W "text json yaml" -- "$cur")); return ;;
+      --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "--client -o --output -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "completion")
       case "$prev" in
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
@@ -192,7 +202,7 @@ _vsop() {
 }
 _vsop_commands() {
   case "$1" in
-    "") echo "render sync route clear status trace watch config completion" ;;
+    "") echo "render sync route clear status trace watch config version completion" ;;
     "render") echo "" ;;
     "sync") echo "" ;;
     "route") echo "add rm reset" ;;
@@ -205,6 +215,7 @@ _vsop_commands() {
     "watch") echo "" ;;
     "config") echo "validate" ;;
     "config validate") echo "" ;;
+    "version") echo "" ;;
     "completion") echo "" ;;
   esac
 }

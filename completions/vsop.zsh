@@ -11,7 +11,7 @@ _vsop() {
     '--context[the kubeconfig context to use]:value:()' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '1:command:((render\:"print the VirtualServices that should exist" sync\:"compute the VirtualServices that should exist and show or apply the difference" route\:"route by hand\: header routes, weights, taking routes away; recorded in the VirtualService, so sync and watch keep them" clear\:"production-only routing\: take every developer route of these Services away (kept by sync and watch until route reset)" status\:"show, per production Service and developer namespace, where the header leads and whether the VirtualService is in sync" trace\:"show where one request goes and why, by Istio'\''s rules\: the VirtualService that applies, the route it meets, the destination" watch\:"reconcile continuously, as a Deployment\: the drop-in replacement for the VirtualService operator" config\:"work with the vsop configuration" completion\:"print a shell completion script"))' \
+    '1:command:((render\:"print the VirtualServices that should exist" sync\:"compute the VirtualServices that should exist and show or apply the difference" route\:"route by hand\: header routes, weights, taking routes away; recorded in the VirtualService, so sync and watch keep them" clear\:"production-only routing\: take every developer route of these Services away (kept by sync and watch until route reset)" status\:"show, per production Service and developer namespace, where the header leads and whether the VirtualService is in sync" trace\:"show where one request goes and why, by Istio'\''s rules\: the VirtualService that applies, the route it meets, the destination" watch\:"reconcile continuously, as a Deployment\: the drop-in replacement for the VirtualService operator" config\:"work with the vsop configuration" version\:"print vsop'\''s version and, from the current kubeconfig context, the Kubernetes and Istio versions of the cluster" completion\:"print a shell completion script"))' \
     '*::arg:->sub'
   case $state in sub)
     case $words[1] in
@@ -23,6 +23,7 @@ _vsop() {
       trace) _vsop_trace ;;
       watch) _vsop_watch ;;
       config) _vsop_config ;;
+      version) _vsop_version ;;
       completion) _vsop_completion ;;
     esac ;;
   esac
@@ -47,9 +48,9 @@ _vsop_sync() {
   local state
   _arguments -s \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
-    '--diff[print the plan as a unified diff; exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
+    '--diff[print the plan as a unified diff (KUBECTL_EXTERNAL_DIFF names another diff program, as for kubectl diff); exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
     '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
-    '(-o --output)'{-o,--output}'[text, json (the plan with --diff, the results otherwise), markdown (with --diff)]:value:(text json markdown)' \
+    '(-o --output)'{-o,--output}'[text; json or yaml (the plan with --diff, the results otherwise); markdown (with --diff)]:value:(text json yaml markdown)' \
     '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
     '--strict[treat warnings (another VirtualService on the same host) as errors]' \
     '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
@@ -94,9 +95,9 @@ _vsop_route_add() {
     '--port[limit the header route to this port of the Service]:value:()' \
     '--force[route even though the namespace lacks a real copy of the Service (or of the port)]' \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
-    '--diff[print the plan as a unified diff; exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
+    '--diff[print the plan as a unified diff (KUBECTL_EXTERNAL_DIFF names another diff program, as for kubectl diff); exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
     '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
-    '(-o --output)'{-o,--output}'[text, json (the plan with --diff, the results otherwise), markdown (with --diff)]:value:(text json markdown)' \
+    '(-o --output)'{-o,--output}'[text; json or yaml (the plan with --diff, the results otherwise); markdown (with --diff)]:value:(text json yaml markdown)' \
     '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
     '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
     '(-V --version)'{-V,--version}'[print the version]' \
@@ -114,9 +115,9 @@ _vsop_route_rm() {
   _arguments -s \
     '(-n --namespace)'{-n,--namespace}'[the developer namespace]:value:()' \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
-    '--diff[print the plan as a unified diff; exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
+    '--diff[print the plan as a unified diff (KUBECTL_EXTERNAL_DIFF names another diff program, as for kubectl diff); exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
     '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
-    '(-o --output)'{-o,--output}'[text, json (the plan with --diff, the results otherwise), markdown (with --diff)]:value:(text json markdown)' \
+    '(-o --output)'{-o,--output}'[text; json or yaml (the plan with --diff, the results otherwise); markdown (with --diff)]:value:(text json yaml markdown)' \
     '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
     '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
     '(-V --version)'{-V,--version}'[print the version]' \
@@ -134,9 +135,9 @@ _vsop_route_reset() {
   _arguments -s \
     '(-n --namespace)'{-n,--namespace}'[only this developer namespace]:value:()' \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
-    '--diff[print the plan as a unified diff; exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
+    '--diff[print the plan as a unified diff (KUBECTL_EXTERNAL_DIFF names another diff program, as for kubectl diff); exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
     '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
-    '(-o --output)'{-o,--output}'[text, json (the plan with --diff, the results otherwise), markdown (with --diff)]:value:(text json markdown)' \
+    '(-o --output)'{-o,--output}'[text; json or yaml (the plan with --diff, the results otherwise); markdown (with --diff)]:value:(text json yaml markdown)' \
     '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
     '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
     '(-V --version)'{-V,--version}'[print the version]' \
@@ -156,9 +157,9 @@ _vsop_clear() {
     '--purge[with --all\: delete every managed VirtualService and placeholder Service instead (the emergency cleanup)]' \
     '(-y --yes)'{-y,--yes}'[with --purge\: delete without asking]' \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
-    '--diff[print the plan as a unified diff; exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
+    '--diff[print the plan as a unified diff (KUBECTL_EXTERNAL_DIFF names another diff program, as for kubectl diff); exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
     '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
-    '(-o --output)'{-o,--output}'[text, json (the plan with --diff, the results otherwise), markdown (with --diff)]:value:(text json markdown)' \
+    '(-o --output)'{-o,--output}'[text; json or yaml (the plan with --diff, the results otherwise); markdown (with --diff)]:value:(text json yaml markdown)' \
     '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
     '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
     '(-V --version)'{-V,--version}'[print the version]' \
@@ -176,7 +177,7 @@ _vsop_status() {
   _arguments -s \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '(-n --namespace)'{-n,--namespace}'[only this developer namespace'\''s column]:value:()' \
-    '(-o --output)'{-o,--output}'[table, wide (adds the VirtualService name and resourceVersion) or json]:value:(table wide json)' \
+    '(-o --output)'{-o,--output}'[table, wide (adds the VirtualService name and resourceVersion), json or yaml]:value:(table wide json yaml)' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -257,6 +258,21 @@ _vsop_config_validate() {
   _arguments -s \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '(-o --output)'{-o,--output}'[output format]:value:(text json)' \
+    '(-V --version)'{-V,--version}'[print the version]' \
+    '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
+    '--config-name[name of the vsop ConfigMap]:value:()' \
+    '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
+    '--context[the kubeconfig context to use]:value:()' \
+    '--request-timeout[give up on one API request after this long]:value:()' \
+    '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
+    '*:file:_files'
+}
+
+_vsop_version() {
+  local state
+  _arguments -s \
+    '--client[vsop'\''s version only\: no cluster is contacted]' \
+    '(-o --output)'{-o,--output}'[text, json or yaml]:value:(text json yaml)' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \

@@ -18,7 +18,7 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
     // The seed operator's -zap-* flags are not in commander's syntax; `watch` takes them as they are.
     // Bare `vsop` is a request for help, as bare `kubectl` is: on stdout, exit 0.
     if (argv.length <= 2) {
-      io.out(program.helpInformation());
+      program.outputHelp();
       return EXIT.ok;
     }
     const args = shortOptionValues(argv.includes('watch') ? (await import('./cli/watch.ts')).zapAliases(argv) : [...argv]);

@@ -9,6 +9,11 @@ export interface Io {
   readStdin(): Promise<string>;
   stdoutIsTTY: boolean;
   stderrIsTTY: boolean;
+  /**
+   * The width in columns of the terminal a person reads the output on: stdout's, else stderr's when
+   * stdout goes to a pipe or a file (`vsop status | less`); absent with no terminal at all.
+   */
+  columns?: number;
   /** A person can answer a question (clear --purge asks before deleting). */
   stdinIsTTY?: boolean;
   /** Asks on stderr and returns the line typed in answer. */
@@ -47,6 +52,7 @@ export function processIo(): Io {
       return Buffer.concat(chunks).toString('utf8');
     },
     stdoutIsTTY: process.stdout.isTTY === true,
+    ...terminalColumns(),
     stderrIsTTY: process.stderr.isTTY === true,
     stdinIsTTY: process.stdin.isTTY === true,
     prompt: async (question) => {
@@ -73,4 +79,20 @@ export function colorEnabled(io: Io, stream: 'out' | 'err', flag: boolean | unde
   if (force !== undefined && force !== '') return force !== '0' && force !== 'false';
   if (io.env.TERM === 'dumb') return false;
   return stream === 'out' ? io.stdoutIsTTY : io.stderrIsTTY;
+}
+
+function terminalColumns(): { columns?: number } {
+  const tty = [process.stdout, process.stderr].find((s) => s.isTTY && s.columns > 0);
+  return tty ? { columns: tty.columns } : {};
+}
+
+/**
+ * The width to lay output out for: COLUMNS when it holds a positive whole number (as GNU ls and Python's
+ * shutil read it), else the terminal's (Io.columns), else undefined: no terminal (CI, a script), whose
+ * reader's width is unknown.
+ */
+export function outputWidth(io: Io): number | undefined {
+  const columns = io.env.COLUMNS?.trim();
+  if (columns && /^\d+$/.test(columns)) return Number(columns) > 0 ? Number(columns) : io.columns;
+  return io.columns;
 }

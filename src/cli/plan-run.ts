@@ -5,10 +5,11 @@
 import { applyPlan, DEFAULT_RETRY, type Result } from '../apply.ts';
 import type { Action, Finding, Plan } from '../core/plan.ts';
 import { hasChanges } from '../core/plan.ts';
-import { planDiff, planJson, planMarkdown, summaryLine } from '../core/render.ts';
+import { planDiff, planJson, planMarkdown, summaryLine, toYaml } from '../core/render.ts';
 import { ConflictError, EXIT, InputError, UnreachableError, UsageError, type Problem } from '../errors.ts';
 import type { KubePort } from '../k8s/port.ts';
 import { reconcileOnce, type Reconciled, type ReconcileOptions } from '../reconcile.ts';
+import { EXTERNAL_DIFF, externalDiff } from './external-diff.ts';
 import type { Io } from './io.ts';
 import { colorDiff, paint, type Paint } from './paint.ts';
 import { progress } from './progress.ts';
@@ -18,7 +19,7 @@ import { openSource, printWarnings, type SourceOptions } from './source.ts';
 export interface PlanOptions extends SourceOptions {
   diff?: boolean;
   dryRun: 'none' | 'client' | 'server';
-  output: 'text' | 'json' | 'markdown';
+  output: 'text' | 'json' | 'yaml' | 'markdown';
   adopt?: boolean;
   /** sync's --strict: warnings fail the command too, before any write. */
   strict?: boolean;
@@ -76,9 +77,15 @@ export async function runPlan(io: Io, opts: PlanOptions, req: PlanRequest): Prom
     printWarnings(io, result.warnings, c.err.yellow);
 
     if (opts.diff) {
-      printPlan(io, c, result.plan, result.warnings, opts.output);
+      // kubectl diff's KUBECTL_EXTERNAL_DIFF: the program's verdict is the exit code (0 or 1).
+      const external = opts.output === 'text' ? io.env[EXTERNAL_DIFF] : undefined;
+      let verdict: number = hasChanges(result.plan) ? EXIT.changes : EXIT.ok;
+      if (external) {
+        verdict = await externalDiff(io, external, result.plan.actions, (m) => io.err(`${c.err.yellow('warning:')} ${m}\n`));
+        io.err(`${summaryLine(result.plan)}\n`);
+      } else printPlan(io, c, result.plan, result.warnings, opts.output);
       checkFindings(io, c, result.plan.findings, opts.strict);
-      return hasChanges(result.plan) ? EXIT.changes : EXIT.ok;
+      return verdict;
     }
     // --strict findings stop everything before any write; for sync, an unmanaged object in the way stops only itself.
     const first = opts.strict || req.checkFirst;
@@ -182,6 +189,8 @@ async function apply(io: Io, opts: PlanOptions, port: KubePort, { plan, desire }
 
 export function printPlan(io: Io, c: Paint, plan: Plan, warnings: readonly Problem[], output: PlanOptions['output']): void {
   if (output === 'json') io.out(planJson(plan, warnings));
+  // The same data as -o json: the plan's one JSON shape, in YAML.
+  else if (output === 'yaml') io.out(toYaml(JSON.parse(planJson(plan, warnings))));
   else if (output === 'markdown') io.out(planMarkdown(plan, warnings));
   else {
     io.out(colorDiff(planDiff(plan), c.out));
@@ -191,9 +200,9 @@ export function printPlan(io: Io, c: Paint, plan: Plan, warnings: readonly Probl
 
 /** One line per object, finishing the sentence "virtualservice default/foo ..."; or the same as data. */
 export function printOutcome(io: Io, results: readonly Result[], output: PlanOptions['output'], dryRun: string | undefined): void {
-  if (output === 'json') {
-    const data = results.map((r) => ({ kind: r.kind, namespace: r.namespace, name: r.name, result: r.result, ...(dryRun ? { dryRun } : {}) }));
-    io.out(`${JSON.stringify({ version: 1, results: data }, null, 2)}\n`);
+  if (output === 'json' || output === 'yaml') {
+    const data = { version: 1, results: results.map((r) => ({ kind: r.kind, namespace: r.namespace, name: r.name, result: r.result, ...(dryRun ? { dryRun } : {}) })) };
+    io.out(output === 'json' ? `${JSON.stringify(data, null, 2)}\n` : toYaml(data));
     return;
   }
   const suffix = dryRun ? ` (${dryRun})` : '';

@@ -3,6 +3,7 @@
 
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG_LOCATION } from '../core/ownership.ts';
+import { type Example, examplesText, helpConfiguration, helpWidth, wrapWords } from './help.ts';
 import type { Io } from './io.ts';
 import type { GlobalOptions } from './options.ts';
 
@@ -56,14 +57,19 @@ function wholeNumber(min: number, max: number): (value: string) => number {
 function planCommand(cmd: Command, own: { first?: (cmd: Command) => Command; last?: (cmd: Command) => Command }): Command {
   (own.first ?? ((c) => c))(cmd)
     .addOption(filenameOption())
-    .option('--diff', 'print the plan as a unified diff; exit 0 when nothing would change, 1 when something would, 2 or more on error')
+    .option(
+      '--diff',
+      'print the plan as a unified diff (KUBECTL_EXTERNAL_DIFF names another diff program, as for kubectl diff); exit 0 when nothing would change, 1 when something would, 2 or more on error',
+    )
     .addOption(
       new Option('--dry-run <mode>', 'client: say what would be written; server: send the writes with dryRun, so the API server checks them without storing')
         .choices(['none', 'client', 'server'])
         .default('none'),
     )
     .addOption(
-      new Option('-o, --output <format>', 'text, json (the plan with --diff, the results otherwise), markdown (with --diff)').choices(['text', 'json', 'markdown']).default('text'),
+      new Option('-o, --output <format>', 'text; json or yaml (the plan with --diff, the results otherwise); markdown (with --diff)')
+        .choices(['text', 'json', 'yaml', 'markdown'])
+        .default('text'),
     )
     .option('--adopt', 'take over a same-named VirtualService that lacks the managed label, keeping its routes');
   return (own.last ?? ((c) => c))(cmd)
@@ -88,8 +94,28 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .addOption(new Option('--request-timeout <duration>', 'give up on one API request after this long').argParser(duration(1000, 3_600_000)).default(30_000, '30s'))
     .option('--no-color', 'never colour output (NO_COLOR and FORCE_COLOR are honoured too)')
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .configureHelp(helpConfiguration())
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), getOutHelpWidth: () => helpWidth(io), getErrHelpWidth: () => helpWidth(io) })
     .exitOverride();
+
+  // kubectl's Examples section, laid out for the width help is printed at. "vsop" in an example is the
+  // name vsop was run as ("kubectl vsop" as a plugin).
+  const examples = (cmd: Command, list: readonly Example[]) =>
+    cmd.addHelpText('after', () =>
+      examplesText(
+        list.map(([comment, line]) => [comment, line.replace(/(?<![\w/.-])vsop(?![\w/.-])/g, name)] as const),
+        helpWidth(io),
+      ),
+    );
+  examples(program, [
+    ['The plan for the seed example, with no cluster', 'vsop sync -f examples/seed --diff'],
+    ["Where each developer namespace's header leads", 'vsop status -f examples/seed'],
+    ["Apply the plan to the current kubeconfig context's cluster", 'vsop sync'],
+  ]);
+  program.addHelpText(
+    'after',
+    () => `\n${wrapWords(`Run "${name} COMMAND --help" for a command's flags and examples; the options above apply to every command.`, helpWidth(io)).join('\n')}`,
+  );
 
   // Commander passes (...arguments, options, command); handlers get the arguments and all options.
   type Handler = (args: unknown[], opts: GlobalOptions & Record<string, unknown>) => Outcome;
@@ -107,6 +133,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .addOption(filenameOption())
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .action(action(async ([services], opts) => (await import('./render.ts')).render(io, services as string[], opts as never)));
+  examples(program.commands.at(-1)!, [
+    ['The VirtualServices the seed example should have', 'vsop render -f examples/seed'],
+    ["One Service's, as JSON", 'vsop render my-app -f examples/seed -o json'],
+    ["Those of the current kubeconfig context's cluster", 'vsop render'],
+  ]);
 
   planCommand(
     program
@@ -115,6 +146,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
       .argument('[service...]', 'limit to these production Services'),
     { last: (c) => c.option('--strict', 'treat warnings (another VirtualService on the same host) as errors') },
   ).action(action(async ([services], opts) => (await import('./sync.ts')).sync(io, services as string[], opts as never)));
+  examples(program.commands.at(-1)!, [
+    ['The plan for the seed example, with no cluster (exit 1: there are changes)', 'vsop sync -f examples/seed --diff'],
+    ['The same plan as data, for scripts', 'vsop sync -f examples/seed --diff -o yaml'],
+    ["The plan against the current kubeconfig context's cluster", 'vsop sync --diff'],
+    ['Send the writes for the API server to check, storing nothing', 'vsop sync --dry-run=server'],
+    ['Apply the plan for one Service, in another context', 'vsop sync my-app --context staging'],
+  ]);
 
   const route = program.command('route').description('route by hand: header routes, weights, taking routes away; recorded in the VirtualService, so sync and watch keep them');
   planCommand(
@@ -133,14 +171,31 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
           .option('--force', 'route even though the namespace lacks a real copy of the Service (or of the port)'),
     },
   ).action(action(async ([service], opts) => (await import('./route.ts')).add(io, service as string, opts as never)));
+  examples(route.commands.at(-1)!, [
+    ["Requests carrying x-cid: alice reach dev-alice's copy of my-app", 'vsop route add my-app -n dev-alice --header x-cid=alice'],
+    ['The same, as a plan, with no cluster', 'vsop route add my-app -n dev-alice --header x-cid=alice -f examples/seed --diff'],
+    ['A fifth of the requests no header route catches', 'vsop route add my-app -n dev-alice --weight 20'],
+  ]);
   planCommand(
     route.command('rm').description("take a developer namespace's routes for a Service away, the automatic one included").argument('<service>', 'the production Service'),
     { first: (c) => c.requiredOption('-n, --namespace <namespace>', 'the developer namespace') },
   ).action(action(async ([service], opts) => (await import('./route.ts')).rm(io, service as string, opts as never)));
+  examples(route.commands.at(-1)!, [
+    ["Take dev-alice's routes for my-app away, as a plan, with no cluster", 'vsop route rm my-app -n dev-alice -f examples/seed --diff'],
+    ['The same, applied', 'vsop route rm my-app -n dev-alice'],
+  ]);
   planCommand(
     route.command('reset').description('drop what was routed by hand (for one namespace, or all) and return to automatic routing').argument('<service>', 'the production Service'),
     { first: (c) => c.option('-n, --namespace <namespace>', 'only this developer namespace') },
   ).action(action(async ([service], opts) => (await import('./route.ts')).reset(io, service as string, opts as never)));
+  examples(route.commands.at(-1)!, [
+    ['Automatic routing again for dev-alice', 'vsop route reset my-app -n dev-alice'],
+    ['... for every developer namespace', 'vsop route reset my-app'],
+  ]);
+  examples(route, [
+    ["Requests carrying x-cid: alice reach dev-alice's copy of my-app", 'vsop route add my-app -n dev-alice --header x-cid=alice'],
+    ['Back to automatic routing', 'vsop route reset my-app'],
+  ]);
 
   planCommand(
     program
@@ -155,6 +210,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
           .option('-y, --yes', 'with --purge: delete without asking'),
     },
   ).action(action(async ([services], opts) => (await import('./clear.ts')).clear(io, services as string[], opts as never)));
+  examples(program.commands.at(-1)!, [
+    ['Production only for my-app, as a plan, with no cluster', 'vsop clear my-app -f examples/seed --diff'],
+    ['Production only for every production Service', 'vsop clear --all'],
+    ['The emergency cleanup: delete every managed VirtualService and placeholder (asks first)', 'vsop clear --purge --all'],
+  ]);
 
   program
     .command('status')
@@ -162,8 +222,18 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .argument('[service...]', 'limit to these production Services')
     .addOption(filenameOption())
     .option('-n, --namespace <namespace>', "only this developer namespace's column")
-    .addOption(new Option('-o, --output <format>', 'table, wide (adds the VirtualService name and resourceVersion) or json').choices(['table', 'wide', 'json']).default('table'))
+    .addOption(
+      new Option('-o, --output <format>', 'table, wide (adds the VirtualService name and resourceVersion), json or yaml')
+        .choices(['table', 'wide', 'json', 'yaml'])
+        .default('table'),
+    )
     .action(action(async ([services], opts) => (await import('./status.ts')).status(io, services as string[], opts as never)));
+  examples(program.commands.at(-1)!, [
+    ["Where each developer namespace's header leads, with no cluster", 'vsop status -f examples/hierarchical'],
+    ["One developer namespace's column", 'vsop status -f examples/seed -n dev-alice'],
+    ['The same as data, for scripts', 'vsop status -f examples/seed -o yaml'],
+    ["The current kubeconfig context's cluster, with each VirtualService's resourceVersion", 'vsop status -o wide'],
+  ]);
 
   program
     .command('trace')
@@ -178,6 +248,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .addOption(filenameOption())
     .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
     .action(action(async ([service], opts) => (await import('./trace.ts')).trace(io, service as string, opts as never)));
+  examples(program.commands.at(-1)!, [
+    ["Where a request with dev-alice's header goes, with no cluster", 'vsop trace my-app -f examples/seed -H x-developer=dev-alice'],
+    ["... with dev-bob's, who has no copy, as JSON", 'vsop trace my-app -f examples/seed -H x-developer=dev-bob -o json'],
+    ['The same request against the cluster as it is now', 'vsop trace my-app --live -H x-developer=dev-alice'],
+  ]);
 
   program
     .command('watch')
@@ -198,6 +273,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .addOption(new Option('--log-format <format>', 'json lines, or console for people (-zap-development is accepted too)').choices(['json', 'console']).default('json'))
     .addOption(new Option('--retry-base <duration>', 'first conflict-retry delay').argParser(duration(10, 60_000)).default(1000, '1s').hideHelp())
     .action(action(async (_args, opts) => (await import('./watch.ts')).watch(io, opts as never)));
+  examples(program.commands.at(-1)!, [
+    ["Reconcile the current kubeconfig context's cluster, logging for people", 'vsop watch --log-format console'],
+    ['As deployments/deployment.yaml runs it: replicas elect one writer', 'vsop watch --leader-elect'],
+  ]);
 
   const config = program.command('config').description('work with the vsop configuration');
   config
@@ -206,6 +285,22 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .addOption(filenameOption())
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(action(async (_args, opts) => (await import('./config.ts')).validate(io, opts as never)));
+  examples(config.commands.at(-1)!, [
+    ["Check the seed example's ConfigMap", 'vsop config validate -f examples/seed/configmap.yaml'],
+    ["Check the cluster's, as JSON", 'vsop config validate -o json'],
+  ]);
+  examples(config, [["Check the seed example's ConfigMap", 'vsop config validate -f examples/seed/configmap.yaml']]);
+
+  program
+    .command('version')
+    .description("print vsop's version and, from the current kubeconfig context, the Kubernetes and Istio versions of the cluster")
+    .option('--client', "vsop's version only: no cluster is contacted")
+    .addOption(new Option('-o, --output <format>', 'text, json or yaml').choices(['text', 'json', 'yaml']).default('text'))
+    .action(action(async (_args, opts) => (await import('./version.ts')).version(io, opts as never, version)));
+  examples(program.commands.at(-1)!, [
+    ["vsop's version, the cluster's and Istio's", 'vsop version'],
+    ["vsop's alone, as JSON, with no cluster", 'vsop version --client -o json'],
+  ]);
 
   program
     .command('completion')
@@ -217,6 +312,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
         return 0;
       }),
     );
+  examples(program.commands.at(-1)!, [
+    ['Complete vsop in this bash session', 'source <(vsop completion bash)'],
+    ['In every fish session', 'vsop completion fish > ~/.config/fish/completions/vsop.fish'],
+  ]);
 
   return program;
 }

@@ -2,18 +2,28 @@
 // header reach the namespace's own copy (route), an ancestor's (→ parent), or production (-, or removed /
 // cleared by hand), what was routed by hand (+header, +20%), whether a placeholder stands in, and whether
 // the live VirtualService has drifted from what it should be.
+//
+// The table is a matrix, a column per developer namespace, while it fits the width of the output (COLUMNS,
+// else the terminal's, also when piped to a pager; with no terminal at all, as in CI, there is no width
+// and always the matrix). Past that, as with 30 namespaces on an 80-column terminal, it takes kubectl's
+// shape for objects across namespaces (`kubectl get -A`): one row per Service and developer namespace,
+// with a NAMESPACE column, as wide for 30 namespaces as for 3, and one grep away from a Service's or a
+// namespace's rows. The table is for people; scripts read -o json or -o yaml.
 
 import { stripVTControlCharacters } from 'node:util';
 import type { Action } from '../core/plan.ts';
+import { toYaml } from '../core/render.ts';
 import { statusView, type NamespaceStatus } from '../core/status.ts';
 import { UsageError } from '../errors.ts';
 import { reconcileOnce, worldAfter } from '../reconcile.ts';
-import type { Io } from './io.ts';
+import { wrapWords } from './help.ts';
+import { type Io, outputWidth } from './io.ts';
 import { paint } from './paint.ts';
+import { progress } from './progress.ts';
 import { openSource, printWarnings, type SourceOptions } from './source.ts';
 
 interface StatusOptions extends SourceOptions {
-  output: 'table' | 'wide' | 'json';
+  output: 'table' | 'wide' | 'json' | 'yaml';
   /** Only this developer namespace's column. */
   namespace?: string;
 }
@@ -22,7 +32,13 @@ type Sync = 'in sync' | 'missing' | 'drift' | 'orphan' | 'invalid overrides';
 
 export async function status(io: Io, services: string[], opts: StatusOptions): Promise<number> {
   const c = paint(io, opts.color);
-  const result = await reconcileOnce((await openSource(io, opts)).source, { ...(services.length ? { services } : {}), routing: true });
+  const spinner = progress(io, opts.color, 'Reading the cluster');
+  let result: Awaited<ReturnType<typeof reconcileOnce>>;
+  try {
+    result = await reconcileOnce((await openSource(io, opts)).source, { ...(services.length ? { services } : {}), routing: true });
+  } finally {
+    spinner.stop();
+  }
   printWarnings(io, result.warnings, c.err.yellow);
   const prod = result.loaded.config.defaultNamespace;
   const vsActions = new Map(result.plan.actions.filter((a) => a.kind === 'VirtualService').map((a) => [a.service, a]));
@@ -62,7 +78,7 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
     if (r.overrides) totals.overridden++;
   }
 
-  if (opts.output === 'json') {
+  if (opts.output === 'json' || opts.output === 'yaml') {
     const data = rows.map((r) => {
       const a = vsActions.get(r.service);
       const [namespace, name] = r.virtualService.split('/') as [string, string];
@@ -86,27 +102,35 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
         ),
       };
     });
-    io.out(`${JSON.stringify({ version: 1, production: prod, services: data, totals }, null, 2)}\n`);
+    const doc = { version: 1, production: prod, services: data, totals };
+    io.out(opts.output === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : toYaml(doc));
     return 0;
   }
 
   const wide = opts.output === 'wide';
-  const table: string[][] = [['SERVICE', ...namespaces.map((n) => n.toUpperCase()), 'VIRTUALSERVICE', ...(wide ? ['NAME', 'RESOURCEVERSION'] : [])]];
-  for (const r of rows) {
+  // Per Service: its namespaces' cells, then the VirtualService's (and with -o wide its name and resourceVersion).
+  const cells = rows.map((r) => {
     const a = vsActions.get(r.service);
     const sync = syncOf(a, r.service);
     const also = r.shadowedFor.map((x) => `; ${x.other} takes it for ${x.callers.join(', ')}`).join('');
-    table.push([
-      r.service,
-      ...r.namespaces.map((n) => (r.shadowedBy.length && n.taken ? c.out.red('shadowed') : cell(n, c.out))),
-      r.shadowedBy.length ? c.out.red(`shadowed by ${r.shadowedBy.join(', ')}`) : (sync === 'in sync' ? c.out.green(sync) : c.out.yellow(sync)) + c.out.yellow(also),
-      ...(wide ? [a?.name ?? '', a?.live?.metadata.resourceVersion ?? ''] : []),
-    ]);
+    return {
+      service: r.service,
+      namespaces: r.namespaces.map((n) => [n.namespace, r.shadowedBy.length && n.taken ? c.out.red('shadowed') : cell(n, c.out)] as const),
+      rest: [
+        r.shadowedBy.length ? c.out.red(`shadowed by ${r.shadowedBy.join(', ')}`) : (sync === 'in sync' ? c.out.green(sync) : c.out.yellow(sync)) + c.out.yellow(also),
+        ...(wide ? [a?.name ?? '', a?.live?.metadata.resourceVersion ?? ''] : []),
+      ],
+    };
+  });
+  const restHeader = ['VIRTUALSERVICE', ...(wide ? ['NAME', 'RESOURCEVERSION'] : [])];
+  const width = outputWidth(io);
+  let table = layout([['SERVICE', ...namespaces.map((n) => n.toUpperCase()), ...restHeader], ...cells.map((r) => [r.service, ...r.namespaces.map(([, text]) => text), ...r.rest])]);
+  if (width !== undefined && table.width > width) {
+    table = layout([['SERVICE', 'NAMESPACE', 'ROUTE', ...restHeader], ...cells.flatMap((r) => r.namespaces.map(([namespace, text]) => [r.service, namespace, text, ...r.rest]))]);
   }
   io.out(columns(table));
-  io.out(
-    `\n${totals.services} service${totals.services === 1 ? '' : 's'}: ${totals.routes} routed to their own copy, ${totals.fallbacks} to a parent's, ${totals.production} to production; ${totals.placeholders} placeholder${totals.placeholders === 1 ? '' : 's'}; ${totals.drifted} not in sync${totals.overridden ? `; ${totals.overridden} routed by hand` : ''}${totals.taken ? `; ${totals.taken} taken by another route or VirtualService (not routed)` : ''}${totals.shadowed ? `; ${totals.shadowed} shadowed by another VirtualService` : ''}\n`,
-  );
+  const summary = `${totals.services} service${totals.services === 1 ? '' : 's'}: ${totals.routes} routed to their own copy, ${totals.fallbacks} to a parent's, ${totals.production} to production; ${totals.placeholders} placeholder${totals.placeholders === 1 ? '' : 's'}; ${totals.drifted} not in sync${totals.overridden ? `; ${totals.overridden} routed by hand` : ''}${totals.taken ? `; ${totals.taken} taken by another route or VirtualService (not routed)` : ''}${totals.shadowed ? `; ${totals.shadowed} shadowed by another VirtualService` : ''}`;
+  io.out(`\n${width === undefined ? summary : wrapClauses(summary, width)}\n`);
   return 0;
 }
 
@@ -133,12 +157,32 @@ function cell(n: NamespaceStatus, c: { green(s: string): string; cyan(s: string)
   return c.dim('-') + hand + placeholder;
 }
 
-/**
- * Rows as kubectl prints them: columns three spaces apart, each as wide as its widest cell (colour codes
- * do not count), no trailing blanks. Written here, in one pass over the cells, because cli-table3 took 11
- * of the 15 seconds `status` needed for 10,000 Services (its layout is quadratic in the rows).
- */
-function columns(rows: readonly (readonly string[])[]): string {
+/** The summary within `width`: broken after a "; " where it can be, else between words. */
+function wrapClauses(text: string, width: number): string {
+  const lines: string[] = [];
+  for (const clause of text.split('; ')) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + 2 + clause.length <= width) lines[lines.length - 1] = `${last}; ${clause}`;
+    else {
+      if (last !== undefined) lines[lines.length - 1] = `${last};`;
+      lines.push(...wrapWords(clause, width));
+    }
+  }
+  return lines.join('\n');
+}
+
+const GAP = 3;
+
+interface Layout {
+  rows: readonly (readonly string[])[];
+  /** Each column's widest cell, and each cell's width, colour codes not counted. */
+  widths: number[];
+  visible: number[][];
+  /** The longest line: every column padded to its widest cell but the last. */
+  width: number;
+}
+
+function layout(rows: readonly (readonly string[])[]): Layout {
   const widths: number[] = [];
   const visible = rows.map((row) =>
     row.map((cell, i) => {
@@ -147,11 +191,20 @@ function columns(rows: readonly (readonly string[])[]): string {
       return w;
     }),
   );
+  return { rows, widths, visible, width: widths.reduce((sum, w) => sum + w + GAP, -GAP) };
+}
+
+/**
+ * Rows as kubectl prints them: columns three spaces apart, each as wide as its widest cell, no trailing
+ * blanks. Written here, in one pass over the cells, because cli-table3 took 11 of the 15 seconds `status`
+ * needed for 10,000 Services (its layout is quadratic in the rows).
+ */
+function columns({ rows, widths, visible }: Layout): string {
   let out = '';
   rows.forEach((row, r) => {
     let line = '';
     row.forEach((cell, i) => {
-      line += i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible[r]![i]! + 3);
+      line += i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible[r]![i]! + GAP);
     });
     out += `${line.trimEnd()}\n`;
   });

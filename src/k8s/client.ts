@@ -8,7 +8,7 @@ import { ApiError } from '../errors.ts';
 import { sleep } from '../sleep.ts';
 import { toVsopError, type Operation } from './errors.ts';
 import { KubeHttp, type HttpOptions } from './http.ts';
-import type { Collection, ConfigMap, Lease, ObjectList, Preconditions, WatchEvent, WatchPort, WriteOptions } from './port.ts';
+import type { Collection, ConfigMap, Lease, ObjectList, Preconditions, ServerVersion, VersionPort, WatchEvent, WatchPort, WriteOptions } from './port.ts';
 
 const PAGE = '500';
 const READ_RETRIES = 4;
@@ -29,7 +29,7 @@ interface List<T> {
 const WATCH_IDLE_MS = 150_000;
 const LEASES = 'leases.coordination.k8s.io';
 
-export class KubeClient implements WatchPort {
+export class KubeClient implements WatchPort, VersionPort {
   readonly server: string;
   private readonly http: KubeHttp;
   private readonly opts: ClientOptions;
@@ -156,6 +156,10 @@ export class KubeClient implements WatchPort {
 
   close(): void {
     this.http.close();
+  }
+
+  async serverVersion(): Promise<ServerVersion> {
+    return (await this.call({ verb: 'get', resource: 'version' }, 'GET', 'version')) as ServerVersion;
   }
 
   /** Every page of a LIST; items get the apiVersion and kind that lists leave out. */

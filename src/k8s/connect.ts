@@ -2,9 +2,9 @@
 
 import { KubeClient, type ClientOptions } from './client.ts';
 import { loadKubeConfig, type KubeconfigOptions } from './kubeconfig.ts';
-import type { WatchPort } from './port.ts';
+import type { VersionPort, WatchPort } from './port.ts';
 
-export function connect(opts: KubeconfigOptions & ClientOptions): WatchPort {
+export function connect(opts: KubeconfigOptions & ClientOptions): WatchPort & VersionPort {
   return new KubeClient(loadKubeConfig(opts), opts);
 }
 
@@ -15,7 +15,7 @@ export interface ConnectionFlags {
   requestTimeout: number;
 }
 
-export function connectWith(env: KubeconfigOptions['env'], flags: ConnectionFlags, client: ClientOptions = {}): WatchPort {
+export function connectWith(env: KubeconfigOptions['env'], flags: ConnectionFlags, client: ClientOptions = {}): WatchPort & VersionPort {
   return connect({
     env,
     requestTimeout: flags.requestTimeout,

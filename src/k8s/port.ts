@@ -70,6 +70,19 @@ export interface KubePort {
   close?(): void;
 }
 
+/** The API server's build, as GET /version answers it (kubectl version's serverVersion). */
+export interface ServerVersion {
+  major?: string;
+  minor?: string;
+  gitVersion?: string;
+  [key: string]: unknown;
+}
+
+/** What `vsop version` asks of the cluster beyond the port. */
+export interface VersionPort {
+  serverVersion(): Promise<ServerVersion>;
+}
+
 /** What `vsop watch` needs beyond sync: list+watch, a Lease for leader election, Events. */
 export interface WatchPort extends KubePort {
   list<T extends KubeObject>(c: Collection): Promise<ObjectList<T>>;

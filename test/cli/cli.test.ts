@@ -1,60 +1,19 @@
-// Spawns the built bin/vsop.js, as users and scripts do: exit codes, streams, help, completions, colour.
+// Spawns the built bin/vsop.js, as users and scripts do: exit codes, streams, completions, colour. Help is
+// in help.test.ts; output formats and the external diff in output.test.ts; version in version.test.ts.
 
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { type AddressInfo, createServer, type Server } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import pkg from '../../package.json' with { type: 'json' };
-
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'vsop.js');
-const update = process.env.UPDATE_GOLDEN === '1';
-const tmp = mkdtempSync(join(tmpdir(), 'vsop-cli-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
-
-function vsop(args: string[], opts: { input?: string; env?: Record<string, string>; bin?: string } = {}) {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: tmp, ...opts.env };
-  const spawnOpts: SpawnSyncOptions = { cwd: ROOT, env, encoding: 'utf8', ...(opts.input === undefined ? {} : { input: opts.input }) };
-  const r = spawnSync(process.execPath, [opts.bin ?? BIN, ...args], spawnOpts);
-  return { code: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
-
-function golden(name: string, actual: string) {
-  const path = join(ROOT, 'test', 'cli', 'golden', name);
-  if (update) writeFileSync(path, actual);
-  assert.ok(existsSync(path), `${path} missing: run with UPDATE_GOLDEN=1 and read it`);
-  assert.equal(actual, readFileSync(path, 'utf8'));
-}
+import { BIN, hangingServer, kubeconfigFor, ROOT, spawned, tmp, vsop } from './spawn.ts';
 
 describe('vsop (spawned)', () => {
   it('prints its version, and nothing else', () => {
     assert.deepEqual(vsop(['--version']), { code: 0, stdout: `${pkg.version}\n`, stderr: '' });
   });
-
-  for (const cmd of [
-    [],
-    ['render'],
-    ['sync'],
-    ['route'],
-    ['route', 'add'],
-    ['route', 'rm'],
-    ['route', 'reset'],
-    ['clear'],
-    ['status'],
-    ['watch'],
-    ['config', 'validate'],
-    ['completion'],
-  ]) {
-    it(`prints help for "${['vsop', ...cmd].join(' ')}"`, () => {
-      const r = vsop([...cmd, '--help']);
-      assert.equal(r.code, 0);
-      assert.equal(r.stderr, '');
-      golden(`help-${['vsop', ...cmd].join('-')}.txt`, r.stdout);
-    });
-  }
 
   it('prints help on stdout and exits 0 when run without a command, as kubectl does', () => {
     const r = vsop([]);
@@ -138,6 +97,8 @@ describe('completions', () => {
         'namespace',
         'purge',
         'yes',
+        'version',
+        'client',
       ])
         assert.ok(r.stdout.includes(word), `${shell} lacks ${word}`);
     });
@@ -191,31 +152,6 @@ describe('completions', () => {
     });
   }
 });
-
-/** A TCP server on loopback that accepts connections and never answers: an API server that hangs. */
-async function hangingServer(): Promise<{ server: Server; kubeconfig: string }> {
-  const server = createServer(() => {});
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const kubeconfig = join(tmp, `hanging-${(server.address() as AddressInfo).port}.yaml`);
-  writeFileSync(kubeconfig, kubeconfigFor(`https://127.0.0.1:${(server.address() as AddressInfo).port}`));
-  return { server, kubeconfig };
-}
-
-function kubeconfigFor(server: string): string {
-  return `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "${server}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`;
-}
-
-/** Spawns the built CLI and waits for it to end: its exit code and output. */
-async function spawned(args: string[], started?: (child: ChildProcess) => Promise<void>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: tmp } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const closed = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-  await started?.(child);
-  return { code: await closed, stdout, stderr };
-}
 
 describe('signals, pipes and the platform (spawned)', () => {
   it('refuses a Node older than 22.19 before loading anything, saying what to install (exit 9)', () => {
