@@ -4,6 +4,7 @@
 //   resolve+plan, 10,000 production Services x 20 developer namespaces   target <= 150 ms
 //   cold start of `vsop --version`                                       target <= 2 x `node -e 0`
 //   cold start of `vsop sync -f examples/seed --diff`                    reported beside `node -e 0`
+//   `vsop status` tables, 10,000 and 49,000 Services (bench/status.ts)    target <= 1.5 x -o json
 
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { loadConfig } from '../src/core/config.ts';
 import { plan } from '../src/core/plan.ts';
 import { resolve } from '../src/core/resolve.ts';
 import type { Service } from '../src/core/types.ts';
+import { statusRows } from './status.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'vsop.js');
@@ -76,6 +78,9 @@ const diff = spawnTime([BIN, 'sync', '-f', 'examples/seed', '--diff'], RUNS);
 const floor = Math.min(node0, node1);
 rows.push({ name: 'cold start: vsop --version', median: version, floorName: 'node -e 0', floor, target: '<= 2x floor', ok: version <= 2 * floor });
 rows.push({ name: 'cold start: vsop sync -f examples/seed --diff', median: diff, floorName: 'node -e 0', floor, target: 'reported', ok: true });
+
+// --- status: the table beside -o json ----------------------------------------------------------
+rows.push(...statusRows());
 
 // --- report --------------------------------------------------------------------------------------
 console.log(`node ${process.version}, ${process.arch}, medians\n`);
