@@ -1,16 +1,16 @@
 // vsop version against the real test API server, with vsop's own rights (the RBAC fixture's): the server's
 // version as GET /version answers it, and Istio's from an istiod Service labelled as Istio 1.27's istiod
-// Helm chart labels it. Needs the test cluster, so it runs under the harness only:
-//   node test/harness/run-integration.ts test/cli/version-cluster.test.ts
-// and reports itself skipped in `npm run test:cli`, which starts no cluster.
+// Helm chart labels it. Run alone with
+//   node test/harness/run-integration.ts test/integration/version.test.ts
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { testCluster } from '../harness/cluster.ts';
 import { createNamespace, createObject } from '../harness/kube.ts';
-import { spawned } from './spawn.ts';
+import { skipReason } from '../harness/require.ts';
+import { spawned } from '../cli/spawn.ts';
 
-const skip = process.env.VSOP_TEST_CLUSTER_DIR ? false : 'needs the test cluster: node test/harness/run-integration.ts test/cli/version-cluster.test.ts';
+const skip = skipReason();
 
 describe('vsop version (real apiserver)', { skip }, () => {
   it("prints the server's version and Istio's, reading as the vsop user", async () => {
