@@ -59,20 +59,21 @@ export function isEmpty(o: Overrides): boolean {
   return o.routes.length === 0 && o.weights.length === 0 && o.removed.length === 0 && !o.cleared;
 }
 
+/** The text each parsed Overrides was read from (parseOverrides); an edit makes a new object, without one. */
+const readText = new WeakMap<Overrides, string>();
+
 /** The annotation's text: compact JSON with a fixed key order, so equal overrides are equal strings. */
 export function serialize(o: Overrides): string {
-  // An id is written only where the list alone would number the route otherwise (after a removal), so
-  // the text stays what it was for lists that never lost a route.
+  // Overrides read and not changed keep the text they were read from, so an annotation written before
+  // route numbers were (or by hand, in another key order) is no change to write back.
+  const read = readText.get(o);
+  if (read !== undefined) return read;
+  // Every route's number is written: a person removing one route by hand (kubectl edit) then renames
+  // none of the others.
   const ids = routeIds(o.routes);
-  const highest = new Map<string, number>();
-  const implicit = o.routes.map((r, i) => {
-    const n = (highest.get(r.namespace) ?? 0) + 1;
-    highest.set(r.namespace, Math.max(highest.get(r.namespace) ?? 0, ids[i]!));
-    return n;
-  });
   const route = (r: HeaderRoute, i: number) => ({
     namespace: r.namespace,
-    ...(ids[i] !== implicit[i] ? { id: ids[i] } : {}),
+    id: ids[i],
     headers: r.headers.map((h) => ({ name: h.name, value: h.value, match: h.match })),
     ...(r.port !== undefined ? { port: r.port } : {}),
     ...(r.force ? { force: true } : {}),
@@ -171,7 +172,9 @@ export function parseOverrides(text: string): { overrides?: Overrides; problems:
   if (dupRemoved) problem('removed', `names "${dupRemoved}" twice`);
   if (!booleanOk(raw.cleared, 'cleared', problem)) return { problems };
   if (problems.length > 0) return { problems };
-  return { overrides: { version: OVERRIDES_VERSION, routes, weights, removed, cleared: raw.cleared === true }, problems };
+  const overrides: Overrides = { version: OVERRIDES_VERSION, routes, weights, removed, cleared: raw.cleared === true };
+  readText.set(overrides, text);
+  return { overrides, problems };
 }
 
 /** Why a header value cannot be matched this way, or undefined. */

@@ -80,25 +80,32 @@ export function takenFindings(input: Omit<StatusInput, 'findings'>): Finding[] {
     const live = after.get(key);
     const ours = new Set((desired.spec.http ?? []).map((r) => r.name));
     const foreign = new Set((Array.isArray(live?.spec.http) ? live.spec.http : []).map((r) => r.name).filter((n) => !ours.has(n)));
-    if (!live || foreign.size === 0) return;
+    // A route added by hand for one namespace can come to take another's automatic route after the fact
+    // (that namespace's route reset, or the namespace newly configured): route add alone cannot prevent it.
+    const hand = new Map(table.rules.filter((r) => r.origin === 'hand').map((r) => [r.name, r.namespace]));
+    if (!live || (foreign.size === 0 && hand.size === 0)) return;
     const byRoute = new Map<string, string[]>();
     const devs = new Set(table.rules.filter((r) => r.origin === 'automatic').map((r) => r.namespace));
     for (const ns of devs) {
       for (const t of takenFrom(input.world, live, table, ns, prod)) {
         const name = t.by.startsWith('route ') ? t.by.slice('route '.length) : undefined;
-        if (name === undefined || !foreign.has(name)) continue;
+        if (name === undefined || !(foreign.has(name) || (hand.has(name) && hand.get(name) !== ns))) continue;
         const list = byRoute.get(name) ?? [];
         if (!list.includes(ns)) byRoute.set(name, [...list, ns]);
       }
     }
     for (const [name, namespaces] of byRoute) {
+      const owner = hand.get(name);
       out.push({
         code: 'taken',
         severity: 'warning',
         namespace: desired.metadata.namespace!,
         name: desired.metadata.name,
         service: table.service,
-        message: `route ${name}, which vsop did not render, takes the header requests vsop routes to ${namespaces.join(', ')} before vsop's routes see them; vsop leaves routes others add where they are: move it below vsop's routes or narrow its match`,
+        message:
+          owner === undefined
+            ? `route ${name}, which vsop did not render, takes the header requests vsop routes to ${namespaces.join(', ')} before vsop's routes see them; vsop leaves routes others add where they are: move it below vsop's routes or narrow its match`
+            : `route ${name}, added by hand for ${owner}, takes the header requests of ${namespaces.join(', ')}'s automatic route: take it away with vsop route reset ${table.service} -n ${owner}, or give ${namespaces.join(', ')} another header value`,
       });
     }
   });

@@ -7,7 +7,8 @@ import { documentValue } from './yaml.ts';
 import type { Problem } from '../errors.ts';
 import { httpRouteSpecProblems } from './gateway/shape.ts';
 import { virtualServiceSpecProblems } from './istio/shape.ts';
-import { ROUTE_PREFIX } from './ownership.ts';
+import { MANAGED_LABEL, MANAGED_VALUE, ROUTE_PREFIX } from './ownership.ts';
+import { TEMPLATE_METADATA } from './render/merge.ts';
 import type { VirtualService } from './types.ts';
 
 /** The template the seed README shows; used when the ConfigMap has none. */
@@ -170,16 +171,23 @@ function shapeProblems(value: unknown, defaultNamespace: string): Problem[] {
     return problems;
   }
   problems.push(...virtualServiceSpecProblems(spec, true));
-  // vsop tells its routes from others' by the prefix (ownership.ts), and renders its own names with it.
+  // vsop tells its routes from others' by name (ownership.ts): its own carry the prefix, the template's
+  // are told apart by theirs, so each must be unique.
   if (Array.isArray(spec.http)) {
+    const seen = new Map<string, number>();
     spec.http.forEach((r: unknown, i: number) => {
       const name = isRecord(r) ? r.name : undefined;
-      if (typeof name === 'string' && name.startsWith(ROUTE_PREFIX)) {
+      if (typeof name !== 'string') return;
+      if (name.startsWith(ROUTE_PREFIX)) {
         problems.push({
           path: `spec.http[${i}].name`,
           message: `${JSON.stringify(name)} starts with "${ROUTE_PREFIX}", which names the routes vsop renders; rename the route (or leave the name out)`,
         });
       }
+      const first = seen.get(name);
+      if (first !== undefined)
+        problems.push({ path: `spec.http[${i}].name`, message: `${JSON.stringify(name)} is already the name of spec.http[${first}]; each route needs its own name` });
+      else seen.set(name, i);
     });
   }
   return problems;
@@ -236,6 +244,27 @@ function headerProblems(value: Record<string, unknown>, kind: RouteKind, apiGrou
       const m = metadata[key];
       if (m !== undefined && (!isRecord(m) || Object.values(m).some((v) => typeof v !== 'string'))) {
         problems.push({ path: `metadata.${key}`, message: 'must be a mapping of strings to strings' });
+      }
+    }
+    // vsop's own keys say what vsop manages and what was routed by hand: a template setting them would
+    // undo route commands or hide objects from vsop.
+    const managed = isRecord(metadata.labels) ? metadata.labels[MANAGED_LABEL] : undefined;
+    if (managed !== undefined && managed !== MANAGED_VALUE) {
+      problems.push({
+        path: `metadata.labels.${MANAGED_LABEL}`,
+        message: `${JSON.stringify(managed)}: vsop's own label marks the objects vsop manages with "${MANAGED_VALUE}"; leave it out`,
+      });
+    }
+    for (const k of Object.keys(isRecord(metadata.annotations) ? metadata.annotations : {})) {
+      if (k.startsWith('vsop.io/'))
+        problems.push({
+          path: `metadata.annotations.${k}`,
+          message: `is vsop's own annotation (vsop.io/ keys record what vsop rendered and what was routed by hand); leave it out`,
+        });
+    }
+    for (const k of Object.keys(metadata)) {
+      if (!['name', 'namespace', 'labels', 'annotations', ...TEMPLATE_METADATA].includes(k)) {
+        problems.push({ path: `metadata.${k}`, message: `is not set by a template (only name, namespace, labels, annotations, ${[...TEMPLATE_METADATA].join(', ')})` });
       }
     }
   }

@@ -231,6 +231,26 @@ describe('loadConfig: the template', () => {
     ['a timeout that is no duration', SEED_TEMPLATE.replace('  - route:', '  - timeout: "5"\n    route:'), /spec.http\[0\].timeout: "5" is not a duration/],
     ['no routes at all', SEED_TEMPLATE.replace(/http:[\s\S]*$/, 'http: []\n'), /spec: needs http, tcp or tls routes/],
     [
+      'two routes of one name',
+      SEED_TEMPLATE.replace('  - route:', '  - name: main\n    match: [{uri: {prefix: /a}}]\n    route: [{destination: {host: a}}]\n  - name: main\n    route:'),
+      /spec.http\[1\].name: "main" is already the name of spec.http\[0\]; each route needs its own name/,
+    ],
+    [
+      "vsop's own annotation",
+      SEED_TEMPLATE.replace('  namespace: "${defaultNamespace}"', '  namespace: "${defaultNamespace}"\n  annotations: {vsop.io/overrides: "{}"}'),
+      /metadata.annotations.vsop.io\/overrides: is vsop's own annotation/,
+    ],
+    [
+      "vsop's own label",
+      SEED_TEMPLATE.replace('  namespace: "${defaultNamespace}"', '  namespace: "${defaultNamespace}"\n  labels: {managed-by: someone-else}'),
+      /metadata.labels.managed-by: "someone-else": vsop's own label marks the objects vsop manages/,
+    ],
+    [
+      'a server-set metadata field',
+      SEED_TEMPLATE.replace('  namespace: "${defaultNamespace}"', '  namespace: "${defaultNamespace}"\n  resourceVersion: "1"'),
+      /metadata.resourceVersion: is not set by a template/,
+    ],
+    [
       "a route named with vsop's prefix",
       SEED_TEMPLATE.replace('  - route:', '  - name: vsop-dev-something\n    route:'),
       /spec.http\[0\].name: "vsop-dev-something" starts with "vsop-", which names the routes vsop renders/,

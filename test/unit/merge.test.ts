@@ -142,15 +142,52 @@ describe('three-way merge: routes the seed operator wrote', () => {
     for (const [why, r] of no) assert.equal(isSeedOperatorRoute(r, why === 'another Service' ? 'api' : 'web', 'prod'), false, why);
   });
 
-  it('on a managed VirtualService they go, whatever namespace they name; named and unlabelled ones stay', () => {
+  const byOperator = (http: HttpRoute[]): VirtualService => {
+    const live = vs({ hosts: ['web'], http });
+    // GenerateVirtualService makes the production Service the owner.
+    live.metadata.ownerReferences = [{ apiVersion: 'v1', kind: 'Service', name: 'web', uid: 'u-1' }];
+    return live;
+  };
+  const canary: HttpRoute = { name: 'canary', match: [{ headers: { 'x-canary': { exact: '1' } } }], route: [{ destination: { host: 'web-canary' } }] };
+
+  it('on a VirtualService the operator wrote they give way to vsop’s, whatever namespace they name; foreign routes keep their place', () => {
     const want = withRecord(vs({ hosts: ['web'], http: [toAlice, toProd] }));
-    const canary: HttpRoute = { name: 'canary', match: [{ headers: { 'x-canary': { exact: '1' } } }], route: [{ destination: { host: 'web-canary' } }] };
-    const live = vs({ hosts: ['web'], http: [operatorHeader('dev-alice'), operatorHeader('gone-ns'), canary, operatorDefault] });
-    const after = mergeVirtualService(want, live, { managed: true });
-    assert.deepEqual(after.spec.http, [canary, toAlice, toProd]);
-    // Adopting an object without the managed label keeps every route it had.
-    const adopted = mergeVirtualService(want, live, { managed: false });
-    assert.equal(adopted.spec.http!.length, 6);
+    const after = mergeVirtualService(want, byOperator([operatorHeader('dev-alice'), operatorHeader('gone-ns'), canary, operatorDefault]), { managed: true });
+    // canary followed the operator's dev-alice route (by way of the gone namespace's): it stays after vsop's.
+    assert.deepEqual(after.spec.http, [toAlice, canary, toProd]);
+  });
+
+  it('a foreign route after the operator’s catch-all stays after vsop’s default route (it was dead, and stays so)', () => {
+    const want = withRecord(vs({ hosts: ['web'], http: [toAlice, toProd] }));
+    const dead: HttpRoute = { name: 'dead-admin', match: [{ uri: { prefix: '/admin' } }], route: [{ destination: { host: 'admin' } }] };
+    const after = mergeVirtualService(want, byOperator([operatorHeader('dev-alice'), operatorDefault, dead]), { managed: true });
+    assert.deepEqual(after.spec.http, [toAlice, toProd, dead]);
+  });
+
+  it('an object the operator did not write (adopted, or labelled by hand) keeps every route, whatever its shape', () => {
+    const want = withRecord(vs({ hosts: ['web'], http: [toAlice, toProd] }));
+    const live = vs({ hosts: ['web'], http: [operatorHeader('qa'), operatorDefault] });
+    assert.equal(mergeVirtualService(want, live, { managed: true }).spec.http!.length, 4);
+    assert.equal(mergeVirtualService(want, byOperator(live.spec.http!), { managed: false }).spec.http!.length, 4);
+  });
+
+  it('names repeated in a rendering never copy the foreign routes after them (merging again changes nothing)', () => {
+    const api = (ns: string): HttpRoute => ({
+      name: 'vsop-dev-dev-alice-api',
+      match: [{ headers: { 'x-developer': { exact: ns } } }],
+      route: [{ destination: { host: `web.${ns}.svc.cluster.local` } }],
+    });
+    const want = withRecord(vs({ hosts: ['web'], http: [api('dev-alice'), api('dev-alice-api'), toProd] }));
+    const hand: HttpRoute = { name: 'hand-canary', match: [{ headers: { 'x-canary': { exact: '1' } } }], route: [{ destination: { host: 'c' } }] };
+    const once = mergeVirtualService(want, { ...want, spec: { ...want.spec, http: [api('dev-alice'), hand, api('dev-alice-api'), toProd] } }, { managed: true });
+    assert.equal(once.spec.http!.filter((r) => r.name === 'hand-canary').length, 1);
+    const twice = mergeVirtualService(want, once, { managed: true });
+    assert.deepEqual(twice.spec.http, once.spec.http);
+  });
+
+  it('a record naming the object’s identity or the server’s fields is read without them', () => {
+    const live = vs({ hosts: ['web'], http: [toProd] }, { annotations: { [RECORD]: '{"metadata":["resourceVersion","uid","name","finalizers"],"labels":["managed-by","team"]}' } });
+    assert.deepEqual(readRecord(live), { labels: ['team'], annotations: [], metadata: ['finalizers'], spec: [], routes: [] });
   });
 });
 
@@ -175,7 +212,7 @@ const object = fc
   .map(({ spec, labels, annotations, http }) => vs({ hosts: ['web'], ...spec, http }, { labels, annotations }));
 /** A rendering: every route named, each name once, as the renderer gives. */
 const rendering = object.map((o) => withRecord({ ...o, spec: { ...o.spec, http: uniqueNames(o.spec.http ?? []) } }));
-/** A live object: anything, carrying no record, a record of an earlier rendering, or a broken one. */
+/** A live object: anything, carrying no record, a record of an earlier rendering, or a broken one; written by the seed operator or not. */
 const live = fc
   .tuple(
     object,
@@ -184,8 +221,14 @@ const live = fc
       rendering.map((r) => r.metadata.annotations?.[RECORD]),
       fc.constant('{'),
     ),
+    fc.boolean(),
   )
-  .map(([o, record]) => (record === undefined ? o : { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, [RECORD]: record } } }));
+  .map(([o, record, operator]) => {
+    const recorded = record === undefined ? o : { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, [RECORD]: record } } };
+    return operator ? { ...recorded, metadata: { ...recorded.metadata, ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: 'web' }] } } : recorded;
+  });
+/** A rendering whose generated names may repeat (namespaces named to collide), for idempotence. */
+const repeating = object.map((o) => withRecord({ ...o, spec: { ...o.spec, http: (o.spec.http ?? []).filter((r) => r.name !== undefined) } }));
 
 function uniqueNames(list: HttpRoute[]): HttpRoute[] {
   const seen = new Set<string>();
@@ -207,10 +250,14 @@ describe('three-way merge: properties', () => {
           if (!vsopAnnotations.has(k)) assert.equal(after.metadata.annotations?.[k], v, `annotation ${k}`);
         }
         // Foreign routes: not vsop's prefix, not named by the rendering or the record, and not the seed
-        // operator's catch-all (unnamed, no match, only the production host; the generator makes no
-        // x-developer matches, so never its header routes).
+        // operator's catch-all on an object it wrote (unnamed, no match, only the production host; the
+        // generator makes no x-developer matches, so never its header routes).
         const vsopRoutes = new Set([...(want.spec.http ?? []).map((r) => r.name), ...(last?.routes ?? [])]);
-        const operators = (r: HttpRoute) => r.name === undefined && r.match === undefined && JSON.stringify(r.route) === '[{"destination":{"host":"web.prod.svc.cluster.local"}}]';
+        const operators = (r: HttpRoute) =>
+          have.metadata.ownerReferences !== undefined &&
+          r.name === undefined &&
+          r.match === undefined &&
+          JSON.stringify(r.route) === '[{"destination":{"host":"web.prod.svc.cluster.local"}}]';
         const foreign = (have.spec.http ?? []).filter((r) => !(r.name?.startsWith('vsop-') || (r.name !== undefined && vsopRoutes.has(r.name)) || operators(r)));
         const kept = (after.spec.http ?? []).filter((r) => !(want.spec.http ?? []).includes(r));
         assert.deepEqual(sortRoutes(kept), sortRoutes(foreign));
@@ -237,9 +284,9 @@ describe('three-way merge: properties', () => {
     );
   });
 
-  it('merging vsop’s own output again changes nothing', () => {
+  it('merging vsop’s own output again changes nothing, even where the rendering repeats a name', () => {
     fc.assert(
-      fc.property(rendering, live, (want, have) => {
+      fc.property(fc.oneof(rendering, repeating), live, (want, have) => {
         const once = mergeVirtualService(want, have, { managed: true });
         const twice = mergeVirtualService(want, once, { managed: true });
         assert.ok(semanticEqual(twice, once), JSON.stringify({ once, twice }));

@@ -20,7 +20,7 @@ describe('parseOverrides', () => {
     const text = serialize(o);
     assert.equal(
       text,
-      '{"version":1,"routes":[{"namespace":"dev-alice","headers":[{"name":"x-cid","value":"alice","match":"exact"}]},{"namespace":"dev-bob","headers":[{"name":"x-team","value":"pay","match":"prefix"}],"port":80,"force":true}],"weights":[{"namespace":"dev-alice","percent":20}],"removed":["staging"],"cleared":false}',
+      '{"version":1,"routes":[{"namespace":"dev-alice","id":1,"headers":[{"name":"x-cid","value":"alice","match":"exact"}]},{"namespace":"dev-bob","id":1,"headers":[{"name":"x-team","value":"pay","match":"prefix"}],"port":80,"force":true}],"weights":[{"namespace":"dev-alice","percent":20}],"removed":["staging"],"cleared":false}',
     );
     // Read back, each route carries its number (the first of its namespace: 1).
     assert.deepEqual(parseOverrides(text), { overrides: { ...o, routes: o.routes.map((r) => ({ ...r, id: 1 })) }, problems: [] });
@@ -30,7 +30,7 @@ describe('parseOverrides', () => {
     assert.equal(parseOverrides('{"version":1,"routes":[{"namespace":"dev-a","headers":[{"name":"x-a","value":"b"}]}]}').overrides!.routes[0]!.headers[0]!.match, 'exact');
   });
 
-  it('numbers routes per namespace and keeps the numbers when routes go, writing an id only where the list alone would not give it', () => {
+  it('numbers routes per namespace, writes every number, and keeps the numbers when routes go', () => {
     const route = (ns: string, v: string) => headerRoute(ns, `x-a=${v}`);
     const o = overrides({ routes: [route('a', '1'), route('b', '1'), route('a', '2'), route('a', '3')] });
     const read = parseOverrides(serialize(o)).overrides!;
@@ -38,12 +38,12 @@ describe('parseOverrides', () => {
       read.routes.map((r) => `${r.namespace}-${r.id}`),
       ['a-1', 'b-1', 'a-2', 'a-3'],
     );
-    // a-2 goes: a-3 keeps its number, so its text carries it; a-1 and b-1 need none.
+    // a-2 goes: a-3 keeps its number.
     const after = { ...read, routes: read.routes.filter((r) => r.id !== 2 || r.namespace !== 'a') };
     const text = serialize(after);
     assert.deepEqual(
       JSON.parse(text).routes.map((r: { id?: number }) => r.id),
-      [undefined, undefined, 3],
+      [1, 1, 3],
     );
     const again = parseOverrides(text).overrides!;
     assert.deepEqual(

@@ -45,7 +45,7 @@ describe('resolve with overrides', () => {
     ]);
     assert.equal(
       vs.metadata.annotations!['vsop.io/overrides'],
-      '{"version":1,"routes":[{"namespace":"staging","headers":[{"name":"x-cid","value":"qa","match":"exact"}]},{"namespace":"dev-alice","headers":[{"name":"x-cid","value":"alice","match":"exact"}]},{"namespace":"staging","headers":[{"name":"x-team","value":"pay","match":"prefix"}]}],"weights":[],"removed":[],"cleared":false}',
+      '{"version":1,"routes":[{"namespace":"staging","id":1,"headers":[{"name":"x-cid","value":"qa","match":"exact"}]},{"namespace":"dev-alice","id":1,"headers":[{"name":"x-cid","value":"alice","match":"exact"}]},{"namespace":"staging","id":2,"headers":[{"name":"x-team","value":"pay","match":"prefix"}]}],"weights":[],"removed":[],"cleared":false}',
     );
   });
 
@@ -236,7 +236,7 @@ describe('planSnapshot with an edit', () => {
     const after = r.plan.actions[0]!.after as VirtualService;
     assert.equal(
       after.metadata.annotations!['vsop.io/overrides'],
-      '{"version":1,"routes":[{"namespace":"dev-alice","headers":[{"name":"x-cid","value":"alice","match":"exact"}]}],"weights":[],"removed":["dev-bob"],"cleared":false}',
+      '{"version":1,"routes":[{"namespace":"dev-alice","id":1,"headers":[{"name":"x-cid","value":"alice","match":"exact"}]}],"weights":[],"removed":["dev-bob"],"cleared":false}',
     );
     // Without the edit (a sync), the same object is rendered from what it records: nothing to do.
     const again = planSnapshot(snapshot([{ ...after, metadata: { ...after.metadata, resourceVersion: '2' } }]));

@@ -14,7 +14,7 @@
 // what vsop renders now: nothing else is removed, because vsop cannot show it ever set it.
 
 import { isCatchAllRoute } from '../istio/match.ts';
-import { MANAGED_LABEL, OVERRIDES_ANNOTATION, RENDERED_ANNOTATION, ROUTE_PREFIX, SERVICE_ANNOTATION } from '../ownership.ts';
+import { DEFAULT_ROUTE_NAME, devRouteName, MANAGED_LABEL, OVERRIDES_ANNOTATION, RENDERED_ANNOTATION, ROUTE_PREFIX, SERVICE_ANNOTATION } from '../ownership.ts';
 import type { HttpRoute, VirtualService } from '../types.ts';
 
 /** What vsop rendered beyond its baseline: key names, per part of the object. Sorted, without duplicates. */
@@ -40,6 +40,9 @@ const BASELINE = {
 };
 
 const PARTS = ['labels', 'annotations', 'metadata', 'spec', 'routes'] as const;
+
+/** The metadata fields besides name, namespace, labels and annotations that a template may set. */
+export const TEMPLATE_METADATA: ReadonlySet<string> = new Set(['finalizers', 'ownerReferences']);
 
 /** The record of a rendered VirtualService: what it sets beyond the baseline, or undefined when nothing. */
 export function recordOf(vs: VirtualService): RenderedRecord | undefined {
@@ -89,6 +92,12 @@ export function readRecord(vs: VirtualService): RenderedRecord | undefined {
     if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) return undefined;
     record[p] = list;
   }
+  // Only what a template can render counts: a record edited to name the object's identity or the
+  // server's fields (resourceVersion, uid, …) would have vsop remove them and every write refused.
+  record.metadata = record.metadata.filter((k) => TEMPLATE_METADATA.has(k));
+  record.labels = record.labels.filter((k) => !BASELINE.labels.has(k));
+  record.annotations = record.annotations.filter((k) => !BASELINE.annotations.has(k));
+  record.spec = record.spec.filter((k) => !BASELINE.spec.has(k));
   return record;
 }
 
@@ -103,8 +112,9 @@ export function withRecord(vs: VirtualService): VirtualService {
  * `want` laid onto `have` (both VirtualServices of one name): fields, labels, annotations and routes that
  * `have`'s record lists and `want` lacks go; what `want` sets wins; everything else of `have` stays.
  * Foreign routes stay right after the vsop route they followed (or at the top, if they led the list), and
- * a foreign catch-all above vsop's header routes moves down (see unshadow). On a managed object, routes
- * the seed operator wrote (isSeedOperatorRoute) are vsop's: they go. `have`'s resourceVersion and other
+ * a foreign catch-all above vsop's header routes moves down (see unshadow). On a managed object the seed
+ * operator wrote (writtenBySeedOperator), routes of its shape (isSeedOperatorRoute) are vsop's: they give
+ * way to vsop's own, and the foreign routes after them stay after those. `have`'s resourceVersion and other
  * server fields are kept, so the result can be written as an update. Pure; never modifies its arguments.
  */
 export function mergeVirtualService(want: VirtualService, have: VirtualService, opts: { managed: boolean }): VirtualService {
@@ -126,7 +136,8 @@ export function mergeVirtualService(want: VirtualService, have: VirtualService, 
 
   const haveSpec = (have.spec ?? {}) as VirtualService['spec'];
   const spec = { ...without(haveSpec, stale('spec', Object.keys(want.spec))), ...want.spec };
-  spec.http = mergeRoutes(want, haveSpec.http ?? [], new Set(last?.routes ?? []), opts.managed);
+  const service = want.metadata.annotations?.[SERVICE_ANNOTATION];
+  spec.http = mergeRoutes(want, haveSpec.http ?? [], new Set(last?.routes ?? []), opts.managed && writtenBySeedOperator(have, service));
 
   return {
     ...want,
@@ -143,19 +154,38 @@ export function mergeVirtualService(want: VirtualService, have: VirtualService, 
  * stays right after the vsop route it followed (a route vsop no longer renders hands its followers to the
  * last one that survives).
  */
-function mergeRoutes(want: VirtualService, live: readonly HttpRoute[], recorded: ReadonlySet<string>, managed: boolean): HttpRoute[] {
+function mergeRoutes(want: VirtualService, live: readonly HttpRoute[], recorded: ReadonlySet<string>, fromOperator: boolean): HttpRoute[] {
   const wanted = want.spec.http ?? [];
   const ours = new Set(wanted.map((r) => r.name).filter((n) => n !== undefined));
   const service = want.metadata.annotations?.[SERVICE_ANNOTATION];
   const namespace = want.metadata.namespace;
-  const isOurs = (r: HttpRoute) =>
-    (typeof r.name === 'string' && (r.name.startsWith(ROUTE_PREFIX) || ours.has(r.name) || recorded.has(r.name))) ||
-    (managed && service !== undefined && namespace !== undefined && isSeedOperatorRoute(r, service, namespace));
+  const operators = (r: HttpRoute) => fromOperator && service !== undefined && namespace !== undefined && isSeedOperatorRoute(r, service, namespace);
+  const isOurs = (r: HttpRoute) => (typeof r.name === 'string' && (r.name.startsWith(ROUTE_PREFIX) || ours.has(r.name) || recorded.has(r.name))) || operators(r);
+  // Anchors are occurrences, not names: the k-th route named N in the live list stands for the k-th one
+  // in the rendering. Names the rendering repeats (which vsop refuses in a template, and which generated
+  // names could only repeat for namespaces named to collide) thus still anchor each foreign route once.
+  const occurrence = () => {
+    const seen = new Map<string, number>();
+    return (name: string) => {
+      const k = seen.get(name) ?? 0;
+      seen.set(name, k + 1);
+      return `${k}\u0000${name}`;
+    };
+  };
+  const wantedKeys = new Set<string>();
+  const wantedKey = occurrence();
+  for (const r of wanted) if (r.name !== undefined) wantedKeys.add(wantedKey(r.name));
   const anchored = new Map<string | undefined, HttpRoute[]>();
+  const liveKey = occurrence();
   let anchor: string | undefined;
   for (const r of live) {
     if (isOurs(r)) {
-      if (r.name !== undefined && ours.has(r.name)) anchor = r.name;
+      // A route vsop still renders anchors the foreign routes after it; the seed operator's routes anchor
+      // them to the routes that replace them (its header route for V to vsop's automatic route for V, its
+      // catch-all to vsop's default route), so taking over moves no foreign route up or down.
+      const name = r.name ?? (operators(r) ? operatorCounterpart(r) : undefined);
+      const key = name === undefined ? undefined : liveKey(name);
+      if (key !== undefined && wantedKeys.has(key)) anchor = key;
       continue;
     }
     const list = anchored.get(anchor);
@@ -163,11 +193,30 @@ function mergeRoutes(want: VirtualService, live: readonly HttpRoute[], recorded:
     else anchored.set(anchor, [r]);
   }
   const http: HttpRoute[] = [...(anchored.get(undefined) ?? [])];
+  const key = occurrence();
   for (const r of wanted) {
     http.push(r);
-    if (r.name !== undefined) http.push(...(anchored.get(r.name) ?? []));
+    if (r.name !== undefined) http.push(...(anchored.get(key(r.name)) ?? []));
   }
   return unshadow(http, isOurs, wanted);
+}
+
+/** The route of vsop's that stands where a seed operator's route stood (see isSeedOperatorRoute). */
+function operatorCounterpart(r: HttpRoute): string {
+  const headers = r.match?.[0]?.headers as Record<string, { exact?: string }> | undefined;
+  const value = headers?.['x-developer']?.exact;
+  return value === undefined ? DEFAULT_ROUTE_NAME : devRouteName(value);
+}
+
+/**
+ * Whether the seed operator wrote this object: it labels it managed and makes the production Service its
+ * owner (anchors/vs-operator internal/utils/virtualservice.go, GenerateVirtualService: an ownerReference
+ * of kind Service, apiVersion v1, named after the Service). vsop sets no ownerReference, so an object
+ * adopted with --adopt keeps every route, however it looks.
+ */
+export function writtenBySeedOperator(vs: VirtualService, service: string | undefined): boolean {
+  const owners = vs.metadata.ownerReferences;
+  return Array.isArray(owners) && owners.some((o) => o?.kind === 'Service' && o?.apiVersion === 'v1' && o?.name === service);
 }
 
 /**
