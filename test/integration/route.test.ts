@@ -110,7 +110,7 @@ describe('vsop route and clear (real apiserver)', { skip }, () => {
     ]);
     assert.deepEqual(await overridesOf(w, 'my-app'), {
       version: 1,
-      routes: [{ namespace: a, headers: [{ name: 'x-cid', value: 'alice', match: 'exact' }] }],
+      routes: [{ namespace: a, id: 1, headers: [{ name: 'x-cid', value: 'alice', match: 'exact' }] }],
       weights: [],
       removed: [],
       cleared: false,
