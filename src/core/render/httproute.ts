@@ -19,7 +19,8 @@
 import type { Problem } from '../../errors.ts';
 import { refersToService } from '../gateway/shape.ts';
 import type { HeaderCondition } from '../overrides.ts';
-import { MANAGED_LABEL, MANAGED_VALUE, SERVICE_ANNOTATION } from '../ownership.ts';
+import { MANAGED_LABEL, MANAGED_VALUE } from '../ownership.ts';
+import { managedMetadata } from './metadata.ts';
 import type { RoutingRule, RoutingTable } from '../routing/table.ts';
 import type { KubeObject } from '../types.ts';
 
@@ -100,16 +101,9 @@ export function renderHTTPRoutes(base: HTTPRoute, table: RoutingTable, namespace
         });
       for (const r of split) rules[rules.indexOf(r)] = splitRule(r, table, port);
     }
-    const { name: _n, namespace: _ns, labels, annotations, ...restMeta } = base.metadata;
     const route: HTTPRoute = {
       ...base,
-      metadata: {
-        name,
-        namespace,
-        ...restMeta,
-        labels: { ...labels, [MANAGED_LABEL]: MANAGED_VALUE },
-        annotations: { ...annotations, [SERVICE_ANNOTATION]: service },
-      },
+      metadata: managedMetadata(base.metadata, name, namespace, service),
       spec: {
         ...base.spec,
         parentRefs: (base.spec.parentRefs ?? []).map((p) => (scope === undefined ? p : { ...p, port: scope })),

@@ -9,9 +9,10 @@
 import type { Problem } from '../../errors.ts';
 import { qualify, serviceHost } from '../istio/hosts.ts';
 import { serialize } from '../overrides.ts';
-import { DEFAULT_ROUTE_NAME, MANAGED_LABEL, MANAGED_VALUE, OVERRIDES_ANNOTATION, SERVICE_ANNOTATION, templateRouteName } from '../ownership.ts';
+import { DEFAULT_ROUTE_NAME, OVERRIDES_ANNOTATION, templateRouteName } from '../ownership.ts';
 import type { HeaderCondition } from '../overrides.ts';
 import { withRecord } from './merge.ts';
+import { managedMetadata } from './metadata.ts';
 import type { RoutingRule, RoutingTable } from '../routing/table.ts';
 import type { HttpRoute, VirtualService } from '../types.ts';
 
@@ -52,20 +53,10 @@ export function renderVirtualService(base: VirtualService, table: RoutingTable, 
       http[at] = splitRoute(http[at]!, table);
     }
   }
-  const { name, namespace: _ns, labels, annotations, ...restMeta } = base.metadata;
-  const overrides = table.overrides ? serialize(table.overrides) : undefined;
+  const overrides: Record<string, string> = table.overrides ? { [OVERRIDES_ANNOTATION]: serialize(table.overrides) } : {};
   const virtualService: VirtualService = withRecord({
     ...base,
-    metadata: {
-      name,
-      namespace,
-      ...restMeta,
-      labels: { ...labels, [MANAGED_LABEL]: MANAGED_VALUE },
-      annotations:
-        overrides === undefined
-          ? { ...annotations, [SERVICE_ANNOTATION]: table.service }
-          : { ...annotations, [SERVICE_ANNOTATION]: table.service, [OVERRIDES_ANNOTATION]: overrides },
-    },
+    metadata: managedMetadata(base.metadata, base.metadata.name, namespace, table.service, overrides),
     spec: { ...base.spec, http },
   });
   return { virtualService, warnings };
