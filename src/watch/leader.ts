@@ -2,7 +2,12 @@
 // (tools/leaderelection/leaderelection.go): acquire when the Lease is free or expired, renew every retry
 // period, and stop leading the moment a renewal fails past the renew deadline (before the Lease can expire
 // and another replica take over). A Lease is expired when this replica has not seen its record change for
-// a lease duration, by this replica's own clock, never by the holder's renewTime: clocks may disagree.
+// a lease duration (client-go's observedRecord and observedTime, set in setObservedRecord and judged in
+// isLeaseValid), never by the holder's renewTime: "the implementation is tolerant to arbitrary clock
+// skew" (its package comment), since the times in the record are only compared for change. Go's
+// clock.Now() carries a monotonic reading, and time.Time arithmetic uses it, so a step of the wall clock
+// (NTP, a VM resumed) moves no deadline there; here too the deadlines (expiry and the write gate) are
+// timed on a monotonic clock, and the wall clock only stamps acquireTime and renewTime.
 // Every write carries the Lease's resourceVersion, so two replicas can never both believe they won.
 
 import { ApiError } from '../errors.ts';
@@ -20,20 +25,24 @@ export interface LeaderOptions {
   onStartedLeading: () => void;
   onStoppedLeading: () => void;
   onError?: (err: unknown) => void;
+  /** The wall clock, for the times written in the Lease only. */
   now?: () => Date;
+  /** A monotonic clock (ms), for every deadline. */
+  monotonic?: () => number;
 }
 
 export class LeaderElector {
   private readonly o: Required<Omit<LeaderOptions, 'onError'>> & { onError?: (err: unknown) => void };
   private leading = false;
-  /** The Lease's record as last seen, and when this replica saw it change (its own clock, ms). */
+  /** The Lease's record as last seen, and when this replica saw it change (monotonic ms). */
   private observed: { record: string; at: number } | undefined;
+  /** When the last renewal succeeded (monotonic ms). */
   private lastRenew = 0;
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
 
   constructor(opts: LeaderOptions) {
-    this.o = { leaseDuration: 15_000, renewDeadline: 10_000, retryPeriod: 2_000, now: () => new Date(), ...opts };
+    this.o = { leaseDuration: 15_000, renewDeadline: 10_000, retryPeriod: 2_000, now: () => new Date(), monotonic: () => performance.now(), ...opts };
   }
 
   get isLeader(): boolean {
@@ -46,7 +55,7 @@ export class LeaderElector {
    * standby take over, even if the renewal loop has not yet noticed.
    */
   canWrite(): boolean {
-    return this.leading && Date.now() - this.lastRenew < this.o.renewDeadline;
+    return this.leading && this.o.monotonic() - this.lastRenew < this.o.renewDeadline;
   }
 
   start(): void {
@@ -66,15 +75,16 @@ export class LeaderElector {
   private async run(): Promise<void> {
     while (!this.abort.signal.aborted) {
       try {
+        const attempt = this.o.monotonic();
         if (await this.tryAcquireOrRenew()) {
-          this.lastRenew = Date.now();
+          this.lastRenew = attempt;
           this.setLeading(true);
         } else if (this.leading) {
           this.setLeading(false);
         }
       } catch (err) {
         this.o.onError?.(err);
-        if (this.leading && Date.now() - this.lastRenew > this.o.renewDeadline) this.setLeading(false);
+        if (this.leading && this.o.monotonic() - this.lastRenew > this.o.renewDeadline) this.setLeading(false);
       }
       await sleep(this.o.retryPeriod, this.abort.signal);
     }
@@ -110,7 +120,7 @@ export class LeaderElector {
     const spec = current.spec ?? {};
     const holder = spec.holderIdentity ?? '';
     const seen = this.observe(current);
-    const expired = !holder || seen + (spec.leaseDurationSeconds ?? seconds) * 1000 <= now.getTime();
+    const expired = !holder || seen + (spec.leaseDurationSeconds ?? seconds) * 1000 <= this.o.monotonic();
     if (holder !== identity && !expired) return false;
     const next: Lease = {
       ...current,
@@ -133,12 +143,12 @@ export class LeaderElector {
 
   /**
    * Notes the Lease's record; when it differs from the one last seen, the time it was seen is now. Returns
-   * when this replica saw it change (ms): client-go's observedTime, from which expiry is timed.
+   * when this replica saw it change (monotonic ms): client-go's observedTime, from which expiry is timed.
    */
   private observe(lease: Lease): number {
     const s = lease.spec ?? {};
     const record = JSON.stringify([s.holderIdentity ?? '', s.leaseDurationSeconds, s.acquireTime ?? '', s.renewTime ?? '', s.leaseTransitions ?? 0]);
-    if (this.observed?.record !== record) this.observed = { record, at: this.o.now().getTime() };
+    if (this.observed?.record !== record) this.observed = { record, at: this.o.monotonic() };
     return this.observed.at;
   }
 

@@ -2,12 +2,14 @@
 // are client-go's (tools/leaderelection/leaderelection.go): acquire a free or expired Lease, renew every
 // retry period, judge expiry by this replica's own clock from when it last saw the record change
 // (observedTime + leaseDuration, never the holder's renewTime, so clocks may disagree), stop writing at
-// the renew deadline, and give the Lease up on stop (ReleaseOnCancel).
+// the renew deadline, and give the Lease up on stop (ReleaseOnCancel). Each replica's clocks are injected:
+// a wall clock (what it writes in the Lease) that may be skewed or step, and a monotonic clock (what it
+// times deadlines with) with an origin of its own; fake time drives both, so nothing depends on real time.
 
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { ApiError } from '../../src/errors.ts';
-import type { Lease } from '../../src/k8s/port.ts';
+import type { Lease, WatchPort } from '../../src/k8s/port.ts';
 import { LeaderElector } from '../../src/watch/leader.ts';
 import { FakeWatchPort } from '../helpers/fake-watch-port.ts';
 
@@ -30,8 +32,16 @@ async function advance(ms: number): Promise<void> {
   }
 }
 
-function setup(identity = 'me') {
-  const port = new FakeWatchPort();
+/**
+ * A replica's clocks. Fake time (Date.now(), moved by mock.timers) is the true time; the wall clock is
+ * that plus `offset(t)` (t: ms since START), so it can run fast or slow or step; the monotonic clock
+ * counts the true time from an origin of its own, unrelated to any wall clock.
+ */
+function clocks(offset: (t: number) => number = () => 0, origin = 7_777_000) {
+  return { now: () => new Date(Date.now() + offset(Date.now() - START)), monotonic: () => origin + (Date.now() - START) };
+}
+
+function setup(identity = 'me', port: WatchPort = new FakeWatchPort(), clock = clocks()) {
   const log: string[] = [];
   const elector = new LeaderElector({
     port,
@@ -44,8 +54,32 @@ function setup(identity = 'me') {
     onStartedLeading: () => log.push(`started ${Date.now() - START}`),
     onStoppedLeading: () => log.push(`stopped ${Date.now() - START}`),
     onError: () => {},
+    ...clock,
   });
-  return { port, elector, log };
+  return { port: port as FakeWatchPort, elector, log };
+}
+
+/**
+ * One replica's way to the shared Lease store: its own record of what it wrote; `slow(t)`, how long an
+ * update sent at t (ms since START) takes to land (a slow API server); and `freeze()`, after which its
+ * requests never answer (the process hangs or its network is gone) and it renews no more.
+ */
+function replicaPort(store: FakeWatchPort, slow: (t: number) => number = () => 0) {
+  let frozen = false;
+  const writes: string[] = [];
+  const hang = () => new Promise<never>(() => {});
+  const port = {
+    getLease: (namespace: string, name: string) => (frozen ? hang() : store.getLease(namespace, name)),
+    createLease: (lease: Lease) => (frozen ? hang() : (writes.push('create'), store.createLease(lease))),
+    replaceLease: async (lease: Lease) => {
+      if (frozen) return hang();
+      writes.push('update');
+      const ms = slow(Date.now() - START);
+      if (ms) await new Promise((resolve) => setTimeout(resolve, ms));
+      return store.replaceLease(lease);
+    },
+  } as unknown as WatchPort;
+  return { port, writes, freeze: () => (frozen = true) };
 }
 
 /** An elector that has just acquired a missing Lease (at 0 s). */
@@ -176,13 +210,23 @@ describe('LeaderElector', () => {
     await elector.stop();
   });
 
-  it('the write gate closes at the renew deadline when renewals hang, before the Lease could expire', async () => {
-    const { port, elector } = await leading();
-    port.beforeLease = (verb) => (verb === 'update' ? new Promise<void>(() => {}) : undefined); // the renewal at 2 s never answers
-    await advance(9_900);
-    assert.equal(elector.canWrite(), true, 'within the deadline of the last renewal (at 0 s)');
-    await advance(200);
-    assert.equal(elector.canWrite(), false, 'past the renew deadline');
+  it('the write gate closes at the renew deadline when renewals hang, before the Lease could expire, whatever the wall clock does meanwhile', async () => {
+    for (const [what, offset] of [
+      ['a steady wall clock', () => 0],
+      ['a wall clock stepped an hour back at 1 s', (t: number) => (t >= 1_000 ? -HOUR : 0)],
+      ['a wall clock stepped an hour forward at 1 s', (t: number) => (t >= 1_000 ? HOUR : 0)],
+    ] as const) {
+      const s = setup('me', new FakeWatchPort(), clocks(offset));
+      s.elector.start();
+      await advance(0);
+      s.port.beforeLease = (verb) => (verb === 'update' ? new Promise<void>(() => {}) : undefined); // the renewal at 2 s never answers
+      await advance(9_900);
+      assert.equal(s.elector.canWrite(), true, `${what}: within the deadline of the last renewal (at 0 s)`);
+      await advance(200);
+      assert.equal(s.elector.canWrite(), false, `${what}: past the renew deadline`);
+      mock.timers.reset();
+      mock.timers.enable({ apis: ['setTimeout', 'Date'], now: START });
+    }
   });
 
   it('stops leading once renewals have failed for longer than the renew deadline', async () => {
@@ -231,4 +275,54 @@ describe('LeaderElector', () => {
     assert.equal(standby.port.calls.filter((c) => !c.startsWith('get')).length, 0);
     assert.equal(standby.port.lease(NS, NAME)!.spec!.holderIdentity, 'other');
   });
+});
+
+describe('LeaderElector, two replicas whose clocks disagree (issue 12, item 10)', () => {
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'], now: START }));
+  afterEach(() => mock.timers.reset());
+
+  // The leader's and the standby's wall clocks as offsets from the true time (and how slow the leader's
+  // renewals are); each case runs 3 minutes of renewals, checking the Lease after every retry period.
+  const slowAt20s = (t: number) => (t >= 20_000 && t < 22_000 ? 6_000 : 0);
+  const cases: [string, (t: number) => number, (t: number) => number, ((t: number) => number)?][] = [
+    ["the standby's clock runs 20 s fast", () => 0, () => 20_000],
+    ["the standby's clock runs 20 s slow", () => 0, () => -20_000],
+    ["the standby's clock runs an hour fast and the leader's an hour slow", () => -HOUR, () => HOUR],
+    ["the standby's wall clock steps 20 s forward after it has seen the Lease (NTP)", () => 0, (t) => (t >= 5_000 ? 20_000 : 0)],
+    ["the standby's wall clock steps an hour forward, then back", () => 0, (t) => (t >= 30_000 && t < 90_000 ? HOUR : 0)],
+    ["the leader's wall clock steps an hour back: its renewTimes go back in time", (t) => (t >= 5_000 ? -HOUR : 0), () => 0],
+    ["the standby's wall clock steps 20 s forward while a renewal takes 6 s (within the leader's renew deadline)", () => 0, (t) => (t >= 21_000 ? 20_000 : 0), slowAt20s],
+  ];
+  for (const [what, leaderOffset, standbyOffset, slow] of cases) {
+    it(`the standby never takes a Lease the leader keeps renewing, and takes it once the leader stops: ${what}`, async () => {
+      const store = new FakeWatchPort();
+      const a = replicaPort(store, slow);
+      const b = replicaPort(store);
+      const leader = setup('leader', a.port, clocks(leaderOffset, 1_000_000));
+      leader.elector.start();
+      await advance(0);
+      assert.deepEqual(leader.log, ['started 0']);
+      const standby = setup('standby', b.port, clocks(standbyOffset, 42));
+      await advance(1_000); // the standby starts a second later, out of step with the leader's renewals
+      standby.elector.start();
+      for (let t = 0; t < 180_000; t += 2_000) {
+        await advance(2_000);
+        assert.equal(store.lease(NS, NAME)!.spec!.holderIdentity, 'leader', `taken over at ${Date.now() - START} ms`);
+        assert.equal(leader.elector.canWrite(), true, `the leader stopped writing at ${Date.now() - START} ms`);
+        assert.equal(standby.elector.canWrite(), false);
+      }
+      assert.equal(standby.log.length, 0, `the standby started leading: ${standby.log}`);
+      assert.deepEqual(b.writes, [], 'the standby wrote to a Lease that is held');
+      assert.deepEqual(leader.log, ['started 0']);
+
+      a.freeze(); // the leader hangs: no more renewals, and it never answers again
+      const frozenAt = Date.now() - START;
+      await advance(20_000);
+      assert.equal(store.lease(NS, NAME)!.spec!.holderIdentity, 'standby', 'a dead leader is replaced');
+      const took = Number(standby.log[0]?.split(' ')[1]) - frozenAt;
+      assert.ok(took > 13_000 && took <= 19_000, `taken over ${took} ms after the last renewal: after the lease duration (15 s) and within a retry period of it`);
+      assert.equal(leader.elector.canWrite(), false, 'the hung leader stopped writing at its renew deadline');
+      await standby.elector.stop();
+    });
+  }
 });
