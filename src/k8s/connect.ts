@@ -1,11 +1,14 @@
-// The cluster client for a command: kubeconfig resolution plus the KubePort over it.
+// The cluster client for a command: kubeconfig resolution, the proxy kubectl would use, and the KubePort
+// over them.
 
 import { KubeClient, type ClientOptions } from './client.ts';
-import { loadKubeConfig, type KubeconfigOptions } from './kubeconfig.ts';
+import { loadKubeConfig, proxyFor, type KubeconfigOptions } from './kubeconfig.ts';
 import type { VersionPort, WatchPort } from './port.ts';
 
 export function connect(opts: KubeconfigOptions & ClientOptions): WatchPort & VersionPort {
-  return new KubeClient(loadKubeConfig(opts), opts);
+  const kc = loadKubeConfig(opts);
+  const proxy = proxyFor(kc, opts.env);
+  return new KubeClient(kc, { ...opts, ...(proxy ? { proxy } : {}) });
 }
 
 /** The global flags every cluster command shares, as connection options. */

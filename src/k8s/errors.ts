@@ -2,7 +2,7 @@
 // and, where the user can act, the fix.
 
 import { ApiError, UnreachableError, VsopError } from '../errors.ts';
-import { HttpFailure } from './http.ts';
+import { HttpFailure, ProxyFailure } from './http.ts';
 
 export interface Operation {
   verb: 'get' | 'list' | 'create' | 'update' | 'delete' | 'watch';
@@ -34,8 +34,10 @@ export function toVsopError(err: unknown, op: Operation, server: string): Error 
       });
     }
     if (code === 403) {
+      // The apiserver's own words, as kubectl prints them, name the user it refused ("User \"system:
+      // serviceaccount:…\" cannot update resource …") or the admission plugin that said no.
       const where = op.namespace ? ` in namespace ${op.namespace}` : ' cluster-wide';
-      return new ApiError(`forbidden: cannot ${op.verb} ${op.resource}${where}`, code, 'Forbidden', {
+      return new ApiError(`forbidden: cannot ${op.verb} ${op.resource}${where}${status.message ? `: ${status.message}` : ''}`, code, 'Forbidden', {
         ...opts,
         hint: `grant the user "${op.verb}" on ${op.resource}${where} (check with: kubectl auth can-i ${op.verb} ${op.resource}${op.namespace ? ` -n ${op.namespace}` : ''})`,
       });
@@ -58,7 +60,23 @@ export function toVsopError(err: unknown, op: Operation, server: string): Error 
       hint: 'the cluster is slow or unreachable: check it with kubectl cluster-info, or raise --request-timeout',
     });
   }
+  if (err instanceof ProxyFailure) {
+    const why = err.status ? err.message : `${err.message}${err.code && !err.message.includes(err.code) ? ` (${err.code})` : ''}`;
+    return new UnreachableError(`cannot reach the API server at ${server} through the proxy ${err.proxy}: ${why}, when trying to ${op.verb} ${target}`, {
+      cause: err,
+      hint:
+        err.status === 407
+          ? "the proxy wants credentials: put them in the proxy's URL (http://USER:PASSWORD@HOST:PORT)"
+          : "check the proxy (HTTPS_PROXY, or the cluster's proxy-url in the kubeconfig); NO_PROXY lists the servers reached without it",
+    });
+  }
   const code = networkCode(err);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new UnreachableError(`cannot reach the API server at ${server}: the name ${hostname(server)} does not resolve (${code}) when trying to ${op.verb} ${target}`, {
+      cause: err,
+      hint: "check the server address of the current context; if the cluster is reached through a proxy, set HTTPS_PROXY (as for kubectl), or the cluster's proxy-url, and keep it out of NO_PROXY",
+    });
+  }
   if (code) {
     return new UnreachableError(`cannot reach the API server at ${server} (${code}) when trying to ${op.verb} ${target}`, {
       cause: err,
@@ -66,6 +84,14 @@ export function toVsopError(err: unknown, op: Operation, server: string): Error 
     });
   }
   return err instanceof Error ? err : new Error(String(err));
+}
+
+function hostname(server: string): string {
+  try {
+    return new URL(server).hostname;
+  } catch {
+    return server;
+  }
 }
 
 function parseStatus(body: unknown): Status {

@@ -67,7 +67,7 @@ describe('cluster errors (real apiserver)', { skip }, () => {
     assert.deepEqual(await w.virtualServices(), []);
   });
 
-  it('missing rights: exit 6, naming the verb, resource and namespace, and how to check', async () => {
+  it("missing rights: exit 6, naming the verb, resource and namespace, the apiserver's words (which name the user), and how to check", async () => {
     const w = await makeWorld(cluster, 'forbid', { devs: 1 });
     await w.service(w.prod, 'a');
     // The vsop user may read ConfigMaps only in virtualservice-operator-system.
@@ -75,7 +75,8 @@ describe('cluster errors (real apiserver)', { skip }, () => {
     assert.equal(r.code, 6, r.stderr);
     assert.equal(
       r.stderr,
-      `error: forbidden: cannot get configmaps in namespace ${w.configNamespace}\nhint: grant the user "get" on configmaps in namespace ${w.configNamespace} (check with: kubectl auth can-i get configmaps -n ${w.configNamespace})\n`,
+      `error: forbidden: cannot get configmaps in namespace ${w.configNamespace}: configmaps "virtualservice-operator-config" is forbidden: User "${cluster.vsopUser}" cannot get resource "configmaps" in API group "" in the namespace "${w.configNamespace}"\n` +
+        `hint: grant the user "get" on configmaps in namespace ${w.configNamespace} (check with: kubectl auth can-i get configmaps -n ${w.configNamespace})\n`,
     );
     assert.deepEqual(await w.virtualServices(), []);
   });

@@ -126,7 +126,8 @@ describe("without the right to list VirtualServices cluster-wide (deployments/de
   const CONFIG = '/api/v1/namespaces/virtualservice-operator-system/configmaps/virtualservice-operator-config';
   const BINDING = '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/virtualservice-operator-virtualservices-read';
   const WARNING =
-    "warning: forbidden: cannot list virtualservices.networking.istio.io cluster-wide; reading namespace default only: cannot see VirtualServices of other namespaces: a VirtualService elsewhere may shadow vsop's unseen (grant list and watch on virtualservices.networking.istio.io at cluster scope (a ClusterRole))\n";
+    `warning: forbidden: cannot list virtualservices.networking.istio.io cluster-wide: virtualservices.networking.istio.io is forbidden: User "${SA}" cannot list resource "virtualservices" in API group "networking.istio.io" at the cluster scope; ` +
+    "reading namespace default only: cannot see VirtualServices of other namespaces: a VirtualService elsewhere may shadow vsop's unseen (grant list and watch on virtualservices.networking.istio.io at cluster scope (a ClusterRole))\n";
   let cluster: Awaited<ReturnType<typeof startCluster>>;
   before(async () => {
     cluster = await startCluster({ rbacFile: MANIFESTS, vsopUser: SA });

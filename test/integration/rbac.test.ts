@@ -68,7 +68,8 @@ describe('least privilege (deployments/deployment.yaml)', { skip }, () => {
     assert.equal(denied.code, 6, denied.stderr);
     assert.match(
       denied.stderr,
-      /^error: forbidden: cannot update virtualservices\.networking\.istio\.io in namespace default\nhint: grant the user "update" on virtualservices\.networking\.istio\.io in namespace default/,
+      // The apiserver's own message stays in, as kubectl shows it: it names the user that was refused.
+      /^error: forbidden: cannot update virtualservices\.networking\.istio\.io in namespace default: virtualservices\.networking\.istio\.io "api-virtual-service" is forbidden: User "system:serviceaccount:virtualservice-operator-system:virtualservice-operator" cannot update resource "virtualservices" in API group "networking\.istio\.io" in the namespace "default"\nhint: grant the user "update" on virtualservices\.networking\.istio\.io in namespace default/,
     );
     const afterDenied = (await get(cluster.admin, '/apis/networking.istio.io/v1beta1/namespaces/default/virtualservices/api-virtual-service')).body;
     assert.equal(afterDenied.metadata.resourceVersion, before.metadata.resourceVersion, 'nothing written');
