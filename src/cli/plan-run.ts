@@ -235,7 +235,9 @@ export function checkFindings(io: Io, c: Paint, findings: readonly Finding[], st
     throw new ConflictError(`${blocking.length} object${blocking.length === 1 ? '' : 's'} cannot be brought in line`, {
       hint: blocking.some((f) => f.code === 'unmanaged-conflict')
         ? 'rename or label the existing VirtualService, or pass --adopt to take it over'
-        : 'remove the other VirtualService on the host, or drop --strict',
+        : blocking.every((f) => f.code === 'taken')
+          ? 'move or take away the route each warning names (its message says how), or drop --strict'
+          : 'remove the other VirtualService on the host, or move or take away the routes the warnings name, or drop --strict',
     });
   }
 }

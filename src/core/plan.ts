@@ -179,7 +179,7 @@ export function planVirtualService(want: VirtualService, have: VirtualService | 
     };
   }
   if (alreadyInLine(want, have)) return { type: 'unchanged', ...base, live: have, after: have };
-  const after = mergeVirtualService(want, have, { managed: isManaged(have) });
+  const after = mergeVirtualService(want, have);
   return { type: sameObject(after, have) ? 'unchanged' : 'update', ...base, live: have, after };
 }
 

@@ -48,7 +48,7 @@ describe('three-way merge: fields', () => {
       tls: [{ match: [{ sniHosts: ['web.example.com'], port: 443 }], route: [{ destination: { host: 'web' } }] }],
     };
     const live = vs({ hosts: ['web'], http: [toAlice, toProd], ...theirs }, { labels: { team: 'a' }, annotations: { 'example.com/owner': 'ops' } });
-    const after = mergeVirtualService(seedWant, live, { managed: true });
+    const after = mergeVirtualService(seedWant, live);
     for (const [k, v] of Object.entries(theirs)) assert.deepEqual(after.spec[k], v, k);
     assert.equal(after.metadata.labels?.team, 'a');
     assert.equal(after.metadata.annotations?.['example.com/owner'], 'ops');
@@ -68,7 +68,7 @@ describe('three-way merge: fields', () => {
       metadata: { ...before.metadata, labels: { ...before.metadata.labels, team: 'a' } },
       spec: { ...before.spec, exportTo: ['.'], http: [...before.spec.http!, { name: 'theirs', route: [{ destination: { host: 't' } }] }] },
     };
-    const after = mergeVirtualService(seedWant, live, { managed: true });
+    const after = mergeVirtualService(seedWant, live);
     assert.equal(after.spec.gateways, undefined);
     assert.deepEqual(after.spec.exportTo, ['.']);
     assert.deepEqual(
@@ -85,7 +85,7 @@ describe('three-way merge: fields', () => {
       { hosts: ['web', 'evil.example.com'], gateways: ['public'], http: [{ ...toAlice, route: [{ destination: { host: 'elsewhere' } }] }, toProd] },
       { labels: { 'managed-by': 'someone' }, annotations: { [RECORD]: '{"spec":["gateways"]}' } },
     );
-    const after = mergeVirtualService(want, live, { managed: true });
+    const after = mergeVirtualService(want, live);
     assert.deepEqual(after.spec, want.spec);
     assert.equal(after.metadata.labels?.['managed-by'], 'virtualservice-operator');
   });
@@ -93,7 +93,7 @@ describe('three-way merge: fields', () => {
   it('without a record (seed operator, older vsop, adopted), removes nothing it cannot show it set', () => {
     const want = withRecord(vs({ hosts: ['web'], http: [toProd] }));
     const live = vs({ hosts: ['web'], gateways: ['mesh'], http: [{ name: 'health', route: [{ destination: { host: 'h' } }] }, toProd] }, { labels: { tier: 'gold' } });
-    const after = mergeVirtualService(want, live, { managed: true });
+    const after = mergeVirtualService(want, live);
     assert.deepEqual(after.spec.gateways, ['mesh']);
     assert.equal(after.metadata.labels?.tier, 'gold');
     // health led the list, so it stays at the top.
@@ -107,7 +107,7 @@ describe('three-way merge: fields', () => {
     it(`an unreadable record (${broken}) counts as none`, () => {
       const live = vs({ hosts: ['web'], gateways: ['mesh'], http: [toProd] }, { annotations: { [RECORD]: broken } });
       assert.equal(readRecord(live), undefined);
-      const after = mergeVirtualService(seedWant, live, { managed: true });
+      const after = mergeVirtualService(seedWant, live);
       assert.deepEqual(after.spec.gateways, ['mesh']);
       assert.equal(after.metadata.annotations?.[RECORD], undefined, 'the record is vsop’s alone and goes when nothing is rendered beyond the baseline');
     });
@@ -152,7 +152,7 @@ describe('three-way merge: routes the seed operator wrote', () => {
 
   it('on a VirtualService the operator wrote they give way to vsop’s, whatever namespace they name; foreign routes keep their place', () => {
     const want = withRecord(vs({ hosts: ['web'], http: [toAlice, toProd] }));
-    const after = mergeVirtualService(want, byOperator([operatorHeader('dev-alice'), operatorHeader('gone-ns'), canary, operatorDefault]), { managed: true });
+    const after = mergeVirtualService(want, byOperator([operatorHeader('dev-alice'), operatorHeader('gone-ns'), canary, operatorDefault]));
     // canary followed the operator's dev-alice route (by way of the gone namespace's): it stays after vsop's.
     assert.deepEqual(after.spec.http, [toAlice, canary, toProd]);
   });
@@ -160,15 +160,32 @@ describe('three-way merge: routes the seed operator wrote', () => {
   it('a foreign route after the operator’s catch-all stays after vsop’s default route (it was dead, and stays so)', () => {
     const want = withRecord(vs({ hosts: ['web'], http: [toAlice, toProd] }));
     const dead: HttpRoute = { name: 'dead-admin', match: [{ uri: { prefix: '/admin' } }], route: [{ destination: { host: 'admin' } }] };
-    const after = mergeVirtualService(want, byOperator([operatorHeader('dev-alice'), operatorDefault, dead]), { managed: true });
+    const after = mergeVirtualService(want, byOperator([operatorHeader('dev-alice'), operatorDefault, dead]));
     assert.deepEqual(after.spec.http, [toAlice, toProd, dead]);
   });
 
   it('an object the operator did not write (adopted, or labelled by hand) keeps every route, whatever its shape', () => {
     const want = withRecord(vs({ hosts: ['web'], http: [toAlice, toProd] }));
     const live = vs({ hosts: ['web'], http: [operatorHeader('qa'), operatorDefault] });
-    assert.equal(mergeVirtualService(want, live, { managed: true }).spec.http!.length, 4);
-    assert.equal(mergeVirtualService(want, byOperator(live.spec.http!), { managed: false }).spec.http!.length, 4);
+    assert.equal(mergeVirtualService(want, live).spec.http!.length, 4);
+    // One the operator wrote is the operator's whether it is still labelled or being adopted: the first
+    // write and every later one agree (two of its routes give way to vsop's two).
+    assert.deepEqual(mergeVirtualService(want, byOperator(live.spec.http!)).spec.http, [toAlice, toProd]);
+  });
+
+  it('a route someone appended after the operator’s catch-all stays dead, though the operator put later header routes after it', () => {
+    // UpdateVirtualServiceRoutes inserts before the last route: once one is appended after the catch-all,
+    // later developer routes land after the catch-all too.
+    const toStaging: HttpRoute = {
+      ...toAlice,
+      name: 'vsop-dev-staging',
+      match: [{ headers: { 'x-developer': { exact: 'staging' } } }],
+      route: [{ destination: { host: 'web.staging.svc.cluster.local' } }],
+    };
+    const want = withRecord(vs({ hosts: ['web'], http: [toAlice, toStaging, toProd] }));
+    const legacy: HttpRoute = { name: 'legacy', match: [{ uri: { prefix: '/legacy' } }], route: [{ destination: { host: 'legacy' } }] };
+    const after = mergeVirtualService(want, byOperator([operatorHeader('dev-alice'), operatorDefault, operatorHeader('staging'), legacy]));
+    assert.deepEqual(after.spec.http, [toAlice, toStaging, toProd, legacy]);
   });
 
   it('names repeated in a rendering never copy the foreign routes after them (merging again changes nothing)', () => {
@@ -179,9 +196,9 @@ describe('three-way merge: routes the seed operator wrote', () => {
     });
     const want = withRecord(vs({ hosts: ['web'], http: [api('dev-alice'), api('dev-alice-api'), toProd] }));
     const hand: HttpRoute = { name: 'hand-canary', match: [{ headers: { 'x-canary': { exact: '1' } } }], route: [{ destination: { host: 'c' } }] };
-    const once = mergeVirtualService(want, { ...want, spec: { ...want.spec, http: [api('dev-alice'), hand, api('dev-alice-api'), toProd] } }, { managed: true });
+    const once = mergeVirtualService(want, { ...want, spec: { ...want.spec, http: [api('dev-alice'), hand, api('dev-alice-api'), toProd] } });
     assert.equal(once.spec.http!.filter((r) => r.name === 'hand-canary').length, 1);
-    const twice = mergeVirtualService(want, once, { managed: true });
+    const twice = mergeVirtualService(want, once);
     assert.deepEqual(twice.spec.http, once.spec.http);
   });
 
@@ -239,7 +256,7 @@ describe('three-way merge: properties', () => {
   it('never changes a field, label, annotation or route outside what vsop renders now or recorded last', () => {
     fc.assert(
       fc.property(rendering, live, (want, have) => {
-        const after = mergeVirtualService(want, have, { managed: true });
+        const after = mergeVirtualService(want, have);
         const last = readRecord(have);
         const vsopSpec = new Set([...Object.keys(want.spec), ...(last?.spec ?? [])]);
         for (const k of Object.keys(have.spec)) if (!vsopSpec.has(k)) assert.deepEqual(after.spec[k], have.spec[k], `spec.${k}`);
@@ -269,7 +286,7 @@ describe('three-way merge: properties', () => {
   it('what vsop renders is what results, and what was recorded and is no longer rendered is gone', () => {
     fc.assert(
       fc.property(rendering, live, (want, have) => {
-        const after = mergeVirtualService(want, have, { managed: true });
+        const after = mergeVirtualService(want, have);
         for (const [k, v] of Object.entries(want.spec)) if (k !== 'http') assert.deepEqual(after.spec[k], v);
         for (const r of want.spec.http ?? []) assert.ok(after.spec.http!.includes(r));
         for (const [k, v] of Object.entries(want.metadata.labels ?? {})) assert.equal(after.metadata.labels?.[k], v);
@@ -287,10 +304,10 @@ describe('three-way merge: properties', () => {
   it('merging vsop’s own output again changes nothing, even where the rendering repeats a name', () => {
     fc.assert(
       fc.property(fc.oneof(rendering, repeating), live, (want, have) => {
-        const once = mergeVirtualService(want, have, { managed: true });
-        const twice = mergeVirtualService(want, once, { managed: true });
+        const once = mergeVirtualService(want, have);
+        const twice = mergeVirtualService(want, once);
         assert.ok(semanticEqual(twice, once), JSON.stringify({ once, twice }));
-        assert.ok(semanticEqual(mergeVirtualService(want, want, { managed: true }), want));
+        assert.ok(semanticEqual(mergeVirtualService(want, want), want));
       }),
       { numRuns: 1500 },
     );

@@ -141,7 +141,7 @@ describe('merge keeps foreign routes in place', () => {
   for (const [name, liveRoutes, expected] of cases) {
     it(name, () => {
       const live = virtualService('my-app-virtual-service', liveRoutes, { service: 'my-app', hosts: ['my-app'] });
-      const merged = mergeVirtualService(want, live, { managed: true });
+      const merged = mergeVirtualService(want, live);
       assert.deepEqual(
         merged.spec.http!.map((r) => r.name),
         expected,
@@ -158,7 +158,7 @@ describe('merge keeps foreign routes in place', () => {
     const live = seedVirtualService('my-app', ['dev-alice']);
     live.metadata.labels = { ...live.metadata.labels, team: 'payments' };
     live.metadata.annotations = { ...live.metadata.annotations, 'example.com/owner': 'ops' };
-    const merged = mergeVirtualService(want, live, { managed: true });
+    const merged = mergeVirtualService(want, live);
     assert.equal(merged.metadata.labels!.team, 'payments');
     assert.equal(merged.metadata.annotations!['example.com/owner'], 'ops');
   });

@@ -112,12 +112,13 @@ export function withRecord(vs: VirtualService): VirtualService {
  * `want` laid onto `have` (both VirtualServices of one name): fields, labels, annotations and routes that
  * `have`'s record lists and `want` lacks go; what `want` sets wins; everything else of `have` stays.
  * Foreign routes stay right after the vsop route they followed (or at the top, if they led the list), and
- * a foreign catch-all above vsop's header routes moves down (see unshadow). On a managed object the seed
- * operator wrote (writtenBySeedOperator), routes of its shape (isSeedOperatorRoute) are vsop's: they give
- * way to vsop's own, and the foreign routes after them stay after those. `have`'s resourceVersion and other
+ * a foreign catch-all above vsop's header routes moves down (see unshadow). On an object the seed
+ * operator wrote (writtenBySeedOperator: managed, or being adopted with --adopt), routes of its shape
+ * (isSeedOperatorRoute) are vsop's: they give way to vsop's own, and the foreign routes after them stay
+ * after those. `have`'s resourceVersion and other
  * server fields are kept, so the result can be written as an update. Pure; never modifies its arguments.
  */
-export function mergeVirtualService(want: VirtualService, have: VirtualService, opts: { managed: boolean }): VirtualService {
+export function mergeVirtualService(want: VirtualService, have: VirtualService): VirtualService {
   const last = readRecord(have);
   const stale = (part: (typeof PARTS)[number], wanted: Iterable<string>) => {
     const keep = new Set(wanted);
@@ -137,7 +138,7 @@ export function mergeVirtualService(want: VirtualService, have: VirtualService, 
   const haveSpec = (have.spec ?? {}) as VirtualService['spec'];
   const spec = { ...without(haveSpec, stale('spec', Object.keys(want.spec))), ...want.spec };
   const service = want.metadata.annotations?.[SERVICE_ANNOTATION];
-  spec.http = mergeRoutes(want, haveSpec.http ?? [], new Set(last?.routes ?? []), opts.managed && writtenBySeedOperator(have, service));
+  spec.http = mergeRoutes(want, haveSpec.http ?? [], new Set(last?.routes ?? []), writtenBySeedOperator(have, service));
 
   return {
     ...want,
@@ -172,20 +173,27 @@ function mergeRoutes(want: VirtualService, live: readonly HttpRoute[], recorded:
       return `${k}\u0000${name}`;
     };
   };
-  const wantedKeys = new Set<string>();
+  const wantedAt = new Map<string, number>();
   const wantedKey = occurrence();
-  for (const r of wanted) if (r.name !== undefined) wantedKeys.add(wantedKey(r.name));
+  wanted.forEach((r, i) => r.name !== undefined && wantedAt.set(wantedKey(r.name), i));
   const anchored = new Map<string | undefined, HttpRoute[]>();
   const liveKey = occurrence();
   let anchor: string | undefined;
+  let anchorAt = -1;
   for (const r of live) {
     if (isOurs(r)) {
       // A route vsop still renders anchors the foreign routes after it; the seed operator's routes anchor
       // them to the routes that replace them (its header route for V to vsop's automatic route for V, its
-      // catch-all to vsop's default route), so taking over moves no foreign route up or down.
+      // catch-all to vsop's default route). Anchors only move down the rendering: a foreign route never
+      // rises above a vsop route it was below, so one left dead behind a catch-all stays behind it (the
+      // operator put later header routes after a route someone appended, past its own catch-all).
       const name = r.name ?? (operators(r) ? operatorCounterpart(r) : undefined);
       const key = name === undefined ? undefined : liveKey(name);
-      if (key !== undefined && wantedKeys.has(key)) anchor = key;
+      const at = key === undefined ? undefined : wantedAt.get(key);
+      if (at !== undefined && at > anchorAt) {
+        anchor = key;
+        anchorAt = at;
+      }
       continue;
     }
     const list = anchored.get(anchor);
@@ -212,7 +220,7 @@ function operatorCounterpart(r: HttpRoute): string {
  * Whether the seed operator wrote this object: it labels it managed and makes the production Service its
  * owner (anchors/vs-operator internal/utils/virtualservice.go, GenerateVirtualService: an ownerReference
  * of kind Service, apiVersion v1, named after the Service). vsop sets no ownerReference, so an object
- * adopted with --adopt keeps every route, however it looks.
+ * someone else wrote keeps every route, however it looks, also when adopted with --adopt.
  */
 export function writtenBySeedOperator(vs: VirtualService, service: string | undefined): boolean {
   const owners = vs.metadata.ownerReferences;
