@@ -2,8 +2,9 @@
 // VirtualServices. Lists are flattened, other kinds are ignored, duplicates are errors.
 
 import { InputError, type Problem } from '../errors.ts';
-import { virtualServiceSpecProblems } from './istio/shape.ts';
-import { objectNameProblem } from './names.ts';
+import { LineCounter, parseDocument } from 'yaml';
+import { istioRuleProblems } from './istio/shape.ts';
+import { checkedKind, knownVersions, objectProblems, type Path, pathSteps, pathText } from './schema/validate.ts';
 import { CONFIG_KEY } from './ownership.ts';
 import { configMapText } from './text.ts';
 import { isRecord } from './template.ts';
@@ -35,7 +36,9 @@ export interface Inventory {
   otherConfigMaps: string[];
 }
 
-const ISTIO_GROUP = 'networking.istio.io/';
+const ISTIO_GROUP = 'networking.istio.io';
+/** The kinds vsop reads; every other kind in the input is left alone. */
+const READ_KINDS = new Set(['Service', 'ConfigMap', 'VirtualService']);
 
 export function collect(docs: readonly SourcedDocument[], location: ConfigLocation): Inventory {
   const problems: Problem[] = [];
@@ -67,6 +70,11 @@ export function collect(docs: readonly SourcedDocument[], location: ConfigLocati
       problems.push({ source, path: '', message: 'is not a Kubernetes object (apiVersion and kind are required)' });
       return;
     }
+    const malformed = typeProblem(value.apiVersion, value.kind);
+    if (malformed) {
+      problems.push({ source, path: '', message: `is not a Kubernetes object: ${malformed}` });
+      return;
+    }
     if (value.kind === 'List' || (value.kind.endsWith('List') && Array.isArray(value.items))) {
       if (!Array.isArray(value.items)) {
         problems.push({ source, path: 'items', message: 'must be a list' });
@@ -75,19 +83,25 @@ export function collect(docs: readonly SourcedDocument[], location: ConfigLocati
       value.items.forEach((item: unknown, i) => visit(item, `${source} items[${i}]`, doc, [...path, 'items', i]));
       return;
     }
-    const relevant =
-      (value.kind === 'Service' && value.apiVersion === 'v1') ||
-      (value.kind === 'VirtualService' && value.apiVersion.startsWith(ISTIO_GROUP)) ||
-      (value.kind === 'ConfigMap' && value.apiVersion === 'v1');
-    if (!relevant) return;
-    const meta = value.metadata;
-    if (!isRecord(meta) || typeof meta.name !== 'string' || meta.name === '') {
-      problems.push({ source, path: 'metadata.name', message: `${value.kind} needs a metadata.name` });
+    if (!READ_KINDS.has(value.kind)) return;
+    const group = value.apiVersion.includes('/') ? value.apiVersion.slice(0, value.apiVersion.indexOf('/')) : '';
+    // A kind of this name in another API group (a Knative Service) is not vsop's; in vsop's group, only
+    // the versions the apiserver serves are.
+    if (group !== (value.kind === 'VirtualService' ? ISTIO_GROUP : '')) return;
+    if (!checkedKind(value.apiVersion, value.kind)) {
+      const known = knownVersions(value.kind).join(', ');
+      problems.push({ source, path: 'apiVersion', message: `${JSON.stringify(value.apiVersion)} is not a version the apiserver serves ${value.kind} in (${known})` });
       return;
     }
-    const nameProblem = objectNameProblem(meta.name);
-    if (nameProblem) {
-      problems.push({ source, path: 'metadata.name', message: `${JSON.stringify(meta.name)} ${nameProblem}` });
+    const meta = value.metadata as Record<string, unknown> | undefined;
+    const what = `${value.kind.toLowerCase()}${typeof meta?.name === 'string' ? ` ${typeof meta.namespace === 'string' ? `${meta.namespace}/` : ''}${meta.name}` : ''}`;
+    const invalid = objectProblems(value);
+    if (invalid.length > 0) {
+      for (const p of invalid) problems.push({ source: sourceAt(doc, source, [...path, ...p.path]), path: pathText(p.path), message: `${what}: ${p.message}` });
+      return;
+    }
+    if (!meta || typeof meta.name !== 'string' || meta.name === '') {
+      problems.push({ source, path: 'metadata.name', message: `${value.kind} needs a metadata.name` });
       return;
     }
     const ns = meta.namespace;
@@ -135,10 +149,10 @@ export function collect(docs: readonly SourcedDocument[], location: ConfigLocati
         problems.push({ source, path: 'spec', message: `virtualservice ${ns}/${meta.name} has no spec` });
         return;
       }
-      const shape = virtualServiceSpecProblems(value.spec);
+      const shape = istioRuleProblems(value.spec);
       if (shape.length > 0) {
         // The CRD schema and Istio's webhook keep these out of a cluster; from files they are refused alike.
-        for (const p of shape) problems.push({ source, path: p.path, message: `virtualservice ${ns}/${meta.name}: ${p.message}` });
+        for (const p of shape) problems.push({ source: sourceAt(doc, source, [...path, ...pathSteps(p.path)]), path: p.path, message: `${what}: ${p.message}` });
         return;
       }
       inventory.virtualServices.push(obj as VirtualService);
@@ -148,4 +162,50 @@ export function collect(docs: readonly SourcedDocument[], location: ConfigLocati
   for (const doc of docs) visit(doc.value, doc.source, doc, []);
   if (problems.length > 0) throw new InputError('invalid input', problems);
   return inventory;
+}
+
+// A kind is a DNS-1035 label once lower-cased (apiextensions' ValidateCustomResourceDefinitionNames); a
+// version is a DNS-1035 label after an optional API group, which is a DNS subdomain (the CRD rules;
+// k8s.io/apimachinery schema.ParseGroupVersion splits them at the one "/").
+const KIND = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const API_VERSION = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Why `apiVersion` and `kind` cannot name a kind of any API (so no apiserver would take the object). */
+function typeProblem(apiVersion: string, kind: string): string | undefined {
+  if (!KIND.test(kind.toLowerCase())) return `kind ${JSON.stringify(kind)} is not a kind name (letters, digits and "-", starting with a letter, such as Service)`;
+  if (apiVersion.length > 317 || !API_VERSION.test(apiVersion))
+    return `apiVersion ${JSON.stringify(apiVersion)} is not an API version (VERSION or GROUP/VERSION, such as v1 or networking.istio.io/v1)`;
+  return undefined;
+}
+
+/** Documents parsed again to place their problems, once each however many problems they have. */
+const reparsed = new WeakMap<SourcedDocument, { parsed: ReturnType<typeof parseDocument>; lineCounter: LineCounter }>();
+
+/**
+ * Where a problem at `path` (from the document's root) is in the file: the line of the value, or of the
+ * nearest enclosing one that exists, found by parsing the document's text again (only when something is
+ * wrong). The document's own position when its text is not at hand.
+ */
+function sourceAt(doc: SourcedDocument, source: string, path: Path): string {
+  const at = /^(.*):(\d+)(?: items\[\d+\])?$/s.exec(doc.source);
+  if (!doc.text || !at) return source;
+  try {
+    let found = reparsed.get(doc);
+    if (!found) {
+      const lineCounter = new LineCounter();
+      found = { parsed: parseDocument(doc.text, { lineCounter, prettyErrors: false, uniqueKeys: false }), lineCounter };
+      reparsed.set(doc, found);
+    }
+    const { parsed, lineCounter } = found;
+    const start = parsed.contents?.range?.[0];
+    if (start === undefined) return source;
+    for (let n = path.length; n >= 0; n--) {
+      const node = parsed.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+      if (!node?.range) continue;
+      return `${at[1]}:${Number(at[2]) + lineCounter.linePos(node.range[0]).line - lineCounter.linePos(start).line}`;
+    }
+  } catch {
+    // The text parsed once already; should it not again, the document's position is still right.
+  }
+  return source;
 }

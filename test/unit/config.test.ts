@@ -215,7 +215,7 @@ describe('loadConfig: the template', () => {
     ['a name without the service', SEED_TEMPLATE.replace('${serviceName}-virtual-service', 'shared'), /metadata.name: "shared" must contain \$\{serviceName\}/],
     ['another namespace', SEED_TEMPLATE.replace('"${defaultNamespace}"', 'elsewhere'), /metadata.namespace: "elsewhere" must be "\$\{defaultNamespace\}"/],
     ['a YAML error inside the template', 'apiVersion: [\n', /virtualServiceTemplate: line \d+, column \d+: /],
-    ['http that is not a list', SEED_TEMPLATE.replace(/http:[\s\S]*$/, 'http: nope\n'), /spec.http: must be a list of HTTP routes/],
+    ['http that is not a list', SEED_TEMPLATE.replace(/http:[\s\S]*$/, 'http: nope\n'), /spec.http: "nope" is not a list/],
     ['a template that is not a string', '', /virtualServiceTemplate: must be a YAML document in a string/],
     ['a destination without host', SEED_TEMPLATE.replace(/- destination:\n\s+host: .*\n/, '- destination: {}\n'), /spec.http\[0\].route\[0\].destination.host: is required/],
     [
@@ -228,7 +228,7 @@ describe('loadConfig: the template', () => {
       SEED_TEMPLATE.replace(/ {2}- route:[\s\S]*$/, '  - name: maintenance\n    match: [{uri: {prefix: /maint}}]\n'),
       /spec.http\[0\]: needs a route, redirect, directResponse or delegate/,
     ],
-    ['a timeout that is no duration', SEED_TEMPLATE.replace('  - route:', '  - timeout: "5"\n    route:'), /spec.http\[0\].timeout: "5" is not a duration/],
+    ['a timeout that is no duration', SEED_TEMPLATE.replace('  - route:', '  - timeout: "5"\n    route:'), /spec.http\[0\].timeout: "5" must be a valid duration greater than 1ms/],
     ['no routes at all', SEED_TEMPLATE.replace(/http:[\s\S]*$/, 'http: []\n'), /spec: needs http, tcp or tls routes/],
     [
       'two routes of one name',
