@@ -237,7 +237,9 @@ export function checkFindings(io: Io, c: Paint, findings: readonly Finding[], st
         ? 'rename or label the existing VirtualService, or pass --adopt to take it over'
         : blocking.every((f) => f.code === 'taken')
           ? 'move or take away the route each warning names (its message says how), or drop --strict'
-          : 'remove the other VirtualService on the host, or move or take away the routes the warnings name, or drop --strict',
+          : blocking.some((f) => f.code === 'taken')
+            ? 'remove the other VirtualService on the host, or move or take away the routes the warnings name, or drop --strict'
+            : 'remove the other VirtualService on the host, or drop --strict',
     });
   }
 }
