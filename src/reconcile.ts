@@ -88,7 +88,11 @@ export async function reconcileOnce(source: StateSource, opts: ReconcileOptions 
 }
 
 /** The pure half of reconcileOnce, for callers that already hold a snapshot. */
-export function planSnapshot(snapshot: Snapshot, opts: ReconcileOptions = {}): Reconciled {
+export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Reconciled {
+  // A VirtualService without a spec mapping is stored by an apiserver with no Istio webhook (the CRD does
+  // not require one); Istio reads it as routing nothing, and so does vsop. (Files are schema-checked.)
+  const bare = (vs: VirtualService) => vs.spec === null || typeof vs.spec !== 'object' || Array.isArray(vs.spec);
+  const snapshot = read.virtualServices.some(bare) ? { ...read, virtualServices: read.virtualServices.map((vs) => (bare(vs) ? { ...vs, spec: {} } : vs)) } : read;
   const loaded = opts.loaded ?? loadConfig(snapshot.config.text, snapshot.config.source, snapshot.config.locate);
   const { config, template } = loaded;
   const nameFor = (service: string) => renderTemplate(template, { serviceName: service, defaultNamespace: config.defaultNamespace }).metadata.name;

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { hasChanges, plan } from '../../src/core/plan.ts';
 import { mergeVirtualService } from '../../src/core/render/merge.ts';
 import type { HttpRoute, VirtualService } from '../../src/core/types.ts';
-import { defaultRoute, devRoute, seedVirtualService, virtualService } from '../helpers/fixtures.ts';
+import { defaultRoute, devRoute, seedVirtualService, service, virtualService } from '../helpers/fixtures.ts';
 
 const opts = { defaultNamespace: 'default' };
 const foreign = (name: string): HttpRoute => ({ name, match: [{ uri: { prefix: `/${name}` } }], route: [{ destination: { host: `${name}.tools.svc.cluster.local` } }] });
@@ -161,5 +161,31 @@ describe('merge keeps foreign routes in place', () => {
     const merged = mergeVirtualService(want, live);
     assert.equal(merged.metadata.labels!.team, 'payments');
     assert.equal(merged.metadata.annotations!['example.com/owner'], 'ops');
+  });
+});
+
+describe('VirtualServices without a spec (stored by an apiserver with no Istio webhook)', () => {
+  it('route nothing: a foreign one is no rival, and a managed one is brought in line', async () => {
+    const { planSnapshot } = await import('../../src/reconcile.ts');
+    const { stringify } = await import('yaml');
+    const bare = (name: string, managed: boolean): VirtualService =>
+      ({
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'VirtualService',
+        metadata: { name, namespace: 'default', ...(managed ? { labels: { 'managed-by': 'virtualservice-operator' } } : {}) },
+      }) as unknown as VirtualService;
+    const r = planSnapshot(
+      {
+        config: { text: stringify({ defaultNamespace: 'default', developerNamespaces: ['dev-alice'] }), source: 'test' },
+        services: [service('default', 'my-app'), service('dev-alice', 'my-app')],
+        virtualServices: [bare('other', false), bare('my-app-virtual-service', true)],
+      },
+      { routing: true },
+    );
+    assert.deepEqual(
+      r.plan.actions.map((a) => `${a.type} ${a.name}`),
+      ['update my-app-virtual-service'],
+    );
+    assert.deepEqual(r.plan.findings, []);
   });
 });
