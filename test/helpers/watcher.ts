@@ -101,3 +101,12 @@ export function parseMetrics(text: string): Map<string, number> {
   }
   return series;
 }
+
+/** Waits until the watch log has been quiet for `quietMs` (events settle within 400 ms at most). */
+export async function settle(watcher: Watcher, quietMs = 1000): Promise<void> {
+  let seen = -1;
+  while (seen !== watcher.logs.length) {
+    seen = watcher.logs.length;
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+  }
+}

@@ -17,7 +17,7 @@ import { startCluster, testCluster } from '../harness/cluster.ts';
 import { simulate } from '../harness/istio.ts';
 import { createNamespace, createObject, kubeRequest, summary } from '../harness/kube.ts';
 import { skipReason } from '../harness/require.ts';
-import { eventually, startWatch, type Watcher } from '../helpers/watcher.ts';
+import { eventually, settle, startWatch } from '../helpers/watcher.ts';
 import { get, makeWorld, routesOf, type Cluster } from '../helpers/world.ts';
 import { AFFECT_CASES, PRODUCTION_SERVICES } from '../unit/inputs-cases.ts';
 
@@ -90,7 +90,7 @@ describe('VirtualServices of other namespaces (real apiserver)', { skip }, () =>
         apiLines().some((l) => JSON.stringify(l).includes(`${other}/shadow`)),
         JSON.stringify(apiLines()),
       );
-      await settle(watcher);
+      await settle(watcher, 800);
 
       const mark = watcher.logs.length;
       const current = (await get(cluster.admin, `${path}/shadow`)).body;
@@ -98,7 +98,7 @@ describe('VirtualServices of other namespaces (real apiserver)', { skip }, () =>
       const res = await kubeRequest(cluster.admin, 'PUT', `${path}/shadow`, { body: current });
       assert.equal(res.status, 200, summary(res));
       await eventually('api reconciled again', async () => watcher.logs.slice(mark).some((l) => l.msg === 'reconciling' && l.service === 'api'));
-      await settle(watcher);
+      await settle(watcher, 800);
       const reconciled = watcher.logs
         .slice(mark)
         .filter((l) => l.msg === 'reconciling')
@@ -110,15 +110,6 @@ describe('VirtualServices of other namespaces (real apiserver)', { skip }, () =>
     }
   });
 });
-
-/** Waits until the watch log has been quiet for a while (events settle within 400 ms at most). */
-async function settle(watcher: Watcher): Promise<void> {
-  let seen = -1;
-  while (seen !== watcher.logs.length) {
-    seen = watcher.logs.length;
-    await new Promise((resolve) => setTimeout(resolve, 800));
-  }
-}
 
 describe("without the right to list VirtualServices cluster-wide (deployments/deployment.yaml's RBAC minus its ClusterRole)", { skip }, () => {
   const MANIFESTS = fileURLToPath(new URL('../../deployments/deployment.yaml', import.meta.url));

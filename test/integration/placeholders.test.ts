@@ -12,7 +12,7 @@ import { testCluster } from '../harness/cluster.ts';
 import { createNamespace, createObject, kubeRequest, summary } from '../harness/kube.ts';
 import { skipReason } from '../harness/require.ts';
 import type { Service, VirtualService } from '../../src/core/types.ts';
-import { eventually, startWatch, type Watcher } from '../helpers/watcher.ts';
+import { eventually, settle, startWatch } from '../helpers/watcher.ts';
 import { get, makeWorld, routesOf, type Cluster, type World } from '../helpers/world.ts';
 
 const skip = skipReason();
@@ -314,12 +314,3 @@ describe('object scope: what vsop never writes (real apiserver)', { skip }, () =
     }
   });
 });
-
-/** Waits until the watch log has been quiet for a while (events settle within 400 ms at most). */
-async function settle(watcher: Watcher): Promise<void> {
-  let seen = -1;
-  while (seen !== watcher.logs.length) {
-    seen = watcher.logs.length;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-}
