@@ -18,7 +18,7 @@ _vsop() {
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "render sync route clear status trace watch config version completion -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "render sync route clear status trace watch xds config version completion -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "render")
       case "$prev" in
       -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -159,6 +159,25 @@ _vsop() {
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
       COMPREPLY=($(compgen -W "--health-probe-bind-address --metrics-bind-address --leader-elect --leader-election-id --leader-election-namespace --lease-duration --renew-deadline --retry-period --workers --resync-period --log-level --log-format -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+    "xds")
+      case "$prev" in
+      --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "render -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+    "xds render")
+      case "$prev" in
+      -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "-f --filename -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "config")
       case "$prev" in
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
@@ -202,7 +221,7 @@ _vsop() {
 }
 _vsop_commands() {
   case "$1" in
-    "") echo "render sync route clear status trace watch config version completion" ;;
+    "") echo "render sync route clear status trace watch xds config version completion" ;;
     "render") echo "" ;;
     "sync") echo "" ;;
     "route") echo "add rm reset" ;;
@@ -213,6 +232,8 @@ _vsop_commands() {
     "status") echo "" ;;
     "trace") echo "" ;;
     "watch") echo "" ;;
+    "xds") echo "render" ;;
+    "xds render") echo "" ;;
     "config") echo "validate" ;;
     "config validate") echo "" ;;
     "version") echo "" ;;

@@ -11,7 +11,7 @@ _vsop() {
     '--context[the kubeconfig context to use]:value:()' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '1:command:((render\:"print the VirtualServices that should exist" sync\:"compute the VirtualServices that should exist and show or apply the difference" route\:"route by hand\: header routes, weights, taking routes away; recorded in the VirtualService, so sync and watch keep them" clear\:"production-only routing\: take every developer route of these Services away (kept by sync and watch until route reset)" status\:"show, per production Service and developer namespace, where the header leads and whether the VirtualService is in sync" trace\:"show where one request goes and why, by Istio'\''s rules\: the VirtualService that applies, the route it meets, the destination" watch\:"reconcile continuously, as a Deployment\: the drop-in replacement for the VirtualService operator" config\:"work with the vsop configuration" version\:"print vsop'\''s version and, from the current kubeconfig context, the Kubernetes and Istio versions of the cluster" completion\:"print a shell completion script"))' \
+    '1:command:((render\:"print the VirtualServices that should exist" sync\:"compute the VirtualServices that should exist and show or apply the difference" route\:"route by hand\: header routes, weights, taking routes away; recorded in the VirtualService, so sync and watch keep them" clear\:"production-only routing\: take every developer route of these Services away (kept by sync and watch until route reset)" status\:"show, per production Service and developer namespace, where the header leads and whether the VirtualService is in sync" trace\:"show where one request goes and why, by Istio'\''s rules\: the VirtualService that applies, the route it meets, the destination" watch\:"reconcile continuously, as a Deployment\: the drop-in replacement for the VirtualService operator" xds\:"serve the routing over xDS to Envoy and proxyless gRPC clients" config\:"work with the vsop configuration" version\:"print vsop'\''s version and, from the current kubeconfig context, the Kubernetes and Istio versions of the cluster" completion\:"print a shell completion script"))' \
     '*::arg:->sub'
   case $state in sub)
     case $words[1] in
@@ -22,6 +22,7 @@ _vsop() {
       status) _vsop_status ;;
       trace) _vsop_trace ;;
       watch) _vsop_watch ;;
+      xds) _vsop_xds ;;
       config) _vsop_config ;;
       version) _vsop_version ;;
       completion) _vsop_completion ;;
@@ -224,6 +225,39 @@ _vsop_watch() {
     '--resync-period[reconcile everything again this often, to catch anything missed]:value:()' \
     '--log-level[least severe level logged (-zap-log-level is accepted too)]:value:(debug info error)' \
     '--log-format[json lines, or console for people (-zap-development is accepted too)]:value:(json console)' \
+    '(-V --version)'{-V,--version}'[print the version]' \
+    '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
+    '--config-name[name of the vsop ConfigMap]:value:()' \
+    '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
+    '--context[the kubeconfig context to use]:value:()' \
+    '--request-timeout[give up on one API request after this long]:value:()' \
+    '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
+    '*:file:_files'
+}
+
+_vsop_xds() {
+  local state
+  _arguments -s \
+    '(-V --version)'{-V,--version}'[print the version]' \
+    '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
+    '--config-name[name of the vsop ConfigMap]:value:()' \
+    '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
+    '--context[the kubeconfig context to use]:value:()' \
+    '--request-timeout[give up on one API request after this long]:value:()' \
+    '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
+    '1:command:((render\:"print the xDS resources that would be served (Listeners, RouteConfigurations, Clusters, ClusterLoadAssignments) as JSON"))' \
+    '*::arg:->sub'
+  case $state in sub)
+    case $words[1] in
+      render) _vsop_xds_render ;;
+    esac ;;
+  esac
+}
+
+_vsop_xds_render() {
+  local state
+  _arguments -s \
+    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services, VirtualServices and EndpointSlices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \

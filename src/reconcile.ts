@@ -14,7 +14,7 @@ import { PLAN_VERSION, plan, planPurge, sortFindings, type Plan } from './core/p
 import { resolve, type Resolution } from './core/resolve.ts';
 import { renderTemplate } from './core/template.ts';
 import type { World } from './core/istio/trace.ts';
-import type { KubeObject, Service, VirtualService } from './core/types.ts';
+import type { EndpointSlice, KubeObject, Service, VirtualService } from './core/types.ts';
 import { ConfigError, InputError, NotFoundError, type Problem } from './errors.ts';
 
 /** What vsop reads, from wherever it comes (src/inputs.ts declares it for a cluster). */
@@ -26,6 +26,8 @@ export interface Snapshot {
    * managed ones of the production namespace.
    */
   virtualServices: VirtualService[];
+  /** discovery.k8s.io/v1 EndpointSlices, read only for the xDS server (`vsop xds`). */
+  endpointSlices?: EndpointSlice[];
   /** What the read could not see, and what that costs (a right missing: read narrower, not failed). */
   warnings?: Problem[];
 }

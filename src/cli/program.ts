@@ -278,6 +278,23 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     ['As deployments/deployment.yaml runs it: replicas elect one writer', 'vsop watch --leader-elect'],
   ]);
 
+  const xds = program.command('xds').description('serve the routing over xDS to Envoy and proxyless gRPC clients');
+  xds
+    .command('render')
+    .description('print the xDS resources that would be served (Listeners, RouteConfigurations, Clusters, ClusterLoadAssignments) as JSON')
+    .argument('[service...]', 'limit to these production Services')
+    .addOption(
+      new Option(
+        '-f, --filename <path>',
+        'read the ConfigMap, Services, VirtualServices and EndpointSlices from files, directories or - (stdin) instead of a cluster; repeatable',
+      ).argParser(collect),
+    )
+    .action(action(async ([services], opts) => (await import('./xds.ts')).render(io, services as string[], opts as never)));
+  examples(xds.commands.at(-1)!, [
+    ['The resources for the xDS example, with no cluster', 'vsop xds render -f examples/xds'],
+    ["Those of one Service of the current kubeconfig context's cluster", 'vsop xds render my-app'],
+  ]);
+
   const config = program.command('config').description('work with the vsop configuration');
   config
     .command('validate')

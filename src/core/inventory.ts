@@ -1,5 +1,6 @@
-// Sorting parsed documents into what vsop reads: its ConfigMap (or a bare config.yaml), Services and
-// VirtualServices. Lists are flattened, other kinds are ignored, duplicates are errors.
+// Sorting parsed documents into what vsop reads: its ConfigMap (or a bare config.yaml), Services,
+// VirtualServices and (for `vsop xds render`) EndpointSlices. Lists are flattened, other kinds are ignored,
+// duplicates are errors.
 
 import { InputError, type Problem } from '../errors.ts';
 import { LineCounter, parseDocument } from 'yaml';
@@ -8,7 +9,7 @@ import { checkedKind, knownVersions, objectProblems, type Path, pathSteps, pathT
 import { CONFIG_KEY } from './ownership.ts';
 import { configMapText } from './text.ts';
 import { isRecord } from './template.ts';
-import type { ConfigLocation, KubeObject, Service, VirtualService } from './types.ts';
+import type { ConfigLocation, EndpointSlice, KubeObject, Service, VirtualService } from './types.ts';
 
 export interface SourcedDocument {
   value: unknown;
@@ -32,6 +33,8 @@ export interface Inventory {
   config?: ConfigText;
   services: Service[];
   virtualServices: VirtualService[];
+  /** discovery.k8s.io/v1 EndpointSlices: only the xDS server reads them. */
+  endpointSlices: EndpointSlice[];
   /** ConfigMaps seen that were not the one looked for, to make "not found" helpful. */
   otherConfigMaps: string[];
 }
@@ -43,7 +46,7 @@ const READ_KINDS = new Set(['Service', 'ConfigMap', 'VirtualService']);
 export function collect(docs: readonly SourcedDocument[], location: ConfigLocation): Inventory {
   const problems: Problem[] = [];
   const seen = new Map<string, string>();
-  const inventory: Inventory = { services: [], virtualServices: [], otherConfigMaps: [] };
+  const inventory: Inventory = { services: [], virtualServices: [], endpointSlices: [], otherConfigMaps: [] };
   let configSource: string | undefined;
 
   const setConfig = (config: ConfigText, source: string) => {
@@ -81,6 +84,18 @@ export function collect(docs: readonly SourcedDocument[], location: ConfigLocati
         return;
       }
       value.items.forEach((item: unknown, i) => visit(item, `${source} items[${i}]`, doc, [...path, 'items', i]));
+      return;
+    }
+    if (value.kind === 'EndpointSlice' && value.apiVersion === ENDPOINTSLICE_VERSION) {
+      const problem = endpointSliceProblem(value);
+      if (problem) problems.push({ source: sourceAt(doc, source, [...path, ...problem.path]), path: pathText(problem.path), message: problem.message });
+      else {
+        const meta = value.metadata as { name: string; namespace: string };
+        const id = `EndpointSlice/${meta.namespace}/${meta.name}`;
+        const first = seen.get(id);
+        if (first) problems.push({ source, path: '', message: `endpointslice ${meta.namespace}/${meta.name} appears twice (first at ${first})` });
+        else seen.set(id, source), inventory.endpointSlices.push(value as unknown as EndpointSlice);
+      }
       return;
     }
     if (!READ_KINDS.has(value.kind)) return;
@@ -162,6 +177,37 @@ export function collect(docs: readonly SourcedDocument[], location: ConfigLocati
   for (const doc of docs) visit(doc.value, doc.source, doc, []);
   if (problems.length > 0) throw new InputError('invalid input', problems);
   return inventory;
+}
+
+const ENDPOINTSLICE_VERSION = 'discovery.k8s.io/v1';
+
+/**
+ * Why an EndpointSlice cannot be read, as far as the xDS renderer reads one: a name and namespace, lists
+ * where the API has lists, strings for addresses, whole numbers for ports. (Not the apiserver's whole
+ * schema: an EndpointSlice is read by `vsop xds render` alone, and written by the cluster, not by people.)
+ */
+function endpointSliceProblem(value: Record<string, unknown>): { path: Path; message: string } | undefined {
+  const meta = value.metadata;
+  if (!isRecord(meta) || typeof meta.name !== 'string' || meta.name === '') return { path: ['metadata', 'name'], message: 'EndpointSlice needs a metadata.name' };
+  if (typeof meta.namespace !== 'string' || meta.namespace === '') return { path: ['metadata', 'namespace'], message: `endpointslice ${meta.name} has no namespace` };
+  const what = `endpointslice ${meta.namespace}/${meta.name}`;
+  if (value.endpoints !== undefined && value.endpoints !== null && !Array.isArray(value.endpoints)) return { path: ['endpoints'], message: `${what}: must be a list` };
+  for (const [i, e] of ((value.endpoints as unknown[]) ?? []).entries()) {
+    if (!isRecord(e)) return { path: ['endpoints', i], message: `${what}: must be a mapping` };
+    if (!Array.isArray(e.addresses) || e.addresses.some((a) => typeof a !== 'string'))
+      return { path: ['endpoints', i, 'addresses'], message: `${what}: must be a list of strings` };
+    if (e.conditions !== undefined && !isRecord(e.conditions)) return { path: ['endpoints', i, 'conditions'], message: `${what}: must be a mapping` };
+    const ready = isRecord(e.conditions) ? e.conditions.ready : undefined;
+    if (ready !== undefined && ready !== null && typeof ready !== 'boolean') return { path: ['endpoints', i, 'conditions', 'ready'], message: `${what}: must be true or false` };
+  }
+  if (value.ports !== undefined && value.ports !== null && !Array.isArray(value.ports)) return { path: ['ports'], message: `${what}: must be a list` };
+  for (const [i, p] of ((value.ports as unknown[]) ?? []).entries()) {
+    if (!isRecord(p)) return { path: ['ports', i], message: `${what}: must be a mapping` };
+    if (p.port !== undefined && p.port !== null && !(Number.isInteger(p.port) && (p.port as number) >= 0 && (p.port as number) <= 65535))
+      return { path: ['ports', i, 'port'], message: `${what}: must be a port number (0 to 65535)` };
+    if (p.name !== undefined && p.name !== null && typeof p.name !== 'string') return { path: ['ports', i, 'name'], message: `${what}: must be a string` };
+  }
+  return undefined;
 }
 
 // A kind is a DNS-1035 label once lower-cased (apiextensions' ValidateCustomResourceDefinitionNames); a

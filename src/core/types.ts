@@ -75,3 +75,17 @@ export interface ConfigLocation {
   namespace: string;
   name: string;
 }
+
+/** discovery.k8s.io/v1 EndpointSlice, as far as vsop reads it (the xDS server's endpoints). */
+export interface EndpointSlice extends KubeObject {
+  /** IPv4, IPv6 or FQDN. */
+  addressType?: string;
+  endpoints?: {
+    addresses?: string[];
+    /** ready: absent means unknown, which consumers take as ready (the API's documentation of EndpointConditions). */
+    conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean };
+    [key: string]: unknown;
+  }[];
+  /** The Service port each endpoint port serves, by the Service port's name ('' or absent: the unnamed port). */
+  ports?: { name?: string; port?: number; protocol?: string; [key: string]: unknown }[];
+}

@@ -1,0 +1,181 @@
+// The xDS renderer (src/core/render/xds.ts): the same decision as the VirtualService, route for route and
+// in the same order, checked against the VirtualService renderer (itself checked against Istio's
+// simulation in test/integration/routing-truth.test.ts); endpoints from EndpointSlices, ready ones only.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Overrides } from '../../src/core/overrides.ts';
+import { renderXds, TYPE_URL, type XdsResource } from '../../src/core/render/xds.ts';
+import { resolve } from '../../src/core/resolve.ts';
+import type { EndpointSlice, Service } from '../../src/core/types.ts';
+import { config, headerRoute, overrides, service } from '../helpers/fixtures.ts';
+
+function slice(
+  namespace: string,
+  svc: string,
+  endpoints: { ip: string; ready?: boolean }[],
+  opts: { portName?: string; port?: number; addressType?: string; name?: string } = {},
+): EndpointSlice {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: opts.name ?? `${svc}-x`, namespace, labels: { 'kubernetes.io/service-name': svc } },
+    addressType: opts.addressType ?? 'IPv4',
+    ports: [{ ...(opts.portName ? { name: opts.portName } : {}), port: opts.port ?? 8080 }],
+    endpoints: endpoints.map((e) => ({ addresses: [e.ip], ...(e.ready === undefined ? {} : { conditions: { ready: e.ready } }) })),
+  };
+}
+
+const HIERARCHY = config({ developerNamespaces: ['staging', { name: 'dev-alice', parent: 'staging' }, { name: 'dev-bob', parent: 'staging' }] });
+
+function world(services: Service[], o?: Overrides, slices: EndpointSlice[] = [], cfg = HIERARCHY) {
+  const r = resolve(cfg.config, cfg.template, services, { overrides: () => o });
+  return { vs: r.virtualServices, xds: renderXds({ tables: r.tables, services, endpointSlices: slices, namespace: 'default' }) };
+}
+
+type Route = {
+  name: string;
+  match: { headers?: { name: string; string_match: Record<string, unknown> }[] };
+  route: { cluster?: string; weighted_clusters?: { clusters: { name: string; weight: number }[] } };
+};
+
+function routesOf(r: XdsResource): Route[] {
+  return (r.virtual_hosts as { routes: Route[] }[])[0]!.routes;
+}
+
+/** A route as (name, header conditions, destinations with weights), read from either output. */
+function fromXds(r: Route) {
+  const dest = r.route.cluster ? [[r.route.cluster, undefined]] : r.route.weighted_clusters!.clusters.map((c) => [c.name, c.weight]);
+  return { name: r.name, headers: (r.match.headers ?? []).map((h) => `${h.name}:${JSON.stringify(h.string_match)}`), dest };
+}
+
+function fromVirtualService(
+  r: { name?: string; match?: Record<string, unknown>[]; route?: { destination: { host: string; port?: { number: number } }; weight?: number }[] },
+  port: number,
+) {
+  const headers = Object.entries((r.match?.[0]?.headers ?? {}) as Record<string, Record<string, string>>).map(([name, m]) => {
+    const [kind, value] = Object.entries(m)[0]!;
+    return `${name.toLowerCase()}:${JSON.stringify(kind === 'regex' ? { safe_regex: { regex: value } } : { [kind]: value })}`;
+  });
+  const dest = (r.route ?? []).map((d) => [`outbound|${d.destination.port?.number ?? port}||${d.destination.host}`, d.weight]);
+  return { name: r.name, headers, dest };
+}
+
+describe('renderXds', () => {
+  const cases: { name: string; services: Service[]; o?: Overrides }[] = [
+    { name: 'automatic routes with hierarchical fallback', services: [service('default', 'my-app'), service('staging', 'my-app'), service('dev-alice', 'my-app')] },
+    {
+      name: 'hand routes before automatic ones, and weights on the catch-all',
+      services: [service('default', 'my-app'), service('staging', 'my-app'), service('dev-alice', 'my-app')],
+      o: overrides({
+        routes: [headerRoute('dev-alice', 'X-Cid=alice'), headerRoute('staging', 'x-team=pay', { match: 'prefix' }), headerRoute('dev-alice', 'x-v=^v[0-9]+$', { match: 'regex' })],
+        weights: [
+          { namespace: 'staging', percent: 20 },
+          { namespace: 'dev-alice', percent: 10 },
+        ],
+      }),
+    },
+    {
+      name: 'every request weighed away from production',
+      services: [service('default', 'my-app'), service('staging', 'my-app')],
+      o: overrides({ weights: [{ namespace: 'staging', percent: 100 }] }),
+    },
+    { name: 'a removed namespace and no copies at all', services: [service('default', 'my-app'), service('dev-alice', 'my-app')], o: overrides({ removed: ['dev-alice'] }) },
+  ];
+  for (const c of cases) {
+    it(`routes as the VirtualService does, in its order: ${c.name}`, () => {
+      const { vs, xds } = world(c.services, c.o);
+      assert.equal(xds.resources.route.length, 1);
+      const got = routesOf(xds.resources.route[0]!).map(fromXds);
+      const want = vs[0]!.spec.http!.map((r) => fromVirtualService(r, 80));
+      assert.deepEqual(got, want);
+    });
+  }
+
+  it('gives each port of a multi-port Service its listener, routes (port-scoped rules only there) and clusters', () => {
+    const services = [service('default', 'my-app', { ports: [80, 9090] }), service('dev-alice', 'my-app', { ports: [80, 9090] }), service('staging', 'my-app', { ports: [80] })];
+    const { xds } = world(services, overrides({ routes: [headerRoute('dev-alice', 'x-grpc=1', { port: 9090 })] }));
+    assert.deepEqual(
+      xds.resources.listener.map((l) => l.name),
+      ['my-app.default.svc.cluster.local:80', 'my-app.default.svc.cluster.local:9090'],
+    );
+    const [r80, r9090] = xds.resources.route.map((r) => routesOf(r).map((x) => `${x.name}->${x.route.cluster}`));
+    assert.deepEqual(r80, [
+      'vsop-dev-staging-80->outbound|80||my-app.staging.svc.cluster.local',
+      'vsop-dev-dev-alice-80->outbound|80||my-app.dev-alice.svc.cluster.local',
+      'vsop-dev-dev-bob-80->outbound|80||my-app.staging.svc.cluster.local',
+      'vsop-default->outbound|80||my-app.default.svc.cluster.local',
+    ]);
+    // Staging has no 9090: dev-bob's header stays with production there, dev-alice's reaches her copy.
+    assert.deepEqual(r9090, [
+      'vsop-route-dev-alice-1->outbound|9090||my-app.dev-alice.svc.cluster.local',
+      'vsop-dev-dev-alice-9090->outbound|9090||my-app.dev-alice.svc.cluster.local',
+      'vsop-default->outbound|9090||my-app.default.svc.cluster.local',
+    ]);
+    assert.deepEqual(
+      xds.resources.cluster.map((c) => c.name),
+      [
+        'outbound|80||my-app.default.svc.cluster.local',
+        'outbound|80||my-app.dev-alice.svc.cluster.local',
+        'outbound|80||my-app.staging.svc.cluster.local',
+        'outbound|9090||my-app.default.svc.cluster.local',
+        'outbound|9090||my-app.dev-alice.svc.cluster.local',
+      ],
+    );
+    assert.ok(xds.resources.cluster.every((c) => c['@type'] === TYPE_URL.cluster && c.type === 'EDS'));
+  });
+
+  it('serves ready endpoints only (unknown counts as ready), on the slice port named as the Service port, each once, sorted', () => {
+    const prod: Service = {
+      ...service('default', 'my-app'),
+      spec: {
+        ports: [
+          { name: 'grpc', port: 80 },
+          { name: 'admin', port: 81 },
+        ],
+      },
+    };
+    const slices = [
+      slice('default', 'my-app', [{ ip: '10.0.0.9' }, { ip: '10.0.0.2', ready: true }, { ip: '10.0.0.3', ready: false }], { portName: 'grpc', port: 8080 }),
+      slice('default', 'my-app', [{ ip: '10.0.0.2', ready: true }], { portName: 'grpc', port: 8080, name: 'my-app-y' }),
+      slice('default', 'my-app', [{ ip: '10.0.0.4' }], { portName: 'admin', port: 9000, name: 'my-app-admin' }),
+      slice('default', 'other', [{ ip: '10.9.9.9' }]),
+      slice('default', 'my-app', [{ ip: 'db.example.com' }], { addressType: 'FQDN', name: 'my-app-fqdn' }),
+    ];
+    const { xds } = world([prod], undefined, slices);
+    const cla = Object.fromEntries(
+      xds.resources.endpoint.map((e) => [
+        e.cluster_name,
+        (e.endpoints as { lb_endpoints: { endpoint: { address: { socket_address: { address: string; port_value: number } } } }[] }[]).flatMap((l) =>
+          l.lb_endpoints.map((x) => `${x.endpoint.address.socket_address.address}:${x.endpoint.address.socket_address.port_value}`),
+        ),
+      ]),
+    );
+    assert.deepEqual(cla, {
+      'outbound|80||my-app.default.svc.cluster.local': ['10.0.0.2:8080', '10.0.0.9:8080'],
+      'outbound|81||my-app.default.svc.cluster.local': ['10.0.0.4:9000'],
+    });
+    assert.deepEqual(
+      xds.warnings.map((w) => `${w.source}: ${w.message}`),
+      ['endpointslice default/my-app-fqdn: FQDN endpoints are not served over EDS'],
+    );
+  });
+
+  it('gives a copy without endpoints an empty assignment, and every locality a weight (gRPC drops those without)', () => {
+    const { xds } = world([service('default', 'my-app'), service('staging', 'my-app')], undefined, [slice('default', 'my-app', [{ ip: '10.0.0.1' }])]);
+    const staging = xds.resources.endpoint.find((e) => e.cluster_name === 'outbound|80||my-app.staging.svc.cluster.local')!;
+    assert.deepEqual(staging.endpoints, []);
+    // The fixture's Service port is unnamed: the slice port without a name serves it.
+    const prod = xds.resources.endpoint.find((e) => e.cluster_name === 'outbound|80||my-app.default.svc.cluster.local')!;
+    assert.equal((prod.endpoints as { load_balancing_weight: number }[])[0]!.load_balancing_weight, 1);
+  });
+
+  it('names the listener, its route configuration and the virtual host as the xds:/// target host:port', () => {
+    const { xds } = world([service('default', 'my-app')]);
+    const listener = xds.resources.listener[0]!;
+    const hcm = (listener.api_listener as { api_listener: { '@type': string; rds: { route_config_name: string } } }).api_listener;
+    assert.equal(hcm.rds.route_config_name, 'my-app.default.svc.cluster.local:80');
+    assert.equal(xds.resources.route[0]!.name, 'my-app.default.svc.cluster.local:80');
+    assert.ok((xds.resources.route[0]!.virtual_hosts as { domains: string[] }[])[0]!.domains.includes('my-app.default.svc.cluster.local:80'));
+  });
+});
