@@ -1,0 +1,36 @@
+// Prometheus metrics of `vsop xds`: clients connected, responses pushed, ACKs and NACKs per resource type,
+// resources served, snapshots built. One registry per process, never the global one.
+
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+const TYPE = ['type'] as const;
+
+export class XdsMetrics {
+  readonly registry = new Registry();
+  readonly clients = new Gauge({ name: 'vsop_xds_connected_streams', help: 'ADS streams open now', registers: [this.registry] });
+  readonly pushes = new Counter({ name: 'vsop_xds_pushes_total', help: 'Discovery responses sent, per resource type', labelNames: TYPE, registers: [this.registry] });
+  readonly acks = new Counter({ name: 'vsop_xds_acks_total', help: 'Responses a client accepted (ACK), per resource type', labelNames: TYPE, registers: [this.registry] });
+  readonly nacks = new Counter({
+    name: 'vsop_xds_nacks_total',
+    help: "Responses a client rejected (NACK), per resource type: each is logged with the client's error",
+    labelNames: TYPE,
+    registers: [this.registry],
+  });
+  readonly resources = new Gauge({ name: 'vsop_xds_resources', help: 'Resources served now, per resource type', labelNames: TYPE, registers: [this.registry] });
+  readonly builds = new Counter({ name: 'vsop_xds_snapshots_total', help: 'Snapshots rendered from the cluster state', registers: [this.registry] });
+  readonly buildTime = new Histogram({
+    name: 'vsop_xds_snapshot_seconds',
+    help: 'Time to render one snapshot (read the local copies, decide, render, encode)',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    for (const t of ['listener', 'route', 'cluster', 'endpoint']) {
+      this.pushes.inc({ type: t }, 0);
+      this.acks.inc({ type: t }, 0);
+      this.nacks.inc({ type: t }, 0);
+    }
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,203 @@
+// The Aggregated Discovery Service, state of the world (the xDS protocol of Envoy's docs, "xDS REST and
+// gRPC protocol"; gRPC's client follows it, gRFC A27): one bidirectional stream per client carries
+// requests for every resource type and our responses, over @grpc/grpc-js. Incremental (delta) xDS is not
+// served: grpc-go, grpc-js-xds and Envoy's ADS all speak state of the world unless told otherwise, and
+// grpc-js answers the delta method UNIMPLEMENTED.
+//
+// Versions are content: each resource's version is a hash of its encoded bytes, and a response's
+// version_info a hash of the names and versions it carries, so the same resources give the same version on
+// every replica and after a restart, and a snapshot that changes nothing a client subscribed to is never
+// sent to it again. A NACK (a request with error_detail) is logged with the client's message and counted;
+// the client keeps its last good version, and the version it refused is not sent again.
+
+import { createHash } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { resourceName, TYPE_URL, XDS_KINDS, type XdsKind, type XdsResources } from '../core/render/xds.ts';
+import type { Logger } from '../watch/log.ts';
+import type { XdsMetrics } from './metrics.ts';
+import { decodeRequest, encodeResource, encodeResponse, type Request, type Response } from './protos.ts';
+
+const ADS_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+
+/** grpc-js's description of the one method served, with protobufjs doing the (de)serialising. */
+const ADS_SERVICE: grpc.ServiceDefinition = {
+  StreamAggregatedResources: {
+    path: ADS_PATH,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: () => {
+      throw new Error('the server does not send requests');
+    },
+    requestDeserialize: (b: Buffer) => decodeRequest(b),
+    responseSerialize: (r: Response) => encodeResponse(r),
+    responseDeserialize: () => {
+      throw new Error('the server does not read responses');
+    },
+  },
+};
+
+const KIND_OF = new Map(XDS_KINDS.map((k) => [TYPE_URL[k] as string, k]));
+/** Kinds a client may ask for whole (an empty first request, or "*"): the xDS protocol's wildcard kinds. */
+const WILDCARD_KINDS: ReadonlySet<XdsKind> = new Set(['listener', 'cluster']);
+/** The order a change is pushed in: clusters and endpoints before the listeners and routes that use them (make before break). */
+const PUSH_ORDER: readonly XdsKind[] = ['cluster', 'endpoint', 'listener', 'route'];
+
+interface Encoded {
+  any: { type_url: string; value: Uint8Array };
+  version: string;
+}
+
+/** One client's subscription to one kind on its stream. */
+interface Subscription {
+  wildcard: boolean;
+  names: Set<string>;
+  /** The version_info and nonce of the last response sent. */
+  sent?: { version: string; nonce: string };
+  /** The last version the client refused: never sent again. */
+  nacked?: string;
+}
+
+interface Stream {
+  id: number;
+  node: string;
+  call: grpc.ServerDuplexStream<Request, Response>;
+  subs: Map<XdsKind, Subscription>;
+  nonce: number;
+}
+
+export interface AdsServerOptions {
+  log: Logger;
+  metrics: XdsMetrics;
+}
+
+export class AdsServer {
+  private readonly o: AdsServerOptions;
+  private readonly server = new grpc.Server();
+  private snapshot: Record<XdsKind, Map<string, Encoded>> = { listener: new Map(), route: new Map(), cluster: new Map(), endpoint: new Map() };
+  private readonly streams = new Set<Stream>();
+  private nextId = 1;
+  /** Whether a snapshot has been set: until then requests wait (readiness says so). */
+  ready = false;
+
+  constructor(o: AdsServerOptions) {
+    this.o = o;
+    this.server.addService(ADS_SERVICE, { StreamAggregatedResources: (call: grpc.ServerDuplexStream<Request, Response>) => this.open(call) });
+  }
+
+  /** Listens on `address` (host:port; port 0 picks one) without TLS; resolves to the port bound. */
+  listen(address: string): Promise<number> {
+    return new Promise((resolve, reject) => this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
+  }
+
+  /** Ends every stream and stops listening. */
+  async stop(): Promise<void> {
+    for (const s of this.streams) s.call.end();
+    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    this.server.forceShutdown();
+  }
+
+  /**
+   * Serves these resources from now on: each is encoded once, and every stream gets, per kind, a response
+   * only where what it subscribed to changed. A resource that cannot be encoded is a bug (it throws).
+   */
+  update(resources: XdsResources): void {
+    const next = {} as Record<XdsKind, Map<string, Encoded>>;
+    for (const kind of XDS_KINDS) {
+      const before = this.snapshot[kind];
+      const map = new Map<string, Encoded>();
+      for (const r of resources[kind]) {
+        const any = encodeResource(r);
+        const version = hash([any.value]);
+        const old = before.get(resourceName(r));
+        map.set(resourceName(r), old && old.version === version ? old : { any, version });
+      }
+      next[kind] = map;
+      this.o.metrics.resources.set({ type: kind }, map.size);
+    }
+    this.snapshot = next;
+    this.ready = true;
+    for (const s of this.streams) for (const kind of PUSH_ORDER) this.push(s, kind);
+  }
+
+  private open(call: grpc.ServerDuplexStream<Request, Response>): void {
+    const stream: Stream = { id: this.nextId++, node: '', call, subs: new Map(), nonce: 0 };
+    this.streams.add(stream);
+    this.o.metrics.clients.inc();
+    const close = () => {
+      if (!this.streams.delete(stream)) return;
+      this.o.metrics.clients.dec();
+      this.o.log.debug('xds stream closed', { stream: stream.id, node: stream.node });
+    };
+    call.on('data', (req: Request) => this.onRequest(stream, req));
+    call.on('end', () => {
+      close();
+      call.end();
+    });
+    call.on('error', close);
+    call.on('cancelled', close);
+  }
+
+  private onRequest(stream: Stream, req: Request): void {
+    if (req.node?.id !== undefined && !stream.node) {
+      stream.node = req.node.id;
+      this.o.log.info('xds client connected', { stream: stream.id, node: stream.node, client: `${req.node.user_agent_name ?? ''} ${req.node.user_agent_version ?? ''}`.trim() });
+    }
+    const kind = KIND_OF.get(req.type_url ?? '');
+    if (!kind) {
+      this.o.log.info('xds request for a type not served', { stream: stream.id, node: stream.node, type: req.type_url });
+      return;
+    }
+    let sub = stream.subs.get(kind);
+    // A response to an older response (its nonce is not the last one sent) is stale: the protocol says to ignore it.
+    if (sub?.sent && req.response_nonce !== undefined && req.response_nonce !== '' && req.response_nonce !== sub.sent.nonce) return;
+    const names = req.resource_names ?? [];
+    if (!sub) {
+      sub = { wildcard: WILDCARD_KINDS.has(kind) && names.length === 0, names: new Set() };
+      stream.subs.set(kind, sub);
+    }
+    if (names.includes('*')) sub.wildcard = true;
+    sub.names = new Set(names.filter((n) => n !== '*'));
+    if (req.error_detail && sub.sent) {
+      sub.nacked = sub.sent.version;
+      this.o.metrics.nacks.inc({ type: kind });
+      this.o.log.error('xds client rejected a response (NACK); it keeps its last accepted version', {
+        stream: stream.id,
+        node: stream.node,
+        type: kind,
+        version: sub.sent.version,
+        kept: req.version_info ?? '',
+        error: req.error_detail.message ?? `code ${req.error_detail.code ?? 0}`,
+      });
+    } else if (sub.sent && req.version_info === sub.sent.version) this.o.metrics.acks.inc({ type: kind });
+    this.push(stream, kind);
+  }
+
+  /** Sends `kind` to one stream if its subscribed resources differ from what it was last sent (or refused). */
+  private push(stream: Stream, kind: XdsKind): void {
+    const sub = stream.subs.get(kind);
+    if (!sub || !this.ready) return;
+    const have = this.snapshot[kind];
+    const names = sub.wildcard ? [...have.keys(), ...sub.names] : [...sub.names];
+    const chosen = [...new Set(names)].sort().flatMap((n) => {
+      const e = have.get(n);
+      return e ? [[n, e] as const] : [];
+    });
+    const version = hash(chosen.flatMap(([n, e]) => [n, e.version]));
+    if (sub.sent?.version === version || sub.nacked === version) return;
+    const nonce = String(++stream.nonce);
+    sub.sent = { version, nonce };
+    stream.call.write({ version_info: version, resources: chosen.map(([, e]) => e.any), type_url: TYPE_URL[kind], nonce });
+    this.o.metrics.pushes.inc({ type: kind });
+    this.o.log.debug('xds push', { stream: stream.id, node: stream.node, type: kind, version, resources: chosen.length });
+  }
+}
+
+/** A short content hash: the first 16 hex digits of SHA-256 over the parts, each length-prefixed. */
+function hash(parts: readonly (string | Uint8Array)[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) {
+    const b = typeof p === 'string' ? Buffer.from(p) : p;
+    h.update(`${b.length}:`).update(b);
+  }
+  return h.digest('hex').slice(0, 16);
+}
