@@ -150,6 +150,7 @@ _vsop() {
       --retry-period) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --workers) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --resync-period) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --stuck-after) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --log-level) COMPREPLY=($(compgen -W "debug info error" -- "$cur")); return ;;
       --log-format) COMPREPLY=($(compgen -W "json console" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
@@ -158,7 +159,7 @@ _vsop() {
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "--health-probe-bind-address --metrics-bind-address --leader-elect --leader-election-id --leader-election-namespace --lease-duration --renew-deadline --retry-period --workers --resync-period --log-level --log-format -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--health-probe-bind-address --metrics-bind-address --leader-elect --leader-election-id --leader-election-namespace --lease-duration --renew-deadline --retry-period --workers --resync-period --stuck-after --log-level --log-format -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "xds")
       case "$prev" in
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
@@ -186,7 +187,7 @@ _vsop() {
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "validate -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "validate rbac -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "config validate")
       case "$prev" in
       -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -198,6 +199,18 @@ _vsop() {
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
       COMPREPLY=($(compgen -W "-f --filename -o --output -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+    "config rbac")
+      case "$prev" in
+      -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --serviceaccount) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      -o|--output) COMPREPLY=($(compgen -W "yaml json" -- "$cur")); return ;;
+      --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "-f --filename --serviceaccount -o --output -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "version")
       case "$prev" in
       -o|--output) COMPREPLY=($(compgen -W "text json yaml" -- "$cur")); return ;;
@@ -234,8 +247,9 @@ _vsop_commands() {
     "watch") echo "" ;;
     "xds") echo "render" ;;
     "xds render") echo "" ;;
-    "config") echo "validate" ;;
+    "config") echo "validate rbac" ;;
     "config validate") echo "" ;;
+    "config rbac") echo "" ;;
     "version") echo "" ;;
     "completion") echo "" ;;
   esac

@@ -223,6 +223,7 @@ _vsop_watch() {
     '--retry-period[how often to try to acquire or renew the Lease]:value:()' \
     '--workers[Services reconciled at once]:value:()' \
     '--resync-period[reconcile everything again this often, to catch anything missed]:value:()' \
+    '--stuck-after[/healthz fails once a worker has held one Service this long (a stuck controller, restarted by its liveness probe)]:value:()' \
     '--log-level[least severe level logged (-zap-log-level is accepted too)]:value:(debug info error)' \
     '--log-format[json lines, or console for people (-zap-development is accepted too)]:value:(json console)' \
     '(-V --version)'{-V,--version}'[print the version]' \
@@ -278,11 +279,12 @@ _vsop_config() {
     '--context[the kubeconfig context to use]:value:()' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '1:command:((validate\:"check the ConfigMap (or a bare config.yaml) and report every problem"))' \
+    '1:command:((validate\:"check the ConfigMap (or a bare config.yaml) and report every problem" rbac\:"print the Roles and RoleBindings the configuration calls for\: VirtualServices in the production namespace, placeholder Services in each developer namespace"))' \
     '*::arg:->sub'
   case $state in sub)
     case $words[1] in
       validate) _vsop_config_validate ;;
+      rbac) _vsop_config_rbac ;;
     esac ;;
   esac
 }
@@ -292,6 +294,22 @@ _vsop_config_validate() {
   _arguments -s \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '(-o --output)'{-o,--output}'[output format]:value:(text json)' \
+    '(-V --version)'{-V,--version}'[print the version]' \
+    '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
+    '--config-name[name of the vsop ConfigMap]:value:()' \
+    '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
+    '--context[the kubeconfig context to use]:value:()' \
+    '--request-timeout[give up on one API request after this long]:value:()' \
+    '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
+    '*:file:_files'
+}
+
+_vsop_config_rbac() {
+  local state
+  _arguments -s \
+    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
+    '--serviceaccount[the ServiceAccount to bind (default\: CONFIG_NAMESPACE\:virtualservice-operator)]:value:()' \
+    '(-o --output)'{-o,--output}'[output format]:value:(yaml json)' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \

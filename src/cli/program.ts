@@ -269,6 +269,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .addOption(
       new Option('--resync-period <duration>', 'reconcile everything again this often, to catch anything missed').argParser(duration(10_000, 86_400_000)).default(600_000, '10m'),
     )
+    .addOption(
+      new Option('--stuck-after <duration>', '/healthz fails once a worker has held one Service this long (a stuck controller, restarted by its liveness probe)')
+        .argParser(duration(10_000, 86_400_000))
+        .default(900_000, '15m'),
+    )
     .addOption(new Option('--log-level <level>', 'least severe level logged (-zap-log-level is accepted too)').choices(['debug', 'info', 'error']).default('info'))
     .addOption(new Option('--log-format <format>', 'json lines, or console for people (-zap-development is accepted too)').choices(['json', 'console']).default('json'))
     .addOption(new Option('--retry-base <duration>', 'first conflict-retry delay').argParser(duration(10, 60_000)).default(1000, '1s').hideHelp())
@@ -305,6 +310,17 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
   examples(config.commands.at(-1)!, [
     ["Check the seed example's ConfigMap", 'vsop config validate -f examples/seed/configmap.yaml'],
     ["Check the cluster's, as JSON", 'vsop config validate -o json'],
+  ]);
+  config
+    .command('rbac')
+    .description('print the Roles and RoleBindings the configuration calls for: VirtualServices in the production namespace, placeholder Services in each developer namespace')
+    .addOption(filenameOption())
+    .option('--serviceaccount <namespace:name>', 'the ServiceAccount to bind (default: CONFIG_NAMESPACE:virtualservice-operator)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+    .action(action(async (_args, opts) => (await import('./rbac.ts')).rbac(io, opts as never)));
+  examples(config.commands.at(-1)!, [
+    ["The Roles for the cluster's configuration, applied", 'vsop config rbac | kubectl apply -f -'],
+    ["Those for the seed example's ConfigMap", 'vsop config rbac -f examples/seed/configmap.yaml'],
   ]);
   examples(config, [["Check the seed example's ConfigMap", 'vsop config validate -f examples/seed/configmap.yaml']]);
 

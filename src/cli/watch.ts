@@ -9,6 +9,7 @@ import { DEFAULT_RETRY } from '../apply.ts';
 import { EXIT, UsageError } from '../errors.ts';
 import { connectWith } from '../k8s/connect.ts';
 import { Controller } from '../watch/controller.ts';
+import { liveness } from '../watch/health.ts';
 import { LeaderElector } from '../watch/leader.ts';
 import { createLogger, type Level } from '../watch/log.ts';
 import { Metrics } from '../watch/metrics.ts';
@@ -29,6 +30,8 @@ export interface WatchOptions extends GlobalOptions {
   logLevel: Level;
   logFormat: 'json' | 'console';
   retryBase: number;
+  /** Milliseconds a worker may hold one key before /healthz fails. */
+  stuckAfter: number;
 }
 
 const SHUTDOWN_GRACE_MS = 8_000;
@@ -92,7 +95,7 @@ export async function watch(io: Io, opts: WatchOptions): Promise<number> {
   const servers = await Promise.all(
     [
       serve(opts.healthProbeBindAddress, 'health probes', log, async (path) => {
-        if (path === '/healthz' || path === '/livez') return { status: 200, body: 'ok' };
+        if (path === '/healthz' || path === '/livez') return liveness(metrics.sources.running(), opts.stuckAfter);
         if (path === '/readyz') return ready() && !io.signal.aborted ? { status: 200, body: 'ok' } : { status: 503, body: 'not ready' };
         return undefined;
       }),

@@ -115,6 +115,7 @@ describe('completions', () => {
     assert.deepEqual(complete(['vsop', 'sy']), ['sync']);
     assert.deepEqual(complete(['vsop', 'config', '']), [
       'validate',
+      'rbac',
       '-V',
       '--version',
       '--config-namespace',

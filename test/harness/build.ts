@@ -1,4 +1,4 @@
-// Runs the Go build scripts (test/cluster/build.sh, test/istio/build.sh, test/anchors/build.sh).
+// Runs the Go build scripts (test/cluster/build.sh, test/istio/build.sh, test/helm/build.sh, test/anchors/build.sh).
 // They are instant when the binaries are cached, and print their progress
 // to our stderr when they are not.
 
@@ -25,6 +25,11 @@ export async function istioCheckBinary(): Promise<string> {
 /** Istio's CustomResourceDefinitions for the pinned release (no compiling). */
 export async function istioCrdFile(): Promise<string> {
   return runScript(`${testDir}istio/build.sh`, ['crds']);
+}
+
+/** Builds (once) and returns helm (test/helm), for the chart tests and scripts/manifests.ts. */
+export async function helmBinary(): Promise<string> {
+  return runScript(`${testDir}helm/build.sh`, []);
 }
 
 /** Builds (once) and returns the seed VirtualService operator from ANCHORS/vs-operator (test/anchors). */

@@ -1,0 +1,42 @@
+{{/*
+The Roles that depend on the config: VirtualServices in the production namespace, and with
+rbac.namespaced=true placeholder Services in each developer namespace. `vsop config rbac` prints the same
+objects from a ConfigMap (src/core/rbac.ts); test/integration/chart.test.ts compares the two.
+*/}}
+{{- define "vsop.namespacedRbac" -}}
+{{- $top := . }}
+{{- $roles := list (dict "namespace" .Values.config.defaultNamespace "suffix" "virtualservices" "group" "networking.istio.io" "resource" "virtualservices" "verbs" "get, list, watch, create, update, delete") }}
+{{- if .Values.rbac.namespaced }}
+{{- range (include "vsop.developerNamespaces" . | fromYamlArray) }}
+{{- $roles = append $roles (dict "namespace" . "suffix" "services" "group" "\"\"" "resource" "services" "verbs" "create, update, delete") }}
+{{- end }}
+{{- end }}
+{{- range $roles }}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {{ $top.Values.name }}-{{ .suffix }}
+  namespace: {{ .namespace }}
+  labels:
+    {{- include "vsop.labels" $top | nindent 4 }}
+rules:
+  - apiGroups: [{{ .group }}]
+    resources: [{{ .resource }}]
+    verbs: [{{ .verbs }}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {{ $top.Values.name }}-{{ .suffix }}
+  namespace: {{ .namespace }}
+  labels:
+    {{- include "vsop.labels" $top | nindent 4 }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: {{ $top.Values.name }}-{{ .suffix }}
+subjects:
+  {{- include "vsop.subject" $top | nindent 2 }}
+{{- end }}
+{{- end }}
