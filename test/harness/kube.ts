@@ -80,6 +80,8 @@ const RESOURCES: Record<string, { plural: string; namespaced: boolean }> = {
   RoleBinding: { plural: 'rolebindings', namespaced: true },
   Lease: { plural: 'leases', namespaced: true },
   Deployment: { plural: 'deployments', namespaced: true },
+  PodDisruptionBudget: { plural: 'poddisruptionbudgets', namespaced: true },
+  NetworkPolicy: { plural: 'networkpolicies', namespaced: true },
   CustomResourceDefinition: { plural: 'customresourcedefinitions', namespaced: false },
   VirtualService: { plural: 'virtualservices', namespaced: true },
   DestinationRule: { plural: 'destinationrules', namespaced: true },
