@@ -1,10 +1,13 @@
 // Executing a plan. Each write carries the resourceVersion it was planned against; when the server
 // answers 409 (someone else wrote first), the object is read again, planned again on its own, and written
-// again, with exponential backoff. Writes to different objects go out concurrently, a few at a time.
+// again, with exponential backoff. Writes to different objects go out concurrently, a few at a time;
+// deletes only once every create and update has been written, so that a Service whose routing moves from
+// one object to another (a VirtualService to an HTTPRoute, when routeKind changes) is never without one.
 
 import pRetry from 'p-retry';
 import { isManaged, OVERRIDES_ANNOTATION } from './core/ownership.ts';
 import { planVirtualService, type Action, type ActionType, type VirtualServiceAction } from './core/plan.ts';
+import { planGatewayObject } from './core/gateway/plan.ts';
 import { replanPlaceholder } from './core/placeholders.ts';
 import type { KubeObject, VirtualService } from './core/types.ts';
 import { ApiError, ConflictError, UnreachableError } from './errors.ts';
@@ -58,19 +61,26 @@ export interface Result {
 
 const PAST: Record<ActionType, Outcome> = { create: 'created', update: 'updated', delete: 'deleted', unchanged: 'unchanged' };
 
-/** Applies every action; the first object that cannot be written fails the run after the others finish. */
+/**
+ * Applies every action, creates and updates first, then deletes (none if a write failed); the first
+ * object that cannot be written fails the run after the others of its phase finish. Results are in the
+ * order of `actions`.
+ */
 export async function applyPlan(actions: readonly Action[], port: KubePort, opts: ApplyOptions = {}): Promise<Result[]> {
   const results: Result[] = new Array(actions.length);
   const failures: unknown[] = [];
-  await forEachLimit(actions, opts.concurrency ?? 8, async (action, i) => {
-    try {
-      results[i] = await applyAction(action, port, opts);
-      opts.onResult?.(results[i]!);
-    } catch (err) {
-      failures.push(err);
-    }
-  });
-  if (failures.length > 0) throw failures[0];
+  const indexed = actions.map((action, i) => ({ action, i }));
+  for (const phase of [indexed.filter((a) => a.action.type !== 'delete'), indexed.filter((a) => a.action.type === 'delete')]) {
+    await forEachLimit(phase, opts.concurrency ?? 8, async ({ action, i }) => {
+      try {
+        results[i] = await applyAction(action, port, opts);
+        opts.onResult?.(results[i]!);
+      } catch (err) {
+        failures.push(err);
+      }
+    });
+    if (failures.length > 0) throw failures[0];
+  }
   return results;
 }
 
@@ -141,6 +151,25 @@ async function replan(planned: Action, port: KubePort, opts: ApplyOptions): Prom
     if ('code' in outcome) throw new ConflictError(outcome.message);
     return outcome;
   }
+  if (planned.kind === 'HTTPRoute' || planned.kind === 'ReferenceGrant') {
+    const apiVersion = (planned.desired ?? planned.live)!.apiVersion;
+    const fresh = await port.getObject(planned.kind, apiVersion, planned.namespace, planned.name);
+    if (planned.type === 'delete') return fresh && isManaged(fresh) ? ({ ...planned, live: fresh } as Action) : { ...planned, type: 'unchanged' };
+    if (!planned.desired) return planned;
+    // Overrides are written by the route commands, which do not plan HTTPRoutes yet: one changed since the
+    // read is not overwritten.
+    if (fresh?.metadata.annotations?.[OVERRIDES_ANNOTATION] !== planned.live?.metadata.annotations?.[OVERRIDES_ANNOTATION]) {
+      throw new ConflictError(
+        `${planned.kind.toLowerCase()} ${planned.namespace}/${planned.name}: its overrides (${OVERRIDES_ANNOTATION}) changed since it was read; not overwriting them`,
+        {
+          hint: 'run again: the next run reads them',
+        },
+      );
+    }
+    const outcome = planGatewayObject(planned.desired, fresh as typeof planned.desired | undefined, opts.adopt ?? false);
+    if ('code' in outcome) throw new ConflictError(outcome.message);
+    return outcome;
+  }
   if (planned.type === 'unchanged') return planned;
   // A delete or a hand-over goes ahead only while the object is still there and still vsop's.
   return replanPlaceholder(planned, await port.getService(planned.namespace, planned.name));
@@ -167,6 +196,12 @@ async function write(action: Action, port: KubePort, opts: WriteOptions): Promis
     if (action.type === 'create') return port.createVirtualService(action.after, opts);
     if (action.type === 'update') return port.replaceVirtualService(action.after, opts);
     await deleteIgnoringGone(() => port.deleteVirtualService(action.namespace, action.name, action.live.apiVersion, pre, opts));
+    return undefined;
+  }
+  if (action.kind === 'HTTPRoute' || action.kind === 'ReferenceGrant') {
+    if (action.type === 'create') return port.createObject(action.after, opts);
+    if (action.type === 'update') return port.replaceObject(action.after, opts);
+    await deleteIgnoringGone(() => port.deleteObject(action.kind, action.live.apiVersion, action.namespace, action.name, pre, opts));
     return undefined;
   }
   if (action.type === 'create') return port.createService(action.after, opts);

@@ -216,7 +216,14 @@ export function fileSource(paths: readonly string[], location: ConfigLocation, s
           { hint: `add the ConfigMap's file with -f, or point --config-namespace/--config-name at yours` },
         );
       }
-      return { config: inventory.config, services: inventory.services, virtualServices: inventory.virtualServices, endpointSlices: inventory.endpointSlices };
+      return {
+        config: inventory.config,
+        services: inventory.services,
+        virtualServices: inventory.virtualServices,
+        httpRoutes: inventory.httpRoutes,
+        referenceGrants: inventory.referenceGrants,
+        endpointSlices: inventory.endpointSlices,
+      };
     },
   };
 }

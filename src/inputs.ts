@@ -1,14 +1,16 @@
 // What vsop reads, declared once. `vsop sync` (src/k8s/source.ts: one LIST per collection) and `vsop watch`
 // (src/watch/controller.ts: one informer per collection, and an index by production Service) both take
 // from here what to read under a given config, what to read instead when a right is missing, and which
-// production Services an object bears on. A new input (HTTPRoutes next) is one more entry in INPUTS.
+// production Services an object bears on. A new input is one more entry in INPUTS.
 //
 // Pure: no client, no I/O. Istio's host rules used here: short names are qualified in the VirtualService's
 // own namespace (pilot/pkg/model/virtualservice.go, resolveVirtualServiceShortnames), and a wildcard host
 // `*.suffix` covers every host ending in `.suffix` (pilot/pkg/model/sidecar.go, host.Name.Matches).
 
 import type { LoadedConfig } from './core/config.ts';
-import { PLACEHOLDER_LABEL, SERVICE_ANNOTATION } from './core/ownership.ts';
+import { refersToService } from './core/gateway/shape.ts';
+import { MANAGED_LABEL, MANAGED_VALUE, PLACEHOLDER_LABEL, SERVICE_ANNOTATION } from './core/ownership.ts';
+import type { HTTPRoute } from './core/render/httproute.ts';
 import { qualify, serviceHost } from './core/istio/hosts.ts';
 import { renderTemplate } from './core/template.ts';
 import type { ConfigLocation, KubeObject, Service, VirtualService } from './core/types.ts';
@@ -30,12 +32,17 @@ export interface Fallback {
 export interface Scope {
   collection: Collection;
   fallback?: Fallback;
+  /**
+   * A kind that may not be installed or readable (the Gateway API's, read in VirtualService mode only to
+   * find vsop's own objects after a switch back): a 404 or 403 reads nothing, without a warning.
+   */
+  optional?: boolean;
 }
 
 /** One kind of object vsop reads into the Snapshot. */
 export interface Input<T extends KubeObject = KubeObject> {
   /** The Snapshot field its objects go to (deduplicated by namespace/name across its collections). */
-  readonly field: 'services' | 'virtualServices';
+  readonly field: 'services' | 'virtualServices' | 'httpRoutes' | 'referenceGrants';
   /** What to list (sync) and list+watch (watch) under this config. */
   scopes(loaded: LoadedConfig): Scope[];
   /** The production Services whose reconcile reads this object: a change to it requeues them (watch). */
@@ -80,8 +87,13 @@ export const VIRTUALSERVICES_FALLBACK_COST = "cannot see VirtualServices of othe
 export const virtualServices: Input<VirtualService> = {
   field: 'virtualServices',
   scopes(loaded) {
-    const apiVersion = loaded.template.value.apiVersion;
     const namespace = loaded.config.defaultNamespace;
+    if (loaded.config.routeKind === 'HTTPRoute') {
+      // Only vsop's own, to delete them after the switch (and a mesh without Istio has no VirtualServices).
+      const collection: Collection = { resource: 'virtualservices', namespace, apiVersion: 'networking.istio.io/v1', labelSelector: MANAGED };
+      return [{ collection, optional: true }];
+    }
+    const apiVersion = loaded.template.value.apiVersion;
     return [
       {
         collection: { resource: 'virtualservices', namespace: '', apiVersion },
@@ -96,8 +108,92 @@ export const virtualServices: Input<VirtualService> = {
   affects: affectedByVirtualService,
 };
 
+const MANAGED = `${MANAGED_LABEL}=${MANAGED_VALUE}`;
+const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+
+/** Why vsop lists HTTPRoutes cluster-wide, and what happens without the right to. */
+export const HTTPROUTES_FALLBACK_COST = 'cannot see HTTPRoutes of other namespaces: a consumer route elsewhere that attaches to a production Service goes unseen';
+
+/**
+ * HTTPRoutes. routeKind HTTPRoute: of every namespace, since every route attached to a production Service
+ * takes part in its routing (GAMMA: a route in the Service's namespace applies to every caller, one in
+ * another namespace to that namespace's callers), read-only outside the production namespace; without the
+ * cluster-wide right, the production namespace only. routeKind VirtualService: vsop's own in the
+ * production namespace, to delete them after a switch back (optional: the Gateway API may be absent).
+ */
+export const httpRoutes: Input<HTTPRoute> = {
+  field: 'httpRoutes',
+  scopes(loaded) {
+    const namespace = loaded.config.defaultNamespace;
+    const apiVersion = `${GATEWAY_GROUP}/v1`;
+    if (loaded.config.routeKind !== 'HTTPRoute') return [{ collection: { resource: 'httproutes', namespace, apiVersion, labelSelector: MANAGED }, optional: true }];
+    return [
+      {
+        collection: { resource: 'httproutes', namespace: '', apiVersion },
+        fallback: {
+          collections: [{ resource: 'httproutes', namespace, apiVersion }],
+          right: 'list and watch on httproutes.gateway.networking.k8s.io at cluster scope (a ClusterRole)',
+          cost: HTTPROUTES_FALLBACK_COST,
+        },
+      },
+    ];
+  },
+  affects: affectedByHTTPRoute,
+};
+
+/**
+ * ReferenceGrants: vsop's own (by label) in every namespace, so that one left in a namespace that has left
+ * the configuration is found and deleted, and every grant of the developer namespaces, so that a foreign
+ * one of the name vsop wants is seen (and left alone) rather than met as a failed create. Without the
+ * cluster-wide right, the developer namespaces only. routeKind VirtualService: vsop's own, optional.
+ */
+export const referenceGrants: Input = {
+  field: 'referenceGrants',
+  scopes(loaded) {
+    const apiVersion = `${GATEWAY_GROUP}/v1beta1`;
+    const own: Collection = { resource: 'referencegrants', namespace: '', apiVersion, labelSelector: MANAGED };
+    if (loaded.config.routeKind !== 'HTTPRoute') return [{ collection: own, optional: true }];
+    const developers = [...new Set(loaded.config.developerNamespaces.map((d) => d.name))];
+    const inDevelopers = developers.map((namespace) => ({ resource: 'referencegrants', namespace, apiVersion }) as Collection);
+    return [
+      {
+        collection: own,
+        fallback: {
+          collections: [],
+          right: 'list and watch on referencegrants.gateway.networking.k8s.io at cluster scope (a ClusterRole)',
+          cost: "cannot see vsop's ReferenceGrants in namespaces that have left the configuration, which stay",
+        },
+      },
+      ...inDevelopers.map((collection) => ({ collection })),
+    ];
+  },
+  // A grant serves every Service it names: a change to it bears on them.
+  affects: (grant) => {
+    const to = (grant as { spec?: { to?: unknown } }).spec?.to;
+    return Array.isArray(to) ? to.flatMap((t: { name?: unknown }) => (typeof t?.name === 'string' ? [t.name] : [])) : [];
+  },
+};
+
 /** Every input besides the ConfigMap, in the order the Snapshot lists them. */
-export const INPUTS: readonly Input[] = [services as Input, virtualServices as Input];
+export const INPUTS: readonly Input[] = [services as Input, virtualServices as Input, httpRoutes as Input, referenceGrants];
+
+/**
+ * The production Services an HTTPRoute bears on: the one its `vsop.io/service` annotation names (vsop's,
+ * in the production namespace), and each production Service a parentRef names (group "", kind Service;
+ * the namespace defaults to the route's own).
+ */
+export function affectedByHTTPRoute(route: HTTPRoute, loaded: LoadedConfig): Affected {
+  const prod = loaded.config.defaultNamespace;
+  const keys = new Set<string>();
+  const annotated = route.metadata.annotations?.[SERVICE_ANNOTATION];
+  if (annotated && route.metadata.namespace === prod) keys.add(annotated);
+  const parents = Array.isArray(route.spec?.parentRefs) ? route.spec.parentRefs : [];
+  for (const p of parents) {
+    if (p === null || typeof p !== 'object' || typeof p.name !== 'string') continue;
+    if (refersToService({ ...p, namespace: p.namespace ?? route.metadata.namespace }, p.name, prod, 'parent')) keys.add(p.name);
+  }
+  return [...keys];
+}
 
 /**
  * The production Services a VirtualService bears on: in the production namespace, the one its
@@ -178,7 +274,7 @@ function pattern(rendered: string): Pattern {
  */
 export function fallbackMessage(fallback: Fallback, refusal: string): string {
   const where = fallback.collections.map((c) => (c.namespace ? `namespace ${c.namespace}` : 'all namespaces')).join(', ');
-  return `${refusal}; reading ${where} only: ${fallback.cost} (grant ${fallback.right})`;
+  return `${refusal}; ${where ? `reading ${where} only` : 'reading the rest'}: ${fallback.cost} (grant ${fallback.right})`;
 }
 
 /** Identifies a collection, e.g. to keep one informer per collection. */

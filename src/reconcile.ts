@@ -7,15 +7,17 @@ import { loadConfig, type LoadedConfig } from './core/config.ts';
 import type { OverrideContext, OverrideEdit } from './core/edit.ts';
 import type { ConfigText } from './core/inventory.ts';
 import { invalidMessage, NO_OVERRIDES, readOverrides, type LiveOverrides, type Overrides } from './core/overrides.ts';
-import { isManaged, OVERRIDES_ANNOTATION, placeholderScopeOf } from './core/ownership.ts';
+import { isManaged, OVERRIDES_ANNOTATION, placeholderScopeOf, SERVICE_ANNOTATION } from './core/ownership.ts';
 import { planPlaceholders } from './core/placeholders.ts';
 import { takenFindings } from './core/status.ts';
-import { PLAN_VERSION, plan, planPurge, sortFindings, type Plan } from './core/plan.ts';
+import { PLAN_VERSION, plan, planPurge, sortByKey, sortFindings, type Plan } from './core/plan.ts';
 import { resolve, type Resolution } from './core/resolve.ts';
 import { renderTemplate } from './core/template.ts';
 import type { World } from './core/istio/trace.ts';
 import type { EndpointSlice, KubeObject, Service, VirtualService } from './core/types.ts';
 import { ConfigError, InputError, NotFoundError, type Problem } from './errors.ts';
+import { planGateway } from './core/gateway/plan.ts';
+import type { HTTPRoute, ReferenceGrant } from './core/render/httproute.ts';
 
 /** What vsop reads, from wherever it comes (src/inputs.ts declares it for a cluster). */
 export interface Snapshot {
@@ -26,6 +28,13 @@ export interface Snapshot {
    * managed ones of the production namespace.
    */
   virtualServices: VirtualService[];
+  /**
+   * routeKind HTTPRoute: the HTTPRoutes of every namespace read (each one attached to a production Service
+   * takes part in its routing); VirtualService mode: vsop's own, deleted after a switch back. Absent: none.
+   */
+  httpRoutes?: HTTPRoute[];
+  /** vsop's ReferenceGrants, and (routeKind HTTPRoute) every grant of the developer namespaces. Absent: none. */
+  referenceGrants?: ReferenceGrant[];
   /** discovery.k8s.io/v1 EndpointSlices, read only for the xDS server (`vsop xds`). */
   endpointSlices?: EndpointSlice[];
   /** What the read could not see, and what that costs (a right missing: read narrower, not failed). */
@@ -55,19 +64,28 @@ export interface ReconcileOptions {
 }
 
 /**
- * routeKind HTTPRoute is rendered (render, config validate) but not yet planned or applied: a plan would
- * otherwise delete the managed VirtualServices with nothing in their place. Undefined when allowed.
+ * routeKind HTTPRoute is rendered (render, config validate), planned and applied (sync); the commands that
+ * read routing by Istio's VirtualService rules (status, trace) or change overrides (route, clear) and watch
+ * do not support it yet. `command` names the one asking; undefined when it may go ahead.
  */
-export function routeKindProblem(loaded: LoadedConfig, source: string): ConfigError | undefined {
+export function routeKindProblem(loaded: LoadedConfig, source: string, command = 'this command'): ConfigError | undefined {
   if (loaded.config.routeKind !== 'HTTPRoute') return undefined;
-  return new ConfigError('routeKind HTTPRoute is not supported by this command yet', [
+  return new ConfigError(`routeKind HTTPRoute is not supported by ${command} yet`, [
     {
       source,
       path: 'routeKind',
       message:
-        'HTTPRoute output is rendered by `vsop render` and checked by `vsop config validate`; sync, status, trace, route, clear and watch still need routeKind: VirtualService',
+        'HTTPRoute output is rendered by `vsop render`, checked by `vsop config validate` and planned and applied by `vsop sync`; status, trace, route, clear and watch still need routeKind: VirtualService',
     },
   ]);
+}
+
+/** The command a reconcile serves, for routeKindProblem: those that sync does not cover. */
+function unsupportedCommand(opts: ReconcileOptions): string | undefined {
+  if (opts.purge) return 'clear --purge';
+  if (opts.edit) return 'route and clear';
+  if (opts.routing) return 'status';
+  return undefined;
 }
 
 export interface Reconciled {
@@ -98,7 +116,7 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
   const loaded = opts.loaded ?? loadConfig(snapshot.config.text, snapshot.config.source, snapshot.config.locate);
   const { config, template } = loaded;
   const nameFor = (service: string) => renderTemplate(template, { serviceName: service, defaultNamespace: config.defaultNamespace }).metadata.name;
-  const live = readOverrides(snapshot.virtualServices, config.defaultNamespace, nameFor);
+  const live = liveOverrides(snapshot, loaded, nameFor);
   const overrides = overridesOf(live, opts);
   const resolution = resolve(config, template, snapshot.services, { routing: opts.routing ?? false, overrides });
   if (resolution.problems.length > 0) throw new ConfigError(`the template renders invalid ${template.kind}s`, resolution.problems);
@@ -117,8 +135,10 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
     const desire = () => undefined;
     return { loaded, resolution, plan: empty, snapshot, warnings: [...(snapshot.warnings ?? []), ...loaded.warnings, ...resolution.warnings], desire };
   }
-  const unsupported = routeKindProblem(loaded, snapshot.config.source);
+  const command = unsupportedCommand(opts);
+  const unsupported = command && routeKindProblem(loaded, snapshot.config.source, command);
   if (unsupported) throw unsupported;
+  const httpRouteMode = config.routeKind === 'HTTPRoute';
   // An annotation that cannot be read blocks its object alone, unless the command replaces it whole.
   const replaced = opts.edit && !opts.edit.readsCurrent;
   const blocked = new Map([...live.invalid].filter(([, i]) => !(replaced && inScope(opts, i.service))).map(([k, i]) => [k, { service: i.service, message: invalidMessage(i) }]));
@@ -134,19 +154,34 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
         ...(blocked.size ? { blocked } : {}),
       });
   if (!opts.purge) {
+    // The Gateway API objects: those the resolution renders (routeKind HTTPRoute), else vsop's own go (a
+    // switch back); the managed VirtualServices went the same way in plan() above, which rendered none.
+    const gateway = planGateway(
+      { httpRoutes: resolution.httpRoutes, referenceGrants: resolution.referenceGrants },
+      { httpRoutes: snapshot.httpRoutes ?? [], referenceGrants: snapshot.referenceGrants ?? [] },
+      {
+        defaultNamespace: config.defaultNamespace,
+        ...(opts.services ? { services: opts.services } : {}),
+        ...(opts.adopt ? { adopt: true } : {}),
+        ...(httpRouteMode && blocked.size ? { blocked } : {}),
+      },
+    );
     // Every Service with the marker, in any namespace read: those outside vsop's scope are reported.
     const scope = placeholderScopeOf(config, snapshot.services);
     const placeholders = planPlaceholders(resolution.placeholders, snapshot.services, scope, opts.services ? new Set(opts.services) : undefined);
-    p.actions.push(...placeholders.actions);
+    p.actions.push(...gateway.actions, ...placeholders.actions);
+    if (gateway.actions.length > 0) sortByKey(p.actions);
     // Foreign routes that take header requests (Why 2 of the routing-truth issue): vsop cannot move them, so it says so.
-    const taken = takenFindings({
-      defaultNamespace: config.defaultNamespace,
-      tables: resolution.tables,
-      virtualServices: resolution.virtualServices,
-      world: worldAfter({ plan: p, snapshot }),
-    });
-    if (taken.length > 0 || placeholders.findings.length > 0) {
-      p.findings.push(...placeholders.findings, ...taken);
+    const taken = httpRouteMode
+      ? []
+      : takenFindings({
+          defaultNamespace: config.defaultNamespace,
+          tables: resolution.tables,
+          virtualServices: resolution.virtualServices,
+          world: worldAfter({ plan: p, snapshot }),
+        });
+    if (taken.length > 0 || placeholders.findings.length > 0 || gateway.findings.length > 0) {
+      p.findings.push(...gateway.findings, ...placeholders.findings, ...taken);
       sortFindings(p.findings);
     }
   }
@@ -161,6 +196,24 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
     return resolve(config, template, services, { overrides: overridesOf(again, opts) }).virtualServices[0];
   };
   return { loaded, resolution, plan: p, snapshot, warnings: [...(snapshot.warnings ?? []), ...loaded.warnings, ...resolution.warnings], desire };
+}
+
+/**
+ * The overrides recorded by hand, per production Service: on the managed objects of the kind in force
+ * (VirtualServices, or HTTPRoutes), and, for a Service that has no managed object of that kind yet, on its
+ * managed object of the other kind, so that switching routeKind carries them over to the objects that
+ * replace it.
+ */
+function liveOverrides(snapshot: Snapshot, loaded: LoadedConfig, nameFor: (service: string) => string): LiveOverrides {
+  const prod = loaded.config.defaultNamespace;
+  const routes = snapshot.httpRoutes ?? [];
+  if (routes.length === 0 && loaded.config.routeKind !== 'HTTPRoute') return readOverrides(snapshot.virtualServices, prod, nameFor);
+  const [primary, secondary] = loaded.config.routeKind === 'HTTPRoute' ? [routes, snapshot.virtualServices] : [snapshot.virtualServices, routes];
+  const own = readOverrides(primary, prod, nameFor);
+  const carried = readOverrides(secondary, prod, () => '');
+  const served = new Set(primary.filter((o) => isManaged(o) && o.metadata.namespace === prod).map((o) => o.metadata.annotations?.[SERVICE_ANNOTATION]));
+  for (const [service, overrides] of carried.byService) if (!served.has(service)) own.byService.set(service, overrides);
+  return own;
 }
 
 function inScope(opts: ReconcileOptions, service: string): boolean {

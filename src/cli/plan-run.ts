@@ -234,7 +234,7 @@ export function checkFindings(io: Io, c: Paint, findings: readonly Finding[], st
   if (blocking.length > 0) {
     throw new ConflictError(`${blocking.length} object${blocking.length === 1 ? '' : 's'} cannot be brought in line`, {
       hint: blocking.some((f) => f.code === 'unmanaged-conflict')
-        ? 'rename or label the existing VirtualService, or pass --adopt to take it over'
+        ? `rename or label the existing ${blocking.find((f) => f.code === 'unmanaged-conflict')!.objectKind ?? 'VirtualService'}, or pass --adopt to take it over`
         : blocking.every((f) => f.code === 'taken')
           ? 'move or take away the route each warning names (its message says how), or drop --strict'
           : blocking.some((f) => f.code === 'taken')

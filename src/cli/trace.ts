@@ -6,7 +6,7 @@ import { describeMatch } from '../core/istio/describe.ts';
 import { namespaceNameProblem, objectNameProblem } from '../core/names.ts';
 import { traceRequest, type TraceAnswer, type TraceRequest } from '../core/istio/trace.ts';
 import { NotFoundError, UsageError } from '../errors.ts';
-import { reconcileOnce, worldAfter } from '../reconcile.ts';
+import { reconcileOnce, routeKindProblem, worldAfter } from '../reconcile.ts';
 import type { Io } from './io.ts';
 import { paint } from './paint.ts';
 import { openSource, printWarnings, type SourceOptions } from './source.ts';
@@ -37,6 +37,9 @@ export async function trace(io: Io, service: string, opts: TraceOptions): Promis
   const badFrom = opts.from === undefined ? undefined : namespaceNameProblem(opts.from);
   if (badFrom) throw new UsageError(`--from ${JSON.stringify(opts.from)} ${badFrom}`);
   const result = await reconcileOnce((await openSource(io, opts)).source, { allowGone: true });
+  // Istio's VirtualService rules are all trace knows so far: HTTPRoutes would be traced as no route at all.
+  const unsupported = routeKindProblem(result.loaded, result.snapshot.config.source, 'trace');
+  if (unsupported) throw unsupported;
   printWarnings(io, result.warnings, c.err.yellow);
   const config = result.loaded.config;
   const [name = '', ns = config.defaultNamespace] = service.split('.');

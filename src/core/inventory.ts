@@ -1,6 +1,6 @@
 // Sorting parsed documents into what vsop reads: its ConfigMap (or a bare config.yaml), Services,
-// VirtualServices and (for `vsop xds render`) EndpointSlices. Lists are flattened, other kinds are ignored,
-// duplicates are errors.
+// VirtualServices, the Gateway API's HTTPRoutes and ReferenceGrants, and (for `vsop xds render`)
+// EndpointSlices. Lists are flattened, other kinds are ignored, duplicates are errors.
 
 import { InputError, type Problem } from '../errors.ts';
 import { LineCounter, parseDocument } from 'yaml';
@@ -9,6 +9,7 @@ import { checkedKind, knownVersions, objectProblems, type Path, pathSteps, pathT
 import { CONFIG_KEY } from './ownership.ts';
 import { configMapText } from './text.ts';
 import { isRecord } from './template.ts';
+import type { HTTPRoute, ReferenceGrant } from './render/httproute.ts';
 import type { ConfigLocation, EndpointSlice, KubeObject, Service, VirtualService } from './types.ts';
 
 export interface SourcedDocument {
@@ -33,6 +34,8 @@ export interface Inventory {
   config?: ConfigText;
   services: Service[];
   virtualServices: VirtualService[];
+  httpRoutes: HTTPRoute[];
+  referenceGrants: ReferenceGrant[];
   /** discovery.k8s.io/v1 EndpointSlices: only the xDS server reads them. */
   endpointSlices: EndpointSlice[];
   /** ConfigMaps seen that were not the one looked for, to make "not found" helpful. */
@@ -40,13 +43,22 @@ export interface Inventory {
 }
 
 const ISTIO_GROUP = 'networking.istio.io';
+const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 /** The kinds vsop reads; every other kind in the input is left alone. */
-const READ_KINDS = new Set(['Service', 'ConfigMap', 'VirtualService']);
+const READ_KINDS = new Set(['Service', 'ConfigMap', 'VirtualService', 'HTTPRoute', 'ReferenceGrant']);
+/** The API group of each kind vsop reads. */
+const GROUPS: Record<string, string> = { Service: '', ConfigMap: '', VirtualService: ISTIO_GROUP, HTTPRoute: GATEWAY_GROUP, ReferenceGrant: GATEWAY_GROUP };
+/**
+ * The versions the Gateway API's standard channel (v1.3.0) serves its kinds in. Those kinds are not held
+ * to their CRD's schema here (vsop carries no Gateway API schema yet): a name, a namespace and a spec
+ * mapping are required.
+ */
+const GATEWAY_VERSIONS: Record<string, readonly string[]> = { HTTPRoute: ['v1', 'v1beta1'], ReferenceGrant: ['v1beta1'] };
 
 export function collect(docs: readonly SourcedDocument[], location: ConfigLocation): Inventory {
   const problems: Problem[] = [];
   const seen = new Map<string, string>();
-  const inventory: Inventory = { services: [], virtualServices: [], endpointSlices: [], otherConfigMaps: [] };
+  const inventory: Inventory = { services: [], virtualServices: [], httpRoutes: [], referenceGrants: [], endpointSlices: [], otherConfigMaps: [] };
   let configSource: string | undefined;
 
   const setConfig = (config: ConfigText, source: string) => {
@@ -102,15 +114,25 @@ export function collect(docs: readonly SourcedDocument[], location: ConfigLocati
     const group = value.apiVersion.includes('/') ? value.apiVersion.slice(0, value.apiVersion.indexOf('/')) : '';
     // A kind of this name in another API group (a Knative Service) is not vsop's; in vsop's group, only
     // the versions the apiserver serves are.
-    if (group !== (value.kind === 'VirtualService' ? ISTIO_GROUP : '')) return;
-    if (!checkedKind(value.apiVersion, value.kind)) {
+    if (group !== GROUPS[value.kind]) return;
+    const gatewayVersions = GATEWAY_VERSIONS[value.kind];
+    if (gatewayVersions && !gatewayVersions.includes(value.apiVersion.slice(group.length + 1))) {
+      const known = gatewayVersions.map((v) => `${GATEWAY_GROUP}/${v}`).join(', ');
+      problems.push({
+        source,
+        path: 'apiVersion',
+        message: `${JSON.stringify(value.apiVersion)} is not a version the Gateway API's standard channel serves ${value.kind} in (${known})`,
+      });
+      return;
+    }
+    if (!gatewayVersions && !checkedKind(value.apiVersion, value.kind)) {
       const known = knownVersions(value.kind).join(', ');
       problems.push({ source, path: 'apiVersion', message: `${JSON.stringify(value.apiVersion)} is not a version the apiserver serves ${value.kind} in (${known})` });
       return;
     }
     const meta = value.metadata as Record<string, unknown> | undefined;
     const what = `${value.kind.toLowerCase()}${typeof meta?.name === 'string' ? ` ${typeof meta.namespace === 'string' ? `${meta.namespace}/` : ''}${meta.name}` : ''}`;
-    const invalid = objectProblems(value);
+    const invalid = gatewayVersions ? [] : objectProblems(value);
     if (invalid.length > 0) {
       for (const p of invalid) problems.push({ source: sourceAt(doc, source, [...path, ...p.path]), path: pathText(p.path), message: `${what}: ${p.message}` });
       return;
@@ -159,7 +181,14 @@ export function collect(docs: readonly SourcedDocument[], location: ConfigLocati
     seen.set(id, source);
     const obj = value as unknown as KubeObject;
     if (value.kind === 'Service') inventory.services.push(obj as Service);
-    else {
+    else if (gatewayVersions) {
+      if (!isRecord(value.spec)) {
+        problems.push({ source, path: 'spec', message: `${value.kind.toLowerCase()} ${ns}/${meta.name} has no spec` });
+        return;
+      }
+      if (value.kind === 'HTTPRoute') inventory.httpRoutes.push(obj as HTTPRoute);
+      else inventory.referenceGrants.push(obj as ReferenceGrant);
+    } else {
       if (!isRecord(value.spec)) {
         problems.push({ source, path: 'spec', message: `virtualservice ${ns}/${meta.name} has no spec` });
         return;

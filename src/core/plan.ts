@@ -17,14 +17,18 @@ import {
   RENDERED_ANNOTATION,
   SERVICE_ANNOTATION,
 } from './ownership.ts';
+import type { HTTPRoute, ReferenceGrant } from './render/httproute.ts';
 import type { Config, KubeObject, Service, VirtualService } from './types.ts';
 
 export const PLAN_VERSION = 1;
 
 export type ActionType = 'create' | 'update' | 'delete' | 'unchanged';
 
-/** What vsop writes: VirtualServices, and placeholder Services in developer namespaces. */
-export type ManagedKind = 'VirtualService' | 'Service';
+/**
+ * What vsop writes: VirtualServices, and placeholder Services in developer namespaces; with routeKind
+ * HTTPRoute, HTTPRoutes and ReferenceGrants instead of VirtualServices (gateway/plan.ts).
+ */
+export type ManagedKind = 'VirtualService' | 'Service' | 'HTTPRoute' | 'ReferenceGrant';
 
 interface ActionOf<K extends ManagedKind> {
   kind: K;
@@ -49,8 +53,10 @@ type ActionsOf<K extends ManagedKind, T extends KubeObject> =
 
 export type VirtualServiceAction = ActionsOf<'VirtualService', VirtualService>;
 export type ServiceAction = ActionsOf<'Service', Service>;
+export type HTTPRouteAction = ActionsOf<'HTTPRoute', HTTPRoute>;
+export type ReferenceGrantAction = ActionsOf<'ReferenceGrant', ReferenceGrant>;
 /** One planned change, narrowed by `kind` to its object type and by `type` to the objects it carries. */
-export type Action = VirtualServiceAction | ServiceAction;
+export type Action = VirtualServiceAction | ServiceAction | HTTPRouteAction | ReferenceGrantAction;
 
 /** foreign-placeholder: a Service with the placeholder marker that is not vsop's to write (ownership.ts placeholderScope). */
 export type FindingCode = 'unmanaged-conflict' | 'host-overlap' | 'shadowed' | 'taken' | 'invalid-overrides' | 'foreign-placeholder';
@@ -64,6 +70,8 @@ export interface Finding {
   message: string;
   /** The production Service the object is for, where it matters to the user's next step. */
   service?: string;
+  /** The object's kind, when it is not a VirtualService (an HTTPRoute or ReferenceGrant). */
+  objectKind?: string;
   /** shadowed, host-overlap: the other VirtualService (namespace/name). */
   other?: string;
   /** shadowed: the namespaces whose requests it takes. */
@@ -317,7 +325,7 @@ function key(vs: { metadata: { namespace?: string; name: string } }): string {
 }
 
 /** Sorts in place by namespace/name, computing each key once; the usual already-sorted list costs one pass. */
-function sortByKey(actions: Action[]): void {
+export function sortByKey(actions: Action[]): void {
   const keys = new Map(actions.map((a) => [a, `${a.namespace}/${a.name}`]));
   if (actions.every((a, i) => i === 0 || keys.get(actions[i - 1]!)! <= keys.get(a)!)) return;
   actions.sort((a, b) => {

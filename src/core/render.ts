@@ -95,11 +95,11 @@ export function planMarkdown(plan: Plan, warnings: readonly Problem[] = []): str
   const s = summarize(plan);
   const changed = plan.actions.filter((a) => a.type !== 'unchanged');
   const lines = [`### vsop: ${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.unchanged} unchanged`, ''];
-  if (changed.length === 0) lines.push('No changes: the VirtualServices already match the configuration.', '');
+  if (changed.length === 0) lines.push('No changes: the cluster already matches the configuration.', '');
   else {
-    lines.push('| Action | VirtualService | Service | Note |', '| --- | --- | --- | --- |');
+    lines.push('| Action | Object | Service | Note |', '| --- | --- | --- | --- |');
     for (const a of changed) {
-      lines.push(`| ${a.type} | \`${a.namespace}/${a.name}\` | ${a.service ? `\`${a.service}\`` : ''} | ${a.reason ?? ''} |`);
+      lines.push(`| ${a.type} | \`${a.kind.toLowerCase()} ${a.namespace}/${a.name}\` | ${a.service ? `\`${a.service}\`` : ''} | ${a.reason ?? ''} |`);
     }
     lines.push('', '<details><summary>Diff</summary>', '', '```diff', planDiff(plan).trimEnd(), '```', '', '</details>', '');
   }

@@ -9,11 +9,11 @@ import { objectNameProblem } from './names.ts';
 import type { Overrides } from './overrides.ts';
 import { isPlaceholder, SYSTEM_SERVICES } from './ownership.ts';
 import { placeholder } from './placeholders.ts';
-import { type HTTPRoute, referenceGrants, renderHTTPRoutes } from './render/httproute.ts';
+import { type HTTPRoute, type ReferenceGrant, referenceGrants, renderHTTPRoutes } from './render/httproute.ts';
 import { renderVirtualService, weightProblem } from './render/virtualservice.ts';
 import { decide, type RoutingTable, type ServiceIndex } from './routing/table.ts';
 import { renderTemplate, type Template } from './template.ts';
-import type { Config, KubeObject, Service, VirtualService } from './types.ts';
+import type { Config, Service, VirtualService } from './types.ts';
 
 export interface ResolveOptions {
   /** Also work out, per Service and namespace, how requests are routed (status's view: each table's `namespaces`). */
@@ -28,7 +28,7 @@ export interface Resolution {
   /** routeKind HTTPRoute: one per production Service (one per port of a multi-port one), sorted by Service. */
   httpRoutes: HTTPRoute[];
   /** routeKind HTTPRoute: the grants the routes' backendRefs into developer namespaces need, by namespace. */
-  referenceGrants: KubeObject[];
+  referenceGrants: ReferenceGrant[];
   /** The routing table of each production Service, in the same order. */
   tables: RoutingTable[];
   /** The production Services, sorted. */

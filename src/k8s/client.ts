@@ -8,12 +8,26 @@ import { ApiError } from '../errors.ts';
 import { sleep } from '../sleep.ts';
 import { toVsopError, type Operation } from './errors.ts';
 import { KubeHttp, type HttpOptions } from './http.ts';
-import type { Collection, ConfigMap, Lease, ObjectList, Preconditions, ServerVersion, VersionPort, WatchEvent, WatchPort, WriteOptions } from './port.ts';
+import {
+  type Collection,
+  type ConfigMap,
+  type Lease,
+  type ObjectKind,
+  type ObjectList,
+  type Preconditions,
+  RESOURCES,
+  type ServerVersion,
+  type VersionPort,
+  type WatchEvent,
+  type WatchPort,
+  type WriteOptions,
+} from './port.ts';
 
 const PAGE = '500';
 const READ_RETRIES = 4;
 const GROUP = 'networking.istio.io';
 const VS_RESOURCE = `virtualservices.${GROUP}`;
+const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 
 export interface ClientOptions extends HttpOptions {
   /** Called once per request with its verb and status (0 when no answer came). */
@@ -100,6 +114,38 @@ export class KubeClient implements WatchPort, VersionPort {
   async deleteService(namespace: string, name: string, pre: Preconditions, opts: WriteOptions = {}): Promise<void> {
     const op: Operation = { verb: 'delete', resource: 'services', namespace, name };
     await this.call(op, 'DELETE', `api/v1/namespaces/${namespace}/services/${name}`, {}, deleteOptions(pre, opts));
+  }
+
+  async listObjects(c: Collection): Promise<KubeObject[]> {
+    return (await this.list(c)).items;
+  }
+
+  async getObject(kind: ObjectKind, apiVersion: string, namespace: string, name: string): Promise<KubeObject | undefined> {
+    const c: Collection = { resource: RESOURCES[kind], namespace, apiVersion };
+    return this.orUndefined(() => this.call({ verb: 'get', resource: resourceName(c), namespace, name, apiVersion }, 'GET', `${collectionPath(c)}/${name}`)) as Promise<
+      KubeObject | undefined
+    >;
+  }
+
+  async createObject(obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    const namespace = obj.metadata.namespace!;
+    const c = objectCollection(obj);
+    const op: Operation = { verb: 'create', resource: resourceName(c), namespace, name: obj.metadata.name, apiVersion: obj.apiVersion };
+    return (await this.call(op, 'POST', collectionPath(c), writeQuery(opts), obj)) as KubeObject;
+  }
+
+  async replaceObject(obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    const namespace = obj.metadata.namespace!;
+    const name = obj.metadata.name;
+    const c = objectCollection(obj);
+    const op: Operation = { verb: 'update', resource: resourceName(c), namespace, name, apiVersion: obj.apiVersion };
+    return (await this.call(op, 'PUT', `${collectionPath(c)}/${name}`, writeQuery(opts), obj)) as KubeObject;
+  }
+
+  async deleteObject(kind: ObjectKind, apiVersion: string, namespace: string, name: string, pre: Preconditions, opts: WriteOptions = {}): Promise<void> {
+    const c: Collection = { resource: RESOURCES[kind], namespace, apiVersion };
+    const op: Operation = { verb: 'delete', resource: resourceName(c), namespace, name, apiVersion };
+    await this.call(op, 'DELETE', `${collectionPath(c)}/${name}`, {}, deleteOptions(pre, opts));
   }
 
   async list<T extends KubeObject>(c: Collection): Promise<ObjectList<T>> {
@@ -219,18 +265,34 @@ export class KubeClient implements WatchPort, VersionPort {
   }
 }
 
+/** The custom resources vsop reads: kind, and the apiVersion when the collection names none. */
+const CUSTOM: Partial<Record<Collection['resource'], { kind: string; apiVersion: string }>> = {
+  virtualservices: { kind: 'VirtualService', apiVersion: `${GROUP}/v1` },
+  // The Gateway API's standard channel serves HTTPRoute at v1, ReferenceGrant only at v1beta1 (v1.3.0).
+  httproutes: { kind: 'HTTPRoute', apiVersion: `${GATEWAY_GROUP}/v1` },
+  referencegrants: { kind: 'ReferenceGrant', apiVersion: `${GATEWAY_GROUP}/v1beta1` },
+};
+
 function collectionPath(c: Collection): string {
-  if (c.resource === 'virtualservices') return vsPath(c.apiVersion ?? `${GROUP}/v1`, c.namespace);
+  const custom = CUSTOM[c.resource];
+  if (custom) return `apis/${c.apiVersion ?? custom.apiVersion}/${c.namespace ? `namespaces/${c.namespace}/` : ''}${c.resource}`;
   return c.namespace ? `api/v1/namespaces/${c.namespace}/${c.resource}` : `api/v1/${c.resource}`;
 }
 
 function resourceName(c: Collection): string {
-  return c.resource === 'virtualservices' ? VS_RESOURCE : c.resource;
+  const custom = CUSTOM[c.resource];
+  return custom ? `${c.resource}.${custom.apiVersion.split('/')[0]}` : c.resource;
 }
 
 function kindOf(c: Collection): [string, string] {
-  if (c.resource === 'virtualservices') return [c.apiVersion ?? `${GROUP}/v1`, 'VirtualService'];
+  const custom = CUSTOM[c.resource];
+  if (custom) return [c.apiVersion ?? custom.apiVersion, custom.kind];
   return ['v1', c.resource === 'services' ? 'Service' : 'ConfigMap'];
+}
+
+/** The collection an object of a generic kind belongs to. */
+function objectCollection(obj: KubeObject): Collection {
+  return { resource: RESOURCES[obj.kind as ObjectKind], namespace: obj.metadata.namespace ?? '', apiVersion: obj.apiVersion };
 }
 
 /** '' as the namespace: the collection across all namespaces. */

@@ -31,7 +31,7 @@ export interface WatchEvent<T> {
 
 /** What a watch is of: a collection, optionally narrowed by label or field. */
 export interface Collection {
-  resource: 'services' | 'virtualservices' | 'configmaps';
+  resource: 'services' | 'virtualservices' | 'configmaps' | 'httproutes' | 'referencegrants';
   /** '' for all namespaces. */
   namespace: string;
   apiVersion?: string;
@@ -48,6 +48,12 @@ export interface Lease extends KubeObject {
     leaseTransitions?: number;
   };
 }
+
+/** The kinds vsop reads and writes through the generic calls of KubePort (Gateway API, routeKind HTTPRoute). */
+export type ObjectKind = 'HTTPRoute' | 'ReferenceGrant';
+
+/** The collection name (plural) of each kind behind the generic calls. */
+export const RESOURCES: Record<ObjectKind, 'httproutes' | 'referencegrants'> = { HTTPRoute: 'httproutes', ReferenceGrant: 'referencegrants' };
 
 export interface KubePort {
   /** The API server's address, for messages. */
@@ -66,6 +72,14 @@ export interface KubePort {
   createService(svc: Service, opts?: WriteOptions): Promise<Service>;
   replaceService(svc: Service, opts?: WriteOptions): Promise<Service>;
   deleteService(namespace: string, name: string, pre: Preconditions, opts?: WriteOptions): Promise<void>;
+  /** One LIST of any collection ('' namespace: all namespaces), following pages; items carry apiVersion and kind. */
+  listObjects(c: Collection): Promise<KubeObject[]>;
+  /** The generic calls, for HTTPRoutes and ReferenceGrants: addressed by kind and apiVersion. */
+  getObject(kind: ObjectKind, apiVersion: string, namespace: string, name: string): Promise<KubeObject | undefined>;
+  createObject(obj: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
+  /** An update carrying metadata.resourceVersion: the server answers 409 if the object changed since. */
+  replaceObject(obj: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
+  deleteObject(kind: ObjectKind, apiVersion: string, namespace: string, name: string, pre: Preconditions, opts?: WriteOptions): Promise<void>;
   /** Releases idle connections. */
   close?(): void;
 }

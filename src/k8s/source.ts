@@ -1,6 +1,6 @@
 // The cluster as the state source: one GET of the ConfigMap, then one LIST per collection that
 // src/inputs.ts declares under that config (Services of the namespaces that matter, placeholders by label
-// cluster-wide, VirtualServices of every namespace), all at once. A collection refused (403) that has a
+// cluster-wide, VirtualServices, HTTPRoutes and ReferenceGrants), all at once. A collection refused (403) that has a
 // narrower fallback is read through the fallback, with one warning saying what that costs.
 
 import { loadConfig } from '../core/config.ts';
@@ -30,10 +30,11 @@ export function clusterSource(port: KubePort, location: ConfigLocation): StateSo
 /** Every collection of one input, each object once (a placeholder is in its namespace's list and the label's). */
 async function readInput(port: KubePort, input: Input, loaded: ReturnType<typeof loadConfig>, warnings: Problem[]): Promise<KubeObject[]> {
   const lists = await Promise.all(
-    input.scopes(loaded).map(async ({ collection, fallback }) => {
+    input.scopes(loaded).map(async ({ collection, fallback, optional }) => {
       try {
         return await list(port, collection);
       } catch (err) {
+        if (optional && err instanceof ApiError && (err.status === 403 || err.status === 404)) return [];
         if (!fallback || !(err instanceof ApiError) || err.status !== 403) throw err;
         warnings.push({ path: '', message: fallbackMessage(fallback, err.message) });
         return (await Promise.all(fallback.collections.map((c) => list(port, c)))).flat();
@@ -54,7 +55,10 @@ function list(port: KubePort, c: Collection): Promise<KubeObject[]> {
     case 'services':
       return port.listServices(c.namespace, c.labelSelector);
     case 'virtualservices':
-      return port.listVirtualServices(c.namespace, c.apiVersion!);
+      return c.labelSelector ? port.listObjects(c) : port.listVirtualServices(c.namespace, c.apiVersion!);
+    case 'httproutes':
+    case 'referencegrants':
+      return port.listObjects(c);
     default:
       throw new Error(`sync does not list ${c.resource}`);
   }

@@ -139,8 +139,8 @@ export class Controller {
     await Promise.all([this.configInformer.stop(), ...[...this.caches.values()].map((c) => c.stop())]);
   }
 
-  private cache<F extends Input['field']>(field: F): InputCache<Snapshot[F][number]> {
-    return this.caches.get(field) as unknown as InputCache<Snapshot[F][number]>;
+  private cache<F extends Input['field']>(field: F): InputCache<NonNullable<Snapshot[F]>[number]> {
+    return this.caches.get(field) as unknown as InputCache<NonNullable<Snapshot[F]>[number]>;
   }
 
   /** `onFailure` may take a failure over (a 403 with a fallback: its cache says so itself). */
@@ -342,7 +342,7 @@ export class Controller {
 
   /** Write-through: the local copies learn of vsop's own writes before their watch events arrive. */
   private remember(r: Result): void {
-    const cache = this.cache(r.kind === 'VirtualService' ? 'virtualServices' : 'services');
+    const cache = this.cache(RESULT_FIELD[r.kind]);
     cache.remember(r.object as KubeObject | undefined, r.result === 'deleted', `${r.namespace}/${r.name}`);
   }
 
@@ -352,6 +352,9 @@ export class Controller {
     return n;
   }
 }
+
+/** The input (Snapshot field) each kind vsop writes is read into. */
+const RESULT_FIELD = { VirtualService: 'virtualServices', Service: 'services', HTTPRoute: 'httpRoutes', ReferenceGrant: 'referenceGrants' } as const;
 
 /**
  * The port apply writes through, with every write refused (ConflictError) once this replica may no longer
@@ -375,5 +378,10 @@ export function gated(port: KubePort, canWrite: () => boolean): KubePort {
     createService: async (svc, opts) => (check(), port.createService(svc, opts)),
     replaceService: async (svc, opts) => (check(), port.replaceService(svc, opts)),
     deleteService: async (namespace, name, pre, opts) => (check(), port.deleteService(namespace, name, pre, opts)),
+    listObjects: (c) => port.listObjects(c),
+    getObject: (kind, apiVersion, namespace, name) => port.getObject(kind, apiVersion, namespace, name),
+    createObject: async (obj, opts) => (check(), port.createObject(obj, opts)),
+    replaceObject: async (obj, opts) => (check(), port.replaceObject(obj, opts)),
+    deleteObject: async (kind, apiVersion, namespace, name, pre, opts) => (check(), port.deleteObject(kind, apiVersion, namespace, name, pre, opts)),
   };
 }

@@ -229,7 +229,7 @@ export class InputCache<T extends KubeObject> {
     this.loaded = loaded;
     const wanted = new Map<string, Collection>();
     for (const { collection, fallback } of this.opts.input.scopes(loaded)) {
-      const collections = fallback && this.fellBack.has(collectionKey(collection)) ? fallback.collections : [collection];
+      const collections = this.fellBack.has(collectionKey(collection)) ? (fallback?.collections ?? []) : [collection];
       for (const c of collections) wanted.set(collectionKey(c), c);
     }
     for (const [k, informer] of this.informers) {
@@ -341,13 +341,17 @@ export class InputCache<T extends KubeObject> {
     for (const [k, obj] of this.objects) this.index(k, obj);
   }
 
-  /** A watch or list failed: a 403 on a collection with a fallback moves that scope to its fallback, once (true: taken over). */
+  /**
+   * A watch or list failed: a 403 on a collection with a fallback moves that scope to its fallback, once; a
+   * 403 or 404 on an optional one leaves it unread (true: taken over).
+   */
   private refused(collection: string, err: unknown): boolean {
-    if (this.stopped || !(err instanceof ApiError) || err.status !== 403 || !this.loaded || this.fellBack.has(collection)) return false;
+    if (this.stopped || !(err instanceof ApiError) || (err.status !== 403 && err.status !== 404) || !this.loaded || this.fellBack.has(collection)) return false;
     const scope = this.opts.input.scopes(this.loaded).find((s) => collectionKey(s.collection) === collection);
-    if (!scope?.fallback) return false;
+    // An optional kind refused or not installed is read as none, quietly.
+    if (!scope || !(scope.optional || (scope.fallback && err.status === 403))) return false;
     this.fellBack.add(collection);
-    this.opts.fellBack(scope.fallback, err);
+    if (scope.fallback && !scope.optional) this.opts.fellBack(scope.fallback, err);
     // Not from inside the informer's own callback: it stops the informer that called.
     queueMicrotask(() => this.loaded && !this.stopped && this.follow(this.loaded));
     return true;

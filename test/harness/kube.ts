@@ -85,6 +85,8 @@ const RESOURCES: Record<string, { plural: string; namespaced: boolean }> = {
   CustomResourceDefinition: { plural: 'customresourcedefinitions', namespaced: false },
   VirtualService: { plural: 'virtualservices', namespaced: true },
   DestinationRule: { plural: 'destinationrules', namespaced: true },
+  HTTPRoute: { plural: 'httproutes', namespaced: true },
+  ReferenceGrant: { plural: 'referencegrants', namespaced: true },
 };
 
 /** The collection URL path of a kind, e.g. /apis/networking.istio.io/v1/namespaces/default/virtualservices. */

@@ -1,11 +1,11 @@
 // An in-memory KubePort for unit tests of apply and retry: it keeps objects with resourceVersions, answers
 // 409 on a stale write like the API server, records every verb, and can be told to meddle before a write.
 
-import type { Service, VirtualService } from '../../src/core/types.ts';
+import type { KubeObject, Service, VirtualService } from '../../src/core/types.ts';
 import { ApiError } from '../../src/errors.ts';
-import type { ConfigMap, KubePort, Preconditions, WriteOptions } from '../../src/k8s/port.ts';
+import { type Collection, type ConfigMap, type KubePort, type ObjectKind, type Preconditions, RESOURCES, type WriteOptions } from '../../src/k8s/port.ts';
 
-type Stored = VirtualService | Service;
+type Stored = VirtualService | Service | KubeObject;
 
 export class FakePort implements KubePort {
   readonly server = 'https://fake.invalid';
@@ -68,6 +68,25 @@ export class FakePort implements KubePort {
   }
   async deleteService(namespace: string, name: string, pre: Preconditions, opts?: WriteOptions) {
     return this.remove('Service', namespace, name, pre, opts);
+  }
+
+  async listObjects(c: Collection): Promise<KubeObject[]> {
+    this.calls.push(`list ${c.resource} ${c.namespace}`);
+    const kind = (Object.keys(RESOURCES) as ObjectKind[]).find((k) => RESOURCES[k] === c.resource);
+    return [...this.objects.values()].filter((o) => o.kind === kind && (!c.namespace || o.metadata.namespace === c.namespace)).map((o) => structuredClone(o));
+  }
+  async getObject(kind: ObjectKind, _v: string, namespace: string, name: string): Promise<KubeObject | undefined> {
+    this.calls.push(`get ${kind.toLowerCase()} ${namespace}/${name}`);
+    return this.get(kind, namespace, name);
+  }
+  async createObject(obj: KubeObject, opts?: WriteOptions) {
+    return this.create(obj, opts);
+  }
+  async replaceObject(obj: KubeObject, opts?: WriteOptions) {
+    return this.replace(obj, opts);
+  }
+  async deleteObject(kind: ObjectKind, _v: string, namespace: string, name: string, pre: Preconditions, opts?: WriteOptions) {
+    return this.remove(kind, namespace, name, pre, opts);
   }
 
   private key(kind: string, namespace: string, name: string) {

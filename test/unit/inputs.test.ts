@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/core/config.ts';
-import { affectedByVirtualService, fallbackMessage, INPUTS, services, virtualServices } from '../../src/inputs.ts';
+import { affectedByHTTPRoute, affectedByVirtualService, fallbackMessage, httpRoutes, INPUTS, referenceGrants, services, virtualServices } from '../../src/inputs.ts';
+import type { HTTPRoute } from '../../src/core/render/httproute.ts';
 import type { VirtualService } from '../../src/core/types.ts';
 import { planSnapshot } from '../../src/reconcile.ts';
 import { service } from '../helpers/fixtures.ts';
@@ -24,7 +25,7 @@ describe('inputs', () => {
   it('lists Services per namespace of the config and placeholders by label; VirtualServices cluster-wide, the production namespace as fallback', () => {
     assert.deepEqual(
       INPUTS.map((i) => i.field),
-      ['services', 'virtualServices'],
+      ['services', 'virtualServices', 'httpRoutes', 'referenceGrants'],
     );
     assert.deepEqual(
       services.scopes(loaded).map((s) => [s.collection.namespace, s.collection.labelSelector ?? '']),
@@ -43,6 +44,55 @@ describe('inputs', () => {
       fallbackMessage(scope!.fallback!, 'forbidden: cannot list virtualservices.networking.istio.io cluster-wide'),
       "forbidden: cannot list virtualservices.networking.istio.io cluster-wide; reading namespace default only: cannot see VirtualServices of other namespaces: a VirtualService elsewhere may shadow vsop's unseen (grant list and watch on virtualservices.networking.istio.io at cluster scope (a ClusterRole))",
     );
+  });
+
+  it("routeKind VirtualService: only vsop's own HTTPRoutes and ReferenceGrants, optional (the Gateway API may be absent)", () => {
+    const managed = 'managed-by=virtualservice-operator';
+    assert.deepEqual(httpRoutes.scopes(loaded), [
+      { collection: { resource: 'httproutes', namespace: 'default', apiVersion: 'gateway.networking.k8s.io/v1', labelSelector: managed }, optional: true },
+    ]);
+    assert.deepEqual(referenceGrants.scopes(loaded), [
+      { collection: { resource: 'referencegrants', namespace: '', apiVersion: 'gateway.networking.k8s.io/v1beta1', labelSelector: managed }, optional: true },
+    ]);
+  });
+
+  it("routeKind HTTPRoute: HTTPRoutes cluster-wide (production as fallback), grants of the developer namespaces and vsop's own everywhere; VirtualServices only vsop's own", () => {
+    const hr = loadConfig('defaultNamespace: default\nrouteKind: HTTPRoute\ndeveloperNamespaces: [dev-alice, staging]\n', 'test');
+    const [routes, ...more] = httpRoutes.scopes(hr);
+    assert.equal(more.length, 0);
+    assert.deepEqual(routes!.collection, { resource: 'httproutes', namespace: '', apiVersion: 'gateway.networking.k8s.io/v1' });
+    assert.deepEqual(routes!.fallback!.collections, [{ resource: 'httproutes', namespace: 'default', apiVersion: 'gateway.networking.k8s.io/v1' }]);
+    assert.deepEqual(
+      referenceGrants.scopes(hr).map((s) => [s.collection.namespace, s.collection.labelSelector ?? '', s.fallback ? 'fallback' : '']),
+      [
+        ['', 'managed-by=virtualservice-operator', 'fallback'],
+        ['dev-alice', '', ''],
+        ['staging', '', ''],
+      ],
+    );
+    assert.deepEqual(virtualServices.scopes(hr), [
+      {
+        collection: { resource: 'virtualservices', namespace: 'default', apiVersion: 'networking.istio.io/v1', labelSelector: 'managed-by=virtualservice-operator' },
+        optional: true,
+      },
+    ]);
+  });
+
+  it('an HTTPRoute bears on the production Services its parentRefs name, and on the one its annotation names', () => {
+    const route = (namespace: string, parentRefs: Record<string, unknown>[], annotations?: Record<string, string>) =>
+      ({
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'HTTPRoute',
+        metadata: { name: 'r', namespace, ...(annotations ? { annotations } : {}) },
+        spec: { parentRefs },
+      }) as HTTPRoute;
+    assert.deepEqual(affectedByHTTPRoute(route('default', [{ group: '', kind: 'Service', name: 'web' }]), loaded), ['web']);
+    // A consumer route in another namespace names the production namespace.
+    assert.deepEqual(affectedByHTTPRoute(route('dev-alice', [{ group: '', kind: 'Service', name: 'web', namespace: 'default' }]), loaded), ['web']);
+    assert.deepEqual(affectedByHTTPRoute(route('dev-alice', [{ group: '', kind: 'Service', name: 'web' }]), loaded), []);
+    // A Gateway parent (the default group and kind) is not a Service.
+    assert.deepEqual(affectedByHTTPRoute(route('default', [{ name: 'web' }]), loaded), []);
+    assert.deepEqual(affectedByHTTPRoute(route('default', [], { 'vsop.io/service': 'api' }), loaded), ['api']);
   });
 
   it('a Service bears on the production Service of its name, in any namespace', () => {

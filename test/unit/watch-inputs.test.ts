@@ -138,8 +138,18 @@ describe('InputCache', () => {
 });
 
 // Every method of KubePort, as a read (passed through) or a write (refused without the Lease).
-const WRITES = ['createVirtualService', 'replaceVirtualService', 'deleteVirtualService', 'createService', 'replaceService', 'deleteService'];
-const READS = ['getConfigMap', 'listServices', 'listVirtualServices', 'getVirtualService', 'getService'];
+const WRITES = [
+  'createVirtualService',
+  'replaceVirtualService',
+  'deleteVirtualService',
+  'createService',
+  'replaceService',
+  'deleteService',
+  'createObject',
+  'replaceObject',
+  'deleteObject',
+];
+const READS = ['getConfigMap', 'listServices', 'listVirtualServices', 'getVirtualService', 'getService', 'listObjects', 'getObject'];
 
 describe('the leader write gate', () => {
   const recording = () => {

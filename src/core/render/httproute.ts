@@ -18,8 +18,9 @@
 
 import type { Problem } from '../../errors.ts';
 import { refersToService } from '../gateway/shape.ts';
-import type { HeaderCondition } from '../overrides.ts';
-import { MANAGED_LABEL, MANAGED_VALUE } from '../ownership.ts';
+import { type HeaderCondition, serialize } from '../overrides.ts';
+import { MANAGED_LABEL, MANAGED_VALUE, OVERRIDES_ANNOTATION } from '../ownership.ts';
+import { withRecord } from './merge.ts';
 import { managedMetadata } from './metadata.ts';
 import type { RoutingRule, RoutingTable } from '../routing/table.ts';
 import type { KubeObject } from '../types.ts';
@@ -38,6 +39,11 @@ export interface HTTPRouteRule {
   matches?: Record<string, unknown>[];
   backendRefs?: BackendRef[];
   [key: string]: unknown;
+}
+
+/** A Gateway API ReferenceGrant (v1beta1) as vsop renders and reads it: its spec holds from and to lists. */
+export interface ReferenceGrant extends KubeObject {
+  spec: Record<string, unknown>;
 }
 
 export interface HTTPRoute extends KubeObject {
@@ -72,6 +78,8 @@ export function renderHTTPRoutes(base: HTTPRoute, table: RoutingTable, namespace
   const service = table.service;
   const ports = table.ports;
   const scopes: (number | undefined)[] = ports.length <= 1 ? [undefined] : ports;
+  // Each route of the Service records its overrides (the route commands read the first one).
+  const overrides: Record<string, string> = table.overrides ? { [OVERRIDES_ANNOTATION]: serialize(table.overrides) } : {};
   const httpRoutes = scopes.map((scope) => {
     const name = scope === undefined ? base.metadata.name : `${base.metadata.name}-${scope}`;
     const source = `httproute ${namespace}/${name}`;
@@ -101,15 +109,15 @@ export function renderHTTPRoutes(base: HTTPRoute, table: RoutingTable, namespace
         });
       for (const r of split) rules[rules.indexOf(r)] = splitRule(r, table, port);
     }
-    const route: HTTPRoute = {
+    const route: HTTPRoute = withRecord({
       ...base,
-      metadata: managedMetadata(base.metadata, name, namespace, service),
+      metadata: managedMetadata(base.metadata, name, namespace, service, overrides),
       spec: {
         ...base.spec,
         parentRefs: (base.spec.parentRefs ?? []).map((p) => (scope === undefined ? p : { ...p, port: scope })),
         rules,
       },
-    };
+    });
     return route;
   });
   return { httpRoutes, warnings };
@@ -170,7 +178,7 @@ function splitRule(r: HTTPRouteRule, table: RoutingTable, port: number | undefin
  * Services they send to there. Istio does not enforce grants for mesh routes (pilot/pkg/config/kube/
  * gateway route_collections.go converts them with enforceRefGrant off); other GAMMA meshes may.
  */
-export function referenceGrants(routes: readonly HTTPRoute[], production: string): KubeObject[] {
+export function referenceGrants(routes: readonly HTTPRoute[], production: string): ReferenceGrant[] {
   const byNamespace = new Map<string, Set<string>>();
   for (const route of routes) {
     for (const rule of route.spec.rules ?? []) {

@@ -8,6 +8,10 @@
 // merge, at the grain of the CRD's own top-level fields, labels and annotations (by key), and http routes
 // (by name). It is pure; apply, the conflict retry and watch all reach it through plan.ts.
 //
+// HTTPRoutes and ReferenceGrants (routeKind HTTPRoute) get the same merge of metadata and top-level spec
+// fields (mergeOwned), with their own baseline: an HTTPRoute's parentRefs and rules, a grant's from and
+// to, are vsop's whole (Gateway API rules have no names to tell someone's own from vsop's).
+//
 // The record lists only what vsop renders beyond its baseline (hosts, http, the managed label and vsop's
 // own annotations), so the seed template's objects carry none. An object without a record (written by the
 // seed operator, by an older vsop, or adopted) is assumed to hold nothing of vsop's beyond the baseline and
@@ -15,7 +19,7 @@
 
 import { isCatchAllRoute } from '../istio/match.ts';
 import { DEFAULT_ROUTE_NAME, devRouteName, MANAGED_LABEL, OVERRIDES_ANNOTATION, RENDERED_ANNOTATION, ROUTE_PREFIX, SERVICE_ANNOTATION } from '../ownership.ts';
-import type { HttpRoute, VirtualService } from '../types.ts';
+import type { HttpRoute, KubeObject, VirtualService } from '../types.ts';
 
 /** What vsop rendered beyond its baseline: key names, per part of the object. Sorted, without duplicates. */
 export interface RenderedRecord {
@@ -39,13 +43,27 @@ const BASELINE = {
   spec: new Set(['hosts', 'http']),
 };
 
+/** The spec fields vsop always renders, per kind: never recorded, always vsop's. */
+const SPEC_BASELINE: Record<string, ReadonlySet<string>> = {
+  VirtualService: BASELINE.spec,
+  HTTPRoute: new Set(['parentRefs', 'rules']),
+  ReferenceGrant: new Set(['from', 'to']),
+};
+
+function specBaseline(kind: string): ReadonlySet<string> {
+  return SPEC_BASELINE[kind] ?? BASELINE.spec;
+}
+
+/** An object vsop renders: a VirtualService, an HTTPRoute or a ReferenceGrant. */
+type Owned = KubeObject & { spec: Record<string, unknown> };
+
 const PARTS = ['labels', 'annotations', 'metadata', 'spec', 'routes'] as const;
 
 /** The metadata fields besides name, namespace, labels and annotations that a template may set. */
 export const TEMPLATE_METADATA: ReadonlySet<string> = new Set(['finalizers', 'ownerReferences']);
 
 /** The record of a rendered VirtualService: what it sets beyond the baseline, or undefined when nothing. */
-export function recordOf(vs: VirtualService): RenderedRecord | undefined {
+export function recordOf(vs: Owned): RenderedRecord | undefined {
   const beyond = (keys: Iterable<string>, baseline: ReadonlySet<string>) => [...new Set([...keys].filter((k) => !baseline.has(k)))].sort();
   const { labels, annotations, ...meta } = vs.metadata;
   const record: RenderedRecord = {
@@ -57,9 +75,15 @@ export function recordOf(vs: VirtualService): RenderedRecord | undefined {
     ),
     spec: beyond(
       Object.keys(vs.spec).filter((k) => vs.spec[k] !== undefined),
-      BASELINE.spec,
+      specBaseline(vs.kind),
     ),
-    routes: [...new Set((vs.spec.http ?? []).flatMap((r) => (typeof r.name === 'string' && !r.name.startsWith(ROUTE_PREFIX) ? [r.name] : [])))].sort(),
+    routes: [
+      ...new Set(
+        (((vs.kind === 'VirtualService' ? vs.spec.http : undefined) as HttpRoute[] | undefined) ?? []).flatMap((r) =>
+          typeof r.name === 'string' && !r.name.startsWith(ROUTE_PREFIX) ? [r.name] : [],
+        ),
+      ),
+    ].sort(),
   };
   return PARTS.some((p) => record[p].length > 0) ? record : undefined;
 }
@@ -75,7 +99,7 @@ export function serializeRecord(record: RenderedRecord): string {
  * The record a live object carries, or undefined when it has none. One that cannot be read (edited by
  * hand into something else) counts as none: vsop then removes nothing it cannot show it set.
  */
-export function readRecord(vs: VirtualService): RenderedRecord | undefined {
+export function readRecord(vs: KubeObject): RenderedRecord | undefined {
   const text = vs.metadata.annotations?.[RENDERED_ANNOTATION];
   if (text === undefined) return undefined;
   let value: unknown;
@@ -97,12 +121,12 @@ export function readRecord(vs: VirtualService): RenderedRecord | undefined {
   record.metadata = record.metadata.filter((k) => TEMPLATE_METADATA.has(k));
   record.labels = record.labels.filter((k) => !BASELINE.labels.has(k));
   record.annotations = record.annotations.filter((k) => !BASELINE.annotations.has(k));
-  record.spec = record.spec.filter((k) => !BASELINE.spec.has(k));
+  record.spec = record.spec.filter((k) => !specBaseline(vs.kind).has(k));
   return record;
 }
 
 /** The rendered object with its record annotation (none when it renders nothing beyond the baseline). */
-export function withRecord(vs: VirtualService): VirtualService {
+export function withRecord<T extends Owned>(vs: T): T {
   const record = recordOf(vs);
   if (!record) return vs;
   return { ...vs, metadata: { ...vs.metadata, annotations: { ...vs.metadata.annotations, [RENDERED_ANNOTATION]: serializeRecord(record) } } };
@@ -119,6 +143,20 @@ export function withRecord(vs: VirtualService): VirtualService {
  * server fields are kept, so the result can be written as an update. Pure; never modifies its arguments.
  */
 export function mergeVirtualService(want: VirtualService, have: VirtualService): VirtualService {
+  const merged = mergeOwned(want, have);
+  const haveSpec = (have.spec ?? {}) as VirtualService['spec'];
+  const service = want.metadata.annotations?.[SERVICE_ANNOTATION];
+  merged.spec.http = mergeRoutes(want, haveSpec.http ?? [], new Set(readRecord(have)?.routes ?? []), writtenBySeedOperator(have, service));
+  return merged;
+}
+
+/**
+ * `want` laid onto `have` (one object of any kind vsop renders), top-level fields only: metadata fields,
+ * labels, annotations and spec fields that `have`'s record lists and `want` lacks go; what `want` sets
+ * wins (a spec field whole); everything else of `have` stays, its resourceVersion and other server fields
+ * included. Pure; never modifies its arguments.
+ */
+export function mergeOwned<T extends Owned>(want: T, have: T): T {
   const last = readRecord(have);
   const stale = (part: (typeof PARTS)[number], wanted: Iterable<string>) => {
     const keep = new Set(wanted);
@@ -135,16 +173,14 @@ export function mergeVirtualService(want: VirtualService, have: VirtualService):
   };
   const metadata = { ...without(haveMeta, stale('metadata', Object.keys(wantMeta))), ...wantMeta, labels, annotations };
 
-  const haveSpec = (have.spec ?? {}) as VirtualService['spec'];
+  const haveSpec = (have.spec ?? {}) as T['spec'];
   const spec = { ...without(haveSpec, stale('spec', Object.keys(want.spec))), ...want.spec };
-  const service = want.metadata.annotations?.[SERVICE_ANNOTATION];
-  spec.http = mergeRoutes(want, haveSpec.http ?? [], new Set(last?.routes ?? []), writtenBySeedOperator(have, service));
 
   return {
     ...want,
     // The same object served at another version of the group is not a change.
     apiVersion: sameGroup(want.apiVersion, have.apiVersion) ? have.apiVersion : want.apiVersion,
-    metadata: metadata as VirtualService['metadata'],
+    metadata: metadata as T['metadata'],
     spec,
   };
 }

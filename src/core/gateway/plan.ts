@@ -1,0 +1,143 @@
+// The plan for the Gateway API objects vsop writes (routeKind HTTPRoute): HTTPRoutes in the production
+// namespace and ReferenceGrants in developer namespaces, desired against live → create, update, delete or
+// leave. Like VirtualServices (plan.ts): only objects with the managed label are changed or deleted; one
+// of vsop's name without the label is a finding and stays (unless --adopt). Each update is the three-way
+// merge of render/merge.ts (mergeOwned), laid onto the live object after the CRD's defaults are filled into
+// what vsop wants (gateway/defaults.ts), so that a route stored as vsop wrote it plans nothing.
+
+import { sameObject } from '../normalize.ts';
+import { isManaged, SERVICE_ANNOTATION } from '../ownership.ts';
+import type { Finding, HTTPRouteAction, ReferenceGrantAction } from '../plan.ts';
+import type { HTTPRoute, ReferenceGrant } from '../render/httproute.ts';
+import { mergeOwned } from '../render/merge.ts';
+import type { KubeObject } from '../types.ts';
+import { httpRouteSpecWithDefaults } from './defaults.ts';
+
+export type GatewayAction = HTTPRouteAction | ReferenceGrantAction;
+
+export interface GatewayObjects {
+  httpRoutes: readonly HTTPRoute[];
+  referenceGrants: readonly ReferenceGrant[];
+}
+
+export interface GatewayPlanOptions {
+  /** The production namespace: vsop's HTTPRoutes live there, its grants are named after it. */
+  defaultNamespace: string;
+  /** Limit the HTTPRoutes to these production Services (grants serve every Service and are planned whole). */
+  services?: readonly string[];
+  /** Take over an object of vsop's name that lacks the managed label. */
+  adopt?: boolean;
+  /** HTTPRoutes (namespace/name) that must not be written, and why: their overrides cannot be read. */
+  blocked?: ReadonlyMap<string, { service: string; message: string }>;
+}
+
+/** The name of vsop's ReferenceGrants for a production namespace (render/httproute.ts referenceGrants). */
+export function grantName(production: string): string {
+  return `vsop-from-${production}`;
+}
+
+/**
+ * Actions and findings for the Gateway API objects. `desired` is the resolution's (empty in VirtualService
+ * mode, so vsop's own are deleted after a switch back); `live` what was read. Deleted are managed HTTPRoutes
+ * of the production namespace that nothing renders (within `services`), and managed ReferenceGrants of
+ * vsop's name for this production namespace, in any namespace, that nothing needs.
+ */
+export function planGateway(desired: GatewayObjects, live: GatewayObjects, opts: GatewayPlanOptions): { actions: GatewayAction[]; findings: Finding[] } {
+  const only = opts.services ? new Set(opts.services) : undefined;
+  const inScope = (o: KubeObject) => {
+    const service = o.metadata.annotations?.[SERVICE_ANNOTATION];
+    return !only || (service !== undefined && only.has(service));
+  };
+  const actions: GatewayAction[] = [];
+  const findings: Finding[] = [];
+  const routes = planKind(desired.httpRoutes.filter(inScope), live.httpRoutes, (have) => have.metadata.namespace === opts.defaultNamespace && inScope(have), opts);
+  const grants = planKind(desired.referenceGrants, live.referenceGrants, (have) => have.metadata.name === grantName(opts.defaultNamespace), { ...opts, blocked: undefined });
+  actions.push(...(routes.actions as HTTPRouteAction[]), ...(grants.actions as ReferenceGrantAction[]));
+  findings.push(...routes.findings, ...grants.findings);
+  return { actions, findings };
+}
+
+/** One kind: each desired object against the live one of its name; managed live ones `mayDelete` allows and nothing wants go. */
+function planKind<T extends ReferenceGrant>(
+  desired: readonly T[],
+  live: readonly T[],
+  mayDelete: (have: T) => boolean,
+  opts: GatewayPlanOptions,
+): { actions: GatewayAction[]; findings: Finding[] } {
+  const liveByKey = new Map(live.map((o) => [key(o), o]));
+  const wanted = new Set<string>();
+  const actions: GatewayAction[] = [];
+  const findings: Finding[] = [];
+  for (const want of desired) {
+    const k = key(want);
+    wanted.add(k);
+    const blocked = opts.blocked?.get(k);
+    if (blocked) {
+      findings.push({
+        code: 'invalid-overrides',
+        severity: 'error',
+        namespace: want.metadata.namespace!,
+        name: want.metadata.name,
+        message: blocked.message,
+        service: blocked.service,
+      });
+      continue;
+    }
+    const outcome = planGatewayObject(want, liveByKey.get(k), opts.adopt ?? false);
+    if ('code' in outcome) findings.push(outcome);
+    else actions.push(outcome);
+  }
+  for (const have of live) {
+    if (wanted.has(key(have)) || !isManaged(have) || !mayDelete(have)) continue;
+    const service = have.metadata.annotations?.[SERVICE_ANNOTATION];
+    actions.push({
+      type: 'delete',
+      kind: have.kind as 'HTTPRoute',
+      namespace: have.metadata.namespace!,
+      name: have.metadata.name,
+      service,
+      live: have as unknown as HTTPRoute,
+      reason: deleteReason(have, opts.defaultNamespace),
+    });
+  }
+  return { actions, findings };
+}
+
+function deleteReason(have: KubeObject, production: string): string {
+  if (have.kind === 'ReferenceGrant') return 'no HTTPRoute of vsop sends to this namespace any more';
+  const service = have.metadata.annotations?.[SERVICE_ANNOTATION];
+  return service ? `vsop renders no HTTPRoute of this name for ${production}/${service}` : 'no production Service renders this name any more';
+}
+
+/**
+ * One HTTPRoute or ReferenceGrant: what to do with `have` to bring it in line with `want`, or why it
+ * cannot be. apply calls this again with a fresh read when its write meets a conflict.
+ */
+export function planGatewayObject<T extends ReferenceGrant>(want: T, have: T | undefined, adopt: boolean): GatewayAction | Finding {
+  const base = {
+    kind: want.kind as 'HTTPRoute',
+    namespace: want.metadata.namespace!,
+    name: want.metadata.name,
+    service: want.metadata.annotations?.[SERVICE_ANNOTATION],
+    desired: want as unknown as HTTPRoute,
+  };
+  if (!have) return { type: 'create', ...base, after: base.desired };
+  if (!isManaged(have) && !adopt) {
+    return {
+      code: 'unmanaged-conflict',
+      severity: 'error',
+      namespace: base.namespace,
+      name: base.name,
+      objectKind: want.kind,
+      message: `${want.kind.toLowerCase()} ${key(want)} exists without the label managed-by=virtualservice-operator; vsop leaves it alone (use --adopt to take it over)`,
+    };
+  }
+  const stored = want.kind === 'HTTPRoute' ? { ...want, spec: httpRouteSpecWithDefaults(want.spec) } : want;
+  const after = mergeOwned(stored, have) as unknown as HTTPRoute;
+  const live = have as unknown as HTTPRoute;
+  return sameObject(after, live) ? { type: 'unchanged', ...base, live, after: live } : { type: 'update', ...base, live, after };
+}
+
+function key(o: KubeObject): string {
+  return `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+}

@@ -1,0 +1,211 @@
+// vsop sync in routeKind HTTPRoute mode against the real apiserver, which serves the Gateway API's
+// standard-channel CRDs (v1.3.0, CEL rules included): vsop creates the HTTPRoutes and ReferenceGrants, a
+// second run plans nothing (the CRD's defaults, filled in by the apiserver, are no change), every object
+// stored passes strict field validation, objects vsop did not create are left alone, and Istio's
+// simulation of what was stored sends the header where it should. Run alone with
+//   node test/harness/run-integration.ts test/integration/httproute-sync.test.ts
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { HTTPROUTE_SPEC_DEFAULTS, type DefaultsTree } from '../../src/core/gateway/defaults.ts';
+import { withoutServerFields } from '../../src/core/normalize.ts';
+import { toYamlStream } from '../../src/core/render.ts';
+import type { KubeObject } from '../../src/core/types.ts';
+import { testCluster } from '../harness/cluster.ts';
+import { gatewayApiPath } from '../harness/gateway-api.ts';
+import { simulate } from '../harness/istio.ts';
+import { createObject, kubeRequest, objectPath, summary } from '../harness/kube.ts';
+import { skipReason } from '../harness/require.ts';
+import { get, makeWorld, type Cluster, type World } from '../helpers/world.ts';
+
+const skip = skipReason();
+let cluster: Cluster;
+
+before(async () => {
+  if (!skip) cluster = await testCluster();
+});
+after(async () => {
+  await cluster?.release();
+});
+
+const MANAGED = { 'managed-by': 'virtualservice-operator' };
+
+async function list(w: World, kind: 'HTTPRoute' | 'ReferenceGrant', namespace: string): Promise<KubeObject[]> {
+  const res = await get(w.admin, gatewayApiPath(kind, namespace));
+  assert.equal(res.status, 200, summary(res));
+  const apiVersion = kind === 'HTTPRoute' ? 'gateway.networking.k8s.io/v1' : 'gateway.networking.k8s.io/v1beta1';
+  return (res.body.items as KubeObject[]).map((o) => ({ ...o, apiVersion, kind })).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+}
+
+/** namespace/name → resourceVersion of every object given. */
+function versions(objects: readonly KubeObject[]): Record<string, string> {
+  return Object.fromEntries(objects.map((o) => [`${o.kind}/${o.metadata.namespace}/${o.metadata.name}`, o.metadata.resourceVersion as string]));
+}
+
+/** Every object written again as it is stored, with strict field validation and dryRun: unknown fields would be a 400. */
+async function assertStrictlyValid(w: World, objects: readonly KubeObject[]): Promise<void> {
+  for (const o of objects) {
+    const res = await kubeRequest(w.admin, 'PUT', `${objectPath(o as never)}?fieldValidation=Strict&dryRun=All`, { body: o });
+    assert.equal(res.status, 200, `${o.kind} ${o.metadata.namespace}/${o.metadata.name}: ${summary(res)}`);
+  }
+}
+
+describe('vsop sync, routeKind HTTPRoute (real apiserver)', { skip }, () => {
+  it("vsop's table of the CRD's defaults is the CRD's own, as the apiserver serves it", async () => {
+    const res = await get(cluster.admin, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/httproutes.gateway.networking.k8s.io');
+    assert.equal(res.status, 200, summary(res));
+    const flat = (tree: DefaultsTree, path: string, out: string[]) => {
+      if (tree.default !== undefined) out.push(`${path} = ${JSON.stringify(tree.default)}`);
+      for (const [k, sub] of Object.entries(tree.properties ?? {})) flat(sub, `${path}.${k}`, out);
+      if (tree.items) flat(tree.items, `${path}[]`, out);
+      return out;
+    };
+    for (const version of res.body.spec.versions as { name: string; schema: { openAPIV3Schema: { properties: { spec: DefaultsTree } } } }[]) {
+      assert.deepEqual(flat(HTTPROUTE_SPEC_DEFAULTS, 'spec', []).sort(), flat(version.schema.openAPIV3Schema.properties.spec, 'spec', []).sort(), version.name);
+    }
+  });
+
+  it('creates the routes and grants, a second run plans nothing, the stored objects pass strict validation and Istio sends each header to its copy', async () => {
+    const w = await makeWorld(cluster, 'hrsync', { devs: 2, config: { routeKind: 'HTTPRoute' } });
+    const [a, b] = w.devs as [string, string];
+    await w.service(w.prod, 'my-app');
+    await w.service(a, 'my-app');
+    await w.service(w.prod, 'pay', { ports: [80, 9090] });
+    await w.service(b, 'pay', { ports: [80, 9090] });
+
+    const diff = await w.vsop(['sync', '--diff', '-o', 'json']);
+    assert.equal(diff.code, 1, diff.stderr);
+    const planned = JSON.parse(diff.stdout) as { actions: { action: string; kind: string; namespace: string; name: string }[] };
+    const expected = [
+      `create HTTPRoute ${w.prod}/my-app-routes`,
+      `create HTTPRoute ${w.prod}/pay-routes-80`,
+      `create HTTPRoute ${w.prod}/pay-routes-9090`,
+      `create ReferenceGrant ${a}/vsop-from-${w.prod}`,
+      `create ReferenceGrant ${b}/vsop-from-${w.prod}`,
+    ];
+    assert.deepEqual(planned.actions.map((x) => `${x.action} ${x.kind} ${x.namespace}/${x.name}`).sort(), expected.sort());
+
+    const first = await w.vsop(['sync']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stderr, '');
+    const routes = await list(w, 'HTTPRoute', w.prod);
+    const grants = [...(await list(w, 'ReferenceGrant', a)), ...(await list(w, 'ReferenceGrant', b))];
+    assert.deepEqual(
+      routes.map((r) => r.metadata.name),
+      ['my-app-routes', 'pay-routes-80', 'pay-routes-9090'],
+    );
+    for (const o of [...routes, ...grants]) assert.deepEqual(o.metadata.labels, MANAGED);
+    assert.deepEqual(
+      grants.map((g) => [g.metadata.namespace, (g.spec as { to: { name: string }[] }).to.map((t) => t.name)]),
+      [
+        [a, ['my-app']],
+        [b, ['pay']],
+      ],
+    );
+
+    // The apiserver filled in the CRD's defaults (weight 1 on each backendRef, for one): still no change.
+    assert.equal((routes[0]!.spec as { rules: { backendRefs: { weight?: number }[] }[] }).rules[0]!.backendRefs[0]!.weight, 1);
+    const again = await w.vsop(['sync', '--diff']);
+    assert.deepEqual([again.code, again.stdout], [0, ''], again.stderr);
+    const second = await w.vsop(['sync']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.stdout.split('\n').filter((l) => l && !l.endsWith(' unchanged')).length, 0, second.stdout);
+    assert.deepEqual(
+      versions([...(await list(w, 'HTTPRoute', w.prod)), ...(await list(w, 'ReferenceGrant', a)), ...(await list(w, 'ReferenceGrant', b))]),
+      versions([...routes, ...grants]),
+    );
+
+    await assertStrictlyValid(w, [...routes, ...grants]);
+
+    // Istio, given what the apiserver stored, sends the header to the copy and the rest to production.
+    const services = await Promise.all([w.prod, a, b].map((ns) => w.services(ns)));
+    const results = await simulate({
+      // The world's Services are headless (the test cluster's IP range is small); Istio routes by VIP.
+      services: toYamlStream(
+        services.flat().map((svc) => {
+          const { clusterIP: _ip, clusterIPs: _ips, ...spec } = svc.spec ?? {};
+          return withoutServerFields({ ...svc, apiVersion: 'v1', kind: 'Service', spec });
+        }),
+      ),
+      virtualServices: toYamlStream([...routes, ...grants].map(withoutServerFields)),
+      calls: [
+        { host: `my-app.${w.prod}.svc.cluster.local`, port: 80, from: w.prod, headers: { 'x-developer': a } },
+        { host: `my-app.${w.prod}.svc.cluster.local`, port: 80, from: w.prod },
+        { host: `pay.${w.prod}.svc.cluster.local`, port: 9090, from: w.prod, headers: { 'x-developer': b } },
+        { host: `pay.${w.prod}.svc.cluster.local`, port: 9090, from: w.prod, headers: { 'x-developer': a } },
+      ],
+    });
+    assert.deepEqual(
+      results.map((r) => r.error ?? r.cluster),
+      [
+        `outbound|80||my-app.${a}.svc.cluster.local`,
+        `outbound|80||my-app.${w.prod}.svc.cluster.local`,
+        `outbound|9090||pay.${b}.svc.cluster.local`,
+        `outbound|9090||pay.${w.prod}.svc.cluster.local`,
+      ],
+    );
+  });
+
+  it('keeps what others add to its route, puts its rules back, and follows a copy that goes: route updated, grant deleted', async () => {
+    const w = await makeWorld(cluster, 'hrlife', { devs: 2, config: { routeKind: 'HTTPRoute' } });
+    const [a] = w.devs as [string, string];
+    await w.service(w.prod, 'web');
+    await w.service(a, 'web');
+    assert.equal((await w.vsop(['sync'])).code, 0);
+    const [route] = await list(w, 'HTTPRoute', w.prod);
+    assert.ok(route);
+
+    // Someone labels the route and rewrites its rules: the label stays, the rules come back.
+    const edited = structuredClone(route) as KubeObject & { spec: { rules: unknown[] } };
+    edited.metadata.labels = { ...edited.metadata.labels, team: 'web' };
+    edited.spec.rules = edited.spec.rules.slice(-1);
+    const put = await kubeRequest(w.admin, 'PUT', objectPath(edited as never), { body: edited });
+    assert.equal(put.status, 200, summary(put));
+    const changed = (out: string) => out.split('\n').filter((l) => l && !l.endsWith(' unchanged'));
+    const fixed = await w.vsop(['sync']);
+    assert.deepEqual(changed(fixed.stdout), [`httproute ${w.prod}/web-routes updated`], fixed.stderr);
+    const [after] = await list(w, 'HTTPRoute', w.prod);
+    assert.equal(after!.metadata.labels!.team, 'web');
+    assert.equal((after!.spec as { rules: unknown[] }).rules.length, 2);
+
+    await w.deleteService(a, 'web');
+    const gone = await w.vsop(['sync']);
+    assert.equal(gone.code, 0, gone.stderr);
+    assert.deepEqual(changed(gone.stdout), [`referencegrant ${a}/vsop-from-${w.prod} deleted`, `httproute ${w.prod}/web-routes updated`]);
+    assert.deepEqual(await list(w, 'ReferenceGrant', a), []);
+  });
+
+  it('leaves alone an HTTPRoute and a ReferenceGrant it did not create, also one of its own name', async () => {
+    const w = await makeWorld(cluster, 'hrforeign', { devs: 2, config: { routeKind: 'HTTPRoute' } });
+    const [a, b] = w.devs as [string, string];
+    await w.service(w.prod, 'web');
+    await w.service(a, 'web');
+    await w.service(b, 'web');
+    const foreignRoute = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'team-canary', namespace: w.prod },
+      spec: {
+        parentRefs: [{ group: '', kind: 'Service', name: 'web' }],
+        rules: [{ matches: [{ headers: [{ name: 'x-canary', value: 'yes' }] }], backendRefs: [{ name: 'web', port: 80 }] }],
+      },
+    };
+    const grantSpec = { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: w.prod }], to: [{ group: '', kind: 'Service' }] };
+    const foreignGrant = { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', metadata: { name: 'team-grant', namespace: a }, spec: grantSpec };
+    // A grant of the name vsop wants, made by someone else: vsop says so and writes the rest.
+    const squatter = { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', metadata: { name: `vsop-from-${w.prod}`, namespace: b }, spec: grantSpec };
+    for (const o of [foreignRoute, foreignGrant, squatter]) {
+      const res = await createObject(w.admin, o);
+      assert.equal(res.status, 201, summary(res));
+    }
+    const before = versions([...(await list(w, 'HTTPRoute', w.prod)), ...(await list(w, 'ReferenceGrant', a)), ...(await list(w, 'ReferenceGrant', b))]);
+
+    const sync = await w.vsop(['sync']);
+    assert.equal(sync.code, 8, sync.stderr);
+    assert.match(sync.stderr, /hint: rename or label the existing ReferenceGrant, or pass --adopt/);
+    assert.match(sync.stderr, new RegExp(`conflict: referencegrant ${b}/vsop-from-${w.prod} exists without the label managed-by=virtualservice-operator; vsop leaves it alone`));
+    assert.equal(sync.stdout, `referencegrant ${a}/vsop-from-${w.prod} created\nhttproute ${w.prod}/web-routes created\n`);
+    const now = versions([...(await list(w, 'HTTPRoute', w.prod)), ...(await list(w, 'ReferenceGrant', a)), ...(await list(w, 'ReferenceGrant', b))]);
+    for (const [k, v] of Object.entries(before)) assert.equal(now[k], v, `${k} untouched`);
+  });
+});

@@ -1,0 +1,171 @@
+// The plan for HTTPRoutes and ReferenceGrants (routeKind HTTPRoute): ownership, the object scope of
+// deletes, the CRD's defaults, and apply's order (creates before deletes).
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { applyPlan } from '../../src/apply.ts';
+import { httpRouteSpecWithDefaults, withDefaults } from '../../src/core/gateway/defaults.ts';
+import { planGateway, planGatewayObject } from '../../src/core/gateway/plan.ts';
+import type { Action } from '../../src/core/plan.ts';
+import type { HTTPRoute, ReferenceGrant } from '../../src/core/render/httproute.ts';
+import { planSnapshot } from '../../src/reconcile.ts';
+import { FakePort } from '../helpers/fake-port.ts';
+import { service } from '../helpers/fixtures.ts';
+
+const MANAGED = { 'managed-by': 'virtualservice-operator' };
+
+function route(
+  name: string,
+  opts: { namespace?: string; managed?: boolean; service?: string; rules?: HTTPRoute['spec']['rules']; labels?: Record<string, string> } = {},
+): HTTPRoute {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: {
+      name,
+      namespace: opts.namespace ?? 'prod',
+      labels: { ...(opts.managed === false ? {} : MANAGED), ...opts.labels },
+      annotations: { 'vsop.io/service': opts.service ?? 'web' },
+    },
+    spec: { parentRefs: [{ group: '', kind: 'Service', name: 'web' }], rules: opts.rules ?? [{ backendRefs: [{ name: 'web', port: 80 }] }] },
+  };
+}
+
+function grant(namespace: string, name = 'vsop-from-prod', managed = true): ReferenceGrant {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1beta1',
+    kind: 'ReferenceGrant',
+    metadata: { name, namespace, ...(managed ? { labels: MANAGED } : {}) },
+    spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'prod' }], to: [{ group: '', kind: 'Service', name: 'web' }] },
+  };
+}
+
+/** The route as the apiserver stores it: the CRD's defaults filled in. */
+const stored = (r: HTTPRoute): HTTPRoute => ({ ...r, spec: httpRouteSpecWithDefaults(r.spec) });
+
+const ids = (actions: readonly { type: string; kind: string; namespace: string; name: string }[]) => actions.map((a) => `${a.type} ${a.kind} ${a.namespace}/${a.name}`);
+
+describe('the CRD defaults', () => {
+  it('fills in what the apiserver would, and nothing it would not', () => {
+    const spec = httpRouteSpecWithDefaults({
+      parentRefs: [{ name: 'gw' }, { group: '', kind: 'Service', name: 'web' }],
+      rules: [{ matches: [{ headers: [{ name: 'x', value: 'y' }] }], backendRefs: [{ name: 'web', port: 80 }] }, { backendRefs: [{ name: 'web', port: 80, weight: 0 }] }],
+    });
+    assert.deepEqual(spec, {
+      parentRefs: [
+        { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'gw' },
+        { group: '', kind: 'Service', name: 'web' },
+      ],
+      rules: [
+        {
+          matches: [{ path: { type: 'PathPrefix', value: '/' }, headers: [{ type: 'Exact', name: 'x', value: 'y' }] }],
+          backendRefs: [{ group: '', kind: 'Service', name: 'web', port: 80, weight: 1 }],
+        },
+        { matches: [{ path: { type: 'PathPrefix', value: '/' } }], backendRefs: [{ group: '', kind: 'Service', name: 'web', port: 80, weight: 0 }] },
+      ],
+    });
+  });
+
+  it('a default that is itself defaulted, and a value never changed in place', () => {
+    const input = { rules: [{ matches: [{ path: { value: '/api' } }] }] };
+    const copy = structuredClone(input);
+    assert.deepEqual(httpRouteSpecWithDefaults(input), { rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/api' } }] }] });
+    assert.deepEqual(input, copy);
+    assert.deepEqual(httpRouteSpecWithDefaults({}), { rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/' } }] }] });
+    assert.equal(withDefaults(undefined, {}), undefined);
+  });
+});
+
+describe('planGateway', () => {
+  it('a route stored with the defaults filled in is unchanged; a changed rule is an update that keeps what others set', () => {
+    const want = route('web-routes');
+    const stored = { ...route('web-routes', { labels: { team: 'web' } }), spec: httpRouteSpecWithDefaults(want.spec) };
+    stored.metadata.resourceVersion = '7';
+    assert.equal((planGatewayObject(want, stored, false) as Action).type, 'unchanged');
+    const changed = planGatewayObject(route('web-routes', { rules: [{ backendRefs: [{ name: 'web', port: 8080 }] }] }), stored, false) as Action;
+    assert.equal(changed.type, 'update');
+    assert.equal(changed.after!.metadata.labels!.team, 'web');
+    assert.equal(changed.after!.metadata.resourceVersion, '7');
+  });
+
+  it('an object of its name without the label is a finding, unless adopted', () => {
+    const foreign = route('web-routes', { managed: false });
+    const outcome = planGatewayObject(route('web-routes'), foreign, false);
+    assert.ok('code' in outcome);
+    assert.equal(outcome.code, 'unmanaged-conflict');
+    assert.equal(outcome.objectKind, 'HTTPRoute');
+    assert.equal((planGatewayObject(route('web-routes'), foreign, true) as Action).type, 'update');
+  });
+
+  it("deletes only vsop's own: managed routes of the production namespace, managed grants of its name for this production namespace", () => {
+    const live = {
+      httpRoutes: [route('gone-routes'), route('foreign', { managed: false }), route('elsewhere', { namespace: 'dev-a' }), stored(route('web-routes'))],
+      referenceGrants: [grant('dev-a'), grant('dev-b'), grant('dev-c', 'team-grant', false), grant('dev-d', 'vsop-from-other-prod'), grant('dev-e', 'vsop-from-prod', false)],
+    };
+    const p = planGateway({ httpRoutes: [route('web-routes')], referenceGrants: [grant('dev-a')] }, live, { defaultNamespace: 'prod' });
+    assert.deepEqual(ids(p.actions), [
+      'unchanged HTTPRoute prod/web-routes',
+      'delete HTTPRoute prod/gone-routes',
+      'unchanged ReferenceGrant dev-a/vsop-from-prod',
+      'delete ReferenceGrant dev-b/vsop-from-prod',
+    ]);
+    assert.deepEqual(p.findings, []);
+  });
+
+  it('sync SERVICE: the routes of other Services are neither written nor deleted', () => {
+    const live = { httpRoutes: [route('api-routes', { service: 'api' }), route('old-routes', { service: 'old' })], referenceGrants: [] };
+    const p = planGateway({ httpRoutes: [route('web-routes'), route('api-routes', { service: 'api', rules: [] })], referenceGrants: [] }, live, {
+      defaultNamespace: 'prod',
+      services: ['web'],
+    });
+    assert.deepEqual(ids(p.actions), ['create HTTPRoute prod/web-routes']);
+  });
+});
+
+describe('routeKind HTTPRoute, planned from a snapshot', () => {
+  const config = { text: 'defaultNamespace: prod\nrouteKind: HTTPRoute\ndeveloperNamespaces: [dev-a]\n', source: 'test' };
+  const services = [service('prod', 'web'), service('dev-a', 'web')];
+
+  it("plans the routes and grants, and deletes vsop's VirtualServices (the switch)", () => {
+    const vs = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'web-virtual-service', namespace: 'prod', labels: MANAGED, annotations: { 'vsop.io/service': 'web' } },
+      spec: { hosts: ['web'], http: [{ route: [{ destination: { host: 'web.prod.svc.cluster.local' } }] }] },
+    };
+    const r = planSnapshot({ config, services, virtualServices: [vs] });
+    assert.deepEqual(ids(r.plan.actions), ['create ReferenceGrant dev-a/vsop-from-prod', 'create HTTPRoute prod/web-routes', 'delete VirtualService prod/web-virtual-service']);
+  });
+
+  it('carries the overrides recorded on the VirtualService over to the HTTPRoute', () => {
+    const overrides = JSON.stringify({ version: 1, routes: [{ namespace: 'dev-a', headers: [{ name: 'x-user', value: 'alice' }] }] });
+    const vs = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'web-virtual-service', namespace: 'prod', labels: MANAGED, annotations: { 'vsop.io/service': 'web', 'vsop.io/overrides': overrides } },
+      spec: { hosts: ['web'], http: [] },
+    };
+    const r = planSnapshot({ config, services, virtualServices: [vs] });
+    const created = r.plan.actions.find((a) => a.kind === 'HTTPRoute')!;
+    assert.equal(created.after!.metadata.annotations!['vsop.io/overrides'], overrides);
+    assert.ok(JSON.stringify(created.after!.spec).includes('"x-user"'), 'the hand route is rendered');
+  });
+});
+
+describe('apply', () => {
+  it('writes every create and update before any delete', async () => {
+    const port = new FakePort();
+    port.put(route('old-routes'));
+    const actions: Action[] = [
+      { type: 'delete', kind: 'HTTPRoute', namespace: 'prod', name: 'old-routes', service: 'web', live: port.get('HTTPRoute', 'prod', 'old-routes') as HTTPRoute },
+      { type: 'create', kind: 'HTTPRoute', namespace: 'prod', name: 'web-routes', service: 'web', desired: route('web-routes'), after: route('web-routes') },
+      { type: 'create', kind: 'ReferenceGrant', namespace: 'dev-a', name: 'vsop-from-prod', service: undefined, desired: grant('dev-a'), after: grant('dev-a') },
+    ];
+    const results = await applyPlan(actions, port, { concurrency: 8 });
+    assert.deepEqual(
+      results.map((r) => r.result),
+      ['deleted', 'created', 'created'],
+    );
+    assert.deepEqual(port.writes(), ['create HTTPRoute/prod/web-routes', 'create ReferenceGrant/dev-a/vsop-from-prod', 'delete HTTPRoute/prod/old-routes']);
+  });
+});
