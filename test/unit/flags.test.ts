@@ -10,6 +10,7 @@ describe('duration flags', () => {
     [['sync', '-f', 'examples/seed', '--request-timeout', '9999999999'], /--request-timeout <duration>' argument '9999999999' is invalid\. expected a duration from 1s to 1h/],
     [['sync', '-f', 'examples/seed', '--timeout', '0'], /--timeout <duration>' argument '0' is invalid\. expected a duration from 1s to 24h/],
     [['watch', '--resync-period', '0'], /--resync-period <duration>' argument '0' is invalid\. expected a duration from 10s to 24h/],
+    [['watch', '--stuck-after', '5s'], /--stuck-after <duration>' argument '5s' is invalid\. expected a duration from 10s to 24h/],
     [['watch', '--retry-period', '0'], /--retry-period <duration>' argument '0' is invalid\. expected a duration from 100ms to 1m/],
     [['watch', '--lease-duration', '11m'], /--lease-duration <duration>' argument '11m' is invalid\. expected a duration from 1s to 10m/],
     [
