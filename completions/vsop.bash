@@ -162,13 +162,18 @@ _vsop() {
       COMPREPLY=($(compgen -W "--health-probe-bind-address --metrics-bind-address --leader-elect --leader-election-id --leader-election-namespace --lease-duration --renew-deadline --retry-period --workers --resync-period --stuck-after --log-level --log-format -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "xds")
       case "$prev" in
+      --address) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --health-probe-bind-address) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --metrics-bind-address) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --log-level) COMPREPLY=($(compgen -W "debug info error" -- "$cur")); return ;;
+      --log-format) COMPREPLY=($(compgen -W "json console" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "render -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "render --address --health-probe-bind-address --metrics-bind-address --log-level --log-format -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "xds render")
       case "$prev" in
       -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;

@@ -11,7 +11,7 @@ _vsop() {
     '--context[the kubeconfig context to use]:value:()' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '1:command:((render\:"print the VirtualServices that should exist" sync\:"compute the VirtualServices that should exist and show or apply the difference" route\:"route by hand\: header routes, weights, taking routes away; recorded in the VirtualService, so sync and watch keep them" clear\:"production-only routing\: take every developer route of these Services away (kept by sync and watch until route reset)" status\:"show, per production Service and developer namespace, where the header leads and whether the VirtualService is in sync" trace\:"show where one request goes and why, by Istio'\''s rules\: the VirtualService that applies, the route it meets, the destination" watch\:"reconcile continuously, as a Deployment\: the drop-in replacement for the VirtualService operator" xds\:"serve the routing over xDS to Envoy and proxyless gRPC clients" config\:"work with the vsop configuration" version\:"print vsop'\''s version and, from the current kubeconfig context, the Kubernetes and Istio versions of the cluster" completion\:"print a shell completion script"))' \
+    '1:command:((render\:"print the VirtualServices that should exist" sync\:"compute the VirtualServices that should exist and show or apply the difference" route\:"route by hand\: header routes, weights, taking routes away; recorded in the VirtualService, so sync and watch keep them" clear\:"production-only routing\: take every developer route of these Services away (kept by sync and watch until route reset)" status\:"show, per production Service and developer namespace, where the header leads and whether the VirtualService is in sync" trace\:"show where one request goes and why, by Istio'\''s rules\: the VirtualService that applies, the route it meets, the destination" watch\:"reconcile continuously, as a Deployment\: the drop-in replacement for the VirtualService operator" xds\:"serve the routing over xDS (an Aggregated Discovery Service) to Envoy and proxyless gRPC clients, as a Deployment" config\:"work with the vsop configuration" version\:"print vsop'\''s version and, from the current kubeconfig context, the Kubernetes and Istio versions of the cluster" completion\:"print a shell completion script"))' \
     '*::arg:->sub'
   case $state in sub)
     case $words[1] in
@@ -239,6 +239,11 @@ _vsop_watch() {
 _vsop_xds() {
   local state
   _arguments -s \
+    '--address[where the xDS (ADS) server listens, without TLS]:value:()' \
+    '--health-probe-bind-address[where /healthz and /readyz listen]:value:()' \
+    '--metrics-bind-address[where Prometheus /metrics listens ("0" turns it off)]:value:()' \
+    '--log-level[least severe level logged]:value:(debug info error)' \
+    '--log-format[json lines, or console for people]:value:(json console)' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \

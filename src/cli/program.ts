@@ -283,7 +283,19 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     ['As deployments/deployment.yaml runs it: replicas elect one writer', 'vsop watch --leader-elect'],
   ]);
 
-  const xds = program.command('xds').description('serve the routing over xDS to Envoy and proxyless gRPC clients');
+  const xds = program
+    .command('xds')
+    .description('serve the routing over xDS (an Aggregated Discovery Service) to Envoy and proxyless gRPC clients, as a Deployment')
+    .option('--address <address>', 'where the xDS (ADS) server listens, without TLS', ':18000')
+    .option('--health-probe-bind-address <address>', 'where /healthz and /readyz listen', ':8081')
+    .option('--metrics-bind-address <address>', 'where Prometheus /metrics listens ("0" turns it off)', ':8080')
+    .addOption(new Option('--log-level <level>', 'least severe level logged').choices(['debug', 'info', 'error']).default('info'))
+    .addOption(new Option('--log-format <format>', 'json lines, or console for people').choices(['json', 'console']).default('json'))
+    .action(action(async (_args, opts) => (await import('./xds-serve.ts')).xds(io, opts as never)));
+  examples(xds, [
+    ["Serve the current kubeconfig context's cluster to xDS clients on :18000", 'vsop xds'],
+    ['The resources it would serve, with no cluster', 'vsop xds render -f examples/xds'],
+  ]);
   xds
     .command('render')
     .description('print the xDS resources that would be served (Listeners, RouteConfigurations, Clusters, ClusterLoadAssignments) as JSON')

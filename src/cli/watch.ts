@@ -155,7 +155,7 @@ function hostOf(server: string): string {
   }
 }
 
-function aborted(signal: AbortSignal): Promise<void> {
+export function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
 }
 
@@ -166,7 +166,7 @@ type Handler = (path: string) => Promise<{ status: number; body: string; type?: 
  * listens; an address that cannot be listened on (taken, not this host's) is a usage error, so watch never
  * runs without the probes its Deployment waits for.
  */
-async function serve(address: string, what: string, log: ReturnType<typeof createLogger>, handler: Handler): Promise<Server | undefined> {
+export async function serve(address: string, what: string, log: ReturnType<typeof createLogger>, handler: Handler): Promise<Server | undefined> {
   if (address === '0') return undefined;
   const m = /^(.*):(\d+)$/.exec(address);
   if (!m || Number(m[2]) > 65535) throw new UsageError(`${what} address "${address}" is not HOST:PORT or :PORT (a port from 0 to 65535)`);

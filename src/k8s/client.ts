@@ -271,6 +271,8 @@ const CUSTOM: Partial<Record<Collection['resource'], { kind: string; apiVersion:
   // The Gateway API's standard channel serves HTTPRoute at v1, ReferenceGrant only at v1beta1 (v1.3.0).
   httproutes: { kind: 'HTTPRoute', apiVersion: `${GATEWAY_GROUP}/v1` },
   referencegrants: { kind: 'ReferenceGrant', apiVersion: `${GATEWAY_GROUP}/v1beta1` },
+  // Read by vsop xds alone, for the endpoints it serves.
+  endpointslices: { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1' },
 };
 
 function collectionPath(c: Collection): string {

@@ -31,7 +31,7 @@ export interface WatchEvent<T> {
 
 /** What a watch is of: a collection, optionally narrowed by label or field. */
 export interface Collection {
-  resource: 'services' | 'virtualservices' | 'configmaps' | 'httproutes' | 'referencegrants';
+  resource: 'services' | 'virtualservices' | 'configmaps' | 'httproutes' | 'referencegrants' | 'endpointslices';
   /** '' for all namespaces. */
   namespace: string;
   apiVersion?: string;

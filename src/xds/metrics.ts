@@ -1,7 +1,7 @@
 // Prometheus metrics of `vsop xds`: clients connected, responses pushed, ACKs and NACKs per resource type,
 // resources served, snapshots built. One registry per process, never the global one.
 
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 const TYPE = ['type'] as const;
 
@@ -31,6 +31,5 @@ export class XdsMetrics {
       this.acks.inc({ type: t }, 0);
       this.nacks.inc({ type: t }, 0);
     }
-    collectDefaultMetrics({ register: this.registry });
   }
 }

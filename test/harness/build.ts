@@ -37,6 +37,11 @@ export async function vsOperatorBinary(anchors: string): Promise<string> {
   return runScript(`${testDir}anchors/build.sh`, [anchors]);
 }
 
+/** Builds (once) and returns xds-client (test/xds): grpc-go's xDS client and test backends. */
+export async function xdsClientBinary(): Promise<string> {
+  return runScript(`${testDir}xds/build.sh`, []);
+}
+
 function runScript(script: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -19,18 +19,20 @@ export interface Watcher {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; ms: number }>;
 }
 
+/** `vsop watch` (or `vsop xds`, the other long-running command) with `args`, its probes and metrics on free ports. */
 export async function startWatch(args: string[], env: Record<string, string>): Promise<Watcher> {
   const [healthPort, metricsPort] = [await freePort(), await freePort()];
+  const command = args.findIndex((a) => a === 'watch' || a === 'xds');
   const child = spawn(
     process.execPath,
     [
       BIN,
-      ...args.slice(0, args.indexOf('watch') + 1),
+      ...args.slice(0, command + 1),
       '--health-probe-bind-address',
       `127.0.0.1:${healthPort}`,
       '--metrics-bind-address',
       `127.0.0.1:${metricsPort}`,
-      ...args.slice(args.indexOf('watch') + 1),
+      ...args.slice(command + 1),
     ],
     { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
   );

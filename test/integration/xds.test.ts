@@ -1,0 +1,161 @@
+// vsop xds end to end, with a real xDS client nobody here wrote: grpc-go's (test/xds, built from Go
+// modules), resolving `xds:///greeter.<prod>.svc.cluster.local:50051` through a bootstrap that points at
+// `vsop xds`, which reads the real apiserver. The "production" and developer backends are gRPC servers on
+// loopback run by the same program; vsop learns their ports from EndpointSlices created here (the test
+// cluster runs no EndpointSlice controller; the apiserver refuses loopback addresses in them, so they say
+// 192.0.2.1, a documentation address the client dials as 127.0.0.1). The client keeps running while Services come and go.
+
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { after, before, describe, it } from 'node:test';
+import { xdsClientBinary } from '../harness/build.ts';
+import { testCluster } from '../harness/cluster.ts';
+import { kubeRequest, summary } from '../harness/kube.ts';
+import { freePort } from '../harness/processes.ts';
+import { skipReason } from '../harness/require.ts';
+import { eventually, parseMetrics, startWatch, type Watcher } from '../helpers/watcher.ts';
+import { type Cluster, makeWorld, type World } from '../helpers/world.ts';
+
+const skip = skipReason();
+let cluster: Cluster;
+before(async () => {
+  if (!skip) cluster = await testCluster();
+});
+after(async () => cluster?.release());
+
+const PORT = 50051;
+
+/** The Go program: its backends' ports, and `call` answering with where the calls went. */
+async function goClient(adsPort: number, backends: string[]) {
+  const child: ChildProcess = spawn(await xdsClientBinary(), ['-backends', backends.join(',')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: {
+      PATH: process.env.PATH ?? '',
+      GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify({
+        xds_servers: [{ server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+        node: { id: 'xds-e2e', locality: {} },
+      }),
+    },
+  });
+  process.once('exit', () => child.kill('SIGKILL'));
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const ports = new Map<string, number>();
+  for (;;) {
+    const { value, done } = await lines.next();
+    if (done) throw new Error('xds-client ended before it was ready');
+    if (value === 'ready') break;
+    const [, name, port] = (value as string).split(' ');
+    ports.set(name!, Number(port));
+  }
+  return {
+    ports,
+    /** `n` calls through the long-lived channel; how many each backend answered, and the errors. */
+    async call(n: number, target: string, header?: string): Promise<{ counts: Record<string, number>; errors: Record<string, number> }> {
+      child.stdin!.write(`call ${n} ${target}${header ? ` ${header}` : ''}\n`);
+      const { value } = await lines.next();
+      return JSON.parse(value as string);
+    },
+    stop: () => child.kill('SIGTERM'),
+  };
+}
+
+function endpointSlice(namespace: string, service: string, port: number) {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: `${service}-1`, namespace, labels: { 'kubernetes.io/service-name': service } },
+    addressType: 'IPv4',
+    // The world's Services name their ports p<port>; the slice port of the same name serves it.
+    ports: [{ name: `p${PORT}`, port, protocol: 'TCP' }],
+    // The apiserver refuses loopback addresses here: TEST-NET-1 (RFC 5737), which xds-client dials as 127.0.0.1.
+    endpoints: [{ addresses: ['192.0.2.1'], conditions: { ready: true } }],
+  };
+}
+
+describe('vsop xds with grpc-go as the client (real apiserver)', { skip }, () => {
+  let w: World;
+  let dev: string;
+  let client: Awaited<ReturnType<typeof goClient>>;
+  let server: Watcher;
+  let target: string;
+
+  const slices = (ns: string) => `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`;
+  const createSlice = async (ns: string, backend: string) => {
+    const res = await kubeRequest(w.admin, 'POST', slices(ns), { body: endpointSlice(ns, 'greeter', client.ports.get(backend)!) });
+    assert.equal(res.status, 201, summary(res));
+  };
+  const deleteSlice = async (ns: string) => {
+    const res = await kubeRequest(w.admin, 'DELETE', `${slices(ns)}/greeter-1`);
+    assert.equal(res.status, 200, summary(res));
+  };
+  /** Calls until all `n` land on `backend` (the change reaches a running client asynchronously). */
+  const reaches = (backend: string, header?: string, n = 20) =>
+    eventually(`${n} calls${header ? ` with ${header}` : ''} to reach ${backend}`, async () => (await client.call(n, target, header)).counts[backend] === n, 30_000);
+  const metric = async (name: string) => {
+    const series = parseMetrics((await server.get(`${server.metrics}/metrics`)).body);
+    return [...series].filter(([k]) => k.startsWith(`${name}{`)).reduce((s, [, v]) => s + v, 0);
+  };
+
+  before(async () => {
+    if (skip) return;
+    w = await makeWorld(cluster, 'xds', { devs: 1 });
+    dev = w.devs[0]!;
+    target = `xds:///greeter.${w.prod}.svc.cluster.local:${PORT}`;
+    const adsPort = await freePort();
+    client = await goClient(adsPort, ['production', 'developer']);
+    await w.service(w.prod, 'greeter', { ports: [PORT] });
+    await createSlice(w.prod, 'production');
+    await w.service(dev, 'greeter', { ports: [PORT] });
+    await createSlice(dev, 'developer');
+    server = await startWatch(['--config-namespace', w.configNamespace, 'xds', '--address', `127.0.0.1:${adsPort}`, '--log-level', 'debug'], {
+      KUBECONFIG: cluster.adminKubeconfig,
+    });
+    await eventually('vsop xds /readyz to answer 200', async () => (await server.get(`${server.health}/readyz`)).status === 200, 30_000).catch((err) => {
+      throw new Error(`${(err as Error).message}; its log:\n${server.logs.map((l) => JSON.stringify(l)).join('\n')}`);
+    });
+  });
+
+  after(async () => {
+    client?.stop();
+    if (server) assert.equal((await server.stop()).code, 0);
+  });
+
+  it('sends calls with the routing header to the developer copy, the others to production', async () => {
+    const plain = await client.call(20, target);
+    assert.deepEqual(plain, { counts: { production: 20 }, errors: {} });
+    assert.deepEqual(await client.call(20, target, `x-developer=${dev}`), { counts: { developer: 20 }, errors: {} });
+    assert.deepEqual(await client.call(20, target, 'x-developer=someone-else'), { counts: { production: 20 }, errors: {} });
+  });
+
+  it('moves the header calls to production when the developer Service goes, and back when it returns, while the client runs', async () => {
+    await w.deleteService(dev, 'greeter');
+    await deleteSlice(dev);
+    await reaches('production', `x-developer=${dev}`);
+    await w.service(dev, 'greeter', { ports: [PORT] });
+    await createSlice(dev, 'developer');
+    await reaches('developer', `x-developer=${dev}`);
+    assert.deepEqual((await client.call(10, target)).counts, { production: 10 });
+  });
+
+  it('splits the calls without the header by the weight route add records', async () => {
+    const added = await w.vsop(['route', 'add', 'greeter', '-n', dev, '--weight', '30']);
+    assert.equal(added.code, 0, added.stderr);
+    await eventually('a call without the header to reach the developer copy', async () => ((await client.call(20, target)).counts.developer ?? 0) > 0, 30_000);
+    const n = 400;
+    const got = await client.call(n, target);
+    assert.deepEqual(got.errors, {});
+    // 30% of 400 is 120; the standard deviation is √(400·0.3·0.7) ≈ 9.2: ±5σ.
+    const share = got.counts.developer ?? 0;
+    assert.ok(share >= 74 && share <= 166, `${share} of ${n} calls reached the developer copy, 120 expected`);
+    const reset = await w.vsop(['route', 'reset', 'greeter']);
+    assert.equal(reset.code, 0, reset.stderr);
+    await reaches('production');
+  });
+
+  it('had every response accepted: ACKs counted, no NACK', async () => {
+    assert.equal(await metric('vsop_xds_nacks_total'), 0, server.logs.map((l) => JSON.stringify(l)).join('\n'));
+    assert.ok((await metric('vsop_xds_acks_total')) > 0);
+    assert.ok(server.logs.some((l) => l.msg === 'xds client connected' && l.node === 'xds-e2e'));
+  });
+});
