@@ -39,7 +39,7 @@ export async function vsOperatorBinary(anchors: string): Promise<string> {
 
 /** Builds (once) and returns xds-client (test/xds): grpc-go's xDS client and test backends. */
 export async function xdsClientBinary(): Promise<string> {
-  return runScript(`${testDir}xds/build.sh`, []);
+  return process.env.VSOP_XDS_CLIENT || runScript(`${testDir}xds/build.sh`, []);
 }
 
 function runScript(script: string, args: string[]): Promise<string> {

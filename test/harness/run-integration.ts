@@ -7,13 +7,14 @@
 //   VSOP_TEST_VSOP_KUBECONFIG  kubeconfig of the vsop user (the RBAC fixture's rights only)
 //   VSOP_TEST_SERVER           https://127.0.0.1:PORT
 //   VSOP_ISTIO_CHECK           the istio-check binary (see istio.ts)
+//   VSOP_XDS_CLIENT            grpc-go's xDS client for the vsop xds test (test/xds)
 // and stops the cluster afterwards, also on failure and on Ctrl-C. Exits with
 // the test run's code. With VSOP_SKIP_CLUSTER_TESTS=1 nothing is built or
 // started and the tests run so that they report themselves as skipped.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { istioCheckBinary } from './build.ts';
+import { istioCheckBinary, xdsClientBinary } from './build.ts';
 import { startCluster, type Cluster } from './cluster.ts';
 import { diesWithUs } from './processes.ts';
 import { clusterTestsSkipped } from './require.ts';
@@ -46,6 +47,7 @@ async function main(): Promise<number> {
     process.stderr.write('vsop-test: VSOP_SKIP_CLUSTER_TESTS is set: no cluster; the real-cluster tests will report as skipped\n');
   } else {
     env.VSOP_ISTIO_CHECK = await istioCheckBinary();
+    env.VSOP_XDS_CLIENT = await xdsClientBinary();
     cluster = await startCluster();
     Object.assign(env, {
       VSOP_TEST_CLUSTER_DIR: cluster.dir,
