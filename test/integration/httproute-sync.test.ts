@@ -2,7 +2,9 @@
 // standard-channel CRDs (v1.3.0, CEL rules included): vsop creates the HTTPRoutes and ReferenceGrants, a
 // second run plans nothing (the CRD's defaults, filled in by the apiserver, are no change), every object
 // stored passes strict field validation, objects vsop did not create are left alone, and Istio's
-// simulation of what was stored sends the header where it should. Run alone with
+// simulation of what was stored sends the header where it should. Switching routeKind and back moves
+// each Service's routing in one plan, and a watch of both kinds never sees a Service without a route
+// object. Run alone with
 //   node test/harness/run-integration.ts test/integration/httproute-sync.test.ts
 
 import assert from 'node:assert/strict';
@@ -207,5 +209,113 @@ describe('vsop sync, routeKind HTTPRoute (real apiserver)', { skip }, () => {
     assert.equal(sync.stdout, `referencegrant ${a}/vsop-from-${w.prod} created\nhttproute ${w.prod}/web-routes created\n`);
     const now = versions([...(await list(w, 'HTTPRoute', w.prod)), ...(await list(w, 'ReferenceGrant', a)), ...(await list(w, 'ReferenceGrant', b))]);
     for (const [k, v] of Object.entries(before)) assert.equal(now[k], v, `${k} untouched`);
+  });
+});
+
+/** Every event of a namespace's VirtualServices and HTTPRoutes since `since`, in the apiserver's (etcd's) order. */
+async function events(w: World, since: string): Promise<{ type: string; kind: string; name: string; rv: bigint }[]> {
+  const out: { type: string; kind: string; name: string; rv: bigint }[] = [];
+  for (const [kind, path] of [
+    ['VirtualService', `/apis/networking.istio.io/v1/namespaces/${w.prod}/virtualservices`],
+    ['HTTPRoute', gatewayApiPath('HTTPRoute', w.prod)],
+  ] as const) {
+    // A watch from a past resourceVersion replays every event since, then ends after timeoutSeconds.
+    const res = await kubeRequest(w.admin, 'GET', `${path}?watch=1&resourceVersion=${since}&timeoutSeconds=1`);
+    assert.equal(res.status, 200, summary(res));
+    for (const line of res.text.split('\n').filter(Boolean)) {
+      const e = JSON.parse(line) as { type: string; object: KubeObject };
+      out.push({ type: e.type, kind, name: e.object.metadata.name, rv: BigInt(e.object.metadata.resourceVersion as string) });
+    }
+  }
+  return out.sort((a, b) => (a.rv < b.rv ? -1 : a.rv > b.rv ? 1 : 0));
+}
+
+/** The resourceVersion of a namespace's VirtualServices now: where a watch of what follows starts. */
+async function now(w: World): Promise<string> {
+  const res = await get(w.admin, `/apis/networking.istio.io/v1/namespaces/${w.prod}/virtualservices`);
+  assert.equal(res.status, 200, summary(res));
+  return res.body.metadata.resourceVersion as string;
+}
+
+/** Walks the events from a state with `start` (kind/name) and checks that some route object is always there. */
+function assertNeverWithout(start: string[], seen: { type: string; kind: string; name: string }[]): void {
+  const present = new Set(start);
+  for (const e of seen) {
+    if (e.type === 'DELETED') present.delete(`${e.kind}/${e.name}`);
+    else present.add(`${e.kind}/${e.name}`);
+    assert.ok(present.size > 0, `after ${e.type} ${e.kind}/${e.name} the Service had no route object: ${seen.map((x) => `${x.type} ${x.kind}/${x.name}`).join(', ')}`);
+  }
+}
+
+describe('switching routeKind (real apiserver)', { skip }, () => {
+  it('moves the routing to HTTPRoutes and back in one plan each, create before delete, keeping the overrides', async () => {
+    const w = await makeWorld(cluster, 'hrmig', { devs: 2 });
+    const [a] = w.devs as [string, string];
+    await w.service(w.prod, 'web');
+    await w.service(a, 'web');
+    assert.equal((await w.vsop(['sync'])).code, 0);
+    const added = await w.vsop(['route', 'add', 'web', '-n', a, '--header', 'x-cid=alice']);
+    assert.equal(added.code, 0, added.stderr);
+    const overrides = (await w.virtualService('web-virtual-service'))!.metadata.annotations!['vsop.io/overrides'];
+    assert.ok(overrides);
+
+    await w.setConfig({ defaultNamespace: w.prod, developerNamespaces: w.devs, routeKind: 'HTTPRoute' });
+    const diff = await w.vsop(['sync', '--diff', '-o', 'json']);
+    assert.equal(diff.code, 1, diff.stderr);
+    const planned = (JSON.parse(diff.stdout) as { actions: { action: string; kind: string; namespace: string; name: string }[] }).actions;
+    assert.deepEqual(
+      planned.map((x) => `${x.action} ${x.kind} ${x.namespace}/${x.name}`),
+      [`create ReferenceGrant ${a}/vsop-from-${w.prod}`, `create HTTPRoute ${w.prod}/web-routes`, `delete VirtualService ${w.prod}/web-virtual-service`],
+    );
+    const before = await now(w);
+    const to = await w.vsop(['sync']);
+    assert.equal(to.code, 0, to.stderr);
+    const forth = await events(w, before);
+    assert.deepEqual(
+      forth.map((e) => `${e.type} ${e.kind}/${e.name}`),
+      ['ADDED HTTPRoute/web-routes', 'DELETED VirtualService/web-virtual-service'],
+    );
+    assertNeverWithout(['VirtualService/web-virtual-service'], forth);
+    const [route] = await list(w, 'HTTPRoute', w.prod);
+    assert.equal(route!.metadata.annotations!['vsop.io/overrides'], overrides);
+    // Istio, given the stored route: the hand route and the developer header reach the copy.
+    const services = (await Promise.all([w.prod, a].map((ns) => w.services(ns)))).flat();
+    const results = await simulate({
+      services: toYamlStream(
+        services.map((svc) => {
+          const { clusterIP: _ip, clusterIPs: _ips, ...spec } = svc.spec ?? {};
+          return withoutServerFields({ ...svc, apiVersion: 'v1', kind: 'Service', spec });
+        }),
+      ),
+      virtualServices: toYamlStream([route!, ...(await list(w, 'ReferenceGrant', a))].map(withoutServerFields)),
+      calls: [
+        { host: `web.${w.prod}.svc.cluster.local`, port: 80, from: w.prod, headers: { 'x-cid': 'alice' } },
+        { host: `web.${w.prod}.svc.cluster.local`, port: 80, from: w.prod, headers: { 'x-developer': a } },
+        { host: `web.${w.prod}.svc.cluster.local`, port: 80, from: w.prod },
+      ],
+    });
+    assert.deepEqual(
+      results.map((r) => r.error ?? r.cluster),
+      [`outbound|80||web.${a}.svc.cluster.local`, `outbound|80||web.${a}.svc.cluster.local`, `outbound|80||web.${w.prod}.svc.cluster.local`],
+    );
+
+    // And back.
+    await w.setConfig({ defaultNamespace: w.prod, developerNamespaces: w.devs });
+    const back = await now(w);
+    const fro = await w.vsop(['sync']);
+    assert.equal(fro.code, 0, fro.stderr);
+    assert.deepEqual(fro.stdout.split('\n').filter(Boolean).sort(), [
+      `httproute ${w.prod}/web-routes deleted`,
+      `referencegrant ${a}/vsop-from-${w.prod} deleted`,
+      `virtualservice ${w.prod}/web-virtual-service created`,
+    ]);
+    const events2 = await events(w, back);
+    assert.deepEqual(
+      events2.map((e) => `${e.type} ${e.kind}/${e.name}`),
+      ['ADDED VirtualService/web-virtual-service', 'DELETED HTTPRoute/web-routes'],
+    );
+    assertNeverWithout(['HTTPRoute/web-routes'], events2);
+    assert.equal((await w.virtualService('web-virtual-service'))!.metadata.annotations!['vsop.io/overrides'], overrides);
+    assert.deepEqual(await list(w, 'ReferenceGrant', a), []);
   });
 });
