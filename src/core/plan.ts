@@ -119,14 +119,7 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
     const blocked = opts.blocked?.get(k);
     if (blocked && have) planned.push(have);
     if (blocked) {
-      findings.push({
-        code: 'invalid-overrides',
-        severity: 'error',
-        namespace: want.metadata.namespace!,
-        name: want.metadata.name,
-        message: blocked.message,
-        service: blocked.service,
-      });
+      findings.push(blockedFinding(want, blocked));
       continue;
     }
     const outcome = planVirtualService(want, have, opts.adopt ?? false);
@@ -210,6 +203,11 @@ function alreadyInLine(want: VirtualService, have: VirtualService): boolean {
     includes(want.metadata.annotations, have.metadata.annotations) &&
     semanticEqual(want.spec, have.spec)
   );
+}
+
+/** The finding for an object that is not written because its overrides cannot be read. */
+export function blockedFinding(want: KubeObject, blocked: { service: string; message: string }): Finding {
+  return { code: 'invalid-overrides', severity: 'error', namespace: want.metadata.namespace!, name: want.metadata.name, message: blocked.message, service: blocked.service };
 }
 
 /** True when applying the plan would write something. */

@@ -7,7 +7,7 @@
 
 import { sameObject } from '../normalize.ts';
 import { isManaged, SERVICE_ANNOTATION } from '../ownership.ts';
-import type { Finding, HTTPRouteAction, ReferenceGrantAction } from '../plan.ts';
+import { blockedFinding, type Finding, type HTTPRouteAction, type ReferenceGrantAction } from '../plan.ts';
 import type { HTTPRoute, ReferenceGrant } from '../render/httproute.ts';
 import { mergeOwned } from '../render/merge.ts';
 import type { KubeObject } from '../types.ts';
@@ -73,14 +73,7 @@ function planKind<T extends ReferenceGrant>(
     wanted.add(k);
     const blocked = opts.blocked?.get(k);
     if (blocked) {
-      findings.push({
-        code: 'invalid-overrides',
-        severity: 'error',
-        namespace: want.metadata.namespace!,
-        name: want.metadata.name,
-        message: blocked.message,
-        service: blocked.service,
-      });
+      findings.push(blockedFinding(want, blocked));
       continue;
     }
     const outcome = planGatewayObject(want, liveByKey.get(k), opts.adopt ?? false);
