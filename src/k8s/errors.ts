@@ -48,6 +48,12 @@ export function toVsopError(err: unknown, op: Operation, server: string): Error 
         hint: "install Istio (or at least its CRDs), or use the version your Istio serves in the template's apiVersion",
       });
     }
+    if (code === 404 && op.resource.endsWith('.gateway.networking.k8s.io') && !op.name) {
+      return new ApiError(`the cluster does not serve ${op.resource} at ${op.apiVersion ?? 'gateway.networking.k8s.io'}: the Gateway API is not installed`, code, 'NotFound', {
+        ...opts,
+        hint: 'install the Gateway API CRDs (standard channel, the release your mesh supports), or set routeKind: VirtualService',
+      });
+    }
     if (code === 404) {
       return new ApiError(`${target} not found`, code, reason, opts);
     }

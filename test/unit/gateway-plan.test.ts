@@ -8,6 +8,9 @@ import { httpRouteSpecWithDefaults, withDefaults } from '../../src/core/gateway/
 import { planGateway, planGatewayObject } from '../../src/core/gateway/plan.ts';
 import type { Action } from '../../src/core/plan.ts';
 import type { HTTPRoute, ReferenceGrant } from '../../src/core/render/httproute.ts';
+import { ApiError } from '../../src/errors.ts';
+import { toVsopError } from '../../src/k8s/errors.ts';
+import { HttpFailure } from '../../src/k8s/http.ts';
 import { planSnapshot } from '../../src/reconcile.ts';
 import { FakePort } from '../helpers/fake-port.ts';
 import { service } from '../helpers/fixtures.ts';
@@ -167,5 +170,20 @@ describe('apply', () => {
       ['deleted', 'created', 'created'],
     );
     assert.deepEqual(port.writes(), ['create HTTPRoute/prod/web-routes', 'create ReferenceGrant/dev-a/vsop-from-prod', 'delete HTTPRoute/prod/old-routes']);
+  });
+});
+
+describe('a cluster without the Gateway API', () => {
+  it('routeKind HTTPRoute: listing HTTPRoutes answered 404 says the Gateway API is not installed, and what to do', () => {
+    const failure = new HttpFailure({
+      status: 404,
+      body: { kind: 'Status', reason: 'NotFound', message: 'the server could not find the requested resource' },
+      headers: {},
+    } as never);
+    const err = toVsopError(failure, { verb: 'list', resource: 'httproutes.gateway.networking.k8s.io', apiVersion: 'gateway.networking.k8s.io/v1' }, 'https://k8s.invalid');
+    assert.ok(err instanceof ApiError);
+    assert.equal(err.status, 404);
+    assert.equal(err.message, 'the cluster does not serve httproutes.gateway.networking.k8s.io at gateway.networking.k8s.io/v1: the Gateway API is not installed');
+    assert.match(err.hint ?? '', /install the Gateway API CRDs/);
   });
 });
