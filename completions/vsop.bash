@@ -173,7 +173,20 @@ _vsop() {
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "render --address --health-probe-bind-address --metrics-bind-address --log-level --log-format -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "bootstrap render --address --health-probe-bind-address --metrics-bind-address --log-level --log-format -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+    "xds bootstrap")
+      case "$prev" in
+      --server) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --node-id) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --route) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --listen-port) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "--grpc --envoy --server --node-id --route --listen-port -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "xds render")
       case "$prev" in
       -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -250,7 +263,8 @@ _vsop_commands() {
     "status") echo "" ;;
     "trace") echo "" ;;
     "watch") echo "" ;;
-    "xds") echo "render" ;;
+    "xds") echo "bootstrap render" ;;
+    "xds bootstrap") echo "" ;;
     "xds render") echo "" ;;
     "config") echo "validate rbac" ;;
     "config validate") echo "" ;;

@@ -251,13 +251,33 @@ _vsop_xds() {
     '--context[the kubeconfig context to use]:value:()' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '1:command:((render\:"print the xDS resources that would be served (Listeners, RouteConfigurations, Clusters, ClusterLoadAssignments) as JSON"))' \
+    '1:command:((bootstrap\:"print a bootstrap pointing an xDS client at vsop xds\: gRPC'\''s (GRPC_XDS_BOOTSTRAP) or Envoy'\''s (-c)" render\:"print the xDS resources that would be served (Listeners, RouteConfigurations, Clusters, ClusterLoadAssignments) as JSON"))' \
     '*::arg:->sub'
   case $state in sub)
     case $words[1] in
+      bootstrap) _vsop_xds_bootstrap ;;
       render) _vsop_xds_render ;;
     esac ;;
   esac
+}
+
+_vsop_xds_bootstrap() {
+  local state
+  _arguments -s \
+    '--grpc[for proxyless gRPC clients (grpc-go, grpc-java, @grpc/grpc-js-xds)]' \
+    '--envoy[for Envoy\: clusters, endpoints and routes over ADS, one static listener for --route]' \
+    '--server[where vsop xds listens (default\: vsop-xds.CONFIG_NAMESPACE.svc.cluster.local\:18000)]:value:()' \
+    '--node-id[the client'\''s node id, in vsop xds'\''s logs]:value:()' \
+    '--route[with --envoy\: the Service port whose routes Envoy'\''s listener serves (a RouteConfiguration name)]:value:()' \
+    '--listen-port[with --envoy\: the port Envoy'\''s listener takes]:value:()' \
+    '(-V --version)'{-V,--version}'[print the version]' \
+    '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
+    '--config-name[name of the vsop ConfigMap]:value:()' \
+    '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
+    '--context[the kubeconfig context to use]:value:()' \
+    '--request-timeout[give up on one API request after this long]:value:()' \
+    '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
+    '*:file:_files'
 }
 
 _vsop_xds_render() {

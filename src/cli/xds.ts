@@ -1,7 +1,10 @@
 // vsop xds render: the Envoy v3 resources `vsop xds` would serve (Listeners, RouteConfigurations, Clusters,
-// ClusterLoadAssignments), as JSON, from files or the cluster: the pull-request review of xDS users.
+// ClusterLoadAssignments), as JSON, from files or the cluster: the pull-request review of xDS users. And
+// vsop xds bootstrap: the bootstrap a client needs to reach vsop xds.
 
 import { renderXds, XDS_KINDS } from '../core/render/xds.ts';
+import { UsageError } from '../errors.ts';
+import { envoyBootstrap, grpcBootstrap } from '../xds/bootstrap.ts';
 import { reconcileOnce } from '../reconcile.ts';
 import type { Io } from './io.ts';
 import { paint } from './paint.ts';
@@ -18,5 +21,28 @@ export async function render(io: Io, services: string[], opts: SourceOptions): P
   });
   printWarnings(io, [...result.warnings, ...warnings], paint(io, opts.color).err.yellow);
   io.out(`${JSON.stringify({ resources: XDS_KINDS.flatMap((k) => resources[k]) }, null, 2)}\n`);
+  return 0;
+}
+
+interface BootstrapCliOptions extends SourceOptions {
+  envoy?: boolean;
+  grpc?: boolean;
+  server?: string;
+  nodeId: string;
+  route?: string;
+  listenPort: number;
+}
+
+/** vsop xds bootstrap: a bootstrap for gRPC's xDS client or for Envoy, pointing at vsop xds. */
+export async function bootstrap(io: Io, opts: BootstrapCliOptions): Promise<number> {
+  if (Boolean(opts.envoy) === Boolean(opts.grpc)) throw new UsageError('say which client the bootstrap is for: --grpc or --envoy');
+  const server = opts.server ?? `vsop-xds.${opts.configNamespace}.svc.cluster.local:18000`;
+  if (!/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(server)) throw new UsageError(`--server "${server}" is not HOST:PORT`);
+  if (opts.envoy && !opts.route)
+    throw new UsageError('--envoy needs --route: the RouteConfiguration its listener serves, a Service host:port (vsop xds render lists them)', {
+      hint: 'vsop xds bootstrap --envoy --route my-app.default.svc.cluster.local:80',
+    });
+  const out = opts.grpc ? grpcBootstrap({ server, nodeId: opts.nodeId }) : envoyBootstrap({ server, nodeId: opts.nodeId, route: opts.route!, listenPort: opts.listenPort });
+  io.out(`${JSON.stringify(out, null, 2)}\n`);
   return 0;
 }

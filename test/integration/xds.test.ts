@@ -14,6 +14,7 @@ import { testCluster } from '../harness/cluster.ts';
 import { kubeRequest, summary } from '../harness/kube.ts';
 import { freePort } from '../harness/processes.ts';
 import { skipReason } from '../harness/require.ts';
+import { runVsop } from '../helpers/run.ts';
 import { eventually, parseMetrics, startWatch, type Watcher } from '../helpers/watcher.ts';
 import { type Cluster, makeWorld, type World } from '../helpers/world.ts';
 
@@ -28,14 +29,15 @@ const PORT = 50051;
 
 /** The Go program: its backends' ports, and `call` answering with where the calls went. */
 async function goClient(adsPort: number, backends: string[]) {
+  const printed = await runVsop(['xds', 'bootstrap', '--grpc', '--server', `127.0.0.1:${adsPort}`, '--node-id', 'xds-e2e']);
+  assert.equal(printed.code, 0, printed.stderr);
+  const bootstrap = printed.stdout;
   const child: ChildProcess = spawn(await xdsClientBinary(), ['-backends', backends.join(',')], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: {
       PATH: process.env.PATH ?? '',
-      GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify({
-        xds_servers: [{ server_uri: `127.0.0.1:${adsPort}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
-        node: { id: 'xds-e2e', locality: {} },
-      }),
+      // The bootstrap vsop prints for gRPC clients: grpc-go reading it is its test.
+      GRPC_XDS_BOOTSTRAP_CONFIG: bootstrap,
     },
   });
   process.once('exit', () => child.kill('SIGKILL'));

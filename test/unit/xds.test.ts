@@ -9,6 +9,7 @@ import { renderXds, TYPE_URL, type XdsResource } from '../../src/core/render/xds
 import { resolve } from '../../src/core/resolve.ts';
 import type { EndpointSlice, Service } from '../../src/core/types.ts';
 import { config, headerRoute, overrides, service } from '../helpers/fixtures.ts';
+import { runVsop } from '../helpers/run.ts';
 
 function slice(
   namespace: string,
@@ -177,5 +178,31 @@ describe('renderXds', () => {
     assert.equal(hcm.rds.route_config_name, 'my-app.default.svc.cluster.local:80');
     assert.equal(xds.resources.route[0]!.name, 'my-app.default.svc.cluster.local:80');
     assert.ok((xds.resources.route[0]!.virtual_hosts as { domains: string[] }[])[0]!.domains.includes('my-app.default.svc.cluster.local:80'));
+  });
+});
+
+describe('vsop xds bootstrap', () => {
+  it("prints gRPC's bootstrap (its client reads it in test/integration/xds.test.ts), and refuses to guess the client kind", async () => {
+    const grpc = await runVsop(['xds', 'bootstrap', '--grpc', '--server', '127.0.0.1:18000', '--node-id', 'n1']);
+    assert.equal(grpc.code, 0, grpc.stderr);
+    assert.deepEqual(JSON.parse(grpc.stdout), {
+      xds_servers: [{ server_uri: '127.0.0.1:18000', channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+      node: { id: 'n1', locality: {} },
+    });
+    for (const args of [[], ['--grpc', '--envoy'], ['--envoy'], ['--grpc', '--server', 'no-port']]) {
+      const r = await runVsop(['xds', 'bootstrap', ...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+    }
+  });
+
+  it("points Envoy's ADS at the server and its static listener's RDS at the route given", async () => {
+    const r = await runVsop(['xds', 'bootstrap', '--envoy', '--route', 'my-app.default.svc.cluster.local:80', '--server', 'xds.example:18000', '--listen-port', '8080']);
+    assert.equal(r.code, 0, r.stderr);
+    const b = JSON.parse(r.stdout);
+    assert.deepEqual(b.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address, { address: 'xds.example', port_value: 18000 });
+    const hcm = b.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+    assert.equal(hcm.rds.route_config_name, 'my-app.default.svc.cluster.local:80');
+    assert.equal(b.static_resources.listeners[0].address.socket_address.port_value, 8080);
   });
 });

@@ -1,0 +1,73 @@
+// Bootstraps pointing xDS clients at `vsop xds` (`vsop xds bootstrap`). Plain JSON, no gRPC code.
+//
+// - gRPC (proxyless): the bootstrap file grpc-go, grpc-java and @grpc/grpc-js-xds read from
+//   GRPC_XDS_BOOTSTRAP (a path) or GRPC_XDS_BOOTSTRAP_CONFIG (the JSON itself), gRFC A27's format: the
+//   server, insecure channel credentials (vsop xds serves without TLS), xds_v3, and the node id. The
+//   client then asks for the Listener named by its `xds:///host:port` target.
+// - Envoy: ADS for clusters, endpoints and routes from vsop xds, and one static listener whose HTTP
+//   connection manager takes the RouteConfiguration of one Service port over RDS. vsop serves gRPC's API
+//   listeners, which Envoy does not take over LDS, so Envoy's listener lives in its bootstrap.
+
+export interface BootstrapOptions {
+  /** host:port of vsop xds. */
+  server: string;
+  nodeId: string;
+}
+
+export function grpcBootstrap(o: BootstrapOptions): Record<string, unknown> {
+  return {
+    xds_servers: [{ server_uri: o.server, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+    node: { id: o.nodeId, locality: {} },
+  };
+}
+
+/** `route`: the RouteConfiguration (a Service's host:port, as vsop xds render names it); `listenPort`: where Envoy listens for it. */
+export function envoyBootstrap(o: BootstrapOptions & { route: string; listenPort: number }): Record<string, unknown> {
+  const at = o.server.lastIndexOf(':');
+  const [host, port] = [o.server.slice(0, at).replace(/^\[(.*)\]$/, '$1'), Number(o.server.slice(at + 1))];
+  const ads = { ads: {}, resource_api_version: 'V3' };
+  return {
+    node: { id: o.nodeId, cluster: o.nodeId },
+    dynamic_resources: {
+      ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'vsop-xds' } }] },
+      cds_config: ads,
+    },
+    static_resources: {
+      listeners: [
+        {
+          name: `vsop-${o.listenPort}`,
+          address: { socket_address: { address: '0.0.0.0', port_value: o.listenPort } },
+          filter_chains: [
+            {
+              filters: [
+                {
+                  name: 'envoy.filters.network.http_connection_manager',
+                  typed_config: {
+                    '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                    stat_prefix: `vsop-${o.listenPort}`,
+                    rds: { config_source: ads, route_config_name: o.route },
+                    http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+      clusters: [
+        {
+          name: 'vsop-xds',
+          type: 'STRICT_DNS',
+          // ADS is gRPC: HTTP/2 to vsop xds.
+          typed_extension_protocol_options: {
+            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+              '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+              explicit_http_config: { http2_protocol_options: {} },
+            },
+          },
+          load_assignment: { cluster_name: 'vsop-xds', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: host, port_value: port } } } }] }] },
+        },
+      ],
+    },
+  };
+}
