@@ -14,44 +14,44 @@ _vsop() {
       case "$prev" in
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --kubeconfig) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
       COMPREPLY=($(compgen -W "render sync route clear status trace watch xds config version completion -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "render")
       case "$prev" in
-      -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      -f|--filename) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       -o|--output) COMPREPLY=($(compgen -W "yaml json" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --kubeconfig) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "-f --filename -o --output -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "-f --filename -o --output -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "sync")
       case "$prev" in
-      -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      -f|--filename) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --dry-run) COMPREPLY=($(compgen -W "none client server" -- "$cur")); return ;;
       -o|--output) COMPREPLY=($(compgen -W "text json yaml markdown" -- "$cur")); return ;;
       --timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --kubeconfig) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "-f --filename --diff --dry-run -o --output --adopt --strict --timeout -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "-f --filename --diff --dry-run -o --output --adopt --strict --timeout -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "route")
       case "$prev" in
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --kubeconfig) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "add rm reset -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "add rm reset -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "route add")
       case "$prev" in
       -n|--namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
@@ -59,70 +59,70 @@ _vsop() {
       --match) COMPREPLY=($(compgen -W "exact prefix regex" -- "$cur")); return ;;
       --weight) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --port) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      -f|--filename) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --dry-run) COMPREPLY=($(compgen -W "none client server" -- "$cur")); return ;;
       -o|--output) COMPREPLY=($(compgen -W "text json yaml markdown" -- "$cur")); return ;;
       --timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --kubeconfig) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "-n --namespace --header --match --weight --port --force -f --filename --diff --dry-run -o --output --adopt --timeout -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "-n --namespace --header --match --weight --port --force -f --filename --diff --dry-run -o --output --adopt --timeout -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "route rm")
       case "$prev" in
       -n|--namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      -f|--filename) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --dry-run) COMPREPLY=($(compgen -W "none client server" -- "$cur")); return ;;
       -o|--output) COMPREPLY=($(compgen -W "text json yaml markdown" -- "$cur")); return ;;
       --timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --kubeconfig) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "-n --namespace -f --filename --diff --dry-run -o --output --adopt --timeout -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "-n --namespace -f --filename --diff --dry-run -o --output --adopt --timeout -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "route reset")
       case "$prev" in
       -n|--namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      -f|--filename) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --dry-run) COMPREPLY=($(compgen -W "none client server" -- "$cur")); return ;;
       -o|--output) COMPREPLY=($(compgen -W "text json yaml markdown" -- "$cur")); return ;;
       --timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --kubeconfig) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "-n --namespace -f --filename --diff --dry-run -o --output --adopt --timeout -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "-n --namespace -f --filename --diff --dry-run -o --output --adopt --timeout -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "clear")
       case "$prev" in
-      -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      -f|--filename) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --dry-run) COMPREPLY=($(compgen -W "none client server" -- "$cur")); return ;;
       -o|--output) COMPREPLY=($(compgen -W "text json yaml markdown" -- "$cur")); return ;;
       --timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --kubeconfig) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "--all --purge -y --yes -f --filename --diff --dry-run -o --output --adopt --timeout -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--all --purge -y --yes -f --filename --diff --dry-run -o --output --adopt --timeout -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "status")
       case "$prev" in
-      -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      -f|--filename) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       -n|--namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       -o|--output) COMPREPLY=($(compgen -W "table wide json yaml" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --kubeconfig) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "-f --filename -n --namespace -o --output -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "-f --filename -n --namespace -o --output -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "trace")
       case "$prev" in
       -H|--header) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
@@ -130,15 +130,15 @@ _vsop() {
       --method) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --port) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --from) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      -f|--filename) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       -o|--output) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --kubeconfig) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "-H --header --path --method --port --from --live -f --filename -o --output -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "-H --header --path --method --port --from --live -f --filename -o --output -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "watch")
       case "$prev" in
       --health-probe-bind-address) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
@@ -155,11 +155,11 @@ _vsop() {
       --log-format) COMPREPLY=($(compgen -W "json console" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --kubeconfig) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "--health-probe-bind-address --metrics-bind-address --leader-elect --leader-election-id --leader-election-namespace --lease-duration --renew-deadline --retry-period --workers --resync-period --stuck-after --log-level --log-format -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--health-probe-bind-address --metrics-bind-address --leader-elect --leader-election-id --leader-election-namespace --lease-duration --renew-deadline --retry-period --workers --resync-period --stuck-after --log-level --log-format -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "xds")
       case "$prev" in
       --address) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
@@ -169,11 +169,11 @@ _vsop() {
       --log-format) COMPREPLY=($(compgen -W "json console" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --kubeconfig) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "bootstrap render --address --health-probe-bind-address --metrics-bind-address --log-level --log-format -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "bootstrap render --address --health-probe-bind-address --metrics-bind-address --log-level --log-format -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "xds bootstrap")
       case "$prev" in
       --server) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
@@ -182,72 +182,72 @@ _vsop() {
       --listen-port) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --kubeconfig) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "--grpc --envoy --server --node-id --route --listen-port -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--grpc --envoy --server --node-id --route --listen-port -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "xds render")
       case "$prev" in
-      -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      -f|--filename) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --kubeconfig) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "-f --filename -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "-f --filename -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "config")
       case "$prev" in
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --kubeconfig) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "validate rbac -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "validate rbac -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "config validate")
       case "$prev" in
-      -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      -f|--filename) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       -o|--output) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --kubeconfig) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "-f --filename -o --output -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "-f --filename -o --output -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "config rbac")
       case "$prev" in
-      -f|--filename) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      -f|--filename) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --serviceaccount) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       -o|--output) COMPREPLY=($(compgen -W "yaml json" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --kubeconfig) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "-f --filename --serviceaccount -o --output -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "-f --filename --serviceaccount -o --output -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "version")
       case "$prev" in
       -o|--output) COMPREPLY=($(compgen -W "text json yaml" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --kubeconfig) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "--client -o --output -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--client -o --output -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "completion")
       case "$prev" in
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
-      --kubeconfig) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      --kubeconfig) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
       --context) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "-V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "-h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")); else COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")); fi ;;
   esac
 }
 _vsop_commands() {

@@ -35,6 +35,7 @@ _vsop_render() {
   _arguments -s \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '(-o --output)'{-o,--output}'[output format]:value:(yaml json)' \
+    '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -55,6 +56,7 @@ _vsop_sync() {
     '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
     '--strict[treat warnings (another VirtualService on the same host) as errors]' \
     '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
+    '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -68,6 +70,7 @@ _vsop_sync() {
 _vsop_route() {
   local state
   _arguments -s \
+    '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -101,6 +104,7 @@ _vsop_route_add() {
     '(-o --output)'{-o,--output}'[text; json or yaml (the plan with --diff, the results otherwise); markdown (with --diff)]:value:(text json yaml markdown)' \
     '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
     '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
+    '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -121,6 +125,7 @@ _vsop_route_rm() {
     '(-o --output)'{-o,--output}'[text; json or yaml (the plan with --diff, the results otherwise); markdown (with --diff)]:value:(text json yaml markdown)' \
     '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
     '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
+    '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -141,6 +146,7 @@ _vsop_route_reset() {
     '(-o --output)'{-o,--output}'[text; json or yaml (the plan with --diff, the results otherwise); markdown (with --diff)]:value:(text json yaml markdown)' \
     '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
     '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
+    '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -163,6 +169,7 @@ _vsop_clear() {
     '(-o --output)'{-o,--output}'[text; json or yaml (the plan with --diff, the results otherwise); markdown (with --diff)]:value:(text json yaml markdown)' \
     '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
     '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
+    '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -179,6 +186,7 @@ _vsop_status() {
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '(-n --namespace)'{-n,--namespace}'[only this developer namespace'\''s column]:value:()' \
     '(-o --output)'{-o,--output}'[table, wide (adds the VirtualService name and resourceVersion), json or yaml]:value:(table wide json yaml)' \
+    '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -200,6 +208,7 @@ _vsop_trace() {
     '--live[trace the state as it is, not as vsop sync would leave it]' \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '(-o --output)'{-o,--output}'[text or json]:value:(text json)' \
+    '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -226,6 +235,7 @@ _vsop_watch() {
     '--stuck-after[/healthz fails once a worker has held one Service this long (a stuck controller, restarted by its liveness probe)]:value:()' \
     '--log-level[least severe level logged (-zap-log-level is accepted too)]:value:(debug info error)' \
     '--log-format[json lines, or console for people (-zap-development is accepted too)]:value:(json console)' \
+    '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -244,6 +254,7 @@ _vsop_xds() {
     '--metrics-bind-address[where Prometheus /metrics listens ("0" turns it off)]:value:()' \
     '--log-level[least severe level logged]:value:(debug info error)' \
     '--log-format[json lines, or console for people]:value:(json console)' \
+    '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -270,6 +281,7 @@ _vsop_xds_bootstrap() {
     '--node-id[the client'\''s node id, in vsop xds'\''s logs]:value:()' \
     '--route[with --envoy\: the Service port whose routes Envoy'\''s listener serves (a RouteConfiguration name)]:value:()' \
     '--listen-port[with --envoy\: the port Envoy'\''s listener takes]:value:()' \
+    '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -284,6 +296,7 @@ _vsop_xds_render() {
   local state
   _arguments -s \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services, VirtualServices and EndpointSlices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
+    '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -297,6 +310,7 @@ _vsop_xds_render() {
 _vsop_config() {
   local state
   _arguments -s \
+    '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -319,6 +333,7 @@ _vsop_config_validate() {
   _arguments -s \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '(-o --output)'{-o,--output}'[output format]:value:(text json)' \
+    '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -335,6 +350,7 @@ _vsop_config_rbac() {
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '--serviceaccount[the ServiceAccount to bind (default\: CONFIG_NAMESPACE\:virtualservice-operator)]:value:()' \
     '(-o --output)'{-o,--output}'[output format]:value:(yaml json)' \
+    '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -350,6 +366,7 @@ _vsop_version() {
   _arguments -s \
     '--client[vsop'\''s version only\: no cluster is contacted]' \
     '(-o --output)'{-o,--output}'[text, json or yaml]:value:(text json yaml)' \
+    '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -363,6 +380,7 @@ _vsop_version() {
 _vsop_completion() {
   local state
   _arguments -s \
+    '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
@@ -370,7 +388,7 @@ _vsop_completion() {
     '--context[the kubeconfig context to use]:value:()' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '*:file:_files'
+    '1:argument:(bash zsh fish)'
 }
 
 compdef _vsop vsop kubectl-vsop

@@ -116,6 +116,8 @@ describe('completions', () => {
     assert.deepEqual(complete(['vsop', 'config', '']), [
       'validate',
       'rbac',
+      '-h',
+      '--help',
       '-V',
       '--version',
       '--config-namespace',
