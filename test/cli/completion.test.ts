@@ -4,6 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
@@ -21,8 +23,10 @@ const KILL_LINE = '\x15'; // Ctrl-U
  * where Ctrl-U erases them), not for a time.
  */
 function terminal(shell: string[], setup: string, keys: string[]): Promise<string> {
+  // A home of its own: the shells write their history and zsh its .zcompdump there.
+  const home = mkdtempSync(join(tmpdir(), 'vsop-shell-'));
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-q', '-c', shell.join(' '), '/dev/null'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', TERM: 'dumb', HOME: ROOT } });
+    const child = spawn('script', ['-q', '-c', shell.join(' '), '/dev/null'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', TERM: 'dumb', HOME: home } });
     let out = '';
     let step = 0;
     const send = () => {
