@@ -13,7 +13,8 @@ import { MANAGED_LABEL, MANAGED_VALUE, PLACEHOLDER_LABEL, SERVICE_ANNOTATION } f
 import type { HTTPRoute } from './core/render/httproute.ts';
 import { qualify, serviceHost } from './core/istio/hosts.ts';
 import { renderTemplate } from './core/template.ts';
-import type { ConfigLocation, KubeObject, Service, VirtualService } from './core/types.ts';
+import { SERVICE_NAME_LABEL } from './core/render/xds.ts';
+import type { ConfigLocation, EndpointSlice, KubeObject, Service, VirtualService } from './core/types.ts';
 import type { Collection } from './k8s/port.ts';
 
 /** The production Services (by name) an object bears on, or every one of them ('all'). */
@@ -42,7 +43,7 @@ export interface Scope {
 /** One kind of object vsop reads into the Snapshot. */
 export interface Input<T extends KubeObject = KubeObject> {
   /** The Snapshot field its objects go to (deduplicated by namespace/name across its collections). */
-  readonly field: 'services' | 'virtualServices' | 'httpRoutes' | 'referenceGrants';
+  readonly field: 'services' | 'virtualServices' | 'httpRoutes' | 'referenceGrants' | 'endpointSlices';
   /** What to list (sync) and list+watch (watch) under this config. */
   scopes(loaded: LoadedConfig): Scope[];
   /** The production Services whose reconcile reads this object: a change to it requeues them (watch). */
@@ -174,8 +175,30 @@ export const referenceGrants: Input = {
   },
 };
 
-/** Every input besides the ConfigMap, in the order the Snapshot lists them. */
+/**
+ * EndpointSlices (discovery.k8s.io/v1) of the production namespace and of every developer namespace: the
+ * endpoints of every Cluster `vsop xds` serves. Read by `vsop xds` alone (sync and watch write routing
+ * objects, which do not depend on endpoints). A slice bears on the Service its kubernetes.io/service-name
+ * label names (discovery.k8s.io/v1 LabelServiceName), in whichever of those namespaces it is.
+ */
+export const endpointSlices: Input<EndpointSlice> = {
+  field: 'endpointSlices',
+  scopes(loaded) {
+    const cfg = loaded.config;
+    const namespaces = [...new Set([cfg.defaultNamespace, ...cfg.developerNamespaces.map((d) => d.name)])];
+    return namespaces.map((namespace) => ({ collection: { resource: 'endpointslices', namespace } as Collection }));
+  },
+  affects: (slice) => {
+    const name = slice.metadata.labels?.[SERVICE_NAME_LABEL];
+    return name ? [name] : [];
+  },
+};
+
+/** Every input of sync and watch besides the ConfigMap, in the order the Snapshot lists them. */
 export const INPUTS: readonly Input[] = [services as Input, virtualServices as Input, httpRoutes as Input, referenceGrants];
+
+/** What `vsop xds` reads: the same, and the EndpointSlices. */
+export const XDS_INPUTS: readonly Input[] = [...INPUTS, endpointSlices as Input];
 
 /**
  * The production Services an HTTPRoute bears on: the one its `vsop.io/service` annotation names (vsop's,

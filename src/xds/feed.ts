@@ -1,5 +1,5 @@
 // What `vsop xds` serves, kept current: the same informers as `vsop watch` (the ConfigMap, and every input
-// src/inputs.ts declares) plus the EndpointSlices of the namespaces the config names; on any change, the
+// src/inputs.ts declares for it: watch's, and the EndpointSlices of the namespaces the config names); on any change, the
 // resources are rendered again from the local copies by the same path as `vsop render` (planSnapshot, then
 // the xDS renderer) and handed to the server, which sends each client only what changed for it. Changes
 // that arrive together (one event loop turn) make one snapshot; there is no fixed delay.
@@ -7,33 +7,16 @@
 // Nothing is written to the cluster, so there is no leader election: every replica serves.
 
 import { type LoadedConfig, loadConfig } from '../core/config.ts';
-import { renderXds, SERVICE_NAME_LABEL, type XdsResources } from '../core/render/xds.ts';
+import { renderXds, type XdsResources } from '../core/render/xds.ts';
 import { configMapText } from '../core/text.ts';
-import type { ConfigLocation, EndpointSlice, KubeObject } from '../core/types.ts';
+import type { ConfigLocation, KubeObject } from '../core/types.ts';
 import { ConfigError, formatProblem } from '../errors.ts';
-import { configCollection, fallbackMessage, INPUTS, type Input } from '../inputs.ts';
+import { configCollection, fallbackMessage, XDS_INPUTS } from '../inputs.ts';
 import type { Collection, ConfigMap, WatchPort } from '../k8s/port.ts';
 import { planSnapshot, type Snapshot } from '../reconcile.ts';
 import { type Change, Informer, InputCache } from '../watch/informer.ts';
 import type { Logger } from '../watch/log.ts';
 import type { XdsMetrics } from './metrics.ts';
-
-/**
- * EndpointSlices (discovery.k8s.io/v1) of the production namespace and of every developer namespace: the
- * endpoints of every Cluster served. They bear on the Service their kubernetes.io/service-name label names.
- */
-export const endpointSlices: Input<EndpointSlice> = {
-  field: 'endpointSlices' as Input['field'],
-  scopes(loaded) {
-    const cfg = loaded.config;
-    const namespaces = [...new Set([cfg.defaultNamespace, ...cfg.developerNamespaces.map((d) => d.name)])];
-    return namespaces.map((namespace) => ({ collection: { resource: 'endpointslices', namespace } as Collection }));
-  },
-  affects: (slice) => {
-    const name = slice.metadata.labels?.[SERVICE_NAME_LABEL];
-    return name ? [name] : [];
-  },
-};
 
 export interface FeedOptions {
   port: WatchPort;
@@ -56,7 +39,7 @@ export class XdsFeed {
   constructor(o: FeedOptions) {
     this.o = o;
     this.configInformer = this.informer<ConfigMap>(configCollection(o.location), () => this.onConfigChange());
-    for (const input of [...INPUTS, endpointSlices as Input]) {
+    for (const input of XDS_INPUTS) {
       this.caches.set(
         input.field,
         new InputCache<KubeObject>({

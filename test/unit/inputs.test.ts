@@ -5,9 +5,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/core/config.ts';
-import { affectedByHTTPRoute, affectedByVirtualService, fallbackMessage, httpRoutes, INPUTS, referenceGrants, services, virtualServices } from '../../src/inputs.ts';
+import {
+  affectedByHTTPRoute,
+  affectedByVirtualService,
+  endpointSlices,
+  fallbackMessage,
+  httpRoutes,
+  INPUTS,
+  referenceGrants,
+  services,
+  virtualServices,
+  XDS_INPUTS,
+} from '../../src/inputs.ts';
 import type { HTTPRoute } from '../../src/core/render/httproute.ts';
-import type { VirtualService } from '../../src/core/types.ts';
+import type { EndpointSlice, VirtualService } from '../../src/core/types.ts';
 import { planSnapshot } from '../../src/reconcile.ts';
 import { service } from '../helpers/fixtures.ts';
 import { AFFECT_CASES } from './inputs-cases.ts';
@@ -97,6 +108,26 @@ describe('inputs', () => {
 
   it('a Service bears on the production Service of its name, in any namespace', () => {
     assert.deepEqual(services.affects(service('dev-alice', 'my-app'), loaded), ['my-app']);
+  });
+
+  it('EndpointSlices (vsop xds only): per namespace of the config, each bearing on the Service its kubernetes.io/service-name label names', () => {
+    assert.deepEqual(
+      XDS_INPUTS.map((i) => i.field),
+      [...INPUTS.map((i) => i.field), 'endpointSlices'],
+    );
+    assert.deepEqual(
+      endpointSlices.scopes(loaded).map((s) => s.collection),
+      ['default', 'dev-alice', 'staging'].map((namespace) => ({ resource: 'endpointslices', namespace })),
+    );
+    const slice = (labels?: Record<string, string>): EndpointSlice => ({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'my-app-x7k2p', namespace: 'dev-alice', ...(labels ? { labels } : {}) },
+      addressType: 'IPv4',
+    });
+    assert.deepEqual(endpointSlices.affects(slice({ 'kubernetes.io/service-name': 'my-app' }), loaded), ['my-app']);
+    // A slice of no Service (managed by someone else, without the label) bears on none, not on its own name.
+    assert.deepEqual(endpointSlices.affects(slice(), loaded), []);
   });
 
   for (const c of AFFECT_CASES) {
