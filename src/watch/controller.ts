@@ -16,16 +16,11 @@ import { planSnapshot, routeKindProblem, type Snapshot } from '../reconcile.ts';
 import { Informer, InputCache, type Change } from './informer.ts';
 import type { Logger } from './log.ts';
 import { LABELS, QUEUE_LABELS, type Metrics } from './metrics.ts';
-import { WorkQueue } from './queue.ts';
+import { Settler, WorkQueue, type SettleOptions } from './queue.ts';
 
-// Settling of events (see enqueue): one at a time, and in a burst (more than BURST_EVENTS in a window).
-const QUIET_MS = 15;
-const QUIET_MAX_MS = 100;
-const RATE_WINDOW_MS = 100;
-const BURST_EVENTS = 20;
-const BURST_HOLD_MS = 1000;
-const BURST_QUIET_MS = 400;
-const BURST_MAX_MS = 5000;
+// When events reach the queue (see Settler): at once on an idle controller; in a flow (events less than
+// 50 ms apart), together once no event has come for 400 ms; no key waits more than 10 s.
+const SETTLE: SettleOptions = { gapMs: 50, quietMs: 400, maxMs: 10_000 };
 
 export interface ControllerOptions {
   port: WatchPort;
@@ -43,6 +38,7 @@ export interface ControllerOptions {
 export class Controller {
   private readonly o: ControllerOptions;
   private readonly queue: WorkQueue;
+  private readonly settler: Settler;
   private config: LoadedConfig | undefined;
   private configText = '';
   private readonly configInformer: Informer<ConfigMap>;
@@ -52,10 +48,10 @@ export class Controller {
   private firstPass: Set<string> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private rate = { since: 0, count: 0 };
   private gotFirstConfig!: () => void;
   private readonly firstConfig = new Promise<void>((resolve) => (this.gotFirstConfig = resolve));
-  private burstUntil = 0;
+  /** Keys whose VirtualServices changed while a worker held them (see touched). */
+  private readonly editedInFlight = new Set<string>();
   /** Warning findings already logged, per key. */
   private readonly reported = new Map<string, Set<string>>();
   /** Ready: caches synced, and (while leading) the first full pass done. */
@@ -73,6 +69,7 @@ export class Controller {
         retry: () => m.retries.inc(QUEUE_LABELS),
       },
     });
+    this.settler = new Settler(this.queue, SETTLE);
     this.configInformer = this.informer<ConfigMap>(configCollection(o.location), () => this.onConfigChange());
     for (const input of INPUTS) {
       const cache = new InputCache<KubeObject>({
@@ -115,11 +112,9 @@ export class Controller {
     const keys = this.allKeys();
     this.firstPass = new Set(keys);
     if (keys.length === 0) this.firstPassDone();
-    for (const key of keys) this.queue.add(key);
+    this.addAll(keys);
     this.workers = Array.from({ length: this.o.workers }, () => this.work());
-    this.resyncTimer = setInterval(() => {
-      for (const key of this.allKeys()) this.queue.add(key);
-    }, this.o.resyncPeriod);
+    this.resyncTimer = setInterval(() => this.addAll(), this.o.resyncPeriod);
     this.resyncTimer.unref();
   }
 
@@ -134,6 +129,7 @@ export class Controller {
     this.gotFirstConfig();
     this.ready = false;
     clearInterval(this.resyncTimer);
+    this.settler.stop();
     this.queue.shutDown();
     await Promise.race([Promise.all(this.workers), new Promise((r) => setTimeout(r, graceMs).unref())]);
     await Promise.all([this.configInformer.stop(), ...[...this.caches.values()].map((c) => c.stop())]);
@@ -187,7 +183,7 @@ export class Controller {
     for (const cache of this.caches.values()) cache.follow(loaded);
     if (!first) {
       this.o.log.info('config reloaded', { namespace: loaded.config.defaultNamespace, developerNamespaces: loaded.config.developerNamespaces.map((d) => d.name) });
-      for (const key of this.allKeys()) this.queue.add(key);
+      this.addAll();
     }
   }
 
@@ -224,27 +220,29 @@ export class Controller {
   /**
    * An object changed: the production Services it bore on and bears on are worked on again. A change to a
    * VirtualService (vsop's own writes are not seen as changes: see Informer) is someone editing routing
-   * by hand: it is answered at once, outside the settling that coalesces bursts of Service events, so a
-   * hand edit that broke vsop's routes is undone within one round trip even while Services pour in.
+   * by hand: it goes to the queue at once, even while a flow of Service events is being held, so a hand
+   * edit that broke vsop's routes is undone within one round trip even while Services pour in. Service
+   * events go through the Settler: at once on an idle controller, together at the end of a flow.
+   *
+   * The echo of vsop's own write often arrives before the answer to that write, while the Informer cannot
+   * yet tell it from someone else's: a change to a VirtualService of a key in process is looked at once
+   * the reconcile is over (see echoesOnly), instead of running the key again for nothing.
    */
   private touched(keys: Affected, edit: boolean): void {
-    if (keys === 'all') for (const key of this.allKeys()) this.queue.add(key);
-    else if (edit) for (const key of keys) this.queue.add(key);
-    else for (const key of keys) this.enqueue(key);
+    if (keys === 'all') this.addAll();
+    else if (!edit) this.settler.event(keys);
+    else {
+      for (const key of keys) {
+        if (this.queue.inProcess(key)) this.editedInFlight.add(key);
+        else this.queue.add(key);
+      }
+    }
   }
 
-  /**
-   * Events settle before their key is reconciled: briefly while they come one at a time (a developer
-   * deploying a Service: routed within tens of milliseconds), longer while they pour in (a Helm release or
-   * a restore creating hundreds), so that a burst writes each VirtualService once rather than once per
-   * event.
-   */
-  private enqueue(key: string): void {
-    const now = performance.now();
-    if (now - this.rate.since > RATE_WINDOW_MS) this.rate = { since: now, count: 0 };
-    if (++this.rate.count > BURST_EVENTS) this.burstUntil = now + BURST_HOLD_MS;
-    if (now < this.burstUntil) this.queue.addQuiet(key, BURST_QUIET_MS, BURST_MAX_MS);
-    else this.queue.addQuiet(key, QUIET_MS, QUIET_MAX_MS);
+  /** Every key to the queue; what the settler holds goes with them. */
+  private addAll(keys = this.allKeys()): void {
+    this.settler.drop();
+    for (const key of keys) this.queue.add(key);
   }
 
   /** Every production Service, and every name a managed object of vsop's is for (those may have to go). */
@@ -273,12 +271,14 @@ export class Controller {
       if (key === undefined) return;
       const started = performance.now();
       try {
-        await this.reconcile(key);
+        const written = await this.reconcile(key);
+        if (this.editedInFlight.delete(key) && !this.echoesOnly(key, written)) this.queue.add(key);
         this.queue.forget(key);
         this.o.metrics.reconcileTotal.inc({ ...LABELS, result: 'success' });
       } catch (err) {
         this.o.metrics.reconcileTotal.inc({ ...LABELS, result: 'error' });
         this.o.metrics.reconcileErrors.inc(LABELS);
+        if (this.editedInFlight.delete(key)) this.queue.add(key);
         if (!this.stopped) {
           const delay = this.queue.addRateLimited(key);
           this.o.log.error('reconcile failed, retrying', { service: key, namespace: this.config?.config.defaultNamespace, error: err, retryInSeconds: delay / 1000 });
@@ -300,10 +300,32 @@ export class Controller {
     this.o.log.info('first full sync done');
   }
 
-  /** One key: the same plan and apply as `vsop sync KEY`, on the local copies. */
-  private async reconcile(key: string): Promise<void> {
+  /** The VirtualServices that bear on a key, by namespace/name, with their resourceVersions. */
+  private versions(key: string): Map<string, string | undefined> {
+    return new Map(
+      this.cache('virtualServices')
+        .objectsFor(key)
+        .map((vs) => [`${vs.metadata.namespace}/${vs.metadata.name}`, vs.metadata.resourceVersion]),
+    );
+  }
+
+  /**
+   * Whether the VirtualServices of a key are now exactly those its reconcile saw, with its own writes in
+   * place: then every change that came during it was the echo of those writes, and there is nothing new.
+   */
+  private echoesOnly(key: string, expected: Map<string, string | undefined>): boolean {
+    const now = this.versions(key);
+    return now.size === expected.size && [...now].every(([k, rv]) => expected.has(k) && expected.get(k) === rv);
+  }
+
+  /**
+   * One key: the same plan and apply as `vsop sync KEY`, on the local copies. Returns the VirtualServices
+   * bearing on the key as this reconcile saw and left them (for echoesOnly).
+   */
+  private async reconcile(key: string): Promise<Map<string, string | undefined>> {
+    const versions = this.versions(key);
     const loaded = this.config;
-    if (!loaded || !this.o.canWrite()) return;
+    if (!loaded || !this.o.canWrite()) return versions;
     const prod = loaded.config.defaultNamespace;
     // What bears on this key, through each input's index (src/inputs.ts): its Services in every namespace,
     // and the VirtualServices of any namespace that carry its name or name its host, not a scan of the stores.
@@ -330,14 +352,19 @@ export class Controller {
     else this.reported.delete(key);
     const changes = result.plan.actions.filter((a) => a.type !== 'unchanged');
     this.o.log.debug('reconciling', { service: key, namespace: prod, changes: changes.length });
-    if (changes.length === 0) return;
+    if (changes.length === 0) return versions;
     for (const w of result.warnings) this.o.log.debug('warning', { service: key, warning: formatProblem(w) });
     const results = await applyPlan(changes, gated(this.o.port, this.o.canWrite), { retry: this.o.retry, desire: result.desire });
     for (const r of results) {
       if (r.result === 'unchanged') continue;
+      if (r.kind === 'VirtualService') {
+        if (r.result === 'deleted') versions.delete(`${r.namespace}/${r.name}`);
+        else versions.set(`${r.namespace}/${r.name}`, r.object?.metadata.resourceVersion);
+      }
       this.remember(r);
       this.o.log.info(`${r.kind.toLowerCase()} ${r.result}`, { service: key, namespace: r.namespace, [r.kind === 'VirtualService' ? 'virtualservice' : 'name']: r.name });
     }
+    return versions;
   }
 
   /** Write-through: the local copies learn of vsop's own writes before their watch events arrive. */

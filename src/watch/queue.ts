@@ -1,6 +1,8 @@
 // A work queue with client-go's guarantees: a key waits at most once (a burst of events for one key is one
 // reconcile), a key is never processed by two workers at once (added while in process, it runs again
-// after), failures come back after a per-key exponential backoff, and `forget` resets it.
+// after), failures come back after a per-key exponential backoff, and `forget` resets it. In front of it,
+// a Settler decides when an event's keys go in: at once on an idle controller, together once a flow of
+// events has stopped.
 
 export interface QueueHooks {
   add?(): void;
@@ -25,7 +27,6 @@ export class WorkQueue {
   private readonly again = new Set<string>(); // added while being processed
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private readonly settling = new Map<string, { first: number; timer: NodeJS.Timeout }>();
   private readonly takers: ((key: string | undefined) => void)[] = [];
   private closed = false;
   private readonly opts: Required<Omit<QueueOptions, 'hooks'>> & { hooks: QueueHooks };
@@ -68,26 +69,6 @@ export class WorkQueue {
     }, ms);
     timer.unref();
     this.timers.set(key, timer);
-  }
-
-  /**
-   * Adds the key once it has been quiet for `quietMs` (each new call restarts the wait), but no later than
-   * `maxMs` after the first call: a burst of events for one key becomes one reconcile.
-   */
-  addQuiet(key: string, quietMs: number, maxMs: number): void {
-    if (this.closed) return;
-    if (quietMs <= 0) return this.add(key);
-    const now = this.opts.now();
-    const pending = this.settling.get(key);
-    const first = pending?.first ?? now;
-    if (pending) clearTimeout(pending.timer);
-    const wait = Math.max(0, Math.min(quietMs, first + maxMs - now));
-    const timer = setTimeout(() => {
-      this.settling.delete(key);
-      this.add(key);
-    }, wait);
-    timer.unref();
-    this.settling.set(key, { first, timer });
   }
 
   /** Back again after this key's next backoff step. */
@@ -141,15 +122,108 @@ export class WorkQueue {
     return this.processing.size;
   }
 
+  /** Whether a worker holds this key now. */
+  inProcess(key: string): boolean {
+    return this.processing.has(key);
+  }
+
   /** Stops handing out work: waiting workers get undefined; keys in process may still call done. */
   shutDown(): void {
     this.closed = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
-    for (const { timer } of this.settling.values()) clearTimeout(timer);
-    this.settling.clear();
     this.order.length = 0;
     this.waiting.clear();
     for (const taker of this.takers.splice(0)) taker(undefined);
+  }
+}
+
+export interface SettleOptions {
+  /** An event that comes sooner than this after the one before it is part of a flow. */
+  gapMs: number;
+  /** A flow is over once no event has come for this long. */
+  quietMs: number;
+  /** No key is held longer than this, however long the flow lasts. */
+  maxMs: number;
+  now?: () => number;
+}
+
+/**
+ * Where events meet the queue. An event on an idle controller (no key held, no event in the last `gapMs`)
+ * goes to the queue at once: a developer who deploys a Service waits for one reconcile, no settling.
+ * An event that follows another closely is part of a flow (a Helm release, a restore, a relist): its keys,
+ * and those of every event after it, are held, and go to the queue together once no event has come for
+ * `quietMs`, so that a VirtualService the flow touches many times is written once, not once per event. A
+ * flow may stall for a moment (a client opening its connections, a busy apiserver) without ending: the
+ * quiet it waits for is long beside the gap that starts it. Events further apart than `gapMs` are each
+ * isolated, however long they go on: a steady trickle is worked on event by event, never held.
+ * The first event of a flow cannot be told from an isolated one when it comes: it went at once, and its
+ * key goes again at the end only if the flow touched it again. The queue itself merges what arrives for a
+ * key that is queued or in process.
+ */
+export class Settler {
+  private readonly queue: Pick<WorkQueue, 'add'>;
+  private readonly opts: Required<SettleOptions>;
+  private readonly held = new Set<string>();
+  /** When the last event came, and when the oldest held key was held. */
+  private last = Number.NEGATIVE_INFINITY;
+  private first = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(queue: Pick<WorkQueue, 'add'>, opts: SettleOptions) {
+    this.queue = queue;
+    this.opts = { now: () => performance.now(), ...opts };
+  }
+
+  /** One event, bearing on these keys. */
+  event(keys: Iterable<string>): void {
+    if (this.stopped) return;
+    const now = this.opts.now();
+    const idle = this.held.size === 0 && now - this.last >= this.opts.gapMs;
+    this.last = now;
+    if (idle) {
+      for (const key of keys) this.queue.add(key);
+      return;
+    }
+    if (this.held.size === 0) this.first = now;
+    for (const key of keys) this.held.add(key);
+    if (this.held.size > 0) this.arm(now);
+  }
+
+  /** Every key is going to the queue anyway (a first pass, a new config): what is held need not. */
+  drop(): void {
+    this.held.clear();
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.drop();
+  }
+
+  /** Keys held right now. */
+  get holding(): number {
+    return this.held.size;
+  }
+
+  /** One timer for all held keys, pushed out lazily: when it fires early, it is armed again. */
+  private arm(now: number): void {
+    if (this.timer) return;
+    const due = Math.min(this.last + this.opts.quietMs, this.first + this.opts.maxMs);
+    const timer = setTimeout(() => this.release(), Math.max(0, due - now));
+    timer.unref();
+    this.timer = timer;
+  }
+
+  /** The held keys go once the flow has been quiet, or the oldest has waited maxMs (the flow goes on). */
+  private release(): void {
+    this.timer = undefined;
+    const now = this.opts.now();
+    if (now < this.last + this.opts.quietMs && now < this.first + this.opts.maxMs) return this.arm(now);
+    const keys = [...this.held];
+    this.held.clear();
+    for (const key of keys) this.queue.add(key);
   }
 }

@@ -1,10 +1,11 @@
 // The work queue's promises (controller-runtime's and client-go's workqueue): a key waits at most once, is
-// never handed to two workers at once, comes back once after it is done if it was added meanwhile, settles
-// before it is added, backs off per key on failure, and a shut-down queue hands out nothing.
+// never handed to two workers at once, comes back once after it is done if it was added meanwhile, backs off
+// per key on failure, and a shut-down queue hands out nothing. The Settler in front of it: an isolated event
+// goes in at once, a flow of events goes in once, at its end.
 
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
-import { WorkQueue } from '../../src/watch/queue.ts';
+import { Settler, WorkQueue, type SettleOptions } from '../../src/watch/queue.ts';
 
 /** Lets promise callbacks run (setImmediate is not among the faked timers). */
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -121,41 +122,6 @@ describe('WorkQueue: delays', () => {
   beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
   afterEach(() => mock.timers.reset());
 
-  it('addQuiet adds a key once it has been quiet for quietMs', () => {
-    let clock = 0;
-    const q = new WorkQueue({ now: () => clock });
-    const at = (ms: number) => {
-      mock.timers.tick(ms - clock);
-      clock = ms;
-    };
-    q.addQuiet('a', 15, 400);
-    at(10);
-    q.addQuiet('a', 15, 400); // restarts the quiet wait
-    at(24);
-    assert.equal(q.depth, 0, 'still settling: 14 ms since the last event');
-    at(25);
-    assert.equal(q.depth, 1);
-  });
-
-  it('addQuiet adds a key that never goes quiet no later than maxMs after the first event, once', () => {
-    let clock = 0;
-    const q = new WorkQueue({ now: () => clock });
-    for (; clock < 400; clock += 10) {
-      q.addQuiet('a', 15, 400);
-      mock.timers.tick(10);
-      if (clock + 10 < 400) assert.equal(q.depth, 0, `added at ${clock + 10} ms, before maxMs`);
-    }
-    assert.equal(q.depth, 1, 'added at maxMs');
-    q.addQuiet('a', 15, 400); // a new burst starts a new wait
-    assert.equal(q.depth, 1);
-  });
-
-  it('addQuiet with quietMs 0 adds at once', () => {
-    const q = new WorkQueue();
-    q.addQuiet('a', 0, 400);
-    assert.equal(q.depth, 1);
-  });
-
   it('addAfter adds after the delay; a second addAfter while one is pending does not add twice', () => {
     const q = new WorkQueue();
     q.addAfter('a', 100);
@@ -186,7 +152,7 @@ describe('WorkQueue: shutdown', () => {
   beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
   afterEach(() => mock.timers.reset());
 
-  it('waiting workers get undefined; later gets get undefined; queued, delayed and settling keys are dropped', async () => {
+  it('waiting workers get undefined; later gets get undefined; queued and delayed keys are dropped', async () => {
     const q = new WorkQueue();
     const waiting = q.get();
     q.shutDown();
@@ -195,7 +161,6 @@ describe('WorkQueue: shutdown', () => {
     const r = new WorkQueue();
     r.add('a');
     r.addAfter('b', 10);
-    r.addQuiet('c', 10, 100);
     r.shutDown();
     assert.equal(await r.get(), undefined);
     mock.timers.tick(1000);
@@ -230,5 +195,144 @@ describe('WorkQueue: hooks', () => {
     assert.deepEqual(seen, ['add', 'depth 1', 'depth 0', 'waited 2.5']);
     clock += 1000;
     assert.deepEqual(q.running(), { longest: 1, total: 1 });
+  });
+});
+
+describe('Settler', () => {
+  beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
+  afterEach(() => mock.timers.reset());
+
+  const OPTS: SettleOptions = { gapMs: 50, quietMs: 400, maxMs: 30_000 };
+
+  /** A settler on a recording queue, and a clock that moves the faked timers with it. */
+  function settler(opts: Partial<SettleOptions> = {}) {
+    let clock = 10_000;
+    const added: string[] = [];
+    const s = new Settler({ add: (key) => added.push(key) }, { ...OPTS, ...opts, now: () => clock });
+    const at = (ms: number) => {
+      clock += ms;
+      mock.timers.tick(ms);
+    };
+    return { s, added, at, event: (...keys: string[]) => s.event(keys) };
+  }
+
+  it('an event on an idle controller goes to the queue at once, with every key it bears on', () => {
+    const { added, event } = settler();
+    event('a', 'b');
+    assert.deepEqual(added, ['a', 'b'], 'no timer has fired: added at once');
+  });
+
+  it('a steady trickle of events gapMs apart, however long, is event after event, each at once', () => {
+    const { s, added, at, event } = settler();
+    for (let i = 0; i < 1000; i++) {
+      event(`k${i % 7}`);
+      assert.equal(added.length, i + 1, `event ${i} at once`);
+      assert.equal(s.holding, 0);
+      at(OPTS.gapMs);
+    }
+  });
+
+  it('an event soon after another starts a flow: it and those after it are held, then go together, each key once', () => {
+    const { s, added, at, event } = settler();
+    event('a');
+    for (const key of ['b', 'c', 'b', 'a', 'c']) {
+      at(10);
+      event(key);
+    }
+    assert.deepEqual(added, ['a'], 'only the first, isolated when it came');
+    assert.equal(s.holding, 3);
+    at(OPTS.quietMs - 1);
+    assert.deepEqual(added, ['a'], 'not yet quiet');
+    at(1);
+    assert.deepEqual([...added].sort(), ['a', 'a', 'b', 'c'], 'b and c once; a again, since the flow touched it again');
+    assert.equal(s.holding, 0);
+  });
+
+  it('a flow that stalls for longer than gapMs goes on: the event after the stall is held with the rest', () => {
+    const { added, at, event } = settler();
+    event('first');
+    at(1);
+    event('a');
+    at(OPTS.quietMs - 1);
+    event('late');
+    assert.deepEqual(added, ['first']);
+    at(OPTS.quietMs - 1);
+    assert.deepEqual(added, ['first'], 'quiet is counted from the last event');
+    at(1);
+    assert.deepEqual(added, ['first', 'a', 'late']);
+  });
+
+  it('after a flow has ended, the next event is isolated again', () => {
+    const { added, at, event } = settler();
+    event('a');
+    at(1);
+    event('b');
+    at(OPTS.quietMs);
+    assert.deepEqual(added, ['a', 'b']);
+    event('c');
+    assert.deepEqual(added, ['a', 'b', 'c'], 'at once');
+  });
+
+  it('a flow that never stops lets held keys go maxMs after the first was held, and holds again after', () => {
+    const { added, at, event } = settler({ maxMs: 1000 });
+    event('x');
+    // Held from t=10 on: they go at t=1010, just before the event of that moment, which is held anew.
+    let t = 0;
+    for (; t <= 1000; t += 10) {
+      at(10);
+      event(`k${(t / 10) % 3}`);
+    }
+    assert.deepEqual(added.sort(), ['k0', 'k1', 'k2', 'x'], 'at maxMs: each held key once');
+    added.length = 0;
+    for (; t < 1500; t += 10) {
+      at(10);
+      event('k0');
+    }
+    assert.deepEqual(added, [], 'held again: the flow goes on');
+    at(OPTS.quietMs);
+    assert.deepEqual(added.sort(), ['k0', 'k1'], 'k1 of t=1010 and k0, once each, once the flow is quiet');
+  });
+
+  it('drop forgets what is held (every key is going to the queue anyway); after stop, nothing goes in', () => {
+    const { s, added, at, event } = settler();
+    event('a');
+    event('b');
+    s.drop();
+    at(OPTS.quietMs);
+    assert.deepEqual(added, ['a']);
+    at(OPTS.gapMs);
+    s.stop();
+    event('c');
+    at(OPTS.quietMs);
+    assert.deepEqual(added, ['a']);
+  });
+
+  it('the burst property: 1,000 events for 50 keys, with stalls, send each key to the queue once; the opening key twice at most', () => {
+    const { added, at, event } = settler();
+    let seed = 11;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    // 20 namespaces x 50 Services created namespace by namespace, 0-2 ms apart, the first few spread out
+    // while the client opens its connections, with a stall of up to 150 ms now and then: each
+    // VirtualService is touched 20 times, 50 events apart.
+    let n = 0;
+    for (let ns = 0; ns < 20; ns++) {
+      for (let svc = 0; svc < 50; svc++) {
+        event(`svc-${svc}`);
+        at(n++ < 5 ? 40 : rand() < 0.02 ? Math.floor(rand() * 150) : Math.floor(rand() * 3));
+      }
+    }
+    at(OPTS.quietMs);
+    const times = new Map<string, number>();
+    for (const key of added) times.set(key, (times.get(key) ?? 0) + 1);
+    assert.equal(times.size, 50);
+    assert.deepEqual(
+      [...times].filter(([key, n]) => n > (key === 'svc-0' ? 2 : 1)),
+      [],
+      'more than once to the queue',
+    );
+    assert.equal(added.length, 51, 'the opening event at once, then every key once at the end');
   });
 });
