@@ -35,7 +35,7 @@ COPY bin ./bin
 COPY tsconfig.json ./
 RUN node scripts/build.ts \
  && find dist -name '*.map' -delete && rm -f dist/meta.json \
- && node bin/vsop.js --version
+ && node bin/vsop.js version --client
 
 FROM ${RUNTIME_IMAGE}
 ARG VERSION=0.1.0
