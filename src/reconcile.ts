@@ -84,7 +84,6 @@ export function routeKindProblem(loaded: LoadedConfig, source: string, command =
 function unsupportedCommand(opts: ReconcileOptions): string | undefined {
   if (opts.purge) return 'clear --purge';
   if (opts.edit) return 'route and clear';
-  if (opts.routing) return 'status';
   return undefined;
 }
 
@@ -172,14 +171,13 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
     p.actions.push(...gateway.actions, ...placeholders.actions);
     if (gateway.actions.length > 0) sortByKey(p.actions);
     // Foreign routes that take header requests (Why 2 of the routing-truth issue): vsop cannot move them, so it says so.
-    const taken = httpRouteMode
-      ? []
-      : takenFindings({
-          defaultNamespace: config.defaultNamespace,
-          tables: resolution.tables,
-          virtualServices: resolution.virtualServices,
-          world: worldAfter({ plan: p, snapshot }),
-        });
+    const taken = takenFindings({
+      defaultNamespace: config.defaultNamespace,
+      tables: resolution.tables,
+      virtualServices: resolution.virtualServices,
+      ...(httpRouteMode ? { httpRoutes: resolution.httpRoutes } : {}),
+      world: worldAfter({ plan: p, snapshot }),
+    });
     if (taken.length > 0 || placeholders.findings.length > 0 || gateway.findings.length > 0) {
       p.findings.push(...gateway.findings, ...placeholders.findings, ...taken);
       sortFindings(p.findings);
@@ -259,5 +257,9 @@ export function worldAfter(r: Pick<Reconciled, 'plan' | 'snapshot'>): World {
     for (const a of changes.values()) if (a.kind === kind && a.type === 'create') out.push(a.after as unknown as T);
     return out;
   };
-  return { services: apply(r.snapshot.services, 'Service'), virtualServices: apply(r.snapshot.virtualServices, 'VirtualService') };
+  return {
+    services: apply(r.snapshot.services, 'Service'),
+    virtualServices: apply(r.snapshot.virtualServices, 'VirtualService'),
+    httpRoutes: apply(r.snapshot.httpRoutes ?? [], 'HTTPRoute'),
+  };
 }

@@ -41,12 +41,21 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
   }
   printWarnings(io, result.warnings, c.err.yellow);
   const prod = result.loaded.config.defaultNamespace;
-  const vsActions = new Map(result.plan.actions.filter((a) => a.kind === 'VirtualService').map((a) => [a.service, a]));
+  // routeKind HTTPRoute: vsop's object per Service is its HTTPRoute (one per port: the state of the worst).
+  const kind = result.loaded.config.routeKind === 'HTTPRoute' ? 'HTTPRoute' : 'VirtualService';
+  const vsActions = new Map<string | undefined, Action>();
+  const rank = (a: Action) => ['unchanged', 'update', 'delete', 'create'].indexOf(a.type);
+  for (const a of result.plan.actions) {
+    if (a.kind !== kind) continue;
+    const had = vsActions.get(a.service);
+    if (!had || rank(a) > rank(had)) vsActions.set(a.service, a);
+  }
   const only = services.length ? new Set(services) : undefined;
   const view = statusView({
     defaultNamespace: prod,
     tables: result.resolution.tables,
     virtualServices: result.resolution.virtualServices,
+    ...(kind === 'HTTPRoute' ? { httpRoutes: result.resolution.httpRoutes } : {}),
     findings: result.plan.findings,
     world: worldAfter(result),
   });
@@ -78,13 +87,20 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
     if (r.overrides) totals.overridden++;
   }
 
+  const httpRouteState = (key: string, service: string) => {
+    const [namespace, name] = key.split('/') as [string, string];
+    const a = result.plan.actions.find((x) => x.kind === 'HTTPRoute' && x.namespace === namespace && x.name === name);
+    return { namespace, name, resourceVersion: a?.live?.metadata.resourceVersion ?? null, state: syncOf(a, service) };
+  };
   if (opts.output === 'json' || opts.output === 'yaml') {
     const data = rows.map((r) => {
       const a = vsActions.get(r.service);
       const [namespace, name] = r.virtualService.split('/') as [string, string];
       return {
         service: r.service,
-        virtualService: { namespace, name, resourceVersion: a?.live?.metadata.resourceVersion ?? null, state: syncOf(a, r.service) },
+        ...(r.httpRoutes
+          ? { httpRoutes: r.httpRoutes.map((key) => httpRouteState(key, r.service)) }
+          : { virtualService: { namespace, name, resourceVersion: a?.live?.metadata.resourceVersion ?? null, state: syncOf(a, r.service) } }),
         ...(r.shadowedBy.length ? { shadowedBy: r.shadowedBy } : {}),
         ...(r.shadowedFor.length ? { shadowedFor: r.shadowedFor } : {}),
         overrides: r.overrides,
@@ -122,7 +138,7 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
       ],
     };
   });
-  const restHeader = ['VIRTUALSERVICE', ...(wide ? ['NAME', 'RESOURCEVERSION'] : [])];
+  const restHeader = [kind.toUpperCase(), ...(wide ? ['NAME', 'RESOURCEVERSION'] : [])];
   const width = outputWidth(io);
   let table = layout([['SERVICE', ...namespaces.map((n) => n.toUpperCase()), ...restHeader], ...cells.map((r) => [r.service, ...r.namespaces.map(([, text]) => text), ...r.rest])]);
   if (width !== undefined && table.width > width) {

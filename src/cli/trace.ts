@@ -6,7 +6,7 @@ import { describeMatch } from '../core/istio/describe.ts';
 import { namespaceNameProblem, objectNameProblem } from '../core/names.ts';
 import { traceRequest, type TraceAnswer, type TraceRequest } from '../core/istio/trace.ts';
 import { NotFoundError, UsageError } from '../errors.ts';
-import { reconcileOnce, routeKindProblem, worldAfter } from '../reconcile.ts';
+import { reconcileOnce, worldAfter } from '../reconcile.ts';
 import type { Io } from './io.ts';
 import { paint } from './paint.ts';
 import { openSource, printWarnings, type SourceOptions } from './source.ts';
@@ -37,14 +37,12 @@ export async function trace(io: Io, service: string, opts: TraceOptions): Promis
   const badFrom = opts.from === undefined ? undefined : namespaceNameProblem(opts.from);
   if (badFrom) throw new UsageError(`--from ${JSON.stringify(opts.from)} ${badFrom}`);
   const result = await reconcileOnce((await openSource(io, opts)).source, { allowGone: true });
-  // Istio's VirtualService rules are all trace knows so far: HTTPRoutes would be traced as no route at all.
-  const unsupported = routeKindProblem(result.loaded, result.snapshot.config.source, 'trace');
-  if (unsupported) throw unsupported;
   printWarnings(io, result.warnings, c.err.yellow);
   const config = result.loaded.config;
   const [name = '', ns = config.defaultNamespace] = service.split('.');
   if (objectNameProblem(name) || namespaceNameProblem(ns)) throw new UsageError(`${JSON.stringify(service)} is not a Service name (NAME, or NAME.NAMESPACE)`);
-  const world = opts.live ? { services: result.snapshot.services, virtualServices: result.snapshot.virtualServices } : worldAfter(result);
+  const { services, virtualServices, httpRoutes = [] } = result.snapshot;
+  const world = opts.live ? { services, virtualServices, httpRoutes } : worldAfter(result);
   const svc = world.services.find((s) => s.metadata.name === name && s.metadata.namespace === ns);
   if (!svc) throw new NotFoundError(`service ${ns}/${name} not found`, { hint: `trace a Service of ${config.defaultNamespace} (or NAME.NAMESPACE)` });
   const ports = (svc.spec?.ports ?? []).map((p) => p.port);
@@ -67,10 +65,12 @@ function text(req: TraceRequest, a: TraceAnswer): string {
   const hdrs = Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`);
   lines.push(`request: ${req.method} ${req.host}:${req.port}${req.path} from namespace ${req.from}${hdrs.length ? ` with ${hdrs.join(', ')}` : ''}`);
   if (a.service) lines.push(`service: ${a.service.namespace}/${a.service.name}`);
-  if (a.virtualService) lines.push(`virtualservice: ${a.virtualService.namespace}/${a.virtualService.name}`);
+  if (a.httpRoutes) lines.push(`httproutes: ${a.httpRoutes.join(', ')} (merged by Gateway API precedence as Istio's ${a.virtualService!.namespace}/${a.virtualService!.name})`);
+  else if (a.virtualService) lines.push(`virtualservice: ${a.virtualService.namespace}/${a.virtualService.name}`);
   else if (a.service) lines.push("virtualservice: none applies (the Service's own default route)");
   for (const i of a.ignored ?? []) lines.push(`  ignored: ${i.namespace}/${i.name} (Istio uses one VirtualService per host for sidecars)`);
-  if (a.route) lines.push(`route: ${a.route.name ?? `#${a.route.index}`}${a.route.match ? ` (${describeMatch(a.route.match)})` : ' (no match: every request)'}`);
+  const rule = a.httpRoute ? `httproute ${a.httpRoute.namespace}/${a.httpRoute.name} rule ${a.httpRoute.rule}${a.httpRoute.match ? ` match ${a.httpRoute.match}` : ''}` : undefined;
+  if (a.route) lines.push(`route: ${rule ?? a.route.name ?? `#${a.route.index}`}${a.route.match ? ` (${describeMatch(a.route.match)})` : ' (no match: every request)'}`);
   for (const d of a.destinations ?? []) {
     const svc = d.host.split('.').slice(0, 2).reverse().join('/');
     const missing = d.noSuchPort ? `  (${svc} has no port ${d.port}: Envoy answers 503)` : d.noSuchService ? `  (service ${svc} does not exist: Envoy answers 503)` : '';

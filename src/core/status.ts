@@ -3,8 +3,12 @@
 // the objects as `vsop sync` leaves them (istio/verify.ts), and which other VirtualServices Istio uses for
 // the host instead (plan findings). The differential test holds this view to trace, and trace to Istio.
 
+import { meshVirtualServices } from './istio/gateway.ts';
+import { serviceHost } from './istio/hosts.ts';
 import { takenRoutes, type Taken } from './istio/verify.ts';
 import type { World } from './istio/trace.ts';
+import { SERVICE_ANNOTATION } from './ownership.ts';
+import type { HTTPRoute } from './render/httproute.ts';
 import type { Finding } from './plan.ts';
 import type { Overrides } from './overrides.ts';
 import type { NamespaceRouting, RoutingTable } from './routing/table.ts';
@@ -17,8 +21,10 @@ export interface NamespaceStatus extends NamespaceRouting {
 
 export interface ServiceStatus {
   service: string;
-  /** vsop's VirtualService for it (namespace/name). */
+  /** vsop's VirtualService for it (namespace/name); routeKind HTTPRoute: its first HTTPRoute. */
   virtualService: string;
+  /** routeKind HTTPRoute: vsop's HTTPRoutes for it (namespace/name), one per port of a multi-port Service. */
+  httpRoutes?: string[];
   /** Other VirtualServices Istio uses for the host, instead of vsop's, for requests from the production namespace. */
   shadowedBy: string[];
   /** Others that take the host only for requests from some developer namespaces. */
@@ -30,8 +36,10 @@ export interface ServiceStatus {
 export interface StatusInput {
   defaultNamespace: string;
   tables: readonly RoutingTable[];
-  /** vsop's desired VirtualServices, in the tables' order. */
+  /** vsop's desired VirtualServices, in the tables' order (routeKind VirtualService). */
   virtualServices: readonly VirtualService[];
+  /** routeKind HTTPRoute: vsop's desired HTTPRoutes (each annotated with its Service); then virtualServices is empty. */
+  httpRoutes?: readonly HTTPRoute[];
   findings: readonly Finding[];
   /** The objects as `vsop sync` would leave them (reconcile.ts worldAfter). */
   world: World;
@@ -42,20 +50,23 @@ export function statusView(input: StatusInput): ServiceStatus[] {
   const after = new Map(input.world.virtualServices.map((v) => [`${v.metadata.namespace}/${v.metadata.name}`, v]));
   const shadowing = new Map<string, Finding[]>();
   for (const f of input.findings) if (f.code === 'shadowed' && f.service && f.other) shadowing.set(f.service, [...(shadowing.get(f.service) ?? []), f]);
+  const gateway = input.httpRoutes ? gatewayIndex(input.httpRoutes, input.world, prod) : undefined;
   return input.tables.map((table, i) => {
-    const desired = input.virtualServices[i]!;
-    const key = `${desired.metadata.namespace}/${desired.metadata.name}`;
+    const routes = gateway?.routesOf(table.service) ?? [];
+    const desired = input.virtualServices[i];
+    const key = gateway ? (routes[0] ?? '') : `${desired!.metadata.namespace}/${desired!.metadata.name}`;
     const live = after.get(key);
     const shadows = shadowing.get(table.service) ?? [];
     // table.namespaces: resolve with `routing` fills it in.
     const namespaces = table.namespaces.map((n): NamespaceStatus => {
       if (n.route.state !== 'route' && n.route.state !== 'fallback') return n;
-      const taken = takenFrom(input.world, live, table, n.namespace, prod);
+      const taken = gateway ? gateway.taken(table, n.namespace) : takenFrom(input.world, live, table, n.namespace, prod);
       return taken.length ? { ...n, taken } : n;
     });
     return {
       service: table.service,
       virtualService: key,
+      ...(gateway ? { httpRoutes: routes } : {}),
       shadowedBy: shadows.filter((f) => f.callers?.includes(prod)).map((f) => f.other!),
       shadowedFor: shadows.filter((f) => !f.callers?.includes(prod)).map((f) => ({ other: f.other!, callers: f.callers ?? [] })),
       overrides: table.overrides ?? null,
@@ -71,6 +82,7 @@ export function statusView(input: StatusInput): ServiceStatus[] {
  * Only VirtualServices holding routes vsop did not render are looked at.
  */
 export function takenFindings(input: Omit<StatusInput, 'findings'>): Finding[] {
+  if (input.httpRoutes) return gatewayTakenFindings(input, input.httpRoutes);
   const prod = input.defaultNamespace;
   const after = new Map(input.world.virtualServices.map((v) => [`${v.metadata.namespace}/${v.metadata.name}`, v]));
   const out: Finding[] = [];
@@ -116,4 +128,94 @@ export function takenFindings(input: Omit<StatusInput, 'findings'>): Finding[] {
 function takenFrom(world: World, live: VirtualService | undefined, table: RoutingTable, namespace: string, prod: string): Taken[] {
   const rules = table.rules.filter((r) => r.origin === 'automatic' && r.namespace === namespace).map((r) => ({ name: r.name, backend: r.backend.namespace }));
   return takenRoutes(world, live, rules, table.service, prod, prod, table.ports);
+}
+
+/**
+ * routeKind HTTPRoute: where header requests go, as Istio merges every HTTPRoute attached to the Service
+ * by the Gateway API's precedence (istio/gateway.ts). For each automatic rule of the table, the rules of
+ * vsop's HTTPRoutes standing in for it (its copy as backend, its headers in a match) are found in the
+ * VirtualServices Istio generates, and a witness of each is traced (istio/verify.ts).
+ */
+function gatewayIndex(desired: readonly HTTPRoute[], world: World, prod: string) {
+  const byService = new Map<string, HTTPRoute[]>();
+  for (const r of desired) {
+    const service = r.metadata.annotations?.[SERVICE_ANNOTATION];
+    if (service !== undefined) byService.set(service, [...(byService.get(service) ?? []), r]);
+  }
+  const live = new Map((world.httpRoutes ?? []).map((r) => [`${r.metadata.namespace}/${r.metadata.name}`, r]));
+  const generated = meshVirtualServices(world.httpRoutes ?? [], world.services);
+  return {
+    routesOf: (service: string) => (byService.get(service) ?? []).map((r) => `${r.metadata.namespace}/${r.metadata.name}`),
+    taken(table: RoutingTable, namespace: string): Taken[] {
+      const host = serviceHost(table.service, prod);
+      const out: Taken[] = [];
+      for (const rule of table.rules.filter((r) => r.origin === 'automatic' && r.namespace === namespace)) {
+        for (const want of byService.get(table.service) ?? []) {
+          const route = live.get(`${want.metadata.namespace}/${want.metadata.name}`);
+          // Istio's VirtualService for this route's key: its namespace, its parentRef's port, the host.
+          const port = route?.spec.parentRefs?.[0]?.port;
+          const name = `${prod}${typeof port === 'number' ? `~${port}` : ''}~${host}`;
+          const vs = generated.find((v) => v.metadata.namespace === prod && v.metadata.name === name);
+          if (!route || !vs) continue;
+          const names = (route.spec.rules ?? []).flatMap((r, i) => (standsFor(r, rule, table.service) ? [`${prod}.${route.metadata.name}.${i}`] : []));
+          out.push(
+            ...takenRoutes(
+              world,
+              vs,
+              names.map((n) => ({ name: n, backend: rule.backend.namespace })),
+              table.service,
+              prod,
+              prod,
+              table.ports,
+            ),
+          );
+        }
+      }
+      return out;
+    },
+  };
+}
+
+/** Whether an HTTPRoute rule is one of vsop's variants of a routing rule: to its copy, with its headers. */
+function standsFor(r: NonNullable<HTTPRoute['spec']['rules']>[number], rule: RoutingTable['rules'][number], service: string): boolean {
+  const refs = r.backendRefs ?? [];
+  if (refs.length !== 1 || refs[0]!.name !== service || refs[0]!.namespace !== rule.backend.namespace) return false;
+  return (r.matches ?? []).some((m) => {
+    const headers = (Array.isArray(m.headers) ? m.headers : []) as { name?: string; value?: string }[];
+    return rule.headers.every((h) => headers.some((x) => x.name === h.name && x.value === h.value));
+  });
+}
+
+/** routeKind HTTPRoute: a `taken` warning for each HTTPRoute (or VirtualService) that catches vsop's header requests first. */
+function gatewayTakenFindings(input: Omit<StatusInput, 'findings'>, desired: readonly HTTPRoute[]): Finding[] {
+  const prod = input.defaultNamespace;
+  const index = gatewayIndex(desired, input.world, prod);
+  const out: Finding[] = [];
+  for (const table of input.tables) {
+    const own = new Set(index.routesOf(table.service));
+    const byTaker = new Map<string, string[]>();
+    for (const ns of new Set(table.rules.filter((r) => r.origin === 'automatic').map((r) => r.namespace))) {
+      for (const t of index.taken(table, ns)) {
+        // vsop's own rules taking another namespace's requests are the hand routes' business (route add).
+        const m = /^httproute (\S+) rule/.exec(t.by);
+        if (m && own.has(m[1]!)) continue;
+        const list = byTaker.get(t.by) ?? [];
+        if (!list.includes(ns)) byTaker.set(t.by, [...list, ns]);
+      }
+    }
+    const [first] = own;
+    if (first === undefined) continue;
+    const [namespace, name] = first.split('/') as [string, string];
+    for (const [by, namespaces] of byTaker) {
+      out.push({
+        code: 'taken',
+        severity: 'warning',
+        namespace,
+        name,
+        service: table.service,
+        message: `${by}, which vsop did not write, takes the header requests vsop routes to ${namespaces.join(', ')} before vsop's rules see them (the Gateway API orders the rules of every HTTPRoute attached to a Service by match precedence, then age, then name): narrow its match, or add the routing header to it`,
+      });
+    }
+  }
+  return out;
 }

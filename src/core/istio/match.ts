@@ -19,7 +19,8 @@ export interface Request {
   from: string;
 }
 
-type StringMatch = { exact?: string; prefix?: string; regex?: string };
+// pathSeparatedPrefix: Envoy's path_separated_prefix, what Istio makes of a Gateway API PathPrefix (gateway.ts).
+type StringMatch = { exact?: string; prefix?: string; regex?: string; pathSeparatedPrefix?: string };
 type Match = Record<string, unknown>;
 
 /** A route as Envoy receives it for one listener port: the VirtualService route and one of its matches. */
@@ -125,7 +126,7 @@ function headerValue(req: Request, name: string): string | undefined {
 
 /** An empty StringMatch, or regex "*", is a presence test (canBeConvertedToPresentMatch). */
 function isPresence(sm: StringMatch): boolean {
-  return sm.exact === undefined && sm.prefix === undefined && (sm.regex === undefined || sm.regex === '*');
+  return sm.exact === undefined && sm.prefix === undefined && sm.pathSeparatedPrefix === undefined && (sm.regex === undefined || sm.regex === '*');
 }
 
 function presentOrMatches(sm: StringMatch, value: string | undefined): boolean {
@@ -137,6 +138,8 @@ function stringMatches(sm: StringMatch, value: string, ignoreCase: boolean): boo
   const fold = (s: string) => (ignoreCase ? s.toLowerCase() : s);
   if (sm.exact !== undefined) return fold(value) === fold(sm.exact);
   if (sm.prefix !== undefined) return fold(value).startsWith(fold(sm.prefix));
+  // The whole path, or the prefix followed by a "/" (Envoy's path_separated_prefix).
+  if (sm.pathSeparatedPrefix !== undefined) return fold(value) === fold(sm.pathSeparatedPrefix) || fold(value).startsWith(`${fold(sm.pathSeparatedPrefix)}/`);
   // Envoy ignores case folding for regexes. One Istio would refuse (regexProblem) never reaches Envoy
   // from a validated object; from an unvalidated one it is taken to match nothing rather than to fail.
   if (sm.regex !== undefined) return typeof sm.regex === 'string' && regexProblem(sm.regex) === undefined && fullMatch(sm.regex, value);

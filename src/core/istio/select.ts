@@ -4,10 +4,14 @@
 // Sources: istio pilot/pkg/model/push_context.go (initVirtualServices: exportTo → private, exported,
 // public; VirtualServicesForGateway: that order), pilot/pkg/model/config.go (sortConfigByCreationTime:
 // creation time, then name, then namespace), pilot/pkg/networking/core/httproute.go (a duplicate
-// virtual host is dropped, so the first wins).
+// virtual host is dropped, so the first wins). VirtualServices Istio generates from Gateway API routes
+// (gateway.ts) are selected the same way, with SelectVirtualServices' preference for the caller's own
+// namespace (model/virtualservice.go, gwExact) and route.go's rule that they apply only to callers in
+// their namespace, unless that is the Service's (BuildSidecarVirtualHostWrapper).
 
 import type { VirtualService } from '../types.ts';
-import { hostCovers, qualify } from './hosts.ts';
+import { usesGatewaySemantics } from './gateway.ts';
+import { hostCovers, parseServiceHost, qualify } from './hosts.ts';
 import { effectiveRoutes, type EffectiveRoute } from './match.ts';
 
 export interface Selection {
@@ -78,15 +82,20 @@ export function namesHost(vs: VirtualService, fqdn: string): boolean {
  * pilot/pkg/networking/core/route/route.go separateVSHostsAndServices.
  */
 export function selectVirtualService(virtualServices: readonly VirtualService[], fqdn: string, port: number, from: string): Selection {
-  const visible: { vs: VirtualService; bucket: number; hosts: string[] }[] = [];
+  const visible: { vs: VirtualService; bucket: number; consumer: number; hosts: string[] }[] = [];
+  const serviceNamespace = parseServiceHost(fqdn)?.namespace;
   for (const vs of virtualServices) {
     if (!bindsToMesh(vs)) continue;
     const hosts = hostsOf(vs).filter((h) => hostCovers(h, fqdn));
     if (hosts.length === 0) continue;
+    // Gateway API routes apply to callers of their own namespace, or to all when they are the Service's.
+    const gateway = usesGatewaySemantics(vs);
+    if (gateway && vs.metadata.namespace !== serviceNamespace && vs.metadata.namespace !== from) continue;
     const bucket = visibility(vs, from);
-    if (bucket !== undefined) visible.push({ vs, bucket, hosts });
+    // Within a bucket the caller's own Gateway API routes come first (SelectVirtualServices, gwExact).
+    if (bucket !== undefined) visible.push({ vs, bucket, consumer: gateway && vs.metadata.namespace === from ? 0 : 1, hosts });
   }
-  visible.sort((a, b) => a.bucket - b.bucket || istioOrder(a.vs, b.vs));
+  visible.sort((a, b) => a.bucket - b.bucket || a.consumer - b.consumer || istioOrder(a.vs, b.vs));
   const exact = visible.filter((c) => c.hosts.includes(fqdn));
   let candidates: VirtualService[];
   if (exact.length > 0) candidates = exact.map((c) => c.vs);

@@ -2,7 +2,9 @@
 // (select.ts), the route it meets (match.ts) and the Envoy cluster(s) of that route's destinations.
 // `vsop trace` prints it; plan findings and status use the same functions.
 
+import type { HTTPRoute } from '../render/httproute.ts';
 import type { HttpRoute, Service, VirtualService } from '../types.ts';
+import { meshVirtualServices, parentsOf, ruleOrigin, type RuleOrigin, usesGatewaySemantics } from './gateway.ts';
 import { CLUSTER_DOMAIN, clusterName, parseServiceHost, qualify } from './hosts.ts';
 import { firstMatch, type Request } from './match.ts';
 import { hostIndex, selectVirtualService } from './select.ts';
@@ -29,6 +31,12 @@ export interface TraceAnswer {
   /** The Service the host names (after following a placeholder or other ExternalName alias). */
   service?: { namespace: string; name: string };
   virtualService?: { namespace: string; name: string };
+  /**
+   * When the VirtualService is one Istio generated from Gateway API HTTPRoutes (gateway.ts): those
+   * HTTPRoutes ("namespace/name", oldest first), and the rule the request met.
+   */
+  httpRoutes?: string[];
+  httpRoute?: RuleOrigin;
   /** VirtualServices that name the host but are ignored for this caller (Istio uses one per host). */
   ignored?: { namespace: string; name: string }[];
   /** The route met, by name (or index) and the match entry that held. */
@@ -40,6 +48,8 @@ export interface TraceAnswer {
 export interface World {
   services: readonly Service[];
   virtualServices: readonly VirtualService[];
+  /** Gateway API HTTPRoutes of any namespace; those attached to a Service (GAMMA) route it as Istio translates them. */
+  httpRoutes?: readonly HTTPRoute[];
 }
 
 /** Traces one request. Never throws for what the world holds; answers with `error` instead. */
@@ -60,10 +70,13 @@ export function traceRequest(world: World, req: TraceRequest): TraceAnswer {
     return { cluster, service, ...(ignored.length ? { ignored } : {}), action: 'route', destinations: [{ host, port: req.port, weight: 100, cluster }] };
   }
   const vs = selection.winner.virtualService;
-  const base: TraceAnswer = { cluster: '', service, virtualService: ref(vs), ...(ignored.length ? { ignored } : {}) };
+  const parents = usesGatewaySemantics(vs) ? { httpRoutes: parentsOf(vs) } : {};
+  const base: TraceAnswer = { cluster: '', service, virtualService: ref(vs), ...parents, ...(ignored.length ? { ignored } : {}) };
   const hit = firstMatch(selection.winner.routes, req);
   if (!hit) return { ...base, error: 'no route matched' };
   const route = { ...(hit.route.name !== undefined ? { name: hit.route.name } : {}), index: hit.index, ...(hit.match ? { match: hit.match } : {}) };
+  const origin = ruleOrigin(hit.route);
+  if (origin) base.httpRoute = origin;
   if (hit.route.redirect !== undefined) return { ...base, route, action: 'redirect' };
   if (hit.route.directResponse !== undefined) return { ...base, route, action: 'directResponse' };
   if (hit.route.delegate !== undefined) return { ...base, route, action: 'delegate', error: 'delegated routes are not traced' };
@@ -135,7 +148,8 @@ function indexOf(world: World): WorldIndex {
   if (index) return index;
   const byHost = new Map<string, Service>();
   for (const s of world.services) byHost.set(`${s.metadata.name}.${s.metadata.namespace}.${CLUSTER_DOMAIN}`, s);
-  index = { lookup: (fqdn) => byHost.get(fqdn), candidates: hostIndex(world.virtualServices) };
+  const generated = world.httpRoutes?.length ? meshVirtualServices(world.httpRoutes, world.services) : [];
+  index = { lookup: (fqdn) => byHost.get(fqdn), candidates: hostIndex(generated.length ? [...world.virtualServices, ...generated] : world.virtualServices) };
   indexes.set(world, index);
   return index;
 }

@@ -9,7 +9,7 @@ import { matches, type Request } from './match.ts';
 import { traceRequest, type World } from './trace.ts';
 import type { HttpRoute, VirtualService } from '../types.ts';
 
-type StringMatch = { exact?: string; prefix?: string; regex?: string };
+type StringMatch = { exact?: string; prefix?: string; regex?: string; pathSeparatedPrefix?: string };
 
 /** Where a witness went instead of the route it was built for. */
 export interface Taken {
@@ -48,7 +48,9 @@ export function takenRoutes(
       if (a.destinations?.length === 1 && a.destinations[0]!.host === copy) continue;
       const mine = a.virtualService && vs && a.virtualService.namespace === vs.metadata.namespace && a.virtualService.name === vs.metadata.name;
       const where = a.virtualService ? `${a.virtualService.namespace}/${a.virtualService.name}` : "the Service's default route";
-      out.push({ port, by: mine ? `route ${a.route?.name ?? `#${a.route?.index ?? '?'}`}` : a.error && !a.virtualService ? a.error : where });
+      // A rule of an HTTPRoute is named by its route and index, whichever VirtualService Istio made of it.
+      const rule = a.httpRoute && `httproute ${a.httpRoute.namespace}/${a.httpRoute.name} rule ${a.httpRoute.rule}`;
+      out.push({ port, by: rule ?? (mine ? `route ${a.route?.name ?? `#${a.route?.index ?? '?'}`}` : a.error && !a.virtualService ? a.error : where) });
     }
   }
   return out;
@@ -67,7 +69,7 @@ function portsOf(route: HttpRoute, ports: readonly number[]): readonly number[] 
 function witness(route: HttpRoute, base: Request): Request | undefined {
   const m = route.match?.[0];
   if (!m) return base;
-  const value = (sm: StringMatch | undefined): string | undefined => sm?.exact ?? sm?.prefix;
+  const value = (sm: StringMatch | undefined): string | undefined => sm?.exact ?? sm?.prefix ?? sm?.pathSeparatedPrefix;
   const headers: Record<string, string> = {};
   for (const [name, sm] of Object.entries((m.headers ?? {}) as Record<string, StringMatch>)) {
     const v = value(sm);
