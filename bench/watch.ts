@@ -283,7 +283,14 @@ function report(results: Map<string, Figures | string>): void {
     console.log(`| ${name} | ${cell(s, show)} | ${cell(v, show)} | ${ratios} |`);
   }
   if (typeof v !== 'object') return;
-  const targets: [boolean, string][] = [[v.burst.most <= 1, `burst: at most 1 change per VirtualService (${v.burst.most})`]];
+  // One write per VirtualService is the target; an idle controller answers the burst's first event at once
+  // (see Settler in src/watch/queue.ts), so that VirtualService may be written once more: reported, not hidden.
+  const targets: [boolean, string][] = [
+    [
+      v.burst.most <= 1,
+      `burst: at most 1 write per VirtualService (${n(v.burst.writes)} writes for ${BURST_VS}; ${v.burst.twice} VirtualService(s) written ${v.burst.most} times)`,
+    ],
+  ];
   if (typeof s === 'object') {
     targets.push([v.create.p50 <= s.create.p50 && v.create.p99 <= s.create.p99, 'create latency p50 and p99 <= the seed operator’s']);
     targets.push([v.remove.p50 <= s.remove.p50 && v.remove.p99 <= s.remove.p99, 'delete latency p50 and p99 <= the seed operator’s']);
