@@ -64,9 +64,8 @@ export interface ReconcileOptions {
 }
 
 /**
- * routeKind HTTPRoute is rendered (render, config validate), planned and applied (sync); the commands that
- * read routing by Istio's VirtualService rules (status, trace) or change overrides (route, clear) and watch
- * do not support it yet. `command` names the one asking; undefined when it may go ahead.
+ * routeKind HTTPRoute is supported by every command but watch, which refuses it through this until it
+ * does. `command` names the one asking; undefined when it may go ahead.
  */
 export function routeKindProblem(loaded: LoadedConfig, source: string, command = 'this command'): ConfigError | undefined {
   if (loaded.config.routeKind !== 'HTTPRoute') return undefined;
@@ -74,17 +73,9 @@ export function routeKindProblem(loaded: LoadedConfig, source: string, command =
     {
       source,
       path: 'routeKind',
-      message:
-        'HTTPRoute output is rendered by `vsop render`, checked by `vsop config validate` and planned and applied by `vsop sync`; status, trace, route, clear and watch still need routeKind: VirtualService',
+      message: 'HTTPRoute output is supported by render, config validate, sync, status, trace, route and clear; watch still needs routeKind: VirtualService',
     },
   ]);
-}
-
-/** The command a reconcile serves, for routeKindProblem: those that sync does not cover. */
-function unsupportedCommand(opts: ReconcileOptions): string | undefined {
-  if (opts.purge) return 'clear --purge';
-  if (opts.edit) return 'route and clear';
-  return undefined;
 }
 
 export interface Reconciled {
@@ -134,9 +125,6 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
     const desire = () => undefined;
     return { loaded, resolution, plan: empty, snapshot, warnings: [...(snapshot.warnings ?? []), ...loaded.warnings, ...resolution.warnings], desire };
   }
-  const command = unsupportedCommand(opts);
-  const unsupported = command && routeKindProblem(loaded, snapshot.config.source, command);
-  if (unsupported) throw unsupported;
   const httpRouteMode = config.routeKind === 'HTTPRoute';
   // An annotation that cannot be read blocks its object alone, unless the command replaces it whole.
   const replaced = opts.edit && !opts.edit.readsCurrent;
@@ -152,7 +140,16 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
         ...(opts.adopt ? { adopt: true } : {}),
         ...(blocked.size ? { blocked } : {}),
       });
-  if (!opts.purge) {
+  if (opts.purge) {
+    // clear --purge --all: vsop's HTTPRoutes and ReferenceGrants go too, whichever routeKind is in force.
+    const none = { httpRoutes: [], referenceGrants: [] };
+    const live = { httpRoutes: snapshot.httpRoutes ?? [], referenceGrants: snapshot.referenceGrants ?? [] };
+    const gateway = planGateway(none, live, { defaultNamespace: config.defaultNamespace });
+    if (gateway.actions.length > 0) {
+      p.actions.push(...gateway.actions);
+      sortByKey(p.actions);
+    }
+  } else {
     // The Gateway API objects: those the resolution renders (routeKind HTTPRoute), else vsop's own go (a
     // switch back); the managed VirtualServices went the same way in plan() above, which rendered none.
     const gateway = planGateway(

@@ -33,10 +33,15 @@ export async function clear(io: Io, services: string[], opts: ClearOptions): Pro
 async function confirm(io: Io, plan: Plan, port: KubePort): Promise<void> {
   const deletes = plan.actions.filter((a) => a.type === 'delete');
   if (deletes.length === 0) return;
-  const vs = deletes.filter((a) => a.kind === 'VirtualService').length;
-  const svc = deletes.length - vs;
+  const count = (kind: string, label: string) => {
+    const n = deletes.filter((a) => a.kind === kind).length;
+    return `${n} ${label}${n === 1 ? '' : 's'}`;
+  };
+  const gateway = deletes.some((a) => a.kind === 'HTTPRoute' || a.kind === 'ReferenceGrant')
+    ? `, ${count('HTTPRoute', 'HTTPRoute')}, ${count('ReferenceGrant', 'ReferenceGrant')}`
+    : '';
   for (const a of deletes) io.err(`  ${a.kind.toLowerCase()} ${a.namespace}/${a.name}\n`);
-  const question = `Delete these ${vs} VirtualService${vs === 1 ? '' : 's'} and ${svc} placeholder Service${svc === 1 ? '' : 's'} from ${port.server}? Every request then reaches production, and every override is lost. [y/N] `;
+  const question = `Delete these ${count('VirtualService', 'VirtualService')}${gateway} and ${count('Service', 'placeholder Service')} from ${port.server}? Every request then reaches production, and every override is lost. [y/N] `;
   const answer = await io.prompt!(question);
   if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError('not confirmed: nothing was deleted');
 }

@@ -6,6 +6,7 @@
 import { NotFoundError, UsageError } from '../errors.ts';
 import { NO_OVERRIDES, type HeaderCondition, type HeaderRoute, type Overrides, routeIds } from './overrides.ts';
 import { headerRouteName } from './ownership.ts';
+import { httpRouteHeaderProblem } from './render/httproute.ts';
 import { overlap, type RouteCondition, sharedHeaders, type Witness } from './routing/overlap.ts';
 import { destinationPort, distinctPorts, reaches } from './routing/ports.ts';
 import type { Config, Service } from './types.ts';
@@ -44,6 +45,13 @@ export function addRoute(req: RouteRequest): OverrideEdit {
     apply(current, ctx) {
       const ns = requireDeveloperNamespace(req.namespace, ctx.config);
       const label = `service ${ns}/${ctx.service}`;
+      // Refused rather than rendered as something else: the rule could not be written as asked.
+      if (ctx.config.routeKind === 'HTTPRoute') {
+        for (const h of req.headers) {
+          const why = httpRouteHeaderProblem(h);
+          if (why) throw new UsageError(`--header ${h.name}=${h.value} --match ${h.match} cannot be routed with routeKind HTTPRoute: ${why}`);
+        }
+      }
       const prodPorts = distinctPorts(ctx.production);
       const copy = ctx.copies.get(ns);
       if (!copy && !req.force) {

@@ -9,7 +9,7 @@ import { objectNameProblem } from './names.ts';
 import type { Overrides } from './overrides.ts';
 import { isPlaceholder, SYSTEM_SERVICES } from './ownership.ts';
 import { placeholder } from './placeholders.ts';
-import { type HTTPRoute, type ReferenceGrant, referenceGrants, renderHTTPRoutes } from './render/httproute.ts';
+import { type HTTPRoute, httpRouteWeightProblem, type ReferenceGrant, referenceGrants, renderHTTPRoutes } from './render/httproute.ts';
 import { renderVirtualService, weightProblem } from './render/virtualservice.ts';
 import { decide, type RoutingTable, type ServiceIndex } from './routing/table.ts';
 import { renderTemplate, type Template } from './template.ts';
@@ -102,7 +102,8 @@ export function resolve(config: Config, template: Template, services: readonly S
       production: svc,
       copies,
       placeholders,
-      weightProblem: () => weightProblem(base, name, config.defaultNamespace),
+      weightProblem: () =>
+        routeKind === 'HTTPRoute' ? httpRouteWeightProblem(base as unknown as HTTPRoute, name, config.defaultNamespace) : weightProblem(base, name, config.defaultNamespace),
     });
     const table = decide({
       config,

@@ -158,6 +158,16 @@ function variant(r: HTTPRouteRule, production: boolean[], rule: RoutingRule, ser
   return { matches, ...rest, backendRefs };
 }
 
+/**
+ * Why weights cannot split this template's routes, or undefined: the renderer splits only rules that send
+ * to the production Service alone (one backendRef, no weight), as renderHTTPRoutes does.
+ */
+export function httpRouteWeightProblem(base: HTTPRoute, service: string, namespace: string): string | undefined {
+  const alone = (r: HTTPRouteRule) => r.backendRefs?.length === 1 && r.backendRefs[0]!.weight === undefined && refersToService(r.backendRefs[0]!, service, namespace, 'backend');
+  if ((base.spec.rules ?? []).some(alone)) return undefined;
+  return 'the template has no rule that sends to the production Service alone (one backendRef, no weight)';
+}
+
 /** The rule with its production backendRef split: each namespace's share to its copy, production the rest. */
 function splitRule(r: HTTPRouteRule, table: RoutingTable, port: number | undefined): HTTPRouteRule {
   const production = r.backendRefs![0]!;
