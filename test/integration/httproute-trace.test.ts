@@ -177,6 +177,21 @@ const cases: Case[] = [
     taken: ['dev-alice', 'dev-bob'],
   },
   {
+    name: 'Istio keeps a route with a parentRef port apart from vsop’s without one: the older applies alone to that port',
+    live: [
+      foreign('port80', [{ matches: [{ headers: [{ type: 'RegularExpression', name: 'x-developer', value: '.+' }] }], backendRefs: toCanary }], {
+        created: OLD,
+        port: 80,
+      }),
+    ],
+    calls: [
+      [{ host: HOST, port: 80, from: PROD, headers: dev('dev-alice') }, cluster(PROD, 'web-canary')],
+      // vsop's rules are not merged in: a request the older route does not match meets no route (404).
+      [{ host: HOST, port: 80, from: PROD }, 'no route matched'],
+    ],
+    taken: ['dev-alice', 'dev-bob'],
+  },
+  {
     name: 'a consumer route in dev-bob applies to dev-bob’s callers only, and before the producer routes',
     live: [foreign('bob-pin', [{ backendRefs: [{ name: 'web', namespace: 'dev-bob', port: 80 }] }], { namespace: 'dev-bob', created: OLD })],
     calls: [
