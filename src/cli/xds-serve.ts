@@ -28,7 +28,7 @@ export async function xds(io: Io, opts: XdsOptions): Promise<number> {
   const requests = new AbortController();
   const port = connectWith(io.env, opts, { signal: requests.signal });
   const ads = new AdsServer({ log, metrics });
-  const feed = new XdsFeed({ port, location: { namespace: opts.configNamespace, name: opts.configName }, log, metrics, serve: (r) => ads.update(r) });
+  const feed = new XdsFeed({ port, location: { namespace: opts.configNamespace, name: opts.configName }, log, metrics, serve: (changes) => ads.patch(changes) });
   const m = /^(.*):(\d+)$/.exec(opts.address);
   if (!m || Number(m[2]) > 65535) throw new UsageError(`xDS address "${opts.address}" is not HOST:PORT or :PORT (a port from 0 to 65535)`);
   let bound: number;

@@ -1,8 +1,10 @@
 // What `vsop xds` serves, kept current: the same informers as `vsop watch` (the ConfigMap, and every input
-// src/inputs.ts declares for it: watch's, and the EndpointSlices of the namespaces the config names); on any change, the
-// resources are rendered again from the local copies by the same path as `vsop render` (planSnapshot, then
-// the xDS renderer) and handed to the server, which sends each client only what changed for it. Changes
-// that arrive together (one event loop turn) make one snapshot; there is no fixed delay.
+// src/inputs.ts declares for it: watch's, and the EndpointSlices of the namespaces the config names). As
+// in watch, a change bears on the production Services the inputs' indexes name, and only those are
+// rendered again, each from the local copies that bear on it (InputCache.objectsFor), by the same path as
+// `vsop render` (planSnapshot, then the xDS renderer); the server takes each Service's resources as one
+// group, encodes only those, and sends each client only what changed for it. A new config renders every
+// Service. Changes that arrive together (one event loop turn) make one snapshot; there is no fixed delay.
 //
 // Nothing is written to the cluster, so there is no leader election: every replica serves.
 
@@ -11,7 +13,7 @@ import { renderXds, type XdsResources } from '../core/render/xds.ts';
 import { configMapText } from '../core/text.ts';
 import type { ConfigLocation, KubeObject } from '../core/types.ts';
 import { ConfigError, formatProblem } from '../errors.ts';
-import { configCollection, fallbackMessage, XDS_INPUTS } from '../inputs.ts';
+import { type Affected, configCollection, fallbackMessage, type Input, XDS_INPUTS } from '../inputs.ts';
 import type { Collection, ConfigMap, WatchPort } from '../k8s/port.ts';
 import { planSnapshot, type Snapshot } from '../reconcile.ts';
 import { type Change, Informer, InputCache } from '../watch/informer.ts';
@@ -23,18 +25,25 @@ export interface FeedOptions {
   location: ConfigLocation;
   log: Logger;
   metrics: XdsMetrics;
-  /** Told each snapshot rendered (the server encodes it and pushes what changed). */
-  serve: (resources: XdsResources) => void;
+  /**
+   * Told each snapshot rendered: the resources of each production Service rendered again (undefined: it
+   * has none any more). The server encodes them and pushes what changed.
+   */
+  serve: (changes: ReadonlyMap<string, XdsResources | undefined>) => void;
 }
 
 export class XdsFeed {
   private readonly o: FeedOptions;
   private readonly configInformer: Informer<ConfigMap>;
-  private readonly caches = new Map<string, InputCache<KubeObject>>();
+  private readonly caches = new Map<Input['field'], InputCache<KubeObject>>();
   private loaded: LoadedConfig | undefined;
   private configText = '';
   private scheduled = false;
   private synced = false;
+  /** Production Services to render again at the next snapshot, or every one ('all': a new config). */
+  private dirty: Set<string> | 'all' = 'all';
+  /** Production Services whose resources are served. */
+  private readonly served = new Set<string>();
 
   constructor(o: FeedOptions) {
     this.o = o;
@@ -45,7 +54,7 @@ export class XdsFeed {
         new InputCache<KubeObject>({
           input,
           informer: (collection, onChange, onFailure) => this.informer(collection, onChange, onFailure),
-          touched: () => this.schedule(),
+          touched: (keys) => this.touched(keys),
           fellBack: (fallback, err) => this.o.log.info(`warning: ${fallbackMessage(fallback, err.message)}`, { resource: fallback.collections[0]?.resource }),
         }),
       );
@@ -106,6 +115,12 @@ export class XdsFeed {
     this.configText = found.text;
     for (const cache of this.caches.values()) cache.follow(this.loaded);
     this.waitingForConfig?.();
+    this.touched('all');
+  }
+
+  private touched(keys: Affected): void {
+    if (keys === 'all') this.dirty = 'all';
+    else if (this.dirty !== 'all') for (const key of keys) this.dirty.add(key);
     this.schedule();
   }
 
@@ -119,32 +134,59 @@ export class XdsFeed {
     });
   }
 
+  /** Renders the Services changes bore on since the last snapshot, and hands them to the server. */
   private build(): void {
     const loaded = this.loaded;
     if (!loaded) return;
     const started = performance.now();
-    const snapshot = { config: { text: this.configText, source: `configmap ${this.o.location.namespace}/${this.o.location.name}` }, services: [], virtualServices: [] } as Snapshot;
-    for (const [field, cache] of this.caches) (snapshot as unknown as Record<string, KubeObject[]>)[field] = [...cache.objects.values()];
-    let resources: XdsResources;
+    const keys = this.dirty === 'all' ? this.allKeys(loaded) : this.dirty;
+    this.dirty = new Set();
+    const changes = new Map<string, XdsResources | undefined>();
+    for (const key of keys) {
+      const resources = this.render(key, loaded);
+      if (resources === 'failed') continue;
+      changes.set(key, resources);
+      if (resources) this.served.add(key);
+      else this.served.delete(key);
+    }
+    this.o.serve(changes);
+    this.o.metrics.builds.inc();
+    this.o.metrics.rendered.inc(changes.size);
+    this.o.metrics.buildTime.observe((performance.now() - started) / 1000);
+    this.o.log.debug('snapshot served', { services: changes.size });
+  }
+
+  /** Every production Service, and every Service served (one that has gone is served no more). */
+  private allKeys(loaded: LoadedConfig): Set<string> {
+    const keys = new Set(this.served);
+    const prod = loaded.config.defaultNamespace;
+    for (const svc of this.caches.get('services')!.objects.values()) if (svc.metadata.namespace === prod) keys.add(svc.metadata.name);
+    return keys;
+  }
+
+  /**
+   * One production Service's resources, from the objects that bear on it (as watch reconciles one key);
+   * undefined when it is no production Service (any more). 'failed': the template renders an invalid
+   * object for it, logged; what was served for it stays served.
+   */
+  private render(key: string, loaded: LoadedConfig): XdsResources | undefined | 'failed' {
+    const snapshot: Snapshot = { config: { text: this.configText, source: this.source() }, services: [], virtualServices: [] };
+    for (const [field, cache] of this.caches) snapshot[field] = cache.objectsFor(key) as never;
     try {
       const r = planSnapshot(snapshot, { renderOnly: true, loaded });
-      const rendered = renderXds({
-        tables: r.resolution.tables,
-        services: snapshot.services,
-        endpointSlices: snapshot.endpointSlices ?? [],
-        namespace: loaded.config.defaultNamespace,
-      });
-      for (const w of [...r.warnings, ...rendered.warnings]) this.o.log.debug('warning', { warning: formatProblem(w) });
-      resources = rendered.resources;
+      const tables = r.resolution.tables.filter((t) => t.service === key);
+      if (tables.length === 0) return undefined;
+      const rendered = renderXds({ tables, services: snapshot.services, endpointSlices: snapshot.endpointSlices ?? [], namespace: loaded.config.defaultNamespace });
+      for (const w of [...r.warnings, ...rendered.warnings]) this.o.log.debug('warning', { service: key, warning: formatProblem(w) });
+      return rendered.resources;
     } catch (err) {
-      // A template that renders invalid objects for some Service: the last good snapshot stays served.
       if (!(err instanceof ConfigError)) throw err;
-      this.o.log.error('cannot render, serving the last snapshot', { error: err.problems.map(formatProblem).join('; ') });
-      return;
+      this.o.log.error('cannot render, serving the last resources of this Service', { service: key, error: err.problems.map(formatProblem).join('; ') });
+      return 'failed';
     }
-    this.o.serve(resources);
-    this.o.metrics.builds.inc();
-    this.o.metrics.buildTime.observe((performance.now() - started) / 1000);
-    this.o.log.debug('snapshot served', { listeners: resources.listener.length, clusters: resources.cluster.length });
+  }
+
+  private source(): string {
+    return `configmap ${this.o.location.namespace}/${this.o.location.name}`;
   }
 }

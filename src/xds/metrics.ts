@@ -18,9 +18,14 @@ export class XdsMetrics {
   });
   readonly resources = new Gauge({ name: 'vsop_xds_resources', help: 'Resources served now, per resource type', labelNames: TYPE, registers: [this.registry] });
   readonly builds = new Counter({ name: 'vsop_xds_snapshots_total', help: 'Snapshots rendered from the cluster state', registers: [this.registry] });
+  readonly rendered = new Counter({
+    name: 'vsop_xds_services_rendered_total',
+    help: 'Production Services rendered: a change renders those it bears on, a new config every one',
+    registers: [this.registry],
+  });
   readonly buildTime = new Histogram({
     name: 'vsop_xds_snapshot_seconds',
-    help: 'Time to render one snapshot (read the local copies, decide, render, encode)',
+    help: 'Time to render one snapshot (read the local copies, decide and render the Services changes bore on, encode what changed)',
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [this.registry],
   });

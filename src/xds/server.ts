@@ -5,10 +5,17 @@
 // grpc-js answers the delta method UNIMPLEMENTED.
 //
 // Versions are content: each resource's version is a hash of its encoded bytes, and a response's
-// version_info a hash of the names and versions it carries, so the same resources give the same version on
-// every replica and after a restart, and a snapshot that changes nothing a client subscribed to is never
-// sent to it again. A NACK (a request with error_detail) is logged with the client's message and counted;
-// the client keeps its last good version, and the version it refused is not sent again.
+// version_info a hash of the names and versions the client holds once it takes it, so the same resources
+// give the same version on every replica and after a restart, and a snapshot that changes nothing a client
+// subscribed to is never sent to it again. Resources come in groups (one per production Service, see
+// src/xds/feed.ts): a change replaces the groups it bears on, only their resources are encoded again, and
+// only streams subscribed to a resource that changed are looked at. Listeners and Clusters go whole in
+// every response, RouteConfigurations and ClusterLoadAssignments only those that changed for that client
+// (the protocol's "Grouping Resources into Responses": in state of the world, only Listener and Cluster
+// responses must hold every resource; grpc-go, grpc-js-xds and Envoy keep the others they were sent). A
+// NACK (a request with error_detail) is logged with the client's message and counted; the client keeps
+// its last good version, the version it refused is not sent again, and its next response of that type is
+// whole.
 
 import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -41,10 +48,14 @@ const KIND_OF = new Map(XDS_KINDS.map((k) => [TYPE_URL[k] as string, k]));
 const WILDCARD_KINDS: ReadonlySet<XdsKind> = new Set(['listener', 'cluster']);
 /** The order a change is pushed in: clusters and endpoints before the listeners and routes that use them (make before break). */
 const PUSH_ORDER: readonly XdsKind[] = ['cluster', 'endpoint', 'listener', 'route'];
+/** Kinds whose every response holds every resource the client subscribed to (state of the world); the others carry what changed. */
+const WHOLE_KINDS: ReadonlySet<XdsKind> = new Set(['listener', 'cluster']);
 
 interface Encoded {
   any: { type_url: string; value: Uint8Array };
   version: string;
+  /** The group it belongs to. */
+  group: string;
 }
 
 /** One client's subscription to one kind on its stream. */
@@ -55,6 +66,12 @@ interface Subscription {
   sent?: { version: string; nonce: string };
   /** The last version the client refused: never sent again. */
   nacked?: string;
+  /**
+   * The resources (name → version) the client holds from us, as far as we know: a response of a kind sent
+   * in part carries those that differ. Undefined after a NACK (what the client kept is not known): the
+   * next response is whole.
+   */
+  holds?: Map<string, string>;
 }
 
 interface Stream {
@@ -73,7 +90,9 @@ export interface AdsServerOptions {
 export class AdsServer {
   private readonly o: AdsServerOptions;
   private readonly server = new grpc.Server();
-  private snapshot: Record<XdsKind, Map<string, Encoded>> = { listener: new Map(), route: new Map(), cluster: new Map(), endpoint: new Map() };
+  private readonly snapshot: Record<XdsKind, Map<string, Encoded>> = { listener: new Map(), route: new Map(), cluster: new Map(), endpoint: new Map() };
+  /** The names each group holds, per kind. */
+  private readonly groups = new Map<string, Map<XdsKind, string[]>>();
   private readonly streams = new Set<Stream>();
   private nextId = 1;
   /** Whether a snapshot has been set: until then requests wait (readiness says so). */
@@ -97,26 +116,57 @@ export class AdsServer {
   }
 
   /**
-   * Serves these resources from now on: each is encoded once, and every stream gets, per kind, a response
-   * only where what it subscribed to changed. A resource that cannot be encoded is a bug (it throws).
+   * Serves exactly these resources from now on (one group). A resource that cannot be encoded is a bug (it
+   * throws).
    */
   update(resources: XdsResources): void {
-    const next = {} as Record<XdsKind, Map<string, Encoded>>;
-    for (const kind of XDS_KINDS) {
-      const before = this.snapshot[kind];
-      const map = new Map<string, Encoded>();
-      for (const r of resources[kind]) {
-        const any = encodeResource(r);
-        const version = hash([any.value]);
-        const old = before.get(resourceName(r));
-        map.set(resourceName(r), old && old.version === version ? old : { any, version });
+    const groups = new Map<string, XdsResources | undefined>([...this.groups.keys()].map((g) => [g, undefined]));
+    groups.set('', resources);
+    this.patch(groups);
+  }
+
+  /**
+   * Replaces the resources of each group named (undefined: the group has gone), leaving the other groups
+   * as they are. Only the resources of these groups are encoded; each stream gets, per kind, a response
+   * only where something it subscribed to changed. A resource that cannot be encoded is a bug (it throws).
+   */
+  patch(groups: ReadonlyMap<string, XdsResources | undefined>): void {
+    const changed = new Map<XdsKind, Set<string>>(XDS_KINDS.map((k) => [k, new Set()]));
+    for (const [group, resources] of groups) {
+      const before = this.groups.get(group);
+      const names = new Map<XdsKind, string[]>();
+      for (const kind of XDS_KINDS) {
+        const have = this.snapshot[kind];
+        const now = new Set<string>();
+        for (const r of resources?.[kind] ?? []) {
+          const name = resourceName(r);
+          now.add(name);
+          const any = encodeResource(r);
+          const version = hash([any.value]);
+          const old = have.get(name);
+          if (old && old.version === version && old.group === group) continue;
+          have.set(name, { any, version, group });
+          changed.get(kind)!.add(name);
+        }
+        for (const name of before?.get(kind) ?? []) {
+          if (now.has(name) || have.get(name)?.group !== group) continue;
+          have.delete(name);
+          changed.get(kind)!.add(name);
+        }
+        names.set(kind, [...now]);
       }
-      next[kind] = map;
-      this.o.metrics.resources.set({ type: kind }, map.size);
+      if (resources) this.groups.set(group, names);
+      else this.groups.delete(group);
     }
-    this.snapshot = next;
+    for (const kind of XDS_KINDS) this.o.metrics.resources.set({ type: kind }, this.snapshot[kind].size);
     this.ready = true;
-    for (const s of this.streams) for (const kind of PUSH_ORDER) this.push(s, kind);
+    for (const s of this.streams) {
+      for (const kind of PUSH_ORDER) {
+        const sub = s.subs.get(kind);
+        const names = changed.get(kind)!;
+        if (sub && names.size > 0 && (sub.wildcard || [...names].some((n) => sub.names.has(n)))) this.push(s, kind);
+      }
+    }
   }
 
   private open(call: grpc.ServerDuplexStream<Request, Response>): void {
@@ -157,8 +207,11 @@ export class AdsServer {
     }
     if (names.includes('*')) sub.wildcard = true;
     sub.names = new Set(names.filter((n) => n !== '*'));
+    // A name no longer asked for is dropped by the client: asked for again, it is sent again.
+    if (sub.holds && !sub.wildcard) for (const n of sub.holds.keys()) if (!sub.names.has(n)) sub.holds.delete(n);
     if (req.error_detail && sub.sent) {
       sub.nacked = sub.sent.version;
+      sub.holds = undefined;
       this.o.metrics.nacks.inc({ type: kind });
       this.o.log.error('xds client rejected a response (NACK); it keeps its last accepted version', {
         stream: stream.id,
@@ -172,7 +225,10 @@ export class AdsServer {
     this.push(stream, kind);
   }
 
-  /** Sends `kind` to one stream if its subscribed resources differ from what it was last sent (or refused). */
+  /**
+   * Sends `kind` to one stream if its subscribed resources differ from what it holds (or refused): every
+   * one for Listeners and Clusters, those that differ for the others.
+   */
   private push(stream: Stream, kind: XdsKind): void {
     const sub = stream.subs.get(kind);
     if (!sub || !this.ready) return;
@@ -183,12 +239,21 @@ export class AdsServer {
       return e ? [[n, e] as const] : [];
     });
     const version = hash(chosen.flatMap(([n, e]) => [n, e.version]));
-    if (sub.sent?.version === version || sub.nacked === version) return;
+    if (sub.nacked === version) return;
+    const holds = sub.holds;
+    const whole = WHOLE_KINDS.has(kind) || !holds;
+    if (whole && sub.sent?.version === version) return;
+    // In part: what the client does not hold. None (a RouteConfiguration or ClusterLoadAssignment gone, or
+    // a name asked for again that it still holds): nothing to send; it stops asking once nothing refers to it.
+    const send = whole ? chosen : chosen.filter(([n, e]) => holds.get(n) !== e.version);
+    if (send.length === 0 && !whole) return;
     const nonce = String(++stream.nonce);
     sub.sent = { version, nonce };
-    stream.call.write({ version_info: version, resources: chosen.map(([, e]) => e.any), type_url: TYPE_URL[kind], nonce });
+    if (whole) sub.holds = new Map(chosen.map(([n, e]) => [n, e.version]));
+    else for (const [n, e] of send) holds.set(n, e.version);
+    stream.call.write({ version_info: version, resources: send.map(([, e]) => e.any), type_url: TYPE_URL[kind], nonce });
     this.o.metrics.pushes.inc({ type: kind });
-    this.o.log.debug('xds push', { stream: stream.id, node: stream.node, type: kind, version, resources: chosen.length });
+    this.o.log.debug('xds push', { stream: stream.id, node: stream.node, type: kind, version, resources: send.length });
   }
 }
 

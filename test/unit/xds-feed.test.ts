@@ -1,0 +1,216 @@
+// vsop xds keeping up with changes (src/xds/feed.ts and src/xds/server.ts together): the feed's informers
+// read an in-memory cluster (InMemoryCluster below: lists and watches filtered as the apiserver filters
+// them), and an ADS client on loopback subscribes by name to the resources of three production Services,
+// as a proxyless gRPC client does, ACKing every response. A change to one Service renders that Service
+// alone (vsop_xds_services_rendered_total), and the client is sent only what changed for it:
+// RouteConfigurations and ClusterLoadAssignments of that Service alone, Listeners and Clusters whole (the
+// xDS protocol's rule for state of the world). The ADS client is written here on purpose: it sees every
+// response as sent, which a real client does not show (test/unit/xds-server.test.ts and
+// test/integration/xds.test.ts use real ones).
+//
+// Every response of a stream arrives in the order it was sent, so "nothing else was sent" is checked
+// without waiting: a change to another Service follows, and its response must be the next one.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { stringify } from 'yaml';
+import { listenerName, TYPE_URL, type XdsKind } from '../../src/core/render/xds.ts';
+import type { EndpointSlice, KubeObject } from '../../src/core/types.ts';
+import { ApiError } from '../../src/errors.ts';
+import type { Collection, ObjectList, WatchEvent, WatchPort } from '../../src/k8s/port.ts';
+import { createLogger } from '../../src/watch/log.ts';
+import { XdsFeed } from '../../src/xds/feed.ts';
+import { XdsMetrics } from '../../src/xds/metrics.ts';
+import { decodeResource, decodeResponse, encodeRequest, type Response } from '../../src/xds/protos.ts';
+import { AdsServer } from '../../src/xds/server.ts';
+import { service } from '../helpers/fixtures.ts';
+
+const ADS_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+const KIND: Record<string, string> = { services: 'Service', configmaps: 'ConfigMap', endpointslices: 'EndpointSlice', virtualservices: 'VirtualService' };
+
+/**
+ * The apiserver's list and watch, in memory: objects filtered by kind, namespace, `key=value` labels and
+ * `metadata.name=` fields; the Gateway API's kinds answer 404 (not installed), which
+ * the inputs read as none when optional. `emit` stores a change and sends it to the watches that cover it.
+ */
+class InMemoryCluster {
+  private readonly objects = new Map<string, KubeObject>();
+  private readonly watches = new Set<{ c: Collection; on: (e: WatchEvent<KubeObject>) => void }>();
+  private rv = 1;
+
+  constructor(objects: KubeObject[]) {
+    for (const o of objects) this.objects.set(id(o), { ...o, metadata: { ...o.metadata, resourceVersion: String(this.rv++) } });
+  }
+
+  readonly port = {
+    list: async <T extends KubeObject>(c: Collection): Promise<ObjectList<T>> => {
+      if (!KIND[c.resource]) throw new ApiError(`the server could not find the requested resource (${c.resource})`, 404, 'NotFound');
+      return { items: structuredClone([...this.objects.values()].filter((o) => covers(c, o))) as T[], resourceVersion: String(this.rv) };
+    },
+    watch: <T extends KubeObject>(c: Collection, _rv: string, on: (e: WatchEvent<T>) => void, signal: AbortSignal): Promise<void> =>
+      new Promise<void>((resolve) => {
+        const w = { c, on: on as (e: WatchEvent<KubeObject>) => void };
+        this.watches.add(w);
+        signal.addEventListener('abort', () => (this.watches.delete(w), resolve()), { once: true });
+      }),
+  } as unknown as WatchPort;
+
+  emit(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject): void {
+    const stored = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(this.rv++) } };
+    if (type === 'DELETED') this.objects.delete(id(obj));
+    else this.objects.set(id(obj), stored);
+    for (const w of this.watches) if (covers(w.c, stored)) w.on({ type, object: structuredClone(stored) });
+  }
+}
+
+const id = (o: KubeObject) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
+
+function covers(c: Collection, o: KubeObject): boolean {
+  if (o.kind !== KIND[c.resource] || (c.namespace && o.metadata.namespace !== c.namespace)) return false;
+  const [lk, lv] = c.labelSelector?.split('=') ?? [];
+  if (lk && o.metadata.labels?.[lk] !== lv) return false;
+  return !c.fieldSelector || c.fieldSelector === `metadata.name=${o.metadata.name}`;
+}
+
+function slice(namespace: string, svc: string, address: string): EndpointSlice {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: `${svc}-1`, namespace, labels: { 'kubernetes.io/service-name': svc } },
+    addressType: 'IPv4',
+    ports: [{ port: 8080 }],
+    endpoints: [{ addresses: [address], conditions: { ready: true } }],
+  };
+}
+
+const cluster = (svc: string, ns: string) => `outbound|80||${svc}.${ns}.svc.cluster.local`;
+const SERVICES = ['a', 'b', 'c'];
+
+/** What the client asks for, per kind: each Service's Listener and RouteConfiguration, Clusters and endpoints of both copies. */
+const SUBSCRIBED: Record<XdsKind, string[]> = {
+  listener: SERVICES.map((s) => listenerName(s, 'default', 80)),
+  route: SERVICES.map((s) => listenerName(s, 'default', 80)),
+  cluster: SERVICES.flatMap((s) => [cluster(s, 'default'), cluster(s, 'dev-alice')]),
+  endpoint: SERVICES.flatMap((s) => [cluster(s, 'default'), cluster(s, 'dev-alice')]),
+};
+
+/** An ADS stream that asks for SUBSCRIBED, ACKs each response, and hands the responses over in order. */
+function adsClient(address: string) {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const call = client.makeBidiStreamRequest(ADS_PATH, encodeRequest, decodeResponse);
+  const got: Response[] = [];
+  let wake: (() => void) | undefined;
+  call.on('data', (r: Response) => {
+    call.write({ node: { id: 'feed-test' }, type_url: r.type_url, resource_names: SUBSCRIBED[kindOf(r)], version_info: r.version_info, response_nonce: r.nonce });
+    got.push(r);
+    wake?.();
+  });
+  call.on('error', () => {});
+  for (const kind of ['listener', 'route', 'cluster', 'endpoint'] as const) call.write({ node: { id: 'feed-test' }, type_url: TYPE_URL[kind], resource_names: SUBSCRIBED[kind] });
+  return {
+    /** The next response: its kind and the names of the resources it carries. */
+    async next(): Promise<{ kind: XdsKind; names: string[]; response: Response }> {
+      const deadline = Date.now() + 10_000;
+      while (got.length === 0) {
+        if (Date.now() > deadline) throw new Error('no response within 10 s');
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 100);
+        });
+      }
+      const r = got.shift()!;
+      return { kind: kindOf(r), names: r.resources.map((any) => nameOf(decodeResource(any))).sort(), response: r };
+    },
+    close() {
+      call.end();
+      client.close();
+    },
+  };
+}
+
+const kindOf = (r: Response) => Object.entries(TYPE_URL).find(([, url]) => url === r.type_url)![0] as XdsKind;
+const nameOf = (r: Record<string, unknown>) => (r.name ?? r.cluster_name) as string;
+
+describe('vsop xds: a change renders and sends only what it bears on', () => {
+  const world = new InMemoryCluster([
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'virtualservice-operator-config', namespace: 'vsop-system' },
+      data: { 'config.yaml': stringify({ defaultNamespace: 'default', developerNamespaces: ['dev-alice'] }) },
+    } as KubeObject,
+    ...SERVICES.flatMap((s, i) => [service('default', s), service('dev-alice', s), slice('default', s, `10.0.0.${i + 1}`), slice('dev-alice', s, `10.0.1.${i + 1}`)]),
+  ]);
+  const metrics = new XdsMetrics();
+  const log = createLogger(() => {}, 'error');
+  const ads = new AdsServer({ log, metrics });
+  const feed = new XdsFeed({ port: world.port, location: { namespace: 'vsop-system', name: 'virtualservice-operator-config' }, log, metrics, serve: (c) => ads.patch(c) });
+  let client: ReturnType<typeof adsClient>;
+  const rendered = async () => (await metrics.rendered.get()).values[0]?.value ?? 0;
+
+  before(async () => {
+    const port = await ads.listen('127.0.0.1:0');
+    await feed.start();
+    client = adsClient(`127.0.0.1:${port}`);
+  });
+  after(async () => {
+    client?.close();
+    await feed.stop();
+    await ads.stop();
+  });
+
+  it('serves every Service at first, each kind once', async () => {
+    const first = [await client.next(), await client.next(), await client.next(), await client.next()];
+    assert.deepEqual(first.map((r) => r.kind).sort(), ['cluster', 'endpoint', 'listener', 'route']);
+    for (const r of first) assert.deepEqual(r.names, [...SUBSCRIBED[r.kind]].sort(), r.kind);
+    assert.equal(await rendered(), 3);
+  });
+
+  it("an endpoint of b's developer copy moves: b alone is rendered, and only its ClusterLoadAssignment is sent", async () => {
+    world.emit('MODIFIED', slice('dev-alice', 'b', '10.0.1.99'));
+    const r = await client.next();
+    assert.deepEqual([r.kind, r.names], ['endpoint', [cluster('b', 'dev-alice')]]);
+    const [cla] = r.response.resources.map(decodeResource) as { endpoints: { lb_endpoints: { endpoint: { address: { socket_address: { address: string } } } }[] }[] }[];
+    assert.equal(cla!.endpoints[0]!.lb_endpoints[0]!.endpoint.address.socket_address.address, '10.0.1.99');
+    assert.equal(await rendered(), 4);
+    // The next change's response comes next: nothing else was sent for b's.
+    world.emit('MODIFIED', slice('default', 'c', '10.0.0.99'));
+    const sentinel = await client.next();
+    assert.deepEqual([sentinel.kind, sentinel.names], ['endpoint', [cluster('c', 'default')]]);
+    assert.equal(await rendered(), 5);
+  });
+
+  it('a change that renders the same resources (a new resourceVersion, the same content) sends nothing: versions are content', async () => {
+    world.emit('MODIFIED', slice('dev-alice', 'b', '10.0.1.99'));
+    world.emit('MODIFIED', service('default', 'a'));
+    world.emit('MODIFIED', slice('default', 'c', '10.0.0.3'));
+    const r = await client.next();
+    assert.deepEqual([r.kind, r.names], ['endpoint', [cluster('c', 'default')]]);
+    // a and b were rendered again (one snapshot for the three events), and nothing of theirs was sent.
+    assert.equal(await rendered(), 8);
+  });
+
+  it("b's developer copy goes: b's RouteConfiguration alone, and the Clusters whole (state of the world); no Listener", async () => {
+    world.emit('DELETED', service('dev-alice', 'b'));
+    world.emit('DELETED', slice('dev-alice', 'b', '10.0.1.99'));
+    const clusters = await client.next();
+    assert.deepEqual([clusters.kind, clusters.names], ['cluster', SUBSCRIBED.cluster.filter((n) => n !== cluster('b', 'dev-alice')).sort()]);
+    const routes = await client.next();
+    assert.deepEqual([routes.kind, routes.names], ['route', [listenerName('b', 'default', 80)]]);
+    world.emit('MODIFIED', slice('default', 'a', '10.0.0.42'));
+    const sentinel = await client.next();
+    assert.deepEqual([sentinel.kind, sentinel.names], ['endpoint', [cluster('a', 'default')]]);
+  });
+
+  it('a production Service that goes is served no more: its Listener leaves the Listeners sent', async () => {
+    world.emit('DELETED', service('default', 'c'));
+    const kinds = new Map<XdsKind, string[]>();
+    for (let i = 0; i < 2; i++) {
+      const r = await client.next();
+      kinds.set(r.kind, r.names);
+    }
+    assert.deepEqual(kinds.get('cluster'), [cluster('a', 'default'), cluster('a', 'dev-alice'), cluster('b', 'default')]);
+    assert.deepEqual(kinds.get('listener'), [listenerName('a', 'default', 80), listenerName('b', 'default', 80)]);
+  });
+});
