@@ -3,12 +3,13 @@
 # Load it with: source <(vsop completion zsh)
 _vsop() {
   local state
+  local -a _vsop_words; _vsop_words=("${words[@]}"); local _vsop_current=$CURRENT
   _arguments -s \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
     '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
-    '--context[the kubeconfig context to use]:value:()' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
     '1:command:((render\:"print the VirtualServices that should exist" sync\:"compute the VirtualServices that should exist and show or apply the difference" route\:"route by hand\: header routes, weights, taking routes away; recorded in the VirtualService, so sync and watch keep them" clear\:"production-only routing\: take every developer route of these Services away (kept by sync and watch until route reset)" status\:"show, per production Service and developer namespace, where the header leads and whether the VirtualService is in sync" trace\:"show where one request goes and why, by Istio'\''s rules\: the VirtualService that applies, the route it meets, the destination" watch\:"reconcile continuously, as a Deployment\: the drop-in replacement for the VirtualService operator" xds\:"serve the routing over xDS (an Aggregated Discovery Service) to Envoy and proxyless gRPC clients, as a Deployment" config\:"work with the vsop configuration" version\:"print vsop'\''s version and, from the current kubeconfig context, the Kubernetes and Istio versions of the cluster" completion\:"print a shell completion script"))' \
@@ -40,10 +41,10 @@ _vsop_render() {
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
     '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
-    '--context[the kubeconfig context to use]:value:()' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '*:file:_files'
+    '*:services:_vsop_names'
 }
 
 _vsop_sync() {
@@ -61,10 +62,10 @@ _vsop_sync() {
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
     '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
-    '--context[the kubeconfig context to use]:value:()' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '*:file:_files'
+    '*:services:_vsop_names'
 }
 
 _vsop_route() {
@@ -75,7 +76,7 @@ _vsop_route() {
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
     '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
-    '--context[the kubeconfig context to use]:value:()' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
     '1:command:((add\:"send requests with given headers, or a share of the others, to a developer namespace'\''s copy of a Service" rm\:"take a developer namespace'\''s routes for a Service away, the automatic one included" reset\:"drop what was routed by hand (for one namespace, or all) and return to automatic routing"))' \
@@ -92,7 +93,7 @@ _vsop_route() {
 _vsop_route_add() {
   local state
   _arguments -s \
-    '(-n --namespace)'{-n,--namespace}'[the developer namespace to route to]:value:()' \
+    '(-n --namespace)'{-n,--namespace}'[the developer namespace to route to]:value:_vsop_names' \
     '--header[route requests carrying this header; repeatable, all must match]:value:()' \
     '--match[how --header values match (default\: exact; regex is RE2 and matches the whole value)]:value:(exact prefix regex)' \
     '--weight[send this share of the requests no header route catches; production keeps the rest]:value:()' \
@@ -109,16 +110,16 @@ _vsop_route_add() {
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
     '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
-    '--context[the kubeconfig context to use]:value:()' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '*:file:_files'
+    '1:services:_vsop_names'
 }
 
 _vsop_route_rm() {
   local state
   _arguments -s \
-    '(-n --namespace)'{-n,--namespace}'[the developer namespace]:value:()' \
+    '(-n --namespace)'{-n,--namespace}'[the developer namespace]:value:_vsop_names' \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '--diff[print the plan as a unified diff (KUBECTL_EXTERNAL_DIFF names another diff program, as for kubectl diff); exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
     '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
@@ -130,16 +131,16 @@ _vsop_route_rm() {
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
     '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
-    '--context[the kubeconfig context to use]:value:()' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '*:file:_files'
+    '1:services:_vsop_names'
 }
 
 _vsop_route_reset() {
   local state
   _arguments -s \
-    '(-n --namespace)'{-n,--namespace}'[only this developer namespace]:value:()' \
+    '(-n --namespace)'{-n,--namespace}'[only this developer namespace]:value:_vsop_names' \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '--diff[print the plan as a unified diff (KUBECTL_EXTERNAL_DIFF names another diff program, as for kubectl diff); exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
     '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
@@ -151,10 +152,10 @@ _vsop_route_reset() {
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
     '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
-    '--context[the kubeconfig context to use]:value:()' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '*:file:_files'
+    '1:services:_vsop_names'
 }
 
 _vsop_clear() {
@@ -174,27 +175,27 @@ _vsop_clear() {
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
     '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
-    '--context[the kubeconfig context to use]:value:()' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '*:file:_files'
+    '*:services:_vsop_names'
 }
 
 _vsop_status() {
   local state
   _arguments -s \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
-    '(-n --namespace)'{-n,--namespace}'[only this developer namespace'\''s column]:value:()' \
+    '(-n --namespace)'{-n,--namespace}'[only this developer namespace'\''s column]:value:_vsop_names' \
     '(-o --output)'{-o,--output}'[table, wide (adds the VirtualService name and resourceVersion), json or yaml]:value:(table wide json yaml)' \
     '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
     '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
-    '--context[the kubeconfig context to use]:value:()' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '*:file:_files'
+    '*:services:_vsop_names'
 }
 
 _vsop_trace() {
@@ -204,7 +205,7 @@ _vsop_trace() {
     '--path[the request path, with its query if any]:value:()' \
     '--method[the request method]:value:()' \
     '--port[the Service port called (default\: its first)]:value:()' \
-    '--from[the namespace the request comes from (default\: the production namespace)]:value:()' \
+    '--from[the namespace the request comes from (default\: the production namespace)]:value:_vsop_names' \
     '--live[trace the state as it is, not as vsop sync would leave it]' \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '(-o --output)'{-o,--output}'[text or json]:value:(text json)' \
@@ -213,10 +214,10 @@ _vsop_trace() {
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
     '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
-    '--context[the kubeconfig context to use]:value:()' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '*:file:_files'
+    '1:services:_vsop_names'
 }
 
 _vsop_watch() {
@@ -240,7 +241,7 @@ _vsop_watch() {
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
     '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
-    '--context[the kubeconfig context to use]:value:()' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
     '*:file:_files'
@@ -259,7 +260,7 @@ _vsop_xds() {
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
     '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
-    '--context[the kubeconfig context to use]:value:()' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
     '1:command:((bootstrap\:"print a bootstrap pointing an xDS client at vsop xds\: gRPC'\''s (GRPC_XDS_BOOTSTRAP) or Envoy'\''s (-c)" render\:"print the xDS resources that would be served (Listeners, RouteConfigurations, Clusters, ClusterLoadAssignments) as JSON"))' \
@@ -286,7 +287,7 @@ _vsop_xds_bootstrap() {
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
     '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
-    '--context[the kubeconfig context to use]:value:()' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
     '*:file:_files'
@@ -301,10 +302,10 @@ _vsop_xds_render() {
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
     '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
-    '--context[the kubeconfig context to use]:value:()' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '*:file:_files'
+    '*:services:_vsop_names'
 }
 
 _vsop_config() {
@@ -315,7 +316,7 @@ _vsop_config() {
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
     '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
-    '--context[the kubeconfig context to use]:value:()' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
     '1:command:((validate\:"check the ConfigMap (or a bare config.yaml) and report every problem" rbac\:"print the Roles and RoleBindings the configuration calls for\: VirtualServices in the production namespace, placeholder Services in each developer namespace"))' \
@@ -338,7 +339,7 @@ _vsop_config_validate() {
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
     '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
-    '--context[the kubeconfig context to use]:value:()' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
     '*:file:_files'
@@ -355,7 +356,7 @@ _vsop_config_rbac() {
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
     '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
-    '--context[the kubeconfig context to use]:value:()' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
     '*:file:_files'
@@ -371,7 +372,7 @@ _vsop_version() {
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
     '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
-    '--context[the kubeconfig context to use]:value:()' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
     '*:file:_files'
@@ -385,10 +386,21 @@ _vsop_completion() {
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
     '--config-name[name of the vsop ConfigMap]:value:()' \
     '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
-    '--context[the kubeconfig context to use]:value:()' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
     '1:argument:(bash zsh fish)'
+}
+
+# Names only the cluster, the -f files or the kubeconfig know (Services, namespaces, contexts), from
+# `vsop __complete` given the line's words: a candidate a line (a TAB before its description), then
+# ":DIRECTIVE", cobra's. It answers within VSOP_COMPLETION_TIMEOUT (default 2s), with nothing if it must.
+_vsop_names() {
+  local -a lines names
+  lines=("${(@f)$(${_vsop_words[1]} __complete "${(@)_vsop_words[2,_vsop_current]}" 2>/dev/null)}")
+  names=(${lines:#:*})
+  names=(${names%%$'\t'*})
+  compadd -a names
 }
 
 compdef _vsop vsop kubectl-vsop

@@ -15,6 +15,9 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
   let exit: number = EXIT.ok;
   const program = buildProgram(io, (code) => (exit = code), invokedAs, pkg.version);
   try {
+    // The shells' and kubectl's hidden request for candidates (cobra's __complete): its words are a
+    // command line being typed, not flags for commander.
+    if (argv[2] === '__complete') return await (await import('./cli/complete.ts')).complete(io, program, argv.slice(3));
     // The seed operator's -zap-* flags are not in commander's syntax; `watch` takes them as they are.
     // Bare `vsop` is a request for help, as bare `kubectl` is: on stdout, exit 0.
     if (argv.length <= 2) {

@@ -1,43 +1,68 @@
-// Shell completion scripts generated from the command tree, so they never fall behind the flags.
+// Shell completion scripts generated from the command tree, so they never fall behind the flags. Names
+// that only the cluster or the -f files know (Services, developer namespaces, contexts) are asked of
+// `vsop __complete` (complete.ts) at the positions the tree marks for them.
 
 import type { Command, Option } from 'commander';
 
 type Shell = 'bash' | 'zsh' | 'fish';
 
-interface Node {
+/**
+ * The names completed from the cluster, the -f files or the kubeconfig: production Services, developer
+ * namespaces, those and the production namespace (where a request may come from), kubeconfig contexts.
+ */
+export type NameKind = 'services' | 'developer-namespaces' | 'namespaces' | 'contexts';
+
+/** One command of the tree (the program itself has the empty path). */
+export interface CommandNode {
   path: string[];
   commands: string[];
   options: OptionInfo[];
   /** The choices of the command's first argument (`completion <shell>`), if it has any. */
   choices: readonly string[];
+  /** The names the command's arguments take (`sync [service...]`), if they are names vsop can list. */
+  argumentNames: NameKind | undefined;
+  /** The command takes any number of those arguments (`sync [service...]`), not one (`trace <service>`). */
+  variadic: boolean;
   description: string;
 }
 
-interface OptionInfo {
+export interface OptionInfo {
   flags: string[];
   takesValue: boolean;
   choices: readonly string[] | undefined;
   /** The value is a path: complete file names. */
   file: boolean;
+  /** The value is a name vsop can list. */
+  names: NameKind | undefined;
   description: string;
 }
 
 /** Options whose values are paths; other values get no file-name completion. */
 const FILE_OPTIONS = new Set(['--filename', '--kubeconfig']);
 
-/** Commander's own -h/--help, which is not among a command's options. */
-const HELP: OptionInfo = { flags: ['-h', '--help'], takesValue: false, choices: undefined, file: false, description: 'print help' };
+/** Options whose values are names vsop can list, by long flag. */
+const NAME_OPTIONS: Record<string, NameKind> = { '--context': 'contexts', '--namespace': 'developer-namespaces', '--from': 'namespaces' };
 
-function walk(cmd: Command, path: string[] = [], out: Node[] = []): Node[] {
+/** Arguments whose values are names vsop can list, by the argument's name in the tree. */
+const NAME_ARGUMENTS: Record<string, NameKind> = { service: 'services' };
+
+/** Commander's own -h/--help, which is not among a command's options. */
+const HELP: OptionInfo = { flags: ['-h', '--help'], takesValue: false, choices: undefined, file: false, names: undefined, description: 'print help' };
+
+/** The visible commands of the program, depth first, the program first; hidden commands are left out. */
+export function commandTree(cmd: Command, path: string[] = [], out: CommandNode[] = []): CommandNode[] {
   const visible = cmd.commands.filter((c) => !(c as Command & { _hidden?: boolean })._hidden);
+  const first = cmd.registeredArguments[0];
   out.push({
     path,
     commands: visible.map((c) => c.name()),
     options: [...cmd.options.filter((o) => !o.hidden).map(describeOption), ...(path.length ? [HELP] : [])],
-    choices: cmd.registeredArguments[0]?.argChoices ?? [],
+    choices: first?.argChoices ?? [],
+    argumentNames: first ? NAME_ARGUMENTS[first.name()] : undefined,
+    variadic: first?.variadic ?? false,
     description: cmd.description(),
   });
-  for (const c of visible) walk(c, [...path, c.name()], out);
+  for (const c of visible) commandTree(c, [...path, c.name()], out);
   return out;
 }
 
@@ -47,6 +72,7 @@ function describeOption(o: Option): OptionInfo {
     takesValue: o.required || o.optional,
     choices: o.argChoices,
     file: o.long !== undefined && FILE_OPTIONS.has(o.long),
+    names: o.long === undefined ? undefined : NAME_OPTIONS[o.long],
     description: o.description,
   };
 }
@@ -56,14 +82,14 @@ function valueWords(o: OptionInfo): string {
 }
 
 export function completionScript(program: Command, shell: Shell): string {
-  const nodes = walk(program);
+  const nodes = commandTree(program);
   const globals = nodes[0]!.options;
   if (shell === 'bash') return bash(program.name(), nodes, globals);
   if (shell === 'zsh') return zsh(program.name(), nodes, globals);
   return fish(program.name(), nodes);
 }
 
-function bash(name: string, nodes: Node[], globals: OptionInfo[]): string {
+function bash(name: string, nodes: CommandNode[], globals: OptionInfo[]): string {
   const cases = nodes.map((n) => {
     const opts = [...n.options, ...(n.path.length ? globals : [])];
     const flags = opts.flatMap((o) => o.flags).join(' ');
@@ -74,23 +100,37 @@ function bash(name: string, nodes: Node[], globals: OptionInfo[]): string {
       .map((o) =>
         o.file
           ? `      ${o.flags.join('|')}) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;`
-          : `      ${o.flags.join('|')}) COMPREPLY=($(compgen -W "${valueWords(o)}" -- "$cur")); return ;;`,
+          : o.names
+            ? `      ${o.flags.join('|')}) _vsop_names; return ;;`
+            : `      ${o.flags.join('|')}) COMPREPLY=($(compgen -W "${valueWords(o)}" -- "$cur")); return ;;`,
       )
       .join('\n');
-    // An argument with choices (completion <shell>): the choices, and the flags only once a dash is typed.
+    // An argument with choices (completion <shell>) or names (a Service): those, and the flags only once a
+    // dash is typed.
     const reply = n.choices.length
       ? `if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "${flags}" -- "$cur")); else COMPREPLY=($(compgen -W "${n.choices.join(' ')}" -- "$cur")); fi`
-      : `COMPREPLY=($(compgen -W "${words}" -- "$cur"))`;
+      : n.argumentNames && !n.commands.length
+        ? `if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "${flags}" -- "$cur")); else _vsop_names; fi`
+        : `COMPREPLY=($(compgen -W "${words}" -- "$cur"))`;
     return `    "${n.path.join(' ')}")\n      case "$prev" in\n${valueCases}\n      esac\n      ${reply} ;;`;
   });
   return `# bash completion for ${name}; generated by \`${name} completion bash\`.
 # Load it with: source <(${name} completion bash)
 _vsop() {
-  local cur prev path="" i w
+  local cur prev path="" i w words
   cur="\${COMP_WORDS[COMP_CWORD]}"
-  prev="\${COMP_WORDS[COMP_CWORD-1]}"
-  for ((i = 1; i < COMP_CWORD; i++)); do
-    w="\${COMP_WORDS[i]}"
+  # The line's words up to the cursor, as typed: COMP_WORDS splits at = and : (--context=arn:aws:...).
+  # (COMP_WORDS alone where a caller sets no COMP_LINE.)
+  if [[ -n \${COMP_LINE+set} ]]; then
+    read -ra words <<< "\${COMP_LINE:0:COMP_POINT}"
+    [[ \${COMP_LINE:0:COMP_POINT} =~ [[:space:]]$ ]] && words+=("")
+  else
+    words=("\${COMP_WORDS[@]:0:COMP_CWORD+1}")
+  fi
+  prev="\${words[\${#words[@]}-2]}"
+  case "\${words[-1]}" in --*=*) _vsop_names; return ;; esac
+  for ((i = 1; i < \${#words[@]} - 1; i++)); do
+    w="\${words[i]}"
     case "$w" in -*) continue ;; esac
     case " $(_vsop_commands "$path") " in *" $w "*) path="\${path:+$path }$w" ;; esac
   done
@@ -103,16 +143,36 @@ _vsop_commands() {
 ${nodes.map((n) => `    "${n.path.join(' ')}") echo "${n.commands.join(' ')}" ;;`).join('\n')}
   esac
 }
+# Names only the cluster, the -f files or the kubeconfig know (Services, namespaces, contexts), from
+# \`${name} __complete\` given the line's words: a candidate a line (a TAB before its description), then
+# ":DIRECTIVE", cobra's. It answers within VSOP_COMPLETION_TIMEOUT (default 2s), with nothing if it must.
+_vsop_names() {
+  local out line strip directive=0
+  out=$("\${words[0]}" __complete "\${words[@]:1}" 2>/dev/null)
+  # Candidates are whole words; bash replaces only the part after the last = or : (word breaks to it).
+  strip="\${words[-1]%"\${words[-1]##*[=:]}"}"
+  COMPREPLY=()
+  while IFS= read -r line; do
+    case "$line" in
+      :*) directive="\${line#:}" ;;
+      ?*) COMPREPLY+=("\${line%%$'\\t'*}") ;;
+    esac
+  done <<< "$out"
+  [[ -n $strip ]] && COMPREPLY=("\${COMPREPLY[@]#"$strip"}")
+  # Directive bit 4, no file completion: no file names when no name fits.
+  if (( directive & 4 )); then compopt +o default 2>/dev/null; fi
+  return 0
+}
 complete -o default -F _vsop vsop kubectl-vsop
 `;
 }
 
-function zsh(name: string, nodes: Node[], globals: OptionInfo[]): string {
+function zsh(name: string, nodes: CommandNode[], globals: OptionInfo[]): string {
   const esc = (s: string) => s.replace(/'/g, "'\\''").replace(/[[\]:]/g, '\\$&');
-  const fn = (n: Node) => `_vsop${n.path.map((p) => `_${p.replace(/-/g, '_')}`).join('')}`;
-  const specs = (n: Node) =>
+  const fn = (n: CommandNode) => `_vsop${n.path.map((p) => `_${p.replace(/-/g, '_')}`).join('')}`;
+  const specs = (n: CommandNode) =>
     [...n.options, ...(n.path.length ? globals : [])].map((o) => {
-      const value = o.takesValue ? `:value:${o.file ? '_files' : `(${valueWords(o)})`}` : '';
+      const value = o.takesValue ? `:value:${o.file ? '_files' : o.names ? '_vsop_names' : `(${valueWords(o)})`}` : '';
       const names = o.flags.length > 1 ? `(${o.flags.join(' ')})'{${o.flags.join(',')}}'` : o.flags[0]!;
       return `    '${names}[${esc(o.description)}]${value}'`;
     });
@@ -124,39 +184,70 @@ function zsh(name: string, nodes: Node[], globals: OptionInfo[]): string {
           .join(' ')}))' \\\n    '*::arg:->sub'`
       : n.choices.length
         ? `\n    '1:argument:(${n.choices.join(' ')})'`
-        : `\n    '*:file:_files'`;
+        : n.argumentNames
+          ? `\n    '${n.variadic ? '*' : '1'}:${n.argumentNames}:_vsop_names'`
+          : `\n    '*:file:_files'`;
     const dispatch = n.commands.length
       ? `\n  case $state in sub)\n    case $words[1] in\n${n.commands.map((c) => `      ${c}) ${fn({ ...n, path: [...n.path, c] })} ;;`).join('\n')}\n    esac ;;\n  esac`
       : '';
-    return `${fn(n)}() {\n  local state\n  _arguments -s \\\n${specs(n).join(' \\\n')}${specs(n).length ? ' \\' : ''}${sub}${dispatch}\n}`;
+    // The program's function keeps the whole line: _arguments shifts words for a subcommand's function.
+    const line = n.path.length ? '' : '\n  local -a _vsop_words; _vsop_words=("${words[@]}"); local _vsop_current=$CURRENT';
+    return `${fn(n)}() {\n  local state${line}\n  _arguments -s \\\n${specs(n).join(' \\\n')}${specs(n).length ? ' \\' : ''}${sub}${dispatch}\n}`;
   });
   return `#compdef vsop kubectl-vsop
 # zsh completion for ${name}; generated by \`${name} completion zsh\`.
 # Load it with: source <(${name} completion zsh)
 ${functions.join('\n\n')}
 
+# Names only the cluster, the -f files or the kubeconfig know (Services, namespaces, contexts), from
+# \`${name} __complete\` given the line's words: a candidate a line (a TAB before its description), then
+# ":DIRECTIVE", cobra's. It answers within VSOP_COMPLETION_TIMEOUT (default 2s), with nothing if it must.
+_vsop_names() {
+  local -a lines names
+  lines=("\${(@f)$(\${_vsop_words[1]} __complete "\${(@)_vsop_words[2,_vsop_current]}" 2>/dev/null)}")
+  names=(\${lines:#:*})
+  names=(\${names%%$'\\t'*})
+  compadd -a names
+}
+
 compdef _vsop vsop kubectl-vsop
 `;
 }
 
-function fish(name: string, nodes: Node[]): string {
+function fish(name: string, nodes: CommandNode[]): string {
   const esc = (s: string) => s.replace(/'/g, "\\'");
-  const lines = [`# fish completion for ${name}; generated by \`${name} completion fish\`.`, `# Load it with: ${name} completion fish | source`];
+  const lines = [
+    `# fish completion for ${name}; generated by \`${name} completion fish\`.`,
+    `# Load it with: ${name} completion fish | source`,
+    '',
+    `# Names only the cluster, the -f files or the kubeconfig know (Services, namespaces, contexts), from`,
+    `# \`${name} __complete\` given the line's words: a candidate a line (a TAB before its description), then`,
+    `# ":DIRECTIVE", cobra's. It answers within VSOP_COMPLETION_TIMEOUT (default 2s), with nothing if it must.`,
+    'function __vsop_names',
+    '    set -l tokens (commandline -opc)',
+    '    set -l current (commandline -ct)',
+    '    $tokens[1] __complete $tokens[2..-1] "$current" 2>/dev/null | string match -v -r "^:"',
+    'end',
+    '',
+  ];
   const allCommands = nodes.flatMap((n) => n.commands);
   // kubectl-vsop (the kubectl plugin's name) gets the same completions.
   const COMMANDS = '-c vsop -c kubectl-vsop';
   for (const n of nodes) {
     const cond = n.path.length === 0 ? `not __fish_seen_subcommand_from ${allCommands.join(' ')}` : n.path.map((p) => `__fish_seen_subcommand_from ${p}`).join('; and ');
+    // A command's subcommands until one of them is typed (`xds render` is not followed by `render` again).
+    const commandCond = n.path.length && n.commands.length ? `${cond}; and not __fish_seen_subcommand_from ${n.commands.join(' ')}` : cond;
     for (const c of n.commands) {
       const child = nodes.find((m) => m.path.join(' ') === [...n.path, c].join(' '))!;
-      lines.push(`complete ${COMMANDS} -f -n '${cond}' -a ${c} -d '${esc(child.description)}'`);
+      lines.push(`complete ${COMMANDS} -f -n '${commandCond}' -a ${c} -d '${esc(child.description)}'`);
     }
     if (n.choices.length) lines.push(`complete ${COMMANDS} -f -n '${cond}' -a '${n.choices.join(' ')}'`);
+    if (n.argumentNames && !n.commands.length) lines.push(`complete ${COMMANDS} -f -n '${cond}' -a '(__vsop_names)'`);
     for (const o of n.options) {
       const short = o.flags.find((f) => /^-[^-]/.test(f));
       const long = o.flags.find((f) => f.startsWith('--'));
       const parts = [`complete ${COMMANDS}`, n.path.length ? `-n '${cond}'` : '', short ? `-s ${short.slice(1)}` : '', long ? `-l ${long.slice(2)}` : ''];
-      if (o.takesValue) parts.push(o.file ? '-r -F' : `-x -a '${valueWords(o)}'`);
+      if (o.takesValue) parts.push(o.file ? '-r -F' : o.names ? "-x -a '(__vsop_names)'" : `-x -a '${valueWords(o)}'`);
       parts.push(`-d '${esc(o.description)}'`);
       lines.push(parts.filter(Boolean).join(' '));
     }

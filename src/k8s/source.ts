@@ -64,7 +64,8 @@ function list(port: KubePort, c: Collection): Promise<KubeObject[]> {
   }
 }
 
-async function readConfig(port: KubePort, location: ConfigLocation): Promise<Snapshot['config']> {
+/** The config.yaml text of the ConfigMap at `location`, and where it came from; 404 is NotFoundError (exit 7). */
+export async function readConfig(port: KubePort, location: ConfigLocation): Promise<Snapshot['config']> {
   const label = `configmap ${location.namespace}/${location.name}`;
   let cm;
   try {

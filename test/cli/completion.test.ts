@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -13,6 +13,18 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const missing = (shell: string) => (has(shell) && has('script') ? false : `${shell} or script(1) is not installed`);
 const TAB = '\t';
+
+// The scripts ask `vsop __complete` (or `kubectl-vsop __complete`) for names: both on PATH, as installed.
+const BINS = mkdtempSync(join(tmpdir(), 'vsop-bin-'));
+for (const name of ['vsop', 'kubectl-vsop']) symlinkSync(join(ROOT, 'bin', 'vsop.js'), join(BINS, name));
+const PATH = `${BINS}:${process.env.PATH ?? ''}`;
+// A kubeconfig with a context named as EKS names them: colons, which bash takes for word breaks.
+const KUBECONFIG = join(BINS, 'kubeconfig');
+writeFileSync(
+  KUBECONFIG,
+  'apiVersion: v1\nkind: Config\ncontexts:\n- {name: kind-dev, context: {cluster: c}}\n- {name: "arn:aws:eks:eu-west-1:123456789012:cluster/prod", context: {cluster: c}}\n',
+);
+const ARN = 'arn:aws:eks:eu-west-1:123456789012:cluster/prod';
 const KILL_LINE = '\x15'; // Ctrl-U
 
 /**
@@ -26,7 +38,7 @@ function terminal(shell: string[], setup: string, keys: string[]): Promise<strin
   // A home of its own: the shells write their history and zsh its .zcompdump there.
   const home = mkdtempSync(join(tmpdir(), 'vsop-shell-'));
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-q', '-c', shell.join(' '), '/dev/null'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', TERM: 'dumb', HOME: home } });
+    const child = spawn('script', ['-q', '-c', shell.join(' '), '/dev/null'], { cwd: ROOT, env: { PATH, TERM: 'dumb', HOME: home } });
     let out = '';
     let step = 0;
     const send = () => {
@@ -83,6 +95,19 @@ describe('bash completion (real bash, in a terminal)', { skip: missing('bash') }
     assert.match(screen, /vsop sync --help /);
     assert.match(screen, /kubectl-vsop sync /);
   });
+
+  it('completes Service names, developer namespaces and contexts (colons and all) from vsop __complete', async () => {
+    const screen = await terminal(['bash', '--norc', '--noprofile', '-i'], `export KUBECONFIG=${KUBECONFIG}; source completions/vsop.bash`, [
+      `vsop sync -f examples/hierarchical fr${TAB}`,
+      `kubectl-vsop route add api -f examples/seed -n dev-${TAB}${TAB}`,
+      `vsop status --context arn:aws:${TAB}`,
+      `vsop sync --context=ki${TAB}`,
+    ]);
+    assert.match(screen, /vsop sync -f examples\/hierarchical frontend /);
+    assert.match(screen, /-n dev-\ndev-alice\s+dev-bob\s*\n/);
+    assert.ok(screen.includes(`status --context ${ARN} `), screen);
+    assert.match(screen, /sync --context=kind-dev /);
+  });
 });
 
 describe('zsh completion (real zsh, in a terminal)', { skip: missing('zsh') }, () => {
@@ -96,11 +121,26 @@ describe('zsh completion (real zsh, in a terminal)', { skip: missing('zsh') }, (
     assert.match(screen, /vsop completion \nbash\s+fish\s+zsh\s*\n/);
     assert.match(screen, /client\s+none\s+server/);
   });
+
+  it('completes Service names, developer namespaces and contexts from vsop __complete', async () => {
+    const screen = await terminal(['zsh', '-f', '-i'], `stty cols 200; export KUBECONFIG=${KUBECONFIG}; autoload -U compinit; compinit -u; source completions/vsop.zsh`, [
+      `vsop sync -f examples/hierarchical fr${TAB}`,
+      `kubectl-vsop status -f examples/seed -n dev-${TAB}`,
+      `vsop trace api --context arn${TAB}`,
+    ]);
+    assert.match(screen, /vsop sync -f examples\/hierarchical frontend /);
+    assert.match(screen, /-n dev-\ndev-alice\s+dev-bob\s*\n/);
+    assert.ok(screen.includes(`trace api --context ${ARN} `), screen);
+  });
 });
 
 describe('fish completion (real fish, complete -C)', { skip: has('fish') ? false : 'fish is not installed' }, () => {
   const complete = (line: string) => {
-    const r = spawnSync('fish', ['--no-config', '-c', `source completions/vsop.fish; complete -C ${JSON.stringify(line)}`], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync('fish', ['--no-config', '-c', `source completions/vsop.fish; complete -C ${JSON.stringify(line)}`], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, PATH },
+    });
     assert.equal(r.status, 0, r.stderr);
     return r.stdout.split('\n').filter(Boolean);
   };
@@ -112,5 +152,12 @@ describe('fish completion (real fish, complete -C)', { skip: has('fish') ? false
       complete('kubectl-vsop sy').map((l) => l.split('\t')[0]),
       ['sync'],
     );
+  });
+  it('completes Service names, developer namespaces and contexts from vsop __complete', () => {
+    const names = (line: string) => complete(line).map((l) => l.split('\t')[0]);
+    assert.deepEqual(names('vsop sync -f examples/hierarchical a'), ['api', 'auth']);
+    assert.deepEqual(names('kubectl-vsop xds render -f examples/xds '), ['greeter']);
+    assert.deepEqual(names('vsop route add api -f examples/seed -n dev-'), ['dev-alice', 'dev-bob']);
+    assert.deepEqual(names(`vsop --kubeconfig ${KUBECONFIG} status --context `), [ARN, 'kind-dev']);
   });
 });

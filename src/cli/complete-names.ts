@@ -1,0 +1,74 @@
+// The names `vsop __complete` offers (complete.ts), read the way the commands read them: the -f files
+// (fileSource) or the cluster (the ConfigMap, then the production namespace's Services), and the
+// kubeconfig's contexts. Loaded only when a position needs names.
+
+import { loadConfig } from '../core/config.ts';
+import { DEFAULT_CONFIG_LOCATION, placeholderScopeOf } from '../core/ownership.ts';
+import type { Config, Service } from '../core/types.ts';
+import { fileSource } from '../files.ts';
+import type { NameKind } from './completion.ts';
+import type { Io } from './io.ts';
+
+/**
+ * The names of one kind, in the order the source holds them (Services sorted): production Services
+ * (`services`), developer namespaces of the config (`developer-namespaces`), those after the production
+ * namespace (`namespaces`), or the kubeconfig's contexts. Rejects when the source cannot be read or
+ * `signal` aborts; the caller turns that into no candidates.
+ */
+export async function findNames(kind: NameKind, input: NamesInput, io: Io, signal: AbortSignal): Promise<string[]> {
+  if (kind === 'contexts') {
+    const { kubeconfigContexts } = await import('../k8s/contexts.ts');
+    return kubeconfigContexts({ env: io.env, ...(input.kubeconfig ? { kubeconfig: input.kubeconfig } : {}) });
+  }
+  const { config, services } = await read(input, io, signal, kind === 'services');
+  if (kind === 'services') return [...placeholderScopeOf(config, services).production].sort();
+  const developers = config.developerNamespaces.map((d) => d.name);
+  return kind === 'namespaces' ? [...new Set([config.defaultNamespace, ...developers])] : developers;
+}
+
+/** The config, and (when `withServices`) the Services of the production namespace. */
+async function read(input: NamesInput, io: Io, signal: AbortSignal, withServices: boolean): Promise<{ config: Config; services: Service[] }> {
+  const location = { namespace: input.configNamespace, name: input.configName };
+  if (input.offline) {
+    const snapshot = await fileSource(input.files, location, async () => '').read();
+    return { config: loadConfig(snapshot.config.text, snapshot.config.source).config, services: snapshot.services };
+  }
+  const [{ connectWith }, { readConfig }] = await Promise.all([import('../k8s/connect.ts'), import('../k8s/source.ts')]);
+  // The bound is the caller's signal; the request timeout only backs it up.
+  const port = connectWith(io.env, { ...input, requestTimeout: 30_000 }, { signal });
+  try {
+    const text = await readConfig(port, location);
+    const { config } = loadConfig(text.text, text.source);
+    return { config, services: withServices ? await port.listServices(config.defaultNamespace) : [] };
+  } finally {
+    port.close?.();
+  }
+}
+
+/** Where names are found, from the flags on the line (or their environment variables and defaults). */
+export interface NamesInput {
+  /** -f paths; stdin (-) is left out, since nothing is typed into a completion. */
+  files: string[];
+  /** Whether the line has -f at all: then the files are the source, never the cluster. */
+  offline: boolean;
+  kubeconfig?: string;
+  context?: string;
+  configNamespace: string;
+  configName: string;
+}
+
+/** The flags' values on the line (by long flag, complete.ts's locate) as a NamesInput. */
+export function namesInput(values: ReadonlyMap<string, string[]>, env: Record<string, string | undefined>): NamesInput {
+  const last = (flag: string) => values.get(flag)?.at(-1);
+  const files = values.get('--filename') ?? [];
+  const kubeconfig = last('--kubeconfig');
+  const context = last('--context');
+  return {
+    files: files.filter((f) => f !== '-'),
+    offline: files.length > 0,
+    ...(kubeconfig ? { kubeconfig } : {}),
+    ...(context ? { context } : {}),
+    configNamespace: last('--config-namespace') ?? env.VSOP_CONFIG_NAMESPACE ?? DEFAULT_CONFIG_LOCATION.namespace,
+    configName: last('--config-name') ?? env.VSOP_CONFIG_NAME ?? DEFAULT_CONFIG_LOCATION.name,
+  };
+}
