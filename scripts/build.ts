@@ -18,6 +18,7 @@
 
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { appendFile, readFile, rename, rm, writeFile } from 'node:fs/promises';
 
 const out = process.argv[2] ?? 'dist';
@@ -60,6 +61,51 @@ const jsonParsed: Plugin = {
   },
 };
 
+/**
+ * What a vendor file exports. Most libraries whole; of the Kubernetes client only what src/ imports (the
+ * KubeConfig), as an ES module, so that esbuild leaves out what that does not reach: the whole package is
+ * 4.2 MB: a process holding a KubeConfig was 89 MB resident with it, 67 MB with KubeConfig alone and no undici.
+ * The names are read from src/ (value imports of the package), so a new import cannot go missing.
+ */
+function vendorEntry(pkg: string): string {
+  if (pkg !== '@kubernetes/client-node') return `module.exports = require(${JSON.stringify(pkg)});`;
+  const names = new Set<string>();
+  for (const file of readdirSync('src', { recursive: true, encoding: 'utf8' })) {
+    if (!file.endsWith('.ts')) continue;
+    const text = readFileSync(`src/${file}`, 'utf8');
+    for (const m of text.matchAll(/^import\s+\{([^}]*)\}\s+from\s+'@kubernetes\/client-node';/gm)) {
+      for (const part of m[1]!.split(',')) {
+        const name = part
+          .trim()
+          .replace(/^type\s+.*$/, '')
+          .split(/\s+as\s+/)[0]!;
+        if (name) names.add(name);
+      }
+    }
+  }
+  if (names.size === 0) throw new Error('no value import of @kubernetes/client-node found in src/');
+  return `export { ${[...names].sort().join(', ')} } from ${JSON.stringify(pkg)};`;
+}
+
+/**
+ * undici (0.7 MB) in place of nothing: the Kubernetes client's KubeConfig imports it for its fetch-based
+ * clients (createDispatcher), which vsop never calls; vsop takes the credentials and TLS settings from
+ * applyToHTTPSOptions, whose agent is node:https's, and sends the requests itself (src/k8s/http.ts). Should
+ * a later client version reach undici on that path, the stub throws, saying so, instead of misbehaving.
+ */
+const undiciLeftOut: Plugin = {
+  name: 'undici-left-out',
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, () => ({ path: 'undici', namespace: 'left-out' }));
+    b.onLoad({ filter: /.*/, namespace: 'left-out' }, () => ({
+      contents: `const no = () => { throw new Error('vsop does not bundle undici: the Kubernetes client reached its fetch path (scripts/build.ts)'); };
+        class Agent { constructor() { no(); } }
+        module.exports = { Agent, ProxyAgent: Agent, fetch: no };`,
+      loader: 'js',
+    }));
+  },
+};
+
 const common: BuildOptions = {
   bundle: true,
   format: 'cjs',
@@ -79,8 +125,9 @@ const vendors = await Promise.all(
   VENDOR.map((pkg) =>
     build({
       ...common,
-      stdin: { contents: `module.exports = require(${JSON.stringify(pkg)});`, resolveDir: '.', sourcefile: `vendor-${vendorFile(pkg)}.js`, loader: 'js' },
+      stdin: { contents: vendorEntry(pkg), resolveDir: '.', sourcefile: `vendor-${vendorFile(pkg)}.js`, loader: 'js' },
       outfile: `${staging}/vendor/${vendorFile(pkg)}`,
+      plugins: pkg === '@kubernetes/client-node' ? [undiciLeftOut] : [],
       metafile: true,
     }),
   ),
