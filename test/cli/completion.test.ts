@@ -4,10 +4,10 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -16,6 +16,7 @@ const TAB = '\t';
 
 // The scripts ask `vsop __complete` (or `kubectl-vsop __complete`) for names: both on PATH, as installed.
 const BINS = mkdtempSync(join(tmpdir(), 'vsop-bin-'));
+after(() => rmSync(BINS, { recursive: true, force: true }));
 for (const name of ['vsop', 'kubectl-vsop']) symlinkSync(join(ROOT, 'bin', 'vsop.js'), join(BINS, name));
 const PATH = `${BINS}:${process.env.PATH ?? ''}`;
 // A kubeconfig with a context named as EKS names them: colons, which bash takes for word breaks.

@@ -4,7 +4,7 @@
 //   node test/harness/run-integration.ts test/integration/complete.test.ts
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -65,9 +65,10 @@ describe('vsop __complete (real apiserver)', { skip }, () => {
     assert.deepEqual(await complete(['trace', 'cart', '--from', '']), [w.prod, ...w.devs]);
   });
 
-  it("reads the cluster of the line's --context, and offers the kubeconfig's contexts", async () => {
+  it("reads the cluster of the line's --context, and offers the kubeconfig's contexts", async (t) => {
     // The current context points at a port nothing listens on; "up" at the test apiserver.
     const dir = mkdtempSync(join(tmpdir(), 'vsop-complete-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
     const kubeconfig = join(dir, 'config');
     const ca = Buffer.from(cluster.admin.ca).toString('base64');
     writeFileSync(

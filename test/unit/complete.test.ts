@@ -5,14 +5,15 @@
 // test/cli/completion.test.ts.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { completionBound, DEFAULT_BOUND_MS } from '../../src/cli/complete.ts';
 import { runVsop } from '../helpers/run.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'vsop-complete-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 const KUBECONFIG = join(dir, 'config');
 writeFileSync(
   KUBECONFIG,
