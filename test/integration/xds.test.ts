@@ -9,11 +9,18 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
+import { renderXds, type XdsResources } from '../../src/core/render/xds.ts';
+import { resolve } from '../../src/core/resolve.ts';
+import type { EndpointSlice, Service } from '../../src/core/types.ts';
+import { createLogger } from '../../src/watch/log.ts';
+import { XdsMetrics } from '../../src/xds/metrics.ts';
+import { AdsServer } from '../../src/xds/server.ts';
 import { xdsClientBinary } from '../harness/build.ts';
 import { testCluster } from '../harness/cluster.ts';
 import { kubeRequest, summary } from '../harness/kube.ts';
 import { freePort } from '../harness/processes.ts';
 import { skipReason } from '../harness/require.ts';
+import { config, service } from '../helpers/fixtures.ts';
 import { runVsop } from '../helpers/run.ts';
 import { eventually, parseMetrics, startWatch, type Watcher } from '../helpers/watcher.ts';
 import { type Cluster, makeWorld, type World } from '../helpers/world.ts';
@@ -159,5 +166,69 @@ describe('vsop xds with grpc-go as the client (real apiserver)', { skip }, () =>
     assert.equal(await metric('vsop_xds_nacks_total'), 0, server.logs.map((l) => JSON.stringify(l)).join('\n'));
     assert.ok((await metric('vsop_xds_acks_total')) > 0);
     assert.ok(server.logs.some((l) => l.msg === 'xds client connected' && l.node === 'xds-e2e'));
+  });
+});
+
+// A NACK needs a resource grpc-go refuses, which vsop does not render from any cluster state: the server
+// runs in this process and is handed one (a Cluster of type STATIC: grpc-go takes EDS, LOGICAL_DNS and
+// aggregate clusters only, xdsresource/unmarshal_cds.go), through AdsServer.update, which the feed never
+// calls. Everything else is as served: resources rendered by the renderer, the real grpc-go client.
+describe('grpc-go NACKs an invalid resource and keeps working on the last good version', { skip }, () => {
+  const logs: Record<string, unknown>[] = [];
+  const metrics = new XdsMetrics();
+  const ads = new AdsServer({ log: createLogger((l) => logs.push(JSON.parse(l)), 'debug'), metrics });
+  const target = `xds:///greeter.default.svc.cluster.local:${PORT}`;
+  let client: Awaited<ReturnType<typeof goClient>>;
+  const nacks = async () => (await metrics.nacks.get()).values.reduce((n, v) => n + v.value, 0);
+  const render = (withCopy: boolean): XdsResources => {
+    const cfg = config({ developerNamespaces: ['dev-alice'] });
+    const slice = (namespace: string, backend: string): EndpointSlice => ({
+      ...endpointSlice(namespace, 'greeter', client.ports.get(backend)!),
+      metadata: { name: 'greeter-1', namespace, labels: { 'kubernetes.io/service-name': 'greeter' } },
+    });
+    const services: Service[] = [service('default', 'greeter', { ports: [PORT] }), ...(withCopy ? [service('dev-alice', 'greeter', { ports: [PORT] })] : [])].map((s) => ({
+      ...s,
+      spec: { ports: [{ name: `p${PORT}`, port: PORT }] },
+    }));
+    const tables = resolve(cfg.config, cfg.template, services).tables;
+    return renderXds({ tables, services, endpointSlices: [slice('default', 'production'), ...(withCopy ? [slice('dev-alice', 'developer')] : [])], namespace: 'default' })
+      .resources;
+  };
+
+  before(async () => {
+    if (skip) return;
+    const port = await ads.listen('127.0.0.1:0');
+    client = await goClient(port, ['production', 'developer']);
+  });
+  after(async () => {
+    client?.stop();
+    await ads.stop();
+  });
+
+  it('takes a good version, NACKs the bad one with its reason, keeps routing by the good one, and takes the next good one', async () => {
+    const good = render(true);
+    ads.update(good);
+    assert.deepEqual(await client.call(10, target, 'x-developer=dev-alice'), { counts: { developer: 10 }, errors: {} });
+    assert.equal(await nacks(), 0);
+
+    const bad = { ...good, cluster: good.cluster.map((c) => ({ ...c, type: 'STATIC' })) };
+    ads.update(bad);
+    await eventually('a NACK from grpc-go', async () => (await nacks()) >= 1, 15_000);
+    const line = logs.find((l) => typeof l.msg === 'string' && l.msg.includes('NACK'))!;
+    assert.equal(line.type, 'cluster');
+    // grpc-go's own words, and the version it keeps is the good one it ACKed.
+    assert.match(String(line.error), /unsupported cluster type \(STATIC/);
+    assert.notEqual(line.kept, '');
+    assert.notEqual(line.kept, line.version);
+    assert.deepEqual(await client.call(20, target, 'x-developer=dev-alice'), { counts: { developer: 20 }, errors: {} });
+    assert.deepEqual(await client.call(20, target), { counts: { production: 20 }, errors: {} });
+    const counted = await nacks();
+    ads.update(bad);
+    assert.equal(await nacks(), counted, 'the refused version was sent again');
+
+    // The next good version (the copy gone) is taken: the header calls move to production.
+    ads.update(render(false));
+    await eventually('header calls to reach production', async () => (await client.call(10, target, 'x-developer=dev-alice')).counts.production === 10, 30_000);
+    assert.equal(await nacks(), counted);
   });
 });
