@@ -63,21 +63,6 @@ export interface ReconcileOptions {
   renderOnly?: boolean;
 }
 
-/**
- * routeKind HTTPRoute is supported by every command but watch, which refuses it through this until it
- * does. `command` names the one asking; undefined when it may go ahead.
- */
-export function routeKindProblem(loaded: LoadedConfig, source: string, command = 'this command'): ConfigError | undefined {
-  if (loaded.config.routeKind !== 'HTTPRoute') return undefined;
-  return new ConfigError(`routeKind HTTPRoute is not supported by ${command} yet`, [
-    {
-      source,
-      path: 'routeKind',
-      message: 'HTTPRoute output is supported by render, config validate, sync, status, trace, route and clear; watch still needs routeKind: VirtualService',
-    },
-  ]);
-}
-
 export interface Reconciled {
   loaded: LoadedConfig;
   resolution: Resolution;

@@ -3,6 +3,15 @@
 // namespace); events only enqueue the keys they bear on, production Service names; workers run the very
 // same plan and apply as `vsop sync` for that one key, from the local copies. A changed ConfigMap is
 // validated and, if valid, takes effect at once.
+//
+// ReferenceGrants (routeKind HTTPRoute) have a key of their own, GRANTS_KEY: a grant lists every Service
+// of its namespace that any of vsop's routes sends to, so planning it from one Service's objects would
+// shrink it to that Service's entries. A Service's reconcile never writes grants: when a route it is about
+// to write sends to a Service no grant allows yet, it writes nothing, queues GRANTS_KEY and waits; that key
+// plans every grant from every cached object (the routes vsop renders, and the routes it has stored, so an
+// entry goes only after the route that used it has been rewritten), writes them, and queues the waiting
+// Services again. So an entry is created before the route that needs it and removed after the route that
+// used it; a Service's reconcile that rewrote a route queues GRANTS_KEY for the removals.
 
 import { applyPlan, type Result, type RetryPolicy } from '../apply.ts';
 import { loadConfig, type LoadedConfig } from '../core/config.ts';
@@ -12,15 +21,23 @@ import type { ConfigLocation, KubeObject, VirtualService } from '../core/types.t
 import { ConfigError, ConflictError, formatProblem } from '../errors.ts';
 import { affectedByVirtualService, configCollection, fallbackMessage, INPUTS, type Affected, type Input } from '../inputs.ts';
 import type { Collection, ConfigMap, KubePort, WatchPort } from '../k8s/port.ts';
-import { planSnapshot, routeKindProblem, type Snapshot } from '../reconcile.ts';
+import { grantsWanted, missingGrantEntries } from '../core/gateway/grants.ts';
+import { planGateway } from '../core/gateway/plan.ts';
+import type { Finding } from '../core/plan.ts';
+import type { HTTPRoute } from '../core/render/httproute.ts';
+import { planSnapshot, type Snapshot } from '../reconcile.ts';
 import { Informer, InputCache, type Change } from './informer.ts';
 import type { Logger } from './log.ts';
 import { LABELS, QUEUE_LABELS, type Metrics } from './metrics.ts';
 import { Settler, WorkQueue, type SettleOptions } from './queue.ts';
+import { reclaimWhenIdle } from './reclaim.ts';
 
 // When events reach the queue (see Settler): at once on an idle controller; in a flow (events less than
 // 50 ms apart), together once no event has come for 400 ms; no key waits more than 10 s.
 const SETTLE: SettleOptions = { gapMs: 50, quietMs: 400, maxMs: 10_000 };
+
+/** The key of the ReferenceGrants: never a Service's name (a DNS-1035 label has no '*'). */
+export const GRANTS_KEY = '*referencegrants';
 
 export interface ControllerOptions {
   port: WatchPort;
@@ -48,10 +65,16 @@ export class Controller {
   private firstPass: Set<string> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Stops the collection of garbage at rest (see reclaim.ts); set while leading. */
+  private stopReclaim: () => void = () => {};
   private gotFirstConfig!: () => void;
   private readonly firstConfig = new Promise<void>((resolve) => (this.gotFirstConfig = resolve));
   /** Keys whose VirtualServices changed while a worker held them (see touched). */
   private readonly editedInFlight = new Set<string>();
+  /** Services waiting for GRANTS_KEY to write the grant entries their routes need. */
+  private readonly waitingForGrants = new Set<string>();
+  /** Services GRANTS_KEY has queued again: they wait no second time (a grant it could not make is reported there). */
+  private readonly released = new Set<string>();
   /** Warning findings already logged, per key. */
   private readonly reported = new Map<string, Set<string>>();
   /** Ready: caches synced, and (while leading) the first full pass done. */
@@ -75,7 +98,8 @@ export class Controller {
       const cache = new InputCache<KubeObject>({
         input,
         informer: (collection, onChange, onFailure) => this.informer(collection, onChange, onFailure),
-        touched: (keys) => this.touched(keys, input.field === 'virtualServices'),
+        // A grant changed: the grants are planned again, as a whole. A route changed: as a VirtualService.
+        touched: (keys) => (input.field === 'referenceGrants' ? this.queue.add(GRANTS_KEY) : this.touched(keys, input.field === 'virtualServices' || input.field === 'httpRoutes')),
         fellBack: (fallback, err) => this.o.log.info(`warning: ${fallbackMessage(fallback, err.message)}`, { resource: fallback.collections[0]?.resource }),
       });
       this.caches.set(input.field, cache);
@@ -116,6 +140,7 @@ export class Controller {
     this.workers = Array.from({ length: this.o.workers }, () => this.work());
     this.resyncTimer = setInterval(() => this.addAll(), this.o.resyncPeriod);
     this.resyncTimer.unref();
+    this.stopReclaim = reclaimWhenIdle({ busy: () => this.queue.depth > 0 || this.queue.running().total > 0 });
   }
 
   /** Standby (not leading): caches stay warm and the replica ready, but nothing is written. */
@@ -129,6 +154,7 @@ export class Controller {
     this.gotFirstConfig();
     this.ready = false;
     clearInterval(this.resyncTimer);
+    this.stopReclaim();
     this.settler.stop();
     this.queue.shutDown();
     await Promise.race([Promise.all(this.workers), new Promise((r) => setTimeout(r, graceMs).unref())]);
@@ -167,8 +193,6 @@ export class Controller {
     let loaded: LoadedConfig;
     try {
       loaded = loadConfig(text, source);
-      const unsupported = routeKindProblem(loaded, source);
-      if (unsupported) throw unsupported;
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       this.rejectConfig(cm, err.problems.map(formatProblem).join('; '));
@@ -245,9 +269,12 @@ export class Controller {
     for (const key of keys) this.queue.add(key);
   }
 
-  /** Every production Service, and every name a managed object of vsop's is for (those may have to go). */
+  /**
+   * Every production Service, every name a managed object of vsop's is for (those may have to go), and the
+   * grants (in either routeKind: after a switch back, vsop's grants go once its HTTPRoutes have).
+   */
   private allKeys(): string[] {
-    const keys = new Set<string>();
+    const keys = new Set<string>([GRANTS_KEY]);
     const loaded = this.config;
     if (!loaded) return [];
     const prod = loaded.config.defaultNamespace;
@@ -288,7 +315,8 @@ export class Controller {
         this.o.metrics.reconcileTime.observe(LABELS, seconds);
         this.o.metrics.workDuration.observe(QUEUE_LABELS, seconds);
         this.queue.done(key);
-        if (this.firstPass?.delete(key) && this.firstPass.size === 0) this.firstPassDone();
+        // A Service waiting for its grants is done with when GRANTS_KEY has queued it again and it has run.
+        if (!this.waitingForGrants.has(key) && this.firstPass?.delete(key) && this.firstPass.size === 0) this.firstPassDone();
       }
     }
   }
@@ -300,13 +328,10 @@ export class Controller {
     this.o.log.info('first full sync done');
   }
 
-  /** The VirtualServices that bear on a key, by namespace/name, with their resourceVersions. */
+  /** The VirtualServices and HTTPRoutes that bear on a key, by kind/namespace/name, with their resourceVersions. */
   private versions(key: string): Map<string, string | undefined> {
-    return new Map(
-      this.cache('virtualServices')
-        .objectsFor(key)
-        .map((vs) => [`${vs.metadata.namespace}/${vs.metadata.name}`, vs.metadata.resourceVersion]),
-    );
+    const routes = [...this.cache('virtualServices').objectsFor(key), ...this.cache('httpRoutes').objectsFor(key)];
+    return new Map(routes.map((o) => [`${o.kind}/${o.metadata.namespace}/${o.metadata.name}`, o.metadata.resourceVersion]));
   }
 
   /**
@@ -323,6 +348,7 @@ export class Controller {
    * bearing on the key as this reconcile saw and left them (for echoesOnly).
    */
   private async reconcile(key: string): Promise<Map<string, string | undefined>> {
+    if (key === GRANTS_KEY) return this.reconcileGrants();
     const versions = this.versions(key);
     const loaded = this.config;
     if (!loaded || !this.o.canWrite()) return versions;
@@ -336,11 +362,94 @@ export class Controller {
     };
     for (const [field, cache] of this.caches) snapshot[field] = cache.objectsFor(key) as never;
     const result = planSnapshot(snapshot, { services: [key], allowGone: true, loaded });
-    // A warning (another VirtualService shadows or overlaps vsop's, by Istio's rules) is logged at info when
-    // it first shows for the key, not at every reconcile of it; it is logged again once it has gone and come back.
+    // Grants are GRANTS_KEY's (see the top of this file): this key's plan of them is one Service's view.
+    this.report(
+      key,
+      result.plan.findings.filter((f) => f.objectKind !== 'ReferenceGrant'),
+    );
+    const changes = result.plan.actions.filter((a) => a.type !== 'unchanged' && a.kind !== 'ReferenceGrant');
+    const released = this.released.delete(key);
+    this.o.log.debug('reconciling', { service: key, namespace: prod, changes: changes.length });
+    if (changes.length === 0) return versions;
+    const routes = changes.flatMap((a) => (a.kind === 'HTTPRoute' && a.type !== 'delete' ? [a.after as HTTPRoute] : []));
+    const missing = routes.length ? missingGrantEntries(routes, [...this.cache('referenceGrants').objects.values()], prod) : [];
+    if (missing.length > 0 && !released) {
+      this.o.log.debug('waiting for ReferenceGrants', { service: key, missing });
+      this.waitingForGrants.add(key);
+      this.queue.add(GRANTS_KEY);
+      return versions;
+    }
+    for (const w of result.warnings) this.o.log.debug('warning', { service: key, warning: formatProblem(w) });
+    const results = await applyPlan(changes, gated(this.o.port, this.o.canWrite), { retry: this.o.retry, desire: result.desire });
+    let routed = false;
+    for (const r of results) {
+      if (r.result === 'unchanged') continue;
+      if (r.kind === 'VirtualService' || r.kind === 'HTTPRoute') {
+        const k = `${r.kind}/${r.namespace}/${r.name}`;
+        if (r.result === 'deleted') versions.delete(k);
+        else versions.set(k, r.object?.metadata.resourceVersion);
+      }
+      routed ||= r.kind === 'HTTPRoute';
+      this.remember(r);
+      this.logResult(key, r);
+    }
+    // A route rewritten may use fewer grant entries now: the grants are planned again, after it.
+    if (routed) this.queue.add(GRANTS_KEY);
+    return versions;
+  }
+
+  /**
+   * GRANTS_KEY: vsop's ReferenceGrants planned from every cached object (never one Service's), written, and
+   * the Services that waited for them queued again. routeKind VirtualService: only the entries vsop's
+   * stored HTTPRoutes still use are kept, so the grants go once the routes have.
+   */
+  private async reconcileGrants(): Promise<Map<string, string | undefined>> {
+    const none = new Map<string, string | undefined>();
+    const loaded = this.config;
+    if (!loaded || !this.o.canWrite()) return none;
+    const prod = loaded.config.defaultNamespace;
+    const all = <F extends Input['field']>(field: F) => [...this.cache(field).objects.values()];
+    const stored = all('httpRoutes');
+    let rendered: HTTPRoute[] = [];
+    if (loaded.config.routeKind === 'HTTPRoute') {
+      const snapshot: Snapshot = {
+        config: { text: this.configText, source: `configmap ${this.o.location.namespace}/${this.o.location.name}, ${CONFIG_KEY}` },
+        services: all('services'),
+        virtualServices: all('virtualServices'),
+        httpRoutes: stored,
+      };
+      rendered = planSnapshot(snapshot, { loaded, renderOnly: true }).resolution.httpRoutes;
+    }
+    const desired = grantsWanted(rendered, stored, prod);
+    const gateway = planGateway({ httpRoutes: [], referenceGrants: desired }, { httpRoutes: [], referenceGrants: all('referenceGrants') }, { defaultNamespace: prod });
+    this.report(GRANTS_KEY, gateway.findings);
+    const changes = gateway.actions.filter((a) => a.type !== 'unchanged');
+    this.o.log.debug('reconciling', { service: GRANTS_KEY, namespace: prod, changes: changes.length });
+    if (changes.length > 0) {
+      const results = await applyPlan(changes, gated(this.o.port, this.o.canWrite), { retry: this.o.retry });
+      for (const r of results) {
+        if (r.result === 'unchanged') continue;
+        this.remember(r);
+        this.logResult(GRANTS_KEY, r);
+      }
+    }
+    for (const key of this.waitingForGrants) {
+      this.released.add(key);
+      this.queue.add(key);
+    }
+    this.waitingForGrants.clear();
+    return none;
+  }
+
+  /**
+   * A plan's findings to the log: errors each time; a warning (another VirtualService or HTTPRoute shadows
+   * or overlaps vsop's) at info when it first shows for the key, not at every reconcile of it, and again
+   * once it has gone and come back.
+   */
+  private report(key: string, findings: readonly Finding[]): void {
     const seen = new Set<string>();
-    for (const f of result.plan.findings) {
-      const fields = { service: key, namespace: f.namespace, virtualservice: f.name };
+    for (const f of findings) {
+      const fields = { service: key, namespace: f.namespace, [f.objectKind ? f.objectKind.toLowerCase() : 'virtualservice']: f.name };
       if (f.severity === 'error') this.o.log.error(f.message, fields);
       else {
         seen.add(f.message);
@@ -350,21 +459,10 @@ export class Controller {
     }
     if (seen.size) this.reported.set(key, seen);
     else this.reported.delete(key);
-    const changes = result.plan.actions.filter((a) => a.type !== 'unchanged');
-    this.o.log.debug('reconciling', { service: key, namespace: prod, changes: changes.length });
-    if (changes.length === 0) return versions;
-    for (const w of result.warnings) this.o.log.debug('warning', { service: key, warning: formatProblem(w) });
-    const results = await applyPlan(changes, gated(this.o.port, this.o.canWrite), { retry: this.o.retry, desire: result.desire });
-    for (const r of results) {
-      if (r.result === 'unchanged') continue;
-      if (r.kind === 'VirtualService') {
-        if (r.result === 'deleted') versions.delete(`${r.namespace}/${r.name}`);
-        else versions.set(`${r.namespace}/${r.name}`, r.object?.metadata.resourceVersion);
-      }
-      this.remember(r);
-      this.o.log.info(`${r.kind.toLowerCase()} ${r.result}`, { service: key, namespace: r.namespace, [r.kind === 'VirtualService' ? 'virtualservice' : 'name']: r.name });
-    }
-    return versions;
+  }
+
+  private logResult(key: string, r: Result): void {
+    this.o.log.info(`${r.kind.toLowerCase()} ${r.result}`, { service: key, namespace: r.namespace, [r.kind === 'VirtualService' ? 'virtualservice' : 'name']: r.name });
   }
 
   /** Write-through: the local copies learn of vsop's own writes before their watch events arrive. */

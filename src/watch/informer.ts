@@ -211,6 +211,8 @@ export class InputCache<T extends KubeObject> {
   readonly objects = new Map<string, T>();
   private readonly opts: InputCacheOptions<T>;
   private readonly informers = new Map<string, Informer<T>>();
+  /** Informers of scopes the config no longer names, kept (their objects too) until the new ones have synced. */
+  private readonly retiring = new Set<Informer<T>>();
   private readonly byKey = new Map<string, Set<string>>();
   private readonly everywhere = new Set<string>();
   private readonly affectedOf = new Map<string, Affected>();
@@ -232,11 +234,15 @@ export class InputCache<T extends KubeObject> {
       const collections = this.fellBack.has(collectionKey(collection)) ? (fallback?.collections ?? []) : [collection];
       for (const c of collections) wanted.set(collectionKey(c), c);
     }
+    // Make before break: an informer the config no longer names keeps its objects in the store until the
+    // new scopes have synced, so that no reconcile in between sees them gone (after a routeKind switch, say,
+    // vsop's HTTPRoutes, on whose presence the removal of its ReferenceGrants waits).
+    const retired: Informer<T>[] = [];
     for (const [k, informer] of this.informers) {
       if (wanted.has(k)) continue;
       this.informers.delete(k);
-      void informer.stop();
-      for (const obj of informer.store.values()) this.settle(keyOf(obj));
+      this.retiring.add(informer);
+      retired.push(informer);
     }
     for (const [k, c] of wanted) {
       if (this.informers.has(k)) continue;
@@ -248,6 +254,15 @@ export class InputCache<T extends KubeObject> {
       this.informers.set(k, informer.start());
     }
     if (configChanged) this.reindex();
+    if (retired.length > 0) void this.synced().then(() => this.retire(retired));
+  }
+
+  private retire(informers: readonly Informer<T>[]): void {
+    for (const informer of informers) {
+      if (!this.retiring.delete(informer)) continue;
+      void informer.stop();
+      for (const obj of informer.store.values()) this.settle(keyOf(obj));
+    }
   }
 
   /** Resolves once every informer of the current scopes holds a first full list (also after a fallback). */
@@ -274,7 +289,7 @@ export class InputCache<T extends KubeObject> {
 
   /** Write-through of this process's own write, into the merged store and every informer that holds or covers it. */
   remember(obj: T | undefined, deleted: boolean, key: string): void {
-    for (const [, informer] of this.informers) {
+    for (const informer of [...this.informers.values(), ...this.retiring]) {
       if (informer.store.has(key) || (obj && covers(informer.collection, obj))) informer.remember(obj, deleted, key);
     }
     this.settle(key, false);
@@ -282,7 +297,7 @@ export class InputCache<T extends KubeObject> {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.all([...this.informers.values()].map((i) => i.stop()));
+    await Promise.all([...this.informers.values(), ...this.retiring].map((i) => i.stop()));
   }
 
   /**
@@ -291,7 +306,7 @@ export class InputCache<T extends KubeObject> {
    */
   private settle(storeKey: string, tell = true): void {
     let obj: T | undefined;
-    for (const informer of this.informers.values()) {
+    for (const informer of [...this.informers.values(), ...this.retiring]) {
       const held = informer.store.get(storeKey);
       if (held && (!obj || olderThan(obj, held))) obj = held;
     }

@@ -18,6 +18,7 @@ import { gatewayApiPath } from '../harness/gateway-api.ts';
 import { simulate } from '../harness/istio.ts';
 import { createObject, kubeRequest, objectPath, summary } from '../harness/kube.ts';
 import { skipReason } from '../harness/require.ts';
+import { assertNeverWithout, replay, resourceVersionNow } from '../helpers/replay.ts';
 import { get, makeWorld, type Cluster, type World } from '../helpers/world.ts';
 
 const skip = skipReason();
@@ -212,40 +213,19 @@ describe('vsop sync, routeKind HTTPRoute (real apiserver)', { skip }, () => {
   });
 });
 
-/** Every event of a namespace's VirtualServices and HTTPRoutes since `since`, in the apiserver's (etcd's) order. */
-async function events(w: World, since: string): Promise<{ type: string; kind: string; name: string; rv: bigint }[]> {
-  const out: { type: string; kind: string; name: string; rv: bigint }[] = [];
-  for (const [kind, path] of [
-    ['VirtualService', `/apis/networking.istio.io/v1/namespaces/${w.prod}/virtualservices`],
-    ['HTTPRoute', gatewayApiPath('HTTPRoute', w.prod)],
-  ] as const) {
-    // A watch from a past resourceVersion replays every event since, then ends after timeoutSeconds.
-    const res = await kubeRequest(w.admin, 'GET', `${path}?watch=1&resourceVersion=${since}&timeoutSeconds=1`);
-    assert.equal(res.status, 200, summary(res));
-    for (const line of res.text.split('\n').filter(Boolean)) {
-      const e = JSON.parse(line) as { type: string; object: KubeObject };
-      out.push({ type: e.type, kind, name: e.object.metadata.name, rv: BigInt(e.object.metadata.resourceVersion as string) });
-    }
-  }
-  return out.sort((a, b) => (a.rv < b.rv ? -1 : a.rv > b.rv ? 1 : 0));
+/** Every event of the production namespace's VirtualServices and HTTPRoutes since `since`. */
+function events(w: World, since: string) {
+  return replay(
+    w,
+    [
+      ['VirtualService', `/apis/networking.istio.io/v1/namespaces/${w.prod}/virtualservices`],
+      ['HTTPRoute', gatewayApiPath('HTTPRoute', w.prod)],
+    ],
+    since,
+  );
 }
 
-/** The resourceVersion of a namespace's VirtualServices now: where a watch of what follows starts. */
-async function now(w: World): Promise<string> {
-  const res = await get(w.admin, `/apis/networking.istio.io/v1/namespaces/${w.prod}/virtualservices`);
-  assert.equal(res.status, 200, summary(res));
-  return res.body.metadata.resourceVersion as string;
-}
-
-/** Walks the events from a state with `start` (kind/name) and checks that some route object is always there. */
-function assertNeverWithout(start: string[], seen: { type: string; kind: string; name: string }[]): void {
-  const present = new Set(start);
-  for (const e of seen) {
-    if (e.type === 'DELETED') present.delete(`${e.kind}/${e.name}`);
-    else present.add(`${e.kind}/${e.name}`);
-    assert.ok(present.size > 0, `after ${e.type} ${e.kind}/${e.name} the Service had no route object: ${seen.map((x) => `${x.type} ${x.kind}/${x.name}`).join(', ')}`);
-  }
-}
+const now = (w: World) => resourceVersionNow(w, `/apis/networking.istio.io/v1/namespaces/${w.prod}/virtualservices`);
 
 describe('switching routeKind (real apiserver)', { skip }, () => {
   it('moves the routing to HTTPRoutes and back in one plan each, create before delete, keeping the overrides', async () => {
