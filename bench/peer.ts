@@ -31,12 +31,12 @@ export interface Tool {
   start(kubeconfig: string, configNamespace: string): Promise<Running>;
 }
 
-/** `vsop watch` as the image runs it (its Node flag), with the defaults a Deployment gets. */
+/** `vsop watch` as the image runs it (its Node flag and malloc setting), with the defaults a Deployment gets. */
 export const vsop: Tool = {
   name: 'vsop watch',
   async prepare() {},
   async start(kubeconfig, configNamespace) {
-    const w = await startWatch(['--config-namespace', configNamespace, 'watch'], { KUBECONFIG: kubeconfig, NODE_OPTIONS: '--max-semi-space-size=1' });
+    const w = await startWatch(['--config-namespace', configNamespace, 'watch'], { KUBECONFIG: kubeconfig, NODE_OPTIONS: '--max-semi-space-size=1', MALLOC_ARENA_MAX: '2' });
     return {
       pid: w.child.pid!,
       metrics: `${w.metrics}/metrics`,
