@@ -1,8 +1,10 @@
 // Every golden object vsop renders (VirtualServices; HTTPRoutes and ReferenceGrants with routeKind HTTPRoute) is
 // accepted by the real apiserver under its CRD schema (Istio's, the Gateway API's with its CEL rules) and by
-// Istio's own validation; and for the seed README's scenario, the hierarchical example and the multi-port
-// one, Istio's own config generation sends each header value where it should go and nothing else away
-// from production. Expected clusters are written out by hand from the examples' READMEs and comments.
+// Istio's own validation; and for the seed README's scenario, the hierarchical example, the multi-port
+// one and the one routed by hand, Istio's own config generation sends each header value where it should go
+// and nothing else away from production, from the VirtualService golden and from the HTTPRoute one
+// (routeKind HTTPRoute; the xDS example too), with the same expected clusters. Expected clusters are
+// written out by hand from the examples' READMEs and comments.
 
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -59,8 +61,11 @@ describe('golden VirtualServices (real apiserver, Istio validation and simulatio
       [
         'custom-template-render',
         'hierarchical-render',
+        'httproute-custom-template-render',
         'httproute-hierarchical-render',
+        'httproute-overrides-render',
         'httproute-seed-render',
+        'httproute-xds-render',
         'overrides-render',
         'placeholders-and-system',
         'render-overrides-regex-re2',
@@ -90,91 +95,141 @@ describe('golden VirtualServices (real apiserver, Istio validation and simulatio
       // Gateway API routes are judged against the Services they name (their parent and backends), as
       // Istio's gateway controller judges them in a cluster: the example's Services come along.
       const example = g.name.match(/^httproute-(.+)-render$/)?.[1];
-      const result = await validate(example ? `${g.text}---\n${file(`examples/${example}/services.yaml`)}` : g.text);
+      // The hand-routed golden routes examples/custom-template's Services.
+      const services = example === 'overrides' ? 'custom-template' : example;
+      const result = await validate(example ? `${g.text}---\n${file(`examples/${services}/services.yaml`)}` : g.text);
       assert.deepEqual(result.errors, []);
       assert.deepEqual(result.warnings, []);
       assert.equal(result.objects.filter((o) => o.validated && o.kind !== 'Service').length, g.objects.length);
     });
   }
 
-  const expectRoutes = async (services: string, virtualServices: string, table: [Call, string][]) => {
+  // Each scenario runs twice: on the VirtualService golden and on the HTTPRoute one (routeKind HTTPRoute, Istio's
+  // own translation of the Gateway API for sidecars), with the same expected clusters; every HTTPRoute answer
+  // must come from vsop's HTTPRoute, not from the Service's default route.
+  const KINDS = ['VirtualService', 'HTTPRoute'] as const;
+  const golden = (example: string, kind: (typeof KINDS)[number]) => render(kind === 'HTTPRoute' ? `httproute-${example}` : example);
+  const fromRoute = (results: { config?: string }[], kind: (typeof KINDS)[number]) => {
+    if (kind === 'HTTPRoute') for (const r of results) assert.match(r.config ?? '', /^HTTPRoute\//, JSON.stringify(r));
+  };
+  const expectRoutes = async (services: string, virtualServices: string, table: [Call, string][], kind: (typeof KINDS)[number] = 'VirtualService') => {
     const results = await simulate({ services, virtualServices, calls: table.map(([c]) => c) });
     assert.deepEqual(
       results.map((r) => `${r.call.host}:${r.call.port} ${JSON.stringify(r.call.headers ?? {})} -> ${r.error ?? r.cluster}`),
       table.map(([c, cluster]) => `${c.host}:${c.port} ${JSON.stringify(c.headers ?? {})} -> ${cluster}`),
     );
+    fromRoute(results, kind);
   };
 
-  it('seed README: dev-alice and staging reach their copies; dev-bob, no header and an unknown value reach production', async () => {
-    const host = 'my-app.default.svc.cluster.local';
-    await expectRoutes(file('examples/seed/services.yaml'), render('seed'), [
-      [{ host, port: 80, headers: { 'x-developer': 'dev-alice' } }, 'outbound|80||my-app.dev-alice.svc.cluster.local'],
-      [{ host, port: 80, headers: { 'x-developer': 'staging' } }, 'outbound|80||my-app.staging.svc.cluster.local'],
-      [{ host, port: 80, headers: { 'x-developer': 'dev-bob' } }, 'outbound|80||my-app.default.svc.cluster.local'],
-      [{ host, port: 80 }, 'outbound|80||my-app.default.svc.cluster.local'],
-      [{ host, port: 80, headers: { 'x-developer': 'someone' } }, 'outbound|80||my-app.default.svc.cluster.local'],
-      [{ host: 'my-app', port: 80, headers: { 'x-developer': 'dev-alice' } }, 'outbound|80||my-app.dev-alice.svc.cluster.local'],
-    ]);
-  });
+  for (const kind of KINDS)
+    it(`seed README (${kind}): dev-alice and staging reach their copies; dev-bob, no header and an unknown value reach production`, async () => {
+      const host = 'my-app.default.svc.cluster.local';
+      await expectRoutes(
+        file('examples/seed/services.yaml'),
+        golden('seed', kind),
+        [
+          [{ host, port: 80, headers: { 'x-developer': 'dev-alice' } }, 'outbound|80||my-app.dev-alice.svc.cluster.local'],
+          [{ host, port: 80, headers: { 'x-developer': 'staging' } }, 'outbound|80||my-app.staging.svc.cluster.local'],
+          [{ host, port: 80, headers: { 'x-developer': 'dev-bob' } }, 'outbound|80||my-app.default.svc.cluster.local'],
+          [{ host, port: 80 }, 'outbound|80||my-app.default.svc.cluster.local'],
+          [{ host, port: 80, headers: { 'x-developer': 'someone' } }, 'outbound|80||my-app.default.svc.cluster.local'],
+          [{ host: 'my-app', port: 80, headers: { 'x-developer': 'dev-alice' } }, 'outbound|80||my-app.dev-alice.svc.cluster.local'],
+        ],
+        kind,
+      );
+    });
 
-  it('hierarchical: each header falls back along its parents, and only then to production', async () => {
-    const api = 'api.prod.svc.cluster.local';
-    const auth = 'auth.prod.svc.cluster.local';
-    const front = 'frontend.prod.svc.cluster.local';
+  for (const kind of KINDS)
+    it(`hierarchical (${kind}): each header falls back along its parents, and only then to production`, async () => {
+      const api = 'api.prod.svc.cluster.local';
+      const auth = 'auth.prod.svc.cluster.local';
+      const front = 'frontend.prod.svc.cluster.local';
+      const h = (v: string) => ({ 'x-developer': v });
+      await expectRoutes(
+        file('examples/hierarchical/services.yaml'),
+        golden('hierarchical', kind),
+        [
+          [{ host: api, port: 8080, headers: h('integration') }, 'outbound|8080||api.integration.svc.cluster.local'],
+          [{ host: api, port: 8080, headers: h('team-a') }, 'outbound|8080||api.team-a.svc.cluster.local'],
+          [{ host: api, port: 8080, headers: h('login') }, 'outbound|8080||api.team-a.svc.cluster.local'],
+          [{ host: api, port: 8080, headers: h('team-b') }, 'outbound|8080||api.prod.svc.cluster.local'],
+          [{ host: api, port: 8080, headers: h('team-a-feature-login') }, 'outbound|8080||api.prod.svc.cluster.local'],
+          [{ host: api, port: 8080 }, 'outbound|8080||api.prod.svc.cluster.local'],
+          [{ host: auth, port: 80, headers: h('team-a') }, 'outbound|80||auth.integration.svc.cluster.local'],
+          [{ host: auth, port: 80, headers: h('login') }, 'outbound|80||auth.integration.svc.cluster.local'],
+          [{ host: auth, port: 80, headers: h('team-b') }, 'outbound|80||auth.prod.svc.cluster.local'],
+          [{ host: front, port: 80, headers: h('login') }, 'outbound|80||frontend.team-a-feature-login.svc.cluster.local'],
+          [{ host: front, port: 80, headers: h('team-a') }, 'outbound|80||frontend.prod.svc.cluster.local'],
+          [{ host: front, port: 80, headers: h('integration') }, 'outbound|80||frontend.prod.svc.cluster.local'],
+        ],
+        kind,
+      );
+    });
+
+  // The HTTPRoute golden records x-env as the regex "st.*" (the Gateway API has no prefix header match).
+  for (const kind of KINDS)
+    it(`routed by hand (${kind}): header routes (exact, regex and prefix, per port) reach staging, weights split the rest, clear leaves production`, async () => {
+      const pay = 'payments.production.svc.cluster.local';
+      const checkout = 'checkout.production.svc.cluster.local';
+      const grpc = { 'user-agent': 'grpc-go/1.60.1', 'x-env': 'stage' };
+      const split = (port: number) => `payments.production:${port} 75, payments.staging:${port} 25`;
+      const table: [Call, string][] = [
+        [{ host: pay, port: 80, headers: { 'x-cid': 'pay-test' } }, 'outbound|80||payments.staging.svc.cluster.local'],
+        [{ host: pay, port: 9090, headers: { 'x-cid': 'pay-test' } }, 'outbound|9090||payments.staging.svc.cluster.local'],
+        [{ host: pay, port: 9090, headers: grpc }, 'outbound|9090||payments.staging.svc.cluster.local'],
+        [{ host: pay, port: 80, headers: grpc }, split(80)], // that route is for port 9090 only
+        [{ host: pay, port: 9090, headers: { 'user-agent': 'curl/8.5', 'x-env': 'stage' } }, split(9090)], // another user agent
+        [{ host: pay, port: 9090, headers: { 'user-agent': 'grpc-go/1.60.1', 'x-env': 'prod' } }, split(9090)],
+        [{ host: pay, port: 80, headers: { 'x-developer': 'staging' } }, 'outbound|80||payments.staging.svc.cluster.local'],
+        [{ host: pay, port: 80 }, split(80)],
+        [{ host: checkout, port: 8080, headers: { 'x-developer': 'dev-team-b' } }, 'outbound|8080||checkout.production.svc.cluster.local'], // cleared
+        [{ host: checkout, port: 8080, headers: { 'x-developer': 'qa' } }, 'outbound|8080||checkout.production.svc.cluster.local'],
+        [{ host: checkout, port: 8080, headers: { 'x-cid': 'b' } }, 'outbound|8080||checkout.dev-team-b.svc.cluster.local'],
+      ];
+      const results = await simulate({ services: file('examples/custom-template/services.yaml'), virtualServices: golden('overrides', kind), calls: table.map(([c]) => c) });
+      fromRoute(results, kind);
+      const short = (cluster: string) => cluster.replace(/^outbound\|(\d+)\|\|([^.]+\.[^.]+)\.svc\.cluster\.local$/, '$2:$1');
+      assert.deepEqual(
+        results.map(
+          (r) =>
+            `${r.call.port} ${JSON.stringify(r.call.headers ?? {})} -> ${r.error ?? (r.weights ? r.weights.map((w) => `${short(w.cluster)} ${w.weight}`).join(', ') : r.cluster)}`,
+        ),
+        table.map(([c, expected]) => `${c.port} ${JSON.stringify(c.headers ?? {})} -> ${expected}`),
+      );
+    });
+
+  for (const kind of KINDS)
+    it(`multi-port (${kind}): each port reaches the same port of the developer copy`, async () => {
+      const pay = 'payments.production.svc.cluster.local';
+      await expectRoutes(
+        file('examples/custom-template/services.yaml'),
+        golden('custom-template', kind),
+        [
+          [{ host: pay, port: 80, headers: { 'x-developer': 'staging' } }, 'outbound|80||payments.staging.svc.cluster.local'],
+          [{ host: pay, port: 9090, headers: { 'x-developer': 'staging' } }, 'outbound|9090||payments.staging.svc.cluster.local'],
+          [{ host: pay, port: 9090 }, 'outbound|9090||payments.production.svc.cluster.local'],
+          [{ host: 'checkout.production.svc.cluster.local', port: 8080, headers: { 'x-developer': 'qa' } }, 'outbound|8080||checkout.qa.svc.cluster.local'],
+          [{ host: 'checkout.production.svc.cluster.local', port: 8080, headers: { 'x-developer': 'dev-team-a' } }, 'outbound|8080||checkout.production.svc.cluster.local'],
+        ],
+        kind,
+      );
+    });
+
+  // examples/xds renders xDS resources, not VirtualServices; as HTTPRoutes: dev-bob has no copy and falls back to staging.
+  it('xds example (HTTPRoute): dev-alice reaches her copy, dev-bob falls back to staging, everything else production', async () => {
+    const host = 'greeter.default.svc.cluster.local';
     const h = (v: string) => ({ 'x-developer': v });
-    await expectRoutes(file('examples/hierarchical/services.yaml'), render('hierarchical'), [
-      [{ host: api, port: 8080, headers: h('integration') }, 'outbound|8080||api.integration.svc.cluster.local'],
-      [{ host: api, port: 8080, headers: h('team-a') }, 'outbound|8080||api.team-a.svc.cluster.local'],
-      [{ host: api, port: 8080, headers: h('login') }, 'outbound|8080||api.team-a.svc.cluster.local'],
-      [{ host: api, port: 8080, headers: h('team-b') }, 'outbound|8080||api.prod.svc.cluster.local'],
-      [{ host: api, port: 8080, headers: h('team-a-feature-login') }, 'outbound|8080||api.prod.svc.cluster.local'],
-      [{ host: api, port: 8080 }, 'outbound|8080||api.prod.svc.cluster.local'],
-      [{ host: auth, port: 80, headers: h('team-a') }, 'outbound|80||auth.integration.svc.cluster.local'],
-      [{ host: auth, port: 80, headers: h('login') }, 'outbound|80||auth.integration.svc.cluster.local'],
-      [{ host: auth, port: 80, headers: h('team-b') }, 'outbound|80||auth.prod.svc.cluster.local'],
-      [{ host: front, port: 80, headers: h('login') }, 'outbound|80||frontend.team-a-feature-login.svc.cluster.local'],
-      [{ host: front, port: 80, headers: h('team-a') }, 'outbound|80||frontend.prod.svc.cluster.local'],
-      [{ host: front, port: 80, headers: h('integration') }, 'outbound|80||frontend.prod.svc.cluster.local'],
-    ]);
-  });
-
-  it('routed by hand: header routes (exact, regex and prefix, per port) reach staging, weights split the rest, clear leaves production', async () => {
-    const pay = 'payments.production.svc.cluster.local';
-    const checkout = 'checkout.production.svc.cluster.local';
-    const grpc = { 'user-agent': 'grpc-go/1.60.1', 'x-env': 'stage' };
-    const split = (port: number) => `payments.production:${port} 75, payments.staging:${port} 25`;
-    const table: [Call, string][] = [
-      [{ host: pay, port: 80, headers: { 'x-cid': 'pay-test' } }, 'outbound|80||payments.staging.svc.cluster.local'],
-      [{ host: pay, port: 9090, headers: { 'x-cid': 'pay-test' } }, 'outbound|9090||payments.staging.svc.cluster.local'],
-      [{ host: pay, port: 9090, headers: grpc }, 'outbound|9090||payments.staging.svc.cluster.local'],
-      [{ host: pay, port: 80, headers: grpc }, split(80)], // that route is for port 9090 only
-      [{ host: pay, port: 9090, headers: { 'user-agent': 'curl/8.5', 'x-env': 'stage' } }, split(9090)], // another user agent
-      [{ host: pay, port: 9090, headers: { 'user-agent': 'grpc-go/1.60.1', 'x-env': 'prod' } }, split(9090)],
-      [{ host: pay, port: 80, headers: { 'x-developer': 'staging' } }, 'outbound|80||payments.staging.svc.cluster.local'],
-      [{ host: pay, port: 80 }, split(80)],
-      [{ host: checkout, port: 8080, headers: { 'x-developer': 'dev-team-b' } }, 'outbound|8080||checkout.production.svc.cluster.local'], // cleared
-      [{ host: checkout, port: 8080, headers: { 'x-developer': 'qa' } }, 'outbound|8080||checkout.production.svc.cluster.local'],
-      [{ host: checkout, port: 8080, headers: { 'x-cid': 'b' } }, 'outbound|8080||checkout.dev-team-b.svc.cluster.local'],
-    ];
-    const results = await simulate({ services: file('examples/custom-template/services.yaml'), virtualServices: render('overrides'), calls: table.map(([c]) => c) });
-    const short = (cluster: string) => cluster.replace(/^outbound\|(\d+)\|\|([^.]+\.[^.]+)\.svc\.cluster\.local$/, '$2:$1');
-    assert.deepEqual(
-      results.map(
-        (r) =>
-          `${r.call.port} ${JSON.stringify(r.call.headers ?? {})} -> ${r.error ?? (r.weights ? r.weights.map((w) => `${short(w.cluster)} ${w.weight}`).join(', ') : r.cluster)}`,
-      ),
-      table.map(([c, expected]) => `${c.port} ${JSON.stringify(c.headers ?? {})} -> ${expected}`),
+    await expectRoutes(
+      file('examples/xds/services.yaml'),
+      render('httproute-xds'),
+      [
+        [{ host, port: 50051, headers: h('dev-alice') }, 'outbound|50051||greeter.dev-alice.svc.cluster.local'],
+        [{ host, port: 50051, headers: h('dev-bob') }, 'outbound|50051||greeter.staging.svc.cluster.local'],
+        [{ host, port: 50051, headers: h('staging') }, 'outbound|50051||greeter.staging.svc.cluster.local'],
+        [{ host, port: 50051 }, 'outbound|50051||greeter.default.svc.cluster.local'],
+        [{ host, port: 50051, headers: h('dev-carol') }, 'outbound|50051||greeter.default.svc.cluster.local'],
+      ],
+      'HTTPRoute',
     );
-  });
-
-  it('multi-port: each port reaches the same port of the developer copy', async () => {
-    const pay = 'payments.production.svc.cluster.local';
-    await expectRoutes(file('examples/custom-template/services.yaml'), render('custom-template'), [
-      [{ host: pay, port: 80, headers: { 'x-developer': 'staging' } }, 'outbound|80||payments.staging.svc.cluster.local'],
-      [{ host: pay, port: 9090, headers: { 'x-developer': 'staging' } }, 'outbound|9090||payments.staging.svc.cluster.local'],
-      [{ host: pay, port: 9090 }, 'outbound|9090||payments.production.svc.cluster.local'],
-      [{ host: 'checkout.production.svc.cluster.local', port: 8080, headers: { 'x-developer': 'qa' } }, 'outbound|8080||checkout.qa.svc.cluster.local'],
-      [{ host: 'checkout.production.svc.cluster.local', port: 8080, headers: { 'x-developer': 'dev-team-a' } }, 'outbound|8080||checkout.production.svc.cluster.local'],
-    ]);
   });
 });
