@@ -319,7 +319,7 @@ _vsop_config() {
     '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '1:command:((validate\:"check the ConfigMap (or a bare config.yaml) and report every problem" rbac\:"print the Roles and RoleBindings the configuration calls for\: VirtualServices in the production namespace, placeholder Services in each developer namespace"))' \
+    '1:command:((validate\:"check the ConfigMap (or a bare config.yaml) and report every problem" rbac\:"print the Roles and RoleBindings the configuration calls for\: VirtualServices and HTTPRoutes in the production namespace, placeholder Services and ReferenceGrants in each developer namespace"))' \
     '*::arg:->sub'
   case $state in sub)
     case $words[1] in

@@ -99,17 +99,23 @@ describe('the Helm chart (charts/vsop)', { skip }, () => {
     const printed = objects(r.stdout);
     assert.deepEqual(
       printed.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`),
-      ['prod/virtualservice-operator-virtualservices', 'dev-a/virtualservice-operator-services', 'team-b/virtualservice-operator-services'].flatMap((n) => [
-        `Role ${n}`,
-        `RoleBinding ${n}`,
-      ]),
+      [
+        'prod/virtualservice-operator-virtualservices',
+        'prod/virtualservice-operator-httproutes',
+        'dev-a/virtualservice-operator-services',
+        'dev-a/virtualservice-operator-referencegrants',
+        'team-b/virtualservice-operator-services',
+        'team-b/virtualservice-operator-referencegrants',
+      ].flatMap((n) => [`Role ${n}`, `RoleBinding ${n}`]),
     );
     const key = (o: KubeObject) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`;
     const sort = (list: KubeObject[]) => [...list].sort((a, b) => key(a).localeCompare(key(b)));
     assert.deepEqual(sort(withoutLabels(roles)), sort(withoutLabels(printed)));
-    // Cluster-wide, Services are then read only.
-    const services = find(rendered, 'ClusterRole', 'virtualservice-operator-services')[0] as unknown as { rules: { verbs: string[] }[] };
-    assert.deepEqual(services.rules[0]!.verbs, ['get', 'list', 'watch']);
+    // Cluster-wide, Services and ReferenceGrants are then read only.
+    for (const name of ['virtualservice-operator-services', 'virtualservice-operator-referencegrants']) {
+      const role = find(rendered, 'ClusterRole', name)[0] as unknown as { rules: { verbs: string[] }[] };
+      assert.deepEqual(role.rules[0]!.verbs, ['get', 'list', 'watch'], name);
+    }
   });
 
   it("renders a pod that Pod Security admission lets into the namespace it labels 'restricted'", async () => {

@@ -1,7 +1,8 @@
 // vsop with exactly the rights deployments/deployment.yaml grants its ServiceAccount, and then those of the
 // chart with rbac.namespaced=true (Services written only in the config's developer namespaces), each on a
-// cluster of its own (this file changes cluster-wide objects): enough for sync, placeholders and watch;
-// one verb less gives the 403 naming it; and a cluster without Istio's CRD says so.
+// cluster of its own (this file changes cluster-wide objects): enough for sync, placeholders and watch, in
+// routeKind HTTPRoute mode too; one verb less gives the 403 naming it; and a cluster without Istio's CRD
+// says so.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -165,6 +166,65 @@ for (const variant of VARIANTS) {
       }
       const released = (await get(cluster.admin, '/apis/coordination.k8s.io/v1/namespaces/virtualservice-operator-system/leases/virtualservice-operator')).body;
       assert.equal(released.spec.holderIdentity ?? null, null, 'the Lease is released on SIGTERM');
+    });
+
+    it('is enough for vsop watch in routeKind HTTPRoute mode; without update on ReferenceGrants the 403 names it and the route waits for its grant', async () => {
+      const dev = 'wdev';
+      const grantRights = variant.istio
+        ? '/apis/rbac.authorization.k8s.io/v1/clusterroles/virtualservice-operator-referencegrants'
+        : `/apis/rbac.authorization.k8s.io/v1/namespaces/${dev}/roles/virtualservice-operator-referencegrants`;
+      const gw = (kind: 'httproutes' | 'referencegrants', namespace: string, name: string) =>
+        `/apis/gateway.networking.k8s.io/${kind === 'httproutes' ? 'v1' : 'v1beta1'}/namespaces/${namespace}/${kind}/${name}`;
+      const rules = async (name: string) => (await get(cluster.admin, gw('httproutes', 'default', name))).body?.spec?.rules?.length;
+      const granted = async () => ((await get(cluster.admin, gw('referencegrants', dev, 'vsop-from-default'))).body?.spec?.to ?? []).map((t: { name: string }) => t.name).sort();
+      const setConfig = async (text: string) => {
+        const cm = (await get(cluster.admin, `${CONFIG_PATH}/virtualservice-operator-config`)).body;
+        cm.data['config.yaml'] = text;
+        assert.equal((await kubeRequest(cluster.admin, 'PUT', `${CONFIG_PATH}/virtualservice-operator-config`, { body: cm })).status, 200);
+      };
+      await setConfig(`defaultNamespace: default\ndeveloperNamespaces: [${dev}]\nrouteKind: HTTPRoute\n`);
+      await create('/api/v1/namespaces/default/services', svc('default', 'gw'));
+      await create('/api/v1/namespaces/default/services', svc('default', 'gw2'));
+      await create(`/api/v1/namespaces/${dev}/services`, svc(dev, 'gw'));
+      const watcher = await startWatch(['watch', '--leader-elect', '--retry-base', '50ms'], {
+        KUBECONFIG: cluster.vsopKubeconfig,
+        POD_NAMESPACE: 'virtualservice-operator-system',
+        POD_NAME: 'vsop-0',
+      });
+      const full = (await get(cluster.admin, grantRights)).body;
+      try {
+        await eventually('the route and its grant', async () => (await rules('gw-routes')) === 2 && (await granted()).includes('gw'), 30_000).catch((err: Error) => {
+          throw new Error(`${err.message}; the log:\n${watcher.logs.map((l) => JSON.stringify(l)).join('\n')}`);
+        });
+        assert.equal(await rules('gw2-routes'), 1);
+
+        // Take "update" away from the rights on ReferenceGrants, then give vsop a grant to update.
+        const less = structuredClone(full);
+        less.rules[0].verbs = less.rules[0].verbs.filter((v: string) => v !== 'update');
+        assert.equal((await kubeRequest(cluster.admin, 'PUT', grantRights, { body: less })).status, 200);
+        await create(`/api/v1/namespaces/${dev}/services`, svc(dev, 'gw2'));
+        await eventually(
+          'the 403 in the log',
+          async () => watcher.logs.some((l) => /cannot update referencegrants\.gateway\.networking\.k8s\.io in namespace wdev/.test(String(l.error))),
+          30_000,
+        );
+        assert.equal(await rules('gw2-routes'), 1, 'no route to the copy before its grant');
+        assert.ok(!(await granted()).includes('gw2'), 'the grant as it was');
+
+        full.metadata.resourceVersion = undefined;
+        assert.equal((await kubeRequest(cluster.admin, 'PUT', grantRights, { body: full })).status, 200);
+        await eventually('the grant, then the route', async () => (await granted()).includes('gw2') && (await rules('gw2-routes')) === 2, 30_000);
+        const refused = watcher.logs.filter((l) => /forbidden/.test(String(l.error)));
+        assert.ok(
+          refused.every((l) => /cannot update referencegrants/.test(String(l.error))),
+          JSON.stringify(refused),
+        );
+      } finally {
+        assert.equal((await watcher.stop()).code, 0);
+        full.metadata.resourceVersion = undefined;
+        await kubeRequest(cluster.admin, 'PUT', grantRights, { body: full });
+        await setConfig(`defaultNamespace: default\ndeveloperNamespaces: [${dev}]\n`);
+      }
     });
 
     it('reports a cluster without Istio: exit 7, naming networking.istio.io', { skip: !variant.istio && 'once is enough' }, async () => {

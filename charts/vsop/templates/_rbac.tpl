@@ -1,14 +1,16 @@
 {{/*
-The Roles that depend on the config: VirtualServices in the production namespace, and with
-rbac.namespaced=true placeholder Services in each developer namespace. `vsop config rbac` prints the same
+The Roles that depend on the config: VirtualServices and HTTPRoutes in the production namespace, and with
+rbac.namespaced=true placeholder Services and ReferenceGrants in each developer namespace. `vsop config rbac` prints the same
 objects from a ConfigMap (src/core/rbac.ts); test/integration/chart.test.ts compares the two.
 */}}
 {{- define "vsop.namespacedRbac" -}}
 {{- $top := . }}
 {{- $roles := list (dict "namespace" .Values.config.defaultNamespace "suffix" "virtualservices" "group" "networking.istio.io" "resource" "virtualservices" "verbs" "get, list, watch, create, update, delete") }}
+{{- $roles = append $roles (dict "namespace" .Values.config.defaultNamespace "suffix" "httproutes" "group" "gateway.networking.k8s.io" "resource" "httproutes" "verbs" "get, list, watch, create, update, delete") }}
 {{- if .Values.rbac.namespaced }}
 {{- range (include "vsop.developerNamespaces" . | fromYamlArray) }}
 {{- $roles = append $roles (dict "namespace" . "suffix" "services" "group" "\"\"" "resource" "services" "verbs" "create, update, delete") }}
+{{- $roles = append $roles (dict "namespace" . "suffix" "referencegrants" "group" "gateway.networking.k8s.io" "resource" "referencegrants" "verbs" "create, update, delete") }}
 {{- end }}
 {{- end }}
 {{- range $roles }}
