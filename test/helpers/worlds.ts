@@ -21,14 +21,14 @@ export interface World {
   requests: WorldRequest[];
 }
 
-type Gen = fc.GeneratorValue;
+export type Gen = fc.GeneratorValue;
 
 const PROD_NAMESPACES = ['default', 'production', 'prod'];
 const DEV_POOL = ['dev-alice', 'dev-bob', 'staging', 'qa', 'team-a', 'team-a-login'];
 const APPS = ['my-app', 'payments', 'web'];
-const OTHER_NAMESPACE = 'team-x';
-const OLD = '2021-03-04T05:06:07Z';
-const NEWER = '2024-03-04T05:06:07Z';
+export const OTHER_NAMESPACE = 'team-x';
+export const OLD = '2021-03-04T05:06:07Z';
+export const NEWER = '2024-03-04T05:06:07Z';
 
 /**
  * `count` worlds; world i is drawn from seed `seed + i` alone, so any one can be made again by itself
@@ -42,18 +42,18 @@ export function generateWorlds(seed: number, count: number): World[] {
   });
 }
 
-const int = (g: Gen, min: number, max: number) => g(fc.integer, { min, max });
-const chance = (g: Gen, percent: number) => int(g, 1, 100) <= percent;
-const pick = <T>(g: Gen, items: readonly T[]): T => items[int(g, 0, items.length - 1)]!;
-const subset = <T>(g: Gen, items: readonly T[], percent: number): T[] => items.filter(() => chance(g, percent));
+export const int = (g: Gen, min: number, max: number) => g(fc.integer, { min, max });
+export const chance = (g: Gen, percent: number) => int(g, 1, 100) <= percent;
+export const pick = <T>(g: Gen, items: readonly T[]): T => items[int(g, 0, items.length - 1)]!;
+export const subset = <T>(g: Gen, items: readonly T[], percent: number): T[] => items.filter(() => chance(g, percent));
 
-interface Dev {
+export interface Dev {
   name: string;
   headerValue: string;
   parent?: string;
 }
 
-interface Shape {
+export interface Shape {
   prod: string;
   devs: Dev[];
   header: string;
@@ -61,6 +61,14 @@ interface Shape {
 }
 
 function drawWorld(g: Gen, seed: number): World {
+  const shape = drawShape(g);
+  const placeholders = chance(g, 30);
+  const objects: KubeObject[] = [...services(g, shape, placeholders), ...shape.apps.flatMap((a) => liveVirtualServices(g, shape, a.name))];
+  return { id: String(seed), seed, configYaml: configYaml(g, shape, placeholders), objects, requests: requests(g, shape) };
+}
+
+/** The production namespace, developer namespaces (header values, parents), routing header and apps of a world. */
+export function drawShape(g: Gen): Shape {
   const prod = pick(g, PROD_NAMESPACES);
   const devNames = subset(g, DEV_POOL, 50);
   if (devNames.length === 0) devNames.push(pick(g, DEV_POOL));
@@ -72,13 +80,10 @@ function drawWorld(g: Gen, seed: number): World {
   const header = chance(g, 75) ? 'x-developer' : 'x-env';
   const apps = subset(g, APPS, 50).map((name) => ({ name, ports: pick(g, [[80], [80], [8080], [80, 9090]]) }));
   if (apps.length === 0) apps.push({ name: 'my-app', ports: [80] });
-  const shape: Shape = { prod, devs, header, apps };
-  const placeholders = chance(g, 30);
-  const objects: KubeObject[] = [...services(g, shape, placeholders), ...apps.flatMap((a) => liveVirtualServices(g, shape, a.name))];
-  return { id: String(seed), seed, configYaml: configYaml(g, shape, placeholders), objects, requests: requests(g, shape) };
+  return { prod, devs, header, apps };
 }
 
-function configYaml(g: Gen, s: Shape, placeholders: boolean): string {
+export function configYaml(g: Gen, s: Shape, placeholders: boolean, template: (g: Gen) => string = vsTemplate, extra: Record<string, unknown> = {}): string {
   const developerNamespaces = s.devs.map((d) =>
     d.headerValue === d.name && !d.parent
       ? d.name
@@ -89,14 +94,15 @@ function configYaml(g: Gen, s: Shape, placeholders: boolean): string {
     developerNamespaces,
     ...(s.header !== 'x-developer' || chance(g, 50) ? { routingHeader: s.header } : {}),
     ...(placeholders ? { enablePlaceholderServices: true } : {}),
-    virtualServiceTemplate: template(g),
+    ...extra,
+    [extra.routeKind === 'HTTPRoute' ? 'httpRouteTemplate' : 'virtualServiceTemplate']: template(g),
   });
 }
 
 const PROD_DEST = '${serviceName}.${defaultNamespace}.svc.cluster.local';
 
 /** A template: path, header, method, query and other-host routes, multi-port, then a catch-all form (or none). */
-function template(g: Gen): string {
+function vsTemplate(g: Gen): string {
   const routes: Record<string, unknown>[] = [];
   const to = (port?: number) => [{ destination: { host: PROD_DEST, ...(port ? { port: { number: port } } : {}) } }];
   if (chance(g, 30))
@@ -148,7 +154,7 @@ function service(namespace: string, name: string, ports: number[], extra: Partia
 }
 
 /** Production Services, developer copies (some with fewer or other ports), stale placeholders, helpers. */
-function services(g: Gen, s: Shape, placeholders: boolean): Service[] {
+export function services(g: Gen, s: Shape, placeholders: boolean): Service[] {
   const out: Service[] = [];
   out.push(service(s.prod, 'legacy-gateway', [80]));
   if (chance(g, 50)) out.push(service(s.prod, 'admin', [80]));
@@ -245,7 +251,7 @@ function managed(
 }
 
 /** A vsop.io/overrides annotation (src/core/overrides.ts): header routes, weights, removed namespaces. */
-function overrides(g: Gen, s: Shape): string {
+export function overrides(g: Gen, s: Shape, matches: readonly ('exact' | 'prefix' | 'regex')[] = ['exact', 'prefix', 'regex']): string {
   const routes = subset(g, s.devs, 40).map((d, i) => ({
     namespace: d.name,
     headers: [{ name: 'x-cid', value: pick(g, [`c${i}`, `c${i}-`, `c${i}[0-9]+`]), match: pick(g, ['exact', 'prefix', 'regex']) }],
@@ -256,6 +262,8 @@ function overrides(g: Gen, s: Shape): string {
   for (const r of routes) {
     const h = r.headers[0]!;
     h.match = h.value.includes('[') ? 'regex' : h.value.endsWith('-') ? 'prefix' : 'exact';
+    // routeKind HTTPRoute has no prefix header match: the regex route add proposes instead.
+    if (h.match === 'prefix' && !matches.includes('prefix')) Object.assign(h, { value: `${h.value}.*`, match: 'regex' });
   }
   let left = 100;
   const weights = subset(g, s.devs, 30).map((d) => {
@@ -269,7 +277,7 @@ function overrides(g: Gen, s: Shape): string {
 
 const PATHS = ['/', '/api/orders', '/v1/legacy/x', '/write/x', '/admin/panel', '/v2/items', '/hand/x', '/other', '/?debug=1', '/api/x?debug=0'];
 
-function requests(g: Gen, s: Shape): WorldRequest[] {
+export function requests(g: Gen, s: Shape): WorldRequest[] {
   const callers = [s.prod, ...s.devs.map((d) => d.name), OTHER_NAMESPACE];
   const values = [...s.devs.map((d) => d.headerValue), ...s.devs.map((d) => d.name), 'dev-nobody'];
   return Array.from({ length: int(g, 6, 12) }, () => {
