@@ -1,7 +1,7 @@
 // Prometheus metrics of `vsop xds`: clients connected, responses pushed, ACKs and NACKs per resource type,
-// resources served, snapshots built. One registry per process, never the global one.
+// resources served, snapshots built, and Node's process metrics. One registry per process, never the global one.
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 const TYPE = ['type'] as const;
 
@@ -31,6 +31,8 @@ export class XdsMetrics {
   });
 
   constructor() {
+    // The process's own (resident memory, heap, event loop lag, GC), as watch exports them.
+    collectDefaultMetrics({ register: this.registry });
     for (const t of ['listener', 'route', 'cluster', 'endpoint']) {
       this.pushes.inc({ type: t }, 0);
       this.acks.inc({ type: t }, 0);
