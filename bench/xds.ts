@@ -22,6 +22,7 @@ import { stringify } from 'yaml';
 import { startCluster } from '../test/harness/cluster.ts';
 import { createNamespace, kubeRequest, type Connection } from '../test/harness/kube.ts';
 import { freePort } from '../test/harness/processes.ts';
+import { echoBackend, who } from '../test/helpers/echo.ts';
 import { parseMetrics, startWatch } from '../test/helpers/watcher.ts';
 import { TYPE_URL } from '../src/core/render/xds.ts';
 import { decodeResource, decodeResponse, encodeRequest, type Response } from '../src/xds/protos.ts';
@@ -32,7 +33,6 @@ const DEVS = 10;
 const SAMPLES = Number(process.env.VSOP_BENCH_XDS_SAMPLES ?? 200);
 const PACE_MS = 100;
 const SIZE = Number(process.env.VSOP_BENCH_XDS_SIZE ?? 10_000);
-const WHO = '/vsop.bench.Echo/Who';
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,20 +61,6 @@ function hostAddress(): string {
   throw new Error('no non-loopback IPv4 address on this host: EndpointSlices cannot name a backend here');
 }
 
-/** A gRPC server on every address answering WHO with its name. */
-async function backend(name: string): Promise<{ port: number; server: grpc.Server }> {
-  const server = new grpc.Server();
-  server.register(
-    WHO,
-    (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.from(name)),
-    (b: Buffer) => b,
-    (b: Buffer) => b,
-    'unary',
-  );
-  const port = await new Promise<number>((res, rej) => server.bindAsync('0.0.0.0:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
-  return { port, server };
-}
-
 const service = (name: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { clusterIP: 'None', selector: { app: name }, ports: [{ port: 80 }] } });
 const endpointSlice = (name: string, address: string, port: number) => ({
   apiVersion: 'discovery.k8s.io/v1',
@@ -85,28 +71,11 @@ const endpointSlice = (name: string, address: string, port: number) => ({
   endpoints: [{ addresses: [address], conditions: { ready: true } }],
 });
 
-/** Who answers one call (or the error), through a channel of the xDS client. */
-function call(client: grpc.Client, developer?: string): Promise<string> {
-  return new Promise((resolve) => {
-    const md = new grpc.Metadata();
-    if (developer) md.set('x-developer', developer);
-    client.makeUnaryRequest(
-      WHO,
-      (b: Buffer) => b,
-      (b: Buffer) => b.toString(),
-      Buffer.alloc(0),
-      md,
-      { deadline: Date.now() + 5000 },
-      (err, v) => resolve(err ? `error: ${err.code}` : v!),
-    );
-  });
-}
-
 /** Calls until `want` answers; resolves with when it first did (ms), or fails after `timeoutMs`. */
 async function callsReach(client: grpc.Client, want: string, developer: string | undefined, timeoutMs: number): Promise<number> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    if ((await call(client, developer)) === want) return performance.now();
+    if ((await who(client, developer, 5000).catch((e: grpc.ServiceError) => `error: ${e.code}`)) === want) return performance.now();
     if (performance.now() > deadline) throw new Error(`calls${developer ? ` with x-developer: ${developer}` : ''} did not reach ${want} within ${timeoutMs} ms`);
   }
 }
@@ -175,7 +144,7 @@ const clients: grpc.Client[] = [];
 let backends: { port: number; server: grpc.Server }[] = [];
 try {
   const address = hostAddress();
-  backends = await Promise.all([backend('production'), backend('developer')]);
+  backends = await Promise.all([echoBackend('production', '0.0.0.0'), echoBackend('developer', '0.0.0.0')]);
   const [prodPort, devPort] = backends.map((b) => b.port) as [number, number];
   const prod = await createNamespace(admin, 'prod');
   const devs = await Promise.all(Array.from({ length: DEVS }, (_, i) => createNamespace(admin, `dev${i}`)));

@@ -16,25 +16,11 @@ import type { EndpointSlice, Service } from '../../src/core/types.ts';
 import { createLogger } from '../../src/watch/log.ts';
 import { XdsMetrics } from '../../src/xds/metrics.ts';
 import { AdsServer } from '../../src/xds/server.ts';
+import { echoBackend, who } from '../helpers/echo.ts';
 import { config, overrides, service } from '../helpers/fixtures.ts';
 
-const WHO = '/vsop.test.Echo/Who';
 const TARGET = 'xds:///my-app.default.svc.cluster.local:80';
 const CFG = config({ developerNamespaces: ['dev-alice'] });
-
-/** A gRPC server on loopback answering WHO with its name. */
-async function backend(name: string): Promise<{ port: number; server: grpc.Server }> {
-  const server = new grpc.Server();
-  server.register(
-    WHO,
-    (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.from(name)),
-    (b: Buffer) => b,
-    (b: Buffer) => b,
-    'unary',
-  );
-  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
-  return { port, server };
-}
 
 function slice(namespace: string, port: number): EndpointSlice {
   return {
@@ -63,25 +49,12 @@ describe('vsop xds server with @grpc/grpc-js-xds as the client', () => {
   const logs: string[] = [];
   const metrics = new XdsMetrics();
   const ads = new AdsServer({ log: createLogger((l) => logs.push(l), 'debug'), metrics });
-  let prod: Awaited<ReturnType<typeof backend>>;
-  let alice: Awaited<ReturnType<typeof backend>>;
+  let prod: Awaited<ReturnType<typeof echoBackend>>;
+  let alice: Awaited<ReturnType<typeof echoBackend>>;
   let client: grpc.Client;
   let world: { services: Service[]; slices: EndpointSlice[] };
 
-  const call = (developer?: string) =>
-    new Promise<string>((res, rej) => {
-      const md = new grpc.Metadata();
-      if (developer) md.set('x-developer', developer);
-      client.makeUnaryRequest(
-        WHO,
-        (b: Buffer) => b,
-        (b: Buffer) => b.toString(),
-        Buffer.alloc(0),
-        md,
-        { deadline: Date.now() + 10_000 },
-        (err, v) => (err ? rej(err) : res(v!)),
-      );
-    });
+  const call = (developer?: string) => who(client, developer);
   /** Calls until `want` answers (a config change reaches the client asynchronously); at most 200 calls. */
   const until = async (want: string, developer?: string) => {
     let last = '';
@@ -95,7 +68,7 @@ describe('vsop xds server with @grpc/grpc-js-xds as the client', () => {
   const nacks = async () => (await metrics.nacks.get()).values.reduce((s, v) => s + v.value, 0);
 
   before(async () => {
-    [prod, alice] = await Promise.all([backend('production'), backend('dev-alice')]);
+    [prod, alice] = await Promise.all([echoBackend('production'), echoBackend('dev-alice')]);
     const port = await ads.listen('127.0.0.1:0');
     process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
       xds_servers: [{ server_uri: `127.0.0.1:${port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
