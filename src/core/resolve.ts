@@ -5,14 +5,14 @@
 
 import type { Problem } from '../errors.ts';
 import type { OverrideContext } from './edit.ts';
-import { objectNameProblem } from './names.ts';
 import type { Overrides } from './overrides.ts';
 import { isPlaceholder, SYSTEM_SERVICES } from './ownership.ts';
 import { placeholder } from './placeholders.ts';
 import { type HTTPRoute, httpRouteWeightProblem, type ReferenceGrant, referenceGrants, renderHTTPRoutes } from './render/httproute.ts';
 import { renderVirtualService, weightProblem } from './render/virtualservice.ts';
+import { qualify } from './istio/hosts.ts';
 import { decide, type RoutingTable, type ServiceIndex } from './routing/table.ts';
-import { renderTemplate, type Template } from './template.ts';
+import { renderedProblems, renderTemplate, type Template } from './template.ts';
 import type { Config, Service, VirtualService } from './types.ts';
 
 export interface ResolveOptions {
@@ -82,17 +82,19 @@ export function resolve(config: Config, template: Template, services: readonly S
     warnings: [],
   };
   const routeKind = template.kind;
+  const validLengths = new Set<number>();
   for (const svc of production) {
     const name = svc.metadata.name;
     const copies = index.real.get(name)!;
     const base = renderTemplate(template, { serviceName: name, defaultNamespace: config.defaultNamespace });
-    const problem = objectNameProblem(base.metadata.name);
-    if (problem) {
-      out.problems.push({
-        source: `service ${config.defaultNamespace}/${name}`,
-        path: 'virtualServiceTemplate: metadata.name',
-        message: `${JSON.stringify(base.metadata.name)} ${problem}`,
-      });
+    // The template was checked rendered once (template.ts); what depends on the name is checked here, in
+    // full, once per name length (Service names are DNS labels: their letters change nothing else,
+    // unless the name stands in a regex). A rendering with problems is checked for every such Service.
+    const problems = template.nameInRegex || !validLengths.has(name.length) ? renderedProblems(base, routeKind) : [];
+    if (problems.length === 0) validLengths.add(name.length);
+    else {
+      const key = routeKind === 'HTTPRoute' ? 'httpRouteTemplate' : 'virtualServiceTemplate';
+      for (const p of problems) out.problems.push({ source: `service ${config.defaultNamespace}/${name}`, path: `${key}: ${p.path}`, message: p.message });
       continue;
     }
     const placeholders = index.placeholders.get(name) ?? NONE;
@@ -127,12 +129,44 @@ export function resolve(config: Config, template: Template, services: readonly S
     }
     out.tables.push(table);
   }
+  out.warnings.push(...sharedHostWarnings(out.virtualServices));
   if (routeKind === 'HTTPRoute') out.referenceGrants = referenceGrants(out.httpRoutes, config.defaultNamespace);
   out.placeholders.sort((a, b) => compare(`${a.metadata.namespace}/${a.metadata.name}`, `${b.metadata.namespace}/${b.metadata.name}`));
   return out;
 }
 
 const NONE: ReadonlySet<string> = new Set();
+
+/**
+ * Istio's analyzer IST0109 (ConflictingMeshGatewayVirtualServiceHosts, pkg/config/analysis/analyzers/
+ * virtualservice/conflictingmeshgatewayhosts.go): VirtualServices bound to the mesh that name the same
+ * host (as Istio qualifies it) leave undefined which applies, so a template host without ${serviceName}
+ * gives every Service's routes but one's to nobody. vsop's VirtualServices share the template's
+ * gateways and exportTo, so the analyzer's scopes are one here.
+ */
+function sharedHostWarnings(virtualServices: readonly VirtualService[]): Problem[] {
+  const byHost = new Map<string, string[]>();
+  for (const vs of virtualServices) {
+    const gateways = Array.isArray(vs.spec.gateways) ? (vs.spec.gateways as string[]) : [];
+    if (gateways.length > 0 && !gateways.includes('mesh')) continue;
+    const namespace = vs.metadata.namespace ?? 'default';
+    for (const h of new Set((vs.spec.hosts ?? []).map((h) => qualify(h, namespace)))) {
+      let names = byHost.get(h);
+      if (!names) byHost.set(h, (names = []));
+      names.push(`${namespace}/${vs.metadata.name}`);
+    }
+  }
+  const out: Problem[] = [];
+  for (const [host, names] of byHost) {
+    if (names.length < 2) continue;
+    out.push({
+      source: `virtualservice ${names[0]}`,
+      path: 'spec.hosts',
+      message: `IST0109: the VirtualServices ${[...names].sort().join(',')} associated with mesh gateway define the same host ${host}, which can lead to undefined behavior (Istio applies one of them; the template's hosts need \${serviceName})`,
+    });
+  }
+  return out;
+}
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -6,9 +6,11 @@ import { LineCounter, parseDocument } from 'yaml';
 import { documentValue } from './yaml.ts';
 import type { Problem } from '../errors.ts';
 import { httpRouteSpecProblems } from './gateway/shape.ts';
-import { virtualServiceSpecProblems } from './istio/shape.ts';
+import { istioRuleProblems, virtualServiceSpecProblems } from './istio/shape.ts';
 import { MANAGED_LABEL, MANAGED_VALUE, ROUTE_PREFIX } from './ownership.ts';
 import { TEMPLATE_METADATA } from './render/merge.ts';
+import { ruleProblems } from './schema/rules.ts';
+import { objectProblems, pathSteps, pathText } from './schema/validate.ts';
 import type { VirtualService } from './types.ts';
 
 /** The template the seed README shows; used when the ConfigMap has none. */
@@ -81,6 +83,11 @@ export interface Template {
   readonly value: VirtualService;
   /** Builds a fresh copy with the variables filled in; compiled once from `value`. */
   readonly build: (vars: TemplateVariables) => unknown;
+  /**
+   * Whether a Service's name can make its rendering invalid other than by its length: ${serviceName} in
+   * a regex (a name's "-" inside a character class). Otherwise one Service per name length is checked.
+   */
+  readonly nameInRegex: boolean;
 }
 
 /**
@@ -98,18 +105,18 @@ export function parseTemplate(text: string, defaultNamespace: string, kind: Rout
   const read = documentValue(doc, lineCounter);
   if ('problem' in read) return { problems: [{ path: `line ${read.problem.line}, column ${read.problem.col}`, message: read.problem.message }] };
   const value: unknown = restore(read.value, variables);
-  const problems: Problem[] = [];
-  for (const name of unknownVariables(value)) {
-    problems.push({
-      path: '',
-      message: `unknown variable \${${name}} (known: ${TEMPLATE_VARIABLES.map((v) => `\${${v}}`).join(', ')})`,
-    });
-  }
+  const problems: Problem[] = variableProblems(value);
   if (problems.length > 0) return { problems };
 
   problems.push(...(kind === 'HTTPRoute' ? httpRouteShapeProblems(value, defaultNamespace) : shapeProblems(value, defaultNamespace)));
   if (problems.length > 0) return { problems };
-  const template = { kind, value: value as VirtualService, build: compile(value) };
+  const build = compile(value);
+  // What no Service could render validly is the template's fault, found once here (exit 3) rather than
+  // once per Service; what depends on the Service's name is checked as each renders (resolve.ts).
+  const probe = build({ serviceName: PROBE_SERVICE, defaultNamespace });
+  problems.push(...renderedProblems(probe, kind).map((p) => ({ ...p, message: `${p.message}${probeNote(value, p.path)}` })));
+  if (problems.length > 0) return { problems };
+  const template = { kind, value: value as VirtualService, build, nameInRegex: nameInRegex(value) };
   return { template, problems };
 }
 
@@ -140,24 +147,66 @@ function compile(value: unknown): (vars: TemplateVariables) => unknown {
     const entries = Object.entries(value).map(([k, v]) => [k, compile(v)] as const);
     return (vars) => {
       const out: Record<string, unknown> = {};
-      for (const [k, b] of entries) out[k] = b(vars);
+      // defineProperty, not out[k] =: a key "__proto__" must stay a key, not replace the prototype.
+      for (const [k, b] of entries) Object.defineProperty(out, k, { value: b(vars), enumerable: true, writable: true, configurable: true });
       return out;
     };
   }
   return () => value;
 }
 
-function unknownVariables(value: unknown, found = new Set<string>()): Set<string> {
-  if (typeof value === 'string') {
-    for (const m of value.matchAll(VARIABLE)) {
-      if (!(TEMPLATE_VARIABLES as readonly string[]).includes(m[1]!)) found.add(m[1]!);
-    }
-  } else if (Array.isArray(value)) {
-    for (const v of value) unknownVariables(v, found);
-  } else if (value !== null && typeof value === 'object') {
-    for (const v of Object.values(value)) unknownVariables(v, found);
-  }
-  return found;
+/**
+ * The template's `${...}` that would not be filled in: an unknown name, or a variable in a mapping key
+ * (only values are filled in, so the key would be written as typed). Each names the variable and its path.
+ */
+function variableProblems(value: unknown, path = ''): Problem[] {
+  const at = (key: string) => (path === '' ? key : `${path}.${key}`);
+  const unknown = (s: string, where: string) =>
+    [...s.matchAll(VARIABLE)]
+      .filter((m) => !(TEMPLATE_VARIABLES as readonly string[]).includes(m[1]!))
+      .map((m) => ({ path: where, message: `unknown variable \${${m[1]}} (known: ${TEMPLATE_VARIABLES.map((v) => `\${${v}}`).join(', ')})` }));
+  if (typeof value === 'string') return unknown(value, path);
+  if (Array.isArray(value)) return value.flatMap((v, i) => variableProblems(v, `${path}[${i}]`));
+  if (!isRecord(value)) return [];
+  return Object.entries(value).flatMap(([k, v]) => {
+    const misplaced = [...k.matchAll(VARIABLE)].map((m) => ({
+      path: at(k),
+      message: `\${${m[1]}} stands in a key, where variables are not filled in (the key would be written as typed); use it in a value`,
+    }));
+    return [...misplaced, ...variableProblems(v, at(k))];
+  });
+}
+
+function nameInRegex(value: unknown, key = ''): boolean {
+  if (typeof value === 'string') return key === 'regex' && value.includes('${serviceName}');
+  if (Array.isArray(value)) return value.some((v) => nameInRegex(v));
+  return isRecord(value) && Object.entries(value).some(([k, v]) => nameInRegex(v, k));
+}
+
+/** The Service name a template is rendered for once when it is read, to find what no Service could render. */
+const PROBE_SERVICE = 'my-app';
+
+/** Where a problem of the probe's rendering lies in a template string holding variables, say which. */
+function probeNote(template: unknown, path: string): string {
+  let v: unknown = template;
+  for (const step of pathSteps(path)) v = isRecord(v) || Array.isArray(v) ? (v as Record<string | number, unknown>)[step] : undefined;
+  return typeof v === 'string' && v.includes('${') ? ` (${JSON.stringify(v)} rendered for a Service named "${PROBE_SERVICE}")` : '';
+}
+
+/**
+ * Every problem of a rendered template (before vsop adds its routes), as the apiserver and Istio would
+ * find it on the object: a VirtualService against the CRD's schema and the apiserver's metadata rules
+ * (schema/validate.ts), then Istio's webhook rules (istio/shape.ts, hosts included); an HTTPRoute's
+ * metadata against the apiserver's rules (its spec is checked by the Gateway API's rules in
+ * gateway/shape.ts when the template is read). Paths like "spec.hosts[0]". `rendered` is not changed.
+ */
+export function renderedProblems(object: unknown, kind: RouteKind): Problem[] {
+  if (!isRecord(object)) return [];
+  const rendered = structuredClone(object); // objectProblems drops null fields, as the apiserver does
+  if (kind === 'HTTPRoute') return ruleProblems(rendered).map((p) => ({ path: pathText(p.path), message: p.message }));
+  const schema = objectProblems(rendered);
+  if (schema.length > 0) return schema.map((p) => ({ path: pathText(p.path), message: p.message }));
+  return istioRuleProblems(rendered.spec as Record<string, unknown>, true);
 }
 
 function shapeProblems(value: unknown, defaultNamespace: string): Problem[] {

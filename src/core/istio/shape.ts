@@ -3,9 +3,11 @@
 // required fields, unknown fields and durations are the CRD schema's (../schema/, the same schema the
 // apiserver applies); what is left here are Istio's webhook rules the schema does not express, from istio
 // pkg/config/validation/virtualservice (validateHTTPRoute: "http, tcp or tls must be provided", a
-// destination needs a host; validateStringMatchRegexp: RE2) and validation.go (exportTo "~").
+// destination needs a host; validateStringMatchRegexp: RE2; the hosts, hosts.ts) and validation.go
+// (exportTo "~").
 
 import { pathText, virtualServiceSpecSchemaProblems } from '../schema/validate.ts';
+import { hostsOverlap, virtualServiceHostProblem } from './hosts.ts';
 import { regexProblem } from './regex.ts';
 
 export interface ShapeProblem {
@@ -15,6 +17,7 @@ export interface ShapeProblem {
 
 type Spec = {
   hosts?: string[];
+  gateways?: string[];
   exportTo?: string[];
   http?: Route[];
   tcp?: unknown[];
@@ -39,7 +42,27 @@ export function istioRuleProblems(value: Record<string, unknown>, requireRoutes 
   const spec = value as Spec;
   const out: ShapeProblem[] = [];
   const problem = (path: string, message: string) => out.push({ path: `spec${path}`, message });
-  spec.hosts?.forEach((h, i) => h === '' && problem(`.hosts[${i}]`, 'is empty (a host name, or a wildcard such as *.example.com)'));
+  // A VirtualService bound to the mesh: no gateways, or "mesh" among them (validation.go isGateway).
+  const boundToMesh = spec.gateways === undefined || spec.gateways.length === 0 || spec.gateways.includes('mesh');
+  const hosts = spec.hosts ?? [];
+  let hostsValid = true;
+  hosts.forEach((h, i) => {
+    // A template's variables are filled in later; the template is checked rendered too (template.ts).
+    if (h.includes('${')) return;
+    const why = h === '' ? 'is empty (a host name, or a wildcard such as *.example.com)' : virtualServiceHostProblem(h, boundToMesh);
+    if (why !== undefined) {
+      hostsValid = false;
+      problem(`.hosts[${i}]`, why); // Istio's words name the host
+    }
+  });
+  if (hostsValid) {
+    for (let i = 0; i < hosts.length; i++) {
+      for (let j = i + 1; j < hosts.length; j++) {
+        if (!hosts[i]!.includes('${') && !hosts[j]!.includes('${') && hostsOverlap(hosts[i]!, hosts[j]!))
+          problem(`.hosts[${j}]`, `duplicate hosts in virtual service: ${hosts[i]} & ${hosts[j]}`);
+      }
+    }
+  }
   if (spec.exportTo?.includes('~')) problem('.exportTo', '"~" (visible to none) is not allowed for a VirtualService');
   const some = (v: unknown[] | undefined) => v !== undefined && v.length > 0;
   if (requireRoutes && !some(spec.http) && !some(spec.tcp) && !some(spec.tls)) problem('', 'needs http, tcp or tls routes (Istio refuses a VirtualService without any)');

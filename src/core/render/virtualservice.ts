@@ -43,6 +43,15 @@ export function renderVirtualService(base: VirtualService, table: RoutingTable, 
     }
     http.push(r);
   });
+  // Header routes are HTTP routes placed before a template route to production: with none (a template of
+  // tcp or tls routes alone, or http routes to other hosts) a developer's copy would get no route at all.
+  if (targets.length === 0 && table.rules.length > 0) {
+    warnings.push({
+      source,
+      path: 'spec.http',
+      message: `no http route of the template sends to ${production}, so the header routes of ${[...new Set(table.rules.map((r) => r.namespace))].join(', ')} are not rendered: vsop routes HTTP by header, and tcp or tls routes cannot carry one`,
+    });
+  }
   if (table.weights.length > 0) {
     const split = targets.filter((i) => splitProblem(own[i]!, namespace, production) === undefined);
     if (split.length === 0) {
@@ -57,7 +66,8 @@ export function renderVirtualService(base: VirtualService, table: RoutingTable, 
   const virtualService: VirtualService = withRecord({
     ...base,
     metadata: managedMetadata(base.metadata, base.metadata.name, namespace, table.service, overrides),
-    spec: { ...base.spec, http },
+    // A template without http routes renders none (not an empty list it never had).
+    spec: http.length === 0 && base.spec.http === undefined ? base.spec : { ...base.spec, http },
   });
   return { virtualService, warnings };
 }
