@@ -36,7 +36,12 @@ export interface ApplyOptions {
   signal?: AbortSignal;
   /** The longest time to keep retrying one object, in milliseconds. */
   maxRetryTime?: number;
-  /** Told of each object as it is done, for progress. */
+  /**
+   * Told of each object once it is done, in the order of `actions` within each phase (writes, then
+   * deletes): an object is told as soon as it and every one before it in its phase are done, so what is
+   * told is deterministic and already stored. When an object fails, the others of its phase that were
+   * done are told before the run fails.
+   */
   onResult?: (result: Result) => void;
   /**
    * What vsop wants for a Service's VirtualService given a fresh read (Reconciled.desire): the overrides
@@ -71,14 +76,22 @@ export async function applyPlan(actions: readonly Action[], port: KubePort, opts
   const failures: unknown[] = [];
   const indexed = actions.map((action, i) => ({ action, i }));
   for (const phase of [indexed.filter((a) => a.action.type !== 'delete'), indexed.filter((a) => a.action.type === 'delete')]) {
+    let told = 0; // phase[0..told) have been told
+    const tell = (past: (i: number) => boolean) => {
+      for (; told < phase.length && past(phase[told]!.i); told++) {
+        const r = results[phase[told]!.i];
+        if (r) opts.onResult?.(r);
+      }
+    };
     await forEachLimit(phase, opts.concurrency ?? 8, async ({ action, i }) => {
       try {
         results[i] = await applyAction(action, port, opts);
-        opts.onResult?.(results[i]!);
+        tell((j) => results[j] !== undefined);
       } catch (err) {
         failures.push(err);
       }
     });
+    tell(() => true); // after a failure: the rest that were done
     if (failures.length > 0) throw failures[0];
   }
   return results;

@@ -100,8 +100,12 @@ export async function runPlan(io: Io, opts: PlanOptions, req: PlanRequest): Prom
     } else {
       // Off the clock: the budget runs only inside budget.run.
       if (opts.dryRun === 'none') await req.confirm?.(result.plan, port);
-      const results = await budget.run(() => apply(budget.io(io), opts, port!, result));
-      printOutcome(io, results, opts.output, opts.dryRun === 'server' ? 'server dry run' : undefined);
+      const dryRun = opts.dryRun === 'server' ? 'server dry run' : undefined;
+      // Text: each object's line as it is stored (kubectl's habit), so a sync killed halfway has said what
+      // it wrote. -o json and yaml stay one document, at the end.
+      const each = opts.output === 'text' ? (r: Result) => printOutcome(io, [r], 'text', dryRun) : undefined;
+      const results = await budget.run(() => apply(budget.io(io), opts, port!, result, each));
+      if (!each) printOutcome(io, results, opts.output, dryRun);
     }
     if (!first) checkFindings(io, c, result.plan.findings, false);
     return EXIT.ok;
@@ -166,9 +170,12 @@ class Budget {
   }
 }
 
-async function apply(io: Io, opts: PlanOptions, port: KubePort, { plan, desire }: Reconciled): Promise<Result[]> {
+/** Applies the plan; `each` is told of every object as applyPlan tells it (in plan order, once stored). */
+async function apply(io: Io, opts: PlanOptions, port: KubePort, { plan, desire }: Reconciled, each?: (r: Result) => void): Promise<Result[]> {
   const writes = plan.actions.filter((a) => a.type !== 'unchanged').length;
-  const spinner = progress(io, opts.color, `Applying ${writes} change${writes === 1 ? '' : 's'}`);
+  // Lines printed as they come on a terminal are the progress: no spinner drawn over them.
+  const quiet = each !== undefined && io.stdoutIsTTY;
+  const spinner = quiet ? { text: () => {}, stop: () => {} } : progress(io, opts.color, `Applying ${writes} change${writes === 1 ? '' : 's'}`);
   let done = 0;
   try {
     return await applyPlan(plan.actions, port, {
@@ -179,6 +186,7 @@ async function apply(io: Io, opts: PlanOptions, port: KubePort, { plan, desire }
       signal: io.signal,
       desire,
       onResult: (r) => {
+        each?.(r);
         if (r.result !== 'unchanged') spinner.text(`Applying changes: ${++done}/${writes}`);
       },
     });

@@ -13,7 +13,7 @@ export class FakePort implements KubePort {
   private readonly objects = new Map<string, Stored>();
   private version = 100;
   /** Runs before each write; may change stored objects (to simulate another writer) or throw. */
-  beforeWrite: ((verb: string, key: string) => void) | undefined;
+  beforeWrite: ((verb: string, key: string) => void | Promise<void>) | undefined;
 
   put(obj: Stored): Stored {
     const stored = structuredClone(obj);
@@ -95,14 +95,14 @@ export class FakePort implements KubePort {
   private async create(obj: Stored, opts?: WriteOptions): Promise<Stored> {
     const k = this.key(obj.kind, obj.metadata.namespace!, obj.metadata.name);
     this.calls.push(`create ${k}${opts?.dryRun ? ' (dry run)' : ''}`);
-    this.beforeWrite?.('create', k);
+    await this.beforeWrite?.('create', k);
     if (this.objects.has(k)) throw new ApiError(`${k} already exists`, 409, 'AlreadyExists');
     return opts?.dryRun ? obj : this.put(obj);
   }
   private async replace(obj: Stored, opts?: WriteOptions): Promise<Stored> {
     const k = this.key(obj.kind, obj.metadata.namespace!, obj.metadata.name);
     this.calls.push(`update ${k}${opts?.dryRun ? ' (dry run)' : ''}`);
-    this.beforeWrite?.('update', k);
+    await this.beforeWrite?.('update', k);
     const cur = this.objects.get(k);
     if (!cur) throw new ApiError(`${k} not found`, 404, 'NotFound');
     if (cur.metadata.resourceVersion !== obj.metadata.resourceVersion) {
@@ -113,7 +113,7 @@ export class FakePort implements KubePort {
   private async remove(kind: string, namespace: string, name: string, pre: Preconditions, opts?: WriteOptions): Promise<void> {
     const k = this.key(kind, namespace, name);
     this.calls.push(`delete ${k}${opts?.dryRun ? ' (dry run)' : ''}`);
-    this.beforeWrite?.('delete', k);
+    await this.beforeWrite?.('delete', k);
     const cur = this.objects.get(k);
     if (!cur) throw new ApiError(`${k} not found`, 404, 'NotFound');
     if (pre.resourceVersion && cur.metadata.resourceVersion !== pre.resourceVersion) throw new ApiError('precondition failed', 409, 'Conflict');

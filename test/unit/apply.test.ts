@@ -118,6 +118,52 @@ describe('applyPlan', () => {
     assert.ok(port.get('VirtualService', 'default', 'b-virtual-service'), 'b was still written');
   });
 
+  it('tells each object once it and every one before it are stored, in plan order (sync prints from this)', async () => {
+    const port = new FakePort();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const told: string[] = [];
+    const atStore: Record<string, string[]> = {};
+    port.beforeWrite = async (_verb, key) => {
+      if (key.endsWith('/a-virtual-service')) await held; // a is answered last
+      if (key.endsWith('/c-virtual-service')) setTimeout(release, 5);
+    };
+    const results = await syncOnce(
+      port,
+      ['a', 'b', 'c'].map((n) => seedVirtualService(n, [])),
+      {
+        onResult: (r: { name: string }) => {
+          told.push(r.name);
+          // everything told is stored
+          atStore[r.name] = ['a', 'b', 'c'].filter((n) => port.get('VirtualService', 'default', `${n}-virtual-service`));
+        },
+      },
+    );
+    assert.deepEqual(told, ['a-virtual-service', 'b-virtual-service', 'c-virtual-service']);
+    assert.deepEqual(atStore['a-virtual-service'], ['a', 'b', 'c'], 'a, held, was told only once stored, after b and c');
+    assert.deepEqual(
+      results.map((r) => r.result),
+      ['created', 'created', 'created'],
+    );
+  });
+
+  it('when an object fails, the others that were stored are told before the run fails', async () => {
+    const port = new FakePort();
+    const told: string[] = [];
+    port.beforeWrite = (_verb, key) => {
+      if (key.endsWith('/a-virtual-service')) throw new ApiError('forbidden', 403, 'Forbidden');
+    };
+    await assert.rejects(
+      syncOnce(
+        port,
+        ['a', 'b', 'c'].map((n) => seedVirtualService(n, [])),
+        { onResult: (r: { name: string; result: string }) => told.push(`${r.name} ${r.result}`) },
+      ),
+      /forbidden/,
+    );
+    assert.deepEqual(told, ['b-virtual-service created', 'c-virtual-service created']);
+  });
+
   it('waits at least what Retry-After asks on 429', async () => {
     const port = new FakePort();
     let first = true;
