@@ -147,6 +147,16 @@ export async function simulateBatch(inputs: SimulationInput[], opts: { parallel?
   return results;
 }
 
+/**
+ * simulateBatch over any number of inputs, `chunk` per istio-check process (bounds its stdin and memory,
+ * and lets progress show); answers in order, one CallResult array per input.
+ */
+export async function simulateChunked(inputs: SimulationInput[], chunk = 100): Promise<CallResult[][]> {
+  const out: CallResult[][] = [];
+  for (let at = 0; at < inputs.length; at += chunk) out.push(...(await simulateBatch(inputs.slice(at, at + chunk))));
+  return out;
+}
+
 async function run(args: string[], stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const bin = await istioCheckBinary();
   return new Promise((resolve, reject) => {

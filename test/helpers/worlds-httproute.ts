@@ -11,6 +11,7 @@
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import type { HTTPRoute } from '../../src/core/render/httproute.ts';
+import { SEED_HTTPROUTE_TEMPLATE } from '../../src/core/template.ts';
 import type { KubeObject } from '../../src/core/types.ts';
 import { chance, configYaml, drawShape, type Gen, int, NEWER, OLD, OTHER_NAMESPACE, overrides, pick, requests, type Shape, services, type World } from './worlds.ts';
 
@@ -64,20 +65,9 @@ function template(g: Gen): string {
   if (catchAll === 'weighted') rules.push({ backendRefs: toProd({ weight: 100 }) });
   // The template must send somewhere to production (config.ts refuses it otherwise).
   if (!rules.some((r) => (r.backendRefs as { name: string }[])[0]!.name === '${serviceName}')) rules.push({ backendRefs: toProd() });
-  return `apiVersion: ${GROUP}/v1
-kind: HTTPRoute
-metadata:
-  name: "\${serviceName}-routes"
-  namespace: "\${defaultNamespace}"
-spec:
-  parentRefs:
-  - group: ""
-    kind: Service
-    name: \${serviceName}
-  rules:
-  # Developer routes will be injected here
-${stringify(rules).replace(/^/gm, '  ').trimEnd()}
-`;
+  // The default template (its parent, the production Service), with these rules in place of its one.
+  const [head] = SEED_HTTPROUTE_TEMPLATE.split('  - backendRefs:\n');
+  return `${head}${stringify(rules).replace(/^/gm, '  ').trimEnd()}\n`;
 }
 
 const route = (

@@ -42,6 +42,24 @@ export function generateWorlds(seed: number, count: number): World[] {
   });
 }
 
+/**
+ * `prepare` for each world, timed; a world it throws for is a plan failure, named with the seed that
+ * makes it again alone.
+ */
+export function prepareWorlds<P>(worlds: readonly World[], prepare: (w: World) => P): { prepared: P[]; planFailures: string[]; ms: number } {
+  const started = performance.now();
+  const prepared: P[] = [];
+  const planFailures: string[] = [];
+  for (const world of worlds) {
+    try {
+      prepared.push(prepare(world));
+    } catch (err) {
+      planFailures.push(`world ${world.id} (VSOP_DIFF_SEED=${world.seed} VSOP_DIFF_CASES=1): ${(err as Error).stack}`);
+    }
+  }
+  return { prepared, planFailures, ms: performance.now() - started };
+}
+
 export const int = (g: Gen, min: number, max: number) => g(fc.integer, { min, max });
 export const chance = (g: Gen, percent: number) => int(g, 1, 100) <= percent;
 export const pick = <T>(g: Gen, items: readonly T[]): T => items[int(g, 0, items.length - 1)]!;

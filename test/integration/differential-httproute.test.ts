@@ -24,10 +24,10 @@ import { toYamlStream } from '../../src/core/render.ts';
 import { statusView, type ServiceStatus } from '../../src/core/status.ts';
 import type { Config, KubeObject, Service } from '../../src/core/types.ts';
 import { planSnapshot, worldAfter } from '../../src/reconcile.ts';
-import { simulateBatch, type CallResult, type Call } from '../harness/istio.ts';
+import { simulateChunked, type CallResult, type Call } from '../harness/istio.ts';
 import { skipReason } from '../harness/require.ts';
 import { generateHttpRouteWorlds } from '../helpers/worlds-httproute.ts';
-import type { World } from '../helpers/worlds.ts';
+import { prepareWorlds, type World } from '../helpers/worlds.ts';
 
 const skip = skipReason();
 const CASES = Number(process.env.VSOP_DIFF_CASES ?? 300);
@@ -153,17 +153,7 @@ interface Run {
 let once: Promise<Run> | undefined;
 function runAll(): Promise<Run> {
   once ??= (async () => {
-    const started = performance.now();
-    const prepared: Prepared[] = [];
-    const planFailures: string[] = [];
-    for (const world of generateHttpRouteWorlds(SEED, CASES)) {
-      try {
-        prepared.push(prepare(world));
-      } catch (err) {
-        planFailures.push(`world ${world.id} (VSOP_DIFF_SEED=${world.seed} VSOP_DIFF_CASES=1): ${(err as Error).stack}`);
-      }
-    }
-    const vsopMs = performance.now() - started;
+    const { prepared, planFailures, ms: vsopMs } = prepareWorlds(generateHttpRouteWorlds(SEED, CASES), prepare);
     const overLimit: string[] = [];
     for (let i = prepared.length - 1; i >= 0; i--) {
       const why = overLimits(prepared[i]!.objects);
@@ -172,21 +162,20 @@ function runAll(): Promise<Run> {
     const results: CallResult[][] = [];
     const witnessResults: CallResult[][] = [];
     const t0 = performance.now();
-    for (let at = 0; at < prepared.length; at += CHUNK) {
-      const answers = await simulateBatch(
-        prepared.slice(at, at + CHUNK).map((p) => ({
-          services: toYamlStream(p.services),
-          virtualServices: toYamlStream(p.objects),
-          // Each witness, then its twin without the header.
-          calls: [...p.world.requests, ...p.witnesses.flatMap((w) => [w.call, { ...w.call, headers: {} }])],
-        })),
-      );
-      answers.forEach((a, i) => {
-        const n = prepared[at + i]!.world.requests.length;
-        results.push(a.slice(0, n));
-        witnessResults.push(a.slice(n));
-      });
-    }
+    const answers = await simulateChunked(
+      prepared.map((p) => ({
+        services: toYamlStream(p.services),
+        virtualServices: toYamlStream(p.objects),
+        // Each witness, then its twin without the header.
+        calls: [...p.world.requests, ...p.witnesses.flatMap((w) => [w.call, { ...w.call, headers: {} }])],
+      })),
+      CHUNK,
+    );
+    answers.forEach((a, i) => {
+      const n = prepared[i]!.world.requests.length;
+      results.push(a.slice(0, n));
+      witnessResults.push(a.slice(n));
+    });
     return { prepared, overLimit, results, witnessResults, planFailures, vsopMs, istioMs: performance.now() - t0 };
   })();
   return once;

@@ -18,9 +18,9 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { simulateBatch, type CallResult, type SimulationInput } from '../harness/istio.ts';
+import { simulateChunked, type CallResult } from '../harness/istio.ts';
 import { skipReason } from '../harness/require.ts';
-import { generateWorlds, type World, type WorldRequest } from '../helpers/worlds.ts';
+import { generateWorlds, prepareWorlds, type World, type WorldRequest } from '../helpers/worlds.ts';
 import { planSnapshot, worldAfter, type Reconciled } from '../../src/reconcile.ts';
 import { statusView, type ServiceStatus } from '../../src/core/status.ts';
 import { traceRequest, type TraceAnswer } from '../../src/core/istio/trace.ts';
@@ -157,33 +157,23 @@ let once: Promise<Run> | undefined;
 /** Both sides for every world, once for all the tests of this file. */
 function runAll(): Promise<Run> {
   once ??= (async () => {
-    const started = performance.now();
-    const prepared: Prepared[] = [];
-    const planFailures: string[] = [];
-    for (const world of generateWorlds(SEED, CASES)) {
-      try {
-        prepared.push(prepare(world));
-      } catch (err) {
-        planFailures.push(`world ${world.id} (VSOP_DIFF_SEED=${world.seed} VSOP_DIFF_CASES=1): ${(err as Error).message}`);
-      }
-    }
-    const vsopMs = performance.now() - started;
+    const { prepared, planFailures, ms: vsopMs } = prepareWorlds(generateWorlds(SEED, CASES), prepare);
     const results: CallResult[][] = [];
     const twins: CallResult[][] = [];
     const t0 = performance.now();
-    for (let at = 0; at < prepared.length; at += CHUNK) {
-      const inputs: SimulationInput[] = prepared.slice(at, at + CHUNK).map((p) => ({
+    const answers = await simulateChunked(
+      prepared.map((p) => ({
         services: toYamlStream(p.services),
         virtualServices: toYamlStream(p.virtualServices),
         calls: [...p.world.requests, ...p.world.requests.map((r) => withoutHeader(r, p.config.routingHeader))],
-      }));
-      const answers = await simulateBatch(inputs);
-      answers.forEach((a) => {
-        const n = a.length / 2;
-        results.push(a.slice(0, n));
-        twins.push(a.slice(n));
-      });
-    }
+      })),
+      CHUNK,
+    );
+    answers.forEach((a) => {
+      const n = a.length / 2;
+      results.push(a.slice(0, n));
+      twins.push(a.slice(n));
+    });
     return { prepared, results, twins, planFailures, vsopMs, istioMs: performance.now() - t0 };
   })();
   return once;
