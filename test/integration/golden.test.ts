@@ -64,6 +64,7 @@ describe('golden VirtualServices (real apiserver, Istio validation and simulatio
         'httproute-custom-template-render',
         'httproute-hierarchical-render',
         'httproute-overrides-render',
+        'httproute-render-prefix-recorded',
         'httproute-seed-render',
         'httproute-xds-render',
         'overrides-render',
@@ -94,10 +95,8 @@ describe('golden VirtualServices (real apiserver, Istio validation and simulatio
     it(`${g.name}: Istio's validation finds no error and no warning`, async () => {
       // Gateway API routes are judged against the Services they name (their parent and backends), as
       // Istio's gateway controller judges them in a cluster: the example's Services come along.
-      const example = g.name.match(/^httproute-(.+)-render$/)?.[1];
-      // The hand-routed golden routes examples/custom-template's Services.
-      const services = example === 'overrides' ? 'custom-template' : example;
-      const result = await validate(example ? `${g.text}---\n${file(`examples/${services}/services.yaml`)}` : g.text);
+      const services = g.name.startsWith('httproute-') ? readFileSync(join(GOLDEN, g.name, 'args'), 'utf8').match(/examples\/[\w-]+\/services\.yaml/)?.[0] : undefined;
+      const result = await validate(services ? `${g.text}---\n${file(services)}` : g.text);
       assert.deepEqual(result.errors, []);
       assert.deepEqual(result.warnings, []);
       assert.equal(result.objects.filter((o) => o.validated && o.kind !== 'Service').length, g.objects.length);
