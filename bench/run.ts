@@ -6,6 +6,7 @@
 //   start of `vsop --version`                                            target <= 1.5 x `node -e 0`
 //   start of `vsop sync -f examples/seed --diff` (offline)               target <= 2.0 x `node -e 0`
 //   `vsop status` tables, 10,000 and 49,000 Services (bench/status.ts)    target <= 1.5 x -o json
+//   reading a 50 MB Services file with -f (bench/read.ts)                target <= 1.5 x the yaml package alone
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,16 +19,13 @@ import { planGateway } from '../src/core/gateway/plan.ts';
 import { plan } from '../src/core/plan.ts';
 import { resolve } from '../src/core/resolve.ts';
 import type { Service } from '../src/core/types.ts';
+import { readRows } from './read.ts';
+import { type BenchRow, median, printRows } from './rows.ts';
 import { statusRows } from './status.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'vsop.js');
-const rows: { name: string; median: number; floorName: string; floor: number; target: string; ok: boolean }[] = [];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
+const rows: BenchRow[] = [];
 
 function time(fn: () => void, runs: number): number {
   const out: number[] = [];
@@ -140,11 +138,11 @@ rows.push({ name: 'first start, no caches: vsop sync -f examples/seed --diff', m
 // --- status: the table beside -o json ----------------------------------------------------------
 rows.push(...statusRows());
 
+// --- reading a 50 MB Services file: vsop's -f reader beside the yaml package alone ---------------
+rows.push(...readRows());
+
 // --- report --------------------------------------------------------------------------------------
 console.log(`node ${process.version}, ${process.arch}, medians\n`);
-for (const r of rows) {
-  console.log(`${r.ok ? 'ok  ' : 'MISS'} ${r.name}`);
-  console.log(`     ${r.median.toFixed(1)} ms   floor (${r.floorName}) ${r.floor.toFixed(1)} ms   ratio ${(r.median / r.floor).toFixed(2)}   target ${r.target}`);
-}
+printRows(rows, 1);
 if (process.argv.includes('--json')) console.log(JSON.stringify(rows, null, 2));
 process.exitCode = rows.every((r) => r.ok) ? 0 : 1;

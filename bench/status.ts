@@ -12,18 +12,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { type BenchRow, median, printRows } from './rows.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'vsop.js');
 
-export interface StatusRow {
-  name: string;
-  median: number;
-  floorName: string;
-  floor: number;
-  target: string;
-  ok: boolean;
-}
+export type StatusRow = BenchRow;
 
 /** A directory with the ConfigMap and the Services (one JSON List), as `vsop status -f` reads them. */
 function world(services: number, devs: number): { dir: string; total: number } {
@@ -52,11 +46,6 @@ function run(dir: string, output: string, env: Record<string, string>): number {
   });
   if (r.status !== 0) throw new Error(`vsop status -o ${output} exited ${r.status}: ${r.stderr}`);
   return performance.now() - t;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 export function statusRows(runs = 3): StatusRow[] {
@@ -91,8 +80,5 @@ export function statusRows(runs = 3): StatusRow[] {
 }
 
 if (import.meta.main) {
-  for (const r of statusRows()) {
-    console.log(`${r.ok ? 'ok  ' : 'MISS'} ${r.name}`);
-    console.log(`     ${r.median.toFixed(0)} ms   floor (${r.floorName}) ${r.floor.toFixed(0)} ms   ratio ${(r.median / r.floor).toFixed(2)}   target ${r.target}`);
-  }
+  printRows(statusRows());
 }
