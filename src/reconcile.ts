@@ -61,6 +61,12 @@ export interface ReconcileOptions {
   purge?: boolean;
   /** render: only the resolution is wanted (the plan stays empty). */
   renderOnly?: boolean;
+  /**
+   * With renderOnly: Services that cannot be rendered are left out of the resolution (their problems stay
+   * in resolution.problems) instead of failing the call, so watch's grants, planned from every Service,
+   * are not held back by one Service's refusal (its own reconcile reports it).
+   */
+  keepRefused?: boolean;
 }
 
 export interface Reconciled {
@@ -94,7 +100,7 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
   const live = liveOverrides(snapshot, loaded, nameFor);
   const overrides = overridesOf(live, opts);
   const resolution = resolve(config, template, snapshot.services, { routing: opts.routing ?? false, overrides });
-  if (resolution.problems.length > 0) throw new ConfigError(`the template renders invalid ${template.kind}s`, resolution.problems);
+  if (resolution.problems.length > 0 && !(opts.renderOnly && opts.keepRefused)) throw new ConfigError(`the template renders invalid ${template.kind}s`, resolution.problems);
   if (opts.services && !opts.allowGone) {
     const known = new Set(resolution.services);
     const unknown = opts.services.filter((s) => !known.has(s));

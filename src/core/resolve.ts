@@ -8,7 +8,7 @@ import type { OverrideContext } from './edit.ts';
 import type { Overrides } from './overrides.ts';
 import { isPlaceholder, SYSTEM_SERVICES } from './ownership.ts';
 import { placeholder } from './placeholders.ts';
-import { type HTTPRoute, httpRouteWeightProblem, type ReferenceGrant, referenceGrants, renderHTTPRoutes } from './render/httproute.ts';
+import { type HTTPRoute, httpRouteLimitProblems, httpRouteWeightProblem, type ReferenceGrant, referenceGrants, renderHTTPRoutes } from './render/httproute.ts';
 import { renderVirtualService, weightProblem } from './render/virtualservice.ts';
 import { qualify } from './istio/hosts.ts';
 import { decide, type RoutingTable, type ServiceIndex } from './routing/table.ts';
@@ -35,7 +35,10 @@ export interface Resolution {
   services: string[];
   /** Placeholder Services that should exist (enablePlaceholderServices), sorted by namespace/name. */
   placeholders: Service[];
-  /** Services that could not be rendered (an invalid object name, say); they get no VirtualService. */
+  /**
+   * Services that could not be rendered (an invalid object name, say; an HTTPRoute over the CRD's size
+   * limits); they get no VirtualService or HTTPRoute, no table and no placeholders.
+   */
   problems: Problem[];
   /** Overrides that are recorded but cannot be rendered now (a namespace left the config, a copy is missing). */
   warnings: Problem[];
@@ -116,17 +119,25 @@ export function resolve(config: Config, template: Template, services: readonly S
       source: `virtualservice ${config.defaultNamespace}/${base.metadata.name}`,
       view: opts.routing ?? false,
     });
-    out.warnings.push(...table.warnings);
-    for (const p of table.placeholderTargets) out.placeholders.push(placeholder(svc, p.namespace, p.target));
     if (routeKind === 'HTTPRoute') {
       const rendered = renderHTTPRoutes(base as unknown as HTTPRoute, table, config.defaultNamespace);
-      out.warnings.push(...rendered.warnings);
+      // A route over the CRD's size limits is refused whole, as the apiserver would refuse its write: no
+      // route of the Service is rendered. Splitting its rules over more routes is not done: across routes
+      // the Gateway API breaks precedence ties by age and name instead of rule order (see the README).
+      const limits = rendered.httpRoutes.flatMap(httpRouteLimitProblems);
+      if (limits.length > 0) {
+        for (const p of limits) out.problems.push({ source: `service ${config.defaultNamespace}/${name}`, path: `${p.source}: ${p.path}`, message: `${p.message}; ${LIMIT_HINT}` });
+        continue;
+      }
+      out.warnings.push(...table.warnings, ...rendered.warnings);
       out.httpRoutes.push(...rendered.httpRoutes);
     } else {
+      out.warnings.push(...table.warnings);
       const rendered = renderVirtualService(base, table, config.defaultNamespace);
       out.warnings.push(...rendered.warnings);
       out.virtualServices.push(rendered.virtualService);
     }
+    for (const p of table.placeholderTargets) out.placeholders.push(placeholder(svc, p.namespace, p.target));
     out.tables.push(table);
   }
   out.warnings.push(...sharedHostWarnings(out.virtualServices));
@@ -136,6 +147,10 @@ export function resolve(config: Config, template: Template, services: readonly S
 }
 
 const NONE: ReadonlySet<string> = new Set();
+
+/** What a Service whose HTTPRoute is over the CRD's limits can change (its variants: template rules to production x namespaces routed to and hand routes). */
+const LIMIT_HINT =
+  'vsop renders one rule per developer namespace routed to and per hand route for each template rule that sends to production: use fewer template rules that send to production, fewer developer namespaces or hand routes, or routeKind VirtualService';
 
 /**
  * Istio's analyzer IST0109 (ConflictingMeshGatewayVirtualServiceHosts, pkg/config/analysis/analyzers/

@@ -418,7 +418,7 @@ export class Controller {
         virtualServices: all('virtualServices'),
         httpRoutes: stored,
       };
-      rendered = planSnapshot(snapshot, { loaded, renderOnly: true }).resolution.httpRoutes;
+      rendered = planSnapshot(snapshot, { loaded, renderOnly: true, keepRefused: true }).resolution.httpRoutes;
     }
     const desired = grantsWanted(rendered, stored, prod);
     const gateway = planGateway({ httpRoutes: [], referenceGrants: desired }, { httpRoutes: [], referenceGrants: all('referenceGrants') }, { defaultNamespace: prod });

@@ -212,3 +212,43 @@ export function referenceGrants(routes: readonly HTTPRoute[], production: string
       },
     }));
 }
+
+/**
+ * The HTTPRoute CRD's size limits that a rendered route can break (Gateway API v1.3.0, standard channel,
+ * gateway.networking.k8s.io_httproutes.yaml, v1): spec.rules maxItems 16; per rule, matches maxItems 64
+ * and backendRefs maxItems 16; per match, headers maxItems 16; and the CEL rule on spec.rules "the total
+ * number of matches across all rules in a route must be less than 128" (its expression is `<= 128`, so
+ * 128 is allowed). A rule without matches counts one: the CRD defaults it to one match (PathPrefix /)
+ * before the rule is evaluated.
+ */
+export const HTTPROUTE_LIMITS = { rules: 16, matches: 128, matchesPerRule: 64, backendRefsPerRule: 16, headersPerMatch: 16 } as const;
+
+/**
+ * Where one rendered HTTPRoute breaks the CRD's size limits (HTTPROUTE_LIMITS), each as a problem whose
+ * path is in the route (`spec.rules`, `spec.rules[3].backendRefs`) and whose message gives the count and
+ * the limit; empty when the apiserver's schema admits its sizes. The rules vsop adds (a variant per
+ * developer namespace routed to and per hand route, for each template rule to production; a backendRef
+ * per weighted namespace) are what make a route grow, so the count is of the route as rendered.
+ */
+export function httpRouteLimitProblems(route: HTTPRoute): Problem[] {
+  const source = `httproute ${route.metadata.namespace}/${route.metadata.name}`;
+  const rules = route.spec.rules ?? [];
+  const L = HTTPROUTE_LIMITS;
+  const out: Problem[] = [];
+  if (rules.length > L.rules) out.push({ source, path: 'spec.rules', message: `${rules.length} rules, the Gateway API allows at most ${L.rules} per HTTPRoute` });
+  const matches = rules.reduce((n, r) => n + (r.matches === undefined ? 1 : r.matches.length), 0);
+  if (matches > L.matches) out.push({ source, path: 'spec.rules', message: `${matches} matches in all, the Gateway API allows at most ${L.matches} per HTTPRoute` });
+  rules.forEach((r, i) => {
+    const path = `spec.rules[${i}]`;
+    if ((r.matches?.length ?? 0) > L.matchesPerRule)
+      out.push({ source, path: `${path}.matches`, message: `${r.matches!.length} matches, the Gateway API allows at most ${L.matchesPerRule} per rule` });
+    if ((r.backendRefs?.length ?? 0) > L.backendRefsPerRule)
+      out.push({ source, path: `${path}.backendRefs`, message: `${r.backendRefs!.length} backendRefs, the Gateway API allows at most ${L.backendRefsPerRule} per rule` });
+    (r.matches ?? []).forEach((m, j) => {
+      const headers = Array.isArray(m.headers) ? m.headers.length : 0;
+      if (headers > L.headersPerMatch)
+        out.push({ source, path: `${path}.matches[${j}].headers`, message: `${headers} header matches, the Gateway API allows at most ${L.headersPerMatch} per match` });
+    });
+  });
+  return out;
+}
