@@ -97,9 +97,12 @@ export function parseMetrics(text: string): Map<string, number> {
   const series = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (!line || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.eE+-]+|NaN|[+-]Inf)$/.exec(line);
+    // prom-client writes NaN as "Nan" (nodejs_eventloop_lag_* before the first sample); Prometheus reads it
+    // with Go's strconv.ParseFloat, which takes NaN and Inf in any case.
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.eE+-]+|nan|[+-]inf)$/i.exec(line);
     if (!m) throw new Error(`not Prometheus text: ${line}`);
-    series.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
+    const inf = /^([+-])inf$/i.exec(m[3]!);
+    series.set(`${m[1]}${m[2] ?? ''}`, inf ? (inf[1] === '-' ? -Infinity : Infinity) : Number(m[3]));
   }
   return series;
 }
