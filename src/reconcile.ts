@@ -100,7 +100,7 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
   const live = liveOverrides(snapshot, loaded, nameFor);
   const overrides = overridesOf(live, opts);
   const resolution = resolve(config, template, snapshot.services, { routing: opts.routing ?? false, overrides });
-  if (resolution.problems.length > 0 && !(opts.renderOnly && opts.keepRefused)) throw new ConfigError(`the template renders invalid ${template.kind}s`, resolution.problems);
+  if (resolution.problems.length > 0 && !(opts.renderOnly && opts.keepRefused)) throw new ConfigError(`cannot render valid ${template.kind}s`, resolution.problems);
   if (opts.services && !opts.allowGone) {
     const known = new Set(resolution.services);
     const unknown = opts.services.filter((s) => !known.has(s));
