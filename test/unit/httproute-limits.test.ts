@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HTTPROUTE_LIMITS, httpRouteLimitProblems, type HTTPRoute } from '../../src/core/render/httproute.ts';
 import { resolve } from '../../src/core/resolve.ts';
+import { ConfigError } from '../../src/errors.ts';
+import { planSnapshot } from '../../src/reconcile.ts';
 import { config, service } from '../helpers/fixtures.ts';
 
 const devs = (n: number) => Array.from({ length: n }, (_, i) => `dev-${i}`);
@@ -97,5 +99,31 @@ describe('HTTPRoute size limits', () => {
       ],
     );
     assert.deepEqual(httpRouteLimitProblems(route([{ matches: [{ headers: headers(16) }], backendRefs: refs(16) }])), []);
+  });
+});
+
+describe('planSnapshot and a Service over the limits', () => {
+  const text = `defaultNamespace: default\nrouteKind: HTTPRoute\ndeveloperNamespaces: [${devs(16).join(', ')}]\n`;
+  const snapshot = {
+    config: { text, source: 'config.yaml' },
+    services: [service('default', 'my-app'), service('default', 'other'), ...devs(16).map((ns) => service(ns, 'my-app'))],
+    virtualServices: [],
+    httpRoutes: [],
+    referenceGrants: [],
+  };
+  it('refuses the command (exit 3: ConfigError) naming the Service, before any plan', () => {
+    assert.throws(
+      () => planSnapshot(snapshot),
+      (err: unknown) => err instanceof ConfigError && /service default\/my-app: httproute default\/my-app-routes: spec\.rules: 17 rules/.test(err.message),
+    );
+    assert.throws(() => planSnapshot(snapshot, { renderOnly: true }), ConfigError);
+  });
+  it("keepRefused (watch's grants): the others render, the refused Service is left out and its problem kept", () => {
+    const r = planSnapshot(snapshot, { renderOnly: true, keepRefused: true });
+    assert.deepEqual(
+      r.resolution.httpRoutes.map((x) => x.metadata.name),
+      ['other-routes'],
+    );
+    assert.equal(r.resolution.problems.length, 1);
   });
 });
