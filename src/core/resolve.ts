@@ -86,6 +86,7 @@ export function resolve(config: Config, template: Template, services: readonly S
   };
   const routeKind = template.kind;
   const validLengths = new Set<number>();
+  const claim = nameOwners(routeKind, config.defaultNamespace);
   for (const svc of production) {
     const name = svc.metadata.name;
     const copies = index.real.get(name)!;
@@ -129,12 +130,21 @@ export function resolve(config: Config, template: Template, services: readonly S
         for (const p of limits) out.problems.push({ source: `service ${config.defaultNamespace}/${name}`, path: `${p.source}: ${p.path}`, message: `${p.message}; ${LIMIT_HINT}` });
         continue;
       }
+      const taken = claim(name, rendered.httpRoutes);
+      if (taken.length > 0) {
+        out.problems.push(...taken);
+        continue;
+      }
       out.warnings.push(...table.warnings, ...rendered.warnings);
       out.httpRoutes.push(...rendered.httpRoutes);
     } else {
-      out.warnings.push(...table.warnings);
       const rendered = renderVirtualService(base, table, config.defaultNamespace);
-      out.warnings.push(...rendered.warnings);
+      const taken = claim(name, [rendered.virtualService]);
+      if (taken.length > 0) {
+        out.problems.push(...taken);
+        continue;
+      }
+      out.warnings.push(...table.warnings, ...rendered.warnings);
       out.virtualServices.push(rendered.virtualService);
     }
     for (const p of table.placeholderTargets) out.placeholders.push(placeholder(svc, p.namespace, p.target));
@@ -147,6 +157,42 @@ export function resolve(config: Config, template: Template, services: readonly S
 }
 
 const NONE: ReadonlySet<string> = new Set();
+
+/**
+ * The Service each rendered VirtualService or HTTPRoute name belongs to. Two objects of one kind, namespace
+ * and name are one object to the apiserver: each write would overwrite the other's routes, so sync would
+ * never converge and one Service would lose its routing unsaid. A template name with ${serviceName}
+ * still collides in HTTPRoute mode, where a multi-port Service's routes take the port as a suffix:
+ * with metadata.name "${serviceName}", Service a with ports 80 and 90 renders a-80 and a-90, and Service
+ * a-80 renders a-80. The first Service (by name) keeps the name; a later one that renders it is refused.
+ * Returns claim(service, objects): records the objects as the Service's and returns one problem per
+ * object whose name is taken (then nothing is recorded).
+ */
+function nameOwners(
+  kind: 'VirtualService' | 'HTTPRoute',
+  namespace: string,
+): (service: string, objects: readonly { metadata: { name: string; namespace?: string } }[]) => Problem[] {
+  const owners = new Map<string, string>();
+  const field = kind === 'HTTPRoute' ? 'httpRouteTemplate' : 'virtualServiceTemplate';
+  const hint = kind === 'HTTPRoute' ? ' (a multi-port Service\'s routes end with -<port>: end the name with text after ${serviceName}, e.g. "${serviceName}-routes")' : '';
+  return (service, objects) => {
+    const problems: Problem[] = [];
+    const mine = new Set<string>();
+    for (const o of objects) {
+      const key = `${o.metadata.namespace ?? namespace}/${o.metadata.name}`;
+      const owner = owners.get(key) ?? (mine.has(key) ? service : undefined);
+      mine.add(key);
+      if (owner === undefined) continue;
+      problems.push({
+        source: `service ${namespace}/${service}`,
+        path: `${kind.toLowerCase()} ${key}`,
+        message: `Service ${namespace}/${owner} renders this ${kind} too${owner === service ? ' (twice)' : ''}: one would overwrite the other; ${field}'s metadata.name must give each Service's objects their own names${hint}`,
+      });
+    }
+    if (problems.length === 0) for (const key of mine) owners.set(key, service);
+    return problems;
+  };
+}
 
 /** What a Service whose HTTPRoute is over the CRD's limits can change (its variants: template rules to production x namespaces routed to and hand routes). */
 const LIMIT_HINT =
