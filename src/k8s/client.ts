@@ -131,7 +131,7 @@ export class KubeClient implements WatchPort, VersionPort {
     const namespace = obj.metadata.namespace!;
     const c = objectCollection(obj);
     const op: Operation = { verb: 'create', resource: resourceName(c), namespace, name: obj.metadata.name, apiVersion: obj.apiVersion };
-    return (await this.call(op, 'POST', collectionPath(c), writeQuery(opts), obj)) as KubeObject;
+    return (await this.call(op, 'POST', collectionPath(c), writeQuery(opts, obj.kind), obj)) as KubeObject;
   }
 
   async replaceObject(obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
@@ -139,7 +139,7 @@ export class KubeClient implements WatchPort, VersionPort {
     const name = obj.metadata.name;
     const c = objectCollection(obj);
     const op: Operation = { verb: 'update', resource: resourceName(c), namespace, name, apiVersion: obj.apiVersion };
-    return (await this.call(op, 'PUT', `${collectionPath(c)}/${name}`, writeQuery(opts), obj)) as KubeObject;
+    return (await this.call(op, 'PUT', `${collectionPath(c)}/${name}`, writeQuery(opts, obj.kind), obj)) as KubeObject;
   }
 
   async deleteObject(kind: ObjectKind, apiVersion: string, namespace: string, name: string, pre: Preconditions, opts: WriteOptions = {}): Promise<void> {
@@ -306,9 +306,17 @@ function dryRun(opts: WriteOptions): Record<string, string | undefined> {
   return { dryRun: opts.dryRun ? 'All' : undefined };
 }
 
-function writeQuery(opts: WriteOptions): Record<string, string | undefined> {
-  return { fieldManager: 'vsop', ...dryRun(opts) };
+function writeQuery(opts: WriteOptions, kind?: string): Record<string, string | undefined> {
+  return { fieldManager: 'vsop', ...dryRun(opts), ...(kind && STRICT_KINDS.has(kind) ? { fieldValidation: 'Strict' } : {}) };
 }
+
+/**
+ * Kinds vsop writes with fieldValidation=Strict (kubectl's --validate=strict): an unknown or duplicate
+ * field is refused with its path ("strict decoding error: unknown field \"spec.rules[0].matchs\"") instead
+ * of dropped unsaid, which would turn a misspelt `matchs` into a catch-all rule and leave the route
+ * drifting from the template forever (issue 14). vsop renders these objects whole from its template.
+ */
+const STRICT_KINDS: ReadonlySet<string> = new Set(['HTTPRoute', 'ReferenceGrant']);
 
 /** The apiserver reads a DELETE's options from its body when it has one, and then ignores ?dryRun: it goes here. */
 function deleteOptions(pre: Preconditions, opts: WriteOptions): unknown {
