@@ -339,7 +339,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
   ]);
   config
     .command('rbac')
-    .description('print the Roles and RoleBindings the configuration calls for: VirtualServices and HTTPRoutes in the production namespace, placeholder Services and ReferenceGrants in each developer namespace')
+    .description(
+      'print the Roles and RoleBindings the configuration calls for: VirtualServices and HTTPRoutes in the production namespace, placeholder Services and ReferenceGrants in each developer namespace',
+    )
     .addOption(filenameOption())
     .option('--serviceaccount <namespace:name>', 'the ServiceAccount to bind (default: CONFIG_NAMESPACE:virtualservice-operator)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
