@@ -109,12 +109,16 @@ export function parseTemplate(text: string, defaultNamespace: string, kind: Rout
   if (problems.length > 0) return { problems };
 
   problems.push(...(kind === 'HTTPRoute' ? httpRouteShapeProblems(value, defaultNamespace) : shapeProblems(value, defaultNamespace)));
-  if (problems.length > 0) return { problems };
   const build = compile(value);
   // What no Service could render validly is the template's fault, found once here (exit 3) rather than
-  // once per Service; what depends on the Service's name is checked as each renders (resolve.ts).
-  const probe = build({ serviceName: PROBE_SERVICE, defaultNamespace });
-  problems.push(...renderedProblems(probe, kind).map((p) => ({ ...p, message: `${p.message}${probeNote(value, p.path)}` })));
+  // once per Service; what depends on the Service's name is checked as each renders (resolve.ts). Run
+  // beside the template's own problems (none again where one was found), unless it is no object of its kind.
+  if (isRecord(value) && problems.every((p) => p.path !== 'apiVersion' && p.path !== 'kind' && p.path !== 'metadata')) {
+    const said = problems.map((p) => p.path);
+    const covered = (path: string) => said.some((s) => path === s || path.startsWith(`${s}.`) || path.startsWith(`${s}[`));
+    const probe = build({ serviceName: PROBE_SERVICE, defaultNamespace });
+    for (const p of renderedProblems(probe, kind)) if (!covered(p.path)) problems.push({ ...p, message: `${p.message}${probeNote(value, p.path)}` });
+  }
   if (problems.length > 0) return { problems };
   const template = { kind, value: value as VirtualService, build, nameInRegex: nameInRegex(value) };
   return { template, problems };
