@@ -135,7 +135,7 @@ const cases: { name: string; args: () => string[]; code: number; stderr: RegExp;
       ),
     ],
     code: 3,
-    stderr: /virtualServiceTemplate: unknown variable \$\{svc\}/,
+    stderr: /virtualServiceTemplate: metadata\.name: unknown variable \$\{svc\}/,
   },
   {
     name: 'a template for another kind',
