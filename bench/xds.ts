@@ -177,7 +177,9 @@ try {
   const adsPort = await freePort();
   const xds = await startWatch(['--config-namespace', cfg, 'xds', '--address', `127.0.0.1:${adsPort}`], {
     KUBECONFIG: cluster.adminKubeconfig,
+    // As the image runs it (Dockerfile: the Node flag and ENV MALLOC_ARENA_MAX), as bench/peer.ts runs watch.
     NODE_OPTIONS: '--max-semi-space-size=1',
+    MALLOC_ARENA_MAX: '2',
   });
   const xdsMetrics = async () => parseMetrics((await xds.get(`${xds.metrics}/metrics`)).body);
   try {

@@ -18,6 +18,7 @@ import type { Collection, ConfigMap, WatchPort } from '../k8s/port.ts';
 import { planSnapshot, type Snapshot } from '../reconcile.ts';
 import { type Change, Informer, InputCache } from '../watch/informer.ts';
 import type { Logger } from '../watch/log.ts';
+import { reclaimWhenIdle } from '../watch/reclaim.ts';
 import type { XdsMetrics } from './metrics.ts';
 
 export interface FeedOptions {
@@ -44,6 +45,8 @@ export class XdsFeed {
   private dirty: Set<string> | 'all' = 'all';
   /** Production Services whose resources are served. */
   private readonly served = new Set<string>();
+  /** Stops the collection of garbage at rest (src/watch/reclaim.ts, as watch has it). */
+  private stopReclaim: (() => void) | undefined;
 
   constructor(o: FeedOptions) {
     this.o = o;
@@ -74,9 +77,12 @@ export class XdsFeed {
     await Promise.all([...this.caches.values()].map((c) => c.synced()));
     this.synced = true;
     this.build();
+    // Rendering every Service leaves V8's heap grown well past what is live; xds rests between changes.
+    this.stopReclaim = reclaimWhenIdle({ busy: () => this.scheduled });
   }
 
   async stop(): Promise<void> {
+    this.stopReclaim?.();
     this.waitingForConfig?.();
     await Promise.all([this.configInformer.stop(), ...[...this.caches.values()].map((c) => c.stop())]);
   }
