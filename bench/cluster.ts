@@ -13,20 +13,12 @@ import { startCluster } from '../test/harness/cluster.ts';
 import { createNamespace, kubeRequest } from '../test/harness/kube.ts';
 import { startProxy } from '../test/helpers/proxy.ts';
 import { stringify } from 'yaml';
+import { forEachLimit } from './util.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const PROD = 1000;
 const DEVS = 10;
 const CONCURRENCY = 8;
-
-async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
 
 function vsop(args: string[], kubeconfig: string): Promise<{ code: number; ms: number; stdout: string }> {
   const t = performance.now();

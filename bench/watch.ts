@@ -18,8 +18,9 @@
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
 import { startCluster } from '../test/harness/cluster.ts';
-import { createNamespace, kubeRequest, type Connection } from '../test/harness/kube.ts';
+import { createNamespace } from '../test/harness/kube.ts';
 import { idle, Observer, processStats, seed, vsop, type Running, type Tool } from './peer.ts';
+import { forEachLimit, must, pct, sleep } from './util.ts';
 
 const PROD = 1000;
 const DEVS = 10;
@@ -30,20 +31,6 @@ const SIZES = (process.env.VSOP_BENCH_SIZES ?? '10000,50000').split(',').map(Num
 const FOREIGN_VS = 1000;
 const EXTRA = 'vsop-bench=extra';
 
-async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
-
-async function must(conn: Connection, method: string, path: string, body?: unknown): Promise<void> {
-  const res = await kubeRequest(conn, method, path, { body });
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text.slice(0, 200)}`);
-}
-
 const service = (name: string, extra = false) => ({
   apiVersion: 'v1',
   kind: 'Service',
@@ -52,8 +39,6 @@ const service = (name: string, extra = false) => ({
 });
 const vsName = (s: number) => `svc-${s}-virtual-service`;
 const hasCopy = (s: number, d: number) => (s + d) % 2 === 0;
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;

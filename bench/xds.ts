@@ -20,13 +20,14 @@ import * as grpc from '@grpc/grpc-js';
 import * as xdsClient from '@grpc/grpc-js-xds';
 import { stringify } from 'yaml';
 import { startCluster } from '../test/harness/cluster.ts';
-import { createNamespace, kubeRequest, type Connection } from '../test/harness/kube.ts';
+import { createNamespace } from '../test/harness/kube.ts';
 import { freePort } from '../test/harness/processes.ts';
 import { echoBackend, who } from '../test/helpers/echo.ts';
 import { parseMetrics, startWatch } from '../test/helpers/watcher.ts';
 import { TYPE_URL } from '../src/core/render/xds.ts';
 import { decodeResource, decodeResponse, encodeRequest, type Response } from '../src/xds/protos.ts';
 import { idle, Observer, processStats, vsop as watchTool } from './peer.ts';
+import { forEachLimit, must, pct, sleep } from './util.ts';
 
 const PROD = 1000;
 const DEVS = 10;
@@ -34,24 +35,8 @@ const SAMPLES = Number(process.env.VSOP_BENCH_XDS_SAMPLES ?? 200);
 const PACE_MS = 100;
 const SIZE = Number(process.env.VSOP_BENCH_XDS_SIZE ?? 10_000);
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const hasCopy = (s: number, d: number) => (s + d) % 2 === 0;
 const vsName = (s: number) => `svc-${s}-virtual-service`;
-
-async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
-
-async function must(conn: Connection, method: string, path: string, body?: unknown): Promise<void> {
-  const res = await kubeRequest(conn, method, path, { body });
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.text.slice(0, 200)}`);
-}
 
 /** This host's first IPv4 address that is neither loopback nor link-local. */
 function hostAddress(): string {
