@@ -71,6 +71,8 @@ describe('golden VirtualServices (real apiserver, Istio validation and simulatio
         'placeholders-and-system',
         'render-overrides-regex-re2',
         'seed-render',
+        'template-shared-host',
+        'template-tcp-only',
       ],
     );
     assert.ok(goldens.every((g) => g.objects.length > 0));
