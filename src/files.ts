@@ -75,6 +75,30 @@ async function readBounded(file: string): Promise<{ bytes: Uint8Array } | { prob
   }
 }
 
+/**
+ * Standard input (`-f -`) as text: read as a stream and refused once it passes MAX_FILE_BYTES (`-f - <
+ * /dev/zero`), then decoded as files are (a byte-order mark, UTF-16; bytes that are not UTF-8 refused).
+ * Throws an InputError naming (stdin).
+ */
+export async function readStdinText(stream: AsyncIterable<Buffer | string> & { destroy?(): void }): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += bytes.length;
+    if (size > MAX_FILE_BYTES) {
+      stream.destroy?.();
+      throw new InputError('cannot read input', [
+        { source: '(stdin)', path: '', message: `is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB, the most vsop reads from one stream: split it` },
+      ]);
+    }
+    chunks.push(bytes);
+  }
+  const decoded = decodeText(Buffer.concat(chunks));
+  if ('problem' in decoded) throw new InputError('cannot read input', [{ source: '(stdin)', path: '', message: decoded.problem }]);
+  return decoded.text;
+}
+
 async function expand(path: string, problems: Problem[]): Promise<string[]> {
   let info;
   try {

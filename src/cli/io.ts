@@ -2,6 +2,7 @@
 // warnings and errors to stderr. Whether to colour is decided here; paint.ts does the colouring.
 
 import { EXIT, InterruptedError } from '../errors.ts';
+import { readStdinText } from '../files.ts';
 
 export interface Io {
   out(text: string): void;
@@ -45,12 +46,7 @@ export function processIo(): Io {
     signal: abort.signal,
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
-    readStdin: async () => {
-      if (process.stdin.isTTY) return '';
-      const chunks: Buffer[] = [];
-      for await (const c of process.stdin) chunks.push(c as Buffer);
-      return Buffer.concat(chunks).toString('utf8');
-    },
+    readStdin: async () => (process.stdin.isTTY ? '' : readStdinText(process.stdin)),
     stdoutIsTTY: process.stdout.isTTY === true,
     ...terminalColumns(),
     stderrIsTTY: process.stderr.isTTY === true,
@@ -58,8 +54,15 @@ export function processIo(): Io {
     prompt: async (question) => {
       const { createInterface } = await import('node:readline/promises');
       const rl = createInterface({ input: process.stdin, output: process.stderr });
+      // On a terminal readline reads the keys itself (raw mode): Ctrl-C reaches it, not the process, as a
+      // key. It is the user's Ctrl-C all the same: exit 130, as anywhere else.
+      rl.on('SIGINT', () => onSignal('SIGINT'));
       try {
         return await rl.question(question, { signal: abort.signal });
+      } catch (err) {
+        // Ctrl-D (the end of input) closes readline before an answer: no answer, which is not a yes.
+        if (!abort.signal.aborted && (err as Error).name === 'AbortError') return '';
+        throw err;
       } finally {
         rl.close();
       }
