@@ -31,12 +31,19 @@ const PLAIN_WORD = /^[a-zA-Z0-9-=]+$/;
 /** The program and its extra words, as kubectl splits the variable; `dropped` are the words it ignores. */
 export function diffCommand(value: string): { program: string; args: string[]; dropped: string[] } {
   const [program = '', ...rest] = value.split(' ');
-  return { program, args: rest.filter((w) => PLAIN_WORD.test(w)), dropped: rest.filter((w) => !PLAIN_WORD.test(w)) };
+  // An empty word (two spaces in a row) is no argument: dropped without a word, as kubectl's filter drops it.
+  return { program, args: rest.filter((w) => PLAIN_WORD.test(w)), dropped: rest.filter((w) => w !== '' && !PLAIN_WORD.test(w)) };
 }
 
 /** Runs the program on the plan's changes; resolves to its exit status, 0 or 1. */
 export async function externalDiff(io: Io, value: string, actions: readonly Action[], warn: (message: string) => void): Promise<number> {
   const { program, args, dropped } = diffCommand(value);
+  if (program === '') {
+    // kubectl runs the first word as it is, and fails on an empty one: so does vsop, as a usage error.
+    throw new UsageError(`${EXTERNAL_DIFF}=${JSON.stringify(value)} names no program: its first word is empty`, {
+      hint: `set it to a program and its arguments without a leading space, e.g. ${EXTERNAL_DIFF}="diff -u", or unset it`,
+    });
+  }
   for (const w of dropped) warn(`${EXTERNAL_DIFF}: the argument "${w}" is ignored: only letters, digits, "-" and "=" are allowed, as kubectl diff allows`);
   const live = await mkdtemp(join(tmpdir(), 'LIVE-'));
   try {

@@ -104,6 +104,14 @@ describe('sync --diff through KUBECTL_EXTERNAL_DIFF, as kubectl diff', () => {
     const missing = run(['-f', 'examples/seed'], 'no-such-diff-program -u');
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /error: cannot run the KUBECTL_EXTERNAL_DIFF program "no-such-diff-program": not found\n/);
+    // A leading space or only spaces: no program (kubectl fails on the empty first word too), not a crash.
+    for (const value of [' diff', '   ']) {
+      const empty = run(['-f', 'examples/seed'], value);
+      assert.equal(empty.code, 2, empty.stderr);
+      assert.match(empty.stderr, /^error: KUBECTL_EXTERNAL_DIFF=".*" names no program: its first word is empty\nhint: /);
+    }
+    // Two spaces in a row are no argument, and no warning about one.
+    assert.doesNotMatch(run(['-f', 'examples/seed'], `${program}  -u`).stderr, /is ignored/);
     const json = run(['-f', 'examples/seed', '-o', 'json'], 'no-such-diff-program');
     assert.equal(json.code, 1, json.stderr);
     assert.equal(JSON.parse(json.stdout).summary.create, 1);
