@@ -210,7 +210,7 @@ export function renderedProblems(object: unknown, kind: RouteKind): Problem[] {
   if (kind === 'HTTPRoute') return ruleProblems(rendered).map((p) => ({ path: pathText(p.path), message: p.message }));
   const schema = objectProblems(rendered);
   if (schema.length > 0) return schema.map((p) => ({ path: pathText(p.path), message: p.message }));
-  return istioRuleProblems(rendered.spec as Record<string, unknown>, true);
+  return istioRuleProblems(rendered.spec as Record<string, unknown> | undefined, true);
 }
 
 function shapeProblems(value: unknown, defaultNamespace: string): Problem[] {

@@ -138,6 +138,23 @@ const cases: { name: string; args: () => string[]; code: number; stderr: RegExp;
     stderr: /virtualServiceTemplate: metadata\.name: unknown variable \$\{svc\}/,
   },
   {
+    // Found by the fuzz test (a template cut short): its rendering was checked as if it had a spec (exit 70).
+    name: 'a template with no spec',
+    args: () => [
+      'sync',
+      '--diff',
+      '-o',
+      'json',
+      '-f',
+      file(
+        'nospec.yaml',
+        cm('defaultNamespace: prod\nvirtualServiceTemplate: |\n  apiVersion: networking.istio.io/v1\n  kind: VirtualService\n  metadata: {name: "${serviceName}-vs"}\n'),
+      ),
+    ],
+    code: 3,
+    stderr: /virtualServiceTemplate: spec: is missing or not a mapping/,
+  },
+  {
     name: 'a template for another kind',
     args: () => [
       'sync',

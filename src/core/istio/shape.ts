@@ -38,8 +38,9 @@ export function virtualServiceSpecProblems(spec: Record<string, unknown>, requir
 }
 
 /** Istio's rules alone, for a spec the CRD schema already accepted (an object read from a file). */
-export function istioRuleProblems(value: Record<string, unknown>, requireRoutes = false): ShapeProblem[] {
-  const spec = value as Spec;
+export function istioRuleProblems(value: Record<string, unknown> | undefined, requireRoutes = false): ShapeProblem[] {
+  // No spec at all (a VirtualService the apiserver stored without one, a template cut short): Istio reads {}.
+  const spec = (value ?? {}) as Spec;
   const out: ShapeProblem[] = [];
   const problem = (path: string, message: string) => out.push({ path: `spec${path}`, message });
   // A VirtualService bound to the mesh: no gateways, or "mesh" among them (validation.go isGateway).
