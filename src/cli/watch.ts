@@ -50,6 +50,20 @@ export function zapAliases(argv: readonly string[]): string[] {
 export async function watch(io: Io, opts: WatchOptions): Promise<number> {
   // SIGTERM (and Ctrl-C) is how a Deployment stops watch: it releases the Lease and exits 0.
   io.stopsOnSignal = true;
+  if (opts.leaderElect) {
+    // client-go's leaderelection.NewLeaderElector refuses these too: a leader must renew before its lease
+    // runs out, and try more than once (retry period x 1.2, its jitter) before it gives up.
+    if (opts.renewDeadline >= opts.leaseDuration) {
+      throw new UsageError(`--renew-deadline (${opts.renewDeadline / 1000}s) must be shorter than --lease-duration (${opts.leaseDuration / 1000}s)`, {
+        hint: 'a leader that cannot renew must stop writing before another replica may take the Lease: e.g. --lease-duration 15s --renew-deadline 10s',
+      });
+    }
+    if (opts.retryPeriod * 1.2 >= opts.renewDeadline) {
+      throw new UsageError(`--retry-period (${opts.retryPeriod / 1000}s) must be shorter than --renew-deadline (${opts.renewDeadline / 1000}s) / 1.2`, {
+        hint: 'a leader tries to renew every retry period, with up to 20% jitter: e.g. --renew-deadline 10s --retry-period 2s',
+      });
+    }
+  }
   const log = createLogger((line) => io.err(line), opts.logLevel, opts.logFormat === 'console');
   const metrics = new Metrics();
   const identity = io.env.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`;

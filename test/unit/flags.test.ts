@@ -27,6 +27,17 @@ describe('duration flags', () => {
     });
   }
 
+  // client-go's leader election refuses these combinations (leaderelection.NewLeaderElector).
+  it('--renew-deadline not shorter than --lease-duration, or --retry-period too close to it, is refused with exit 2', async () => {
+    const deadline = await runVsop(['watch', '--leader-elect', '--lease-duration', '5s', '--renew-deadline', '10s']);
+    assert.equal(deadline.code, 2, deadline.stderr);
+    assert.match(deadline.stderr, /--renew-deadline \(10s\) must be shorter than --lease-duration \(5s\)/);
+    const retry = await runVsop(['watch', '--leader-elect', '--renew-deadline', '2s', '--retry-period', '2s']);
+    assert.equal(retry.code, 2, retry.stderr);
+    assert.match(retry.stderr, /--retry-period \(2s\) must be shorter than --renew-deadline \(2s\) \/ 1\.2/);
+    assert.equal(deadline.stdout + retry.stdout, '');
+  });
+
   it('accepts the ends of a range', async () => {
     const r = await runVsop(['sync', '-f', 'examples/seed', '--diff', '--timeout', '24h', '--request-timeout', '1s']);
     assert.equal(r.code, 1, r.stderr);
