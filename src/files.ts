@@ -159,7 +159,7 @@ function specialKind(e: Dirent, target: Stats | undefined): string {
  */
 function parseInto(source: string, text: string, docs: SourcedDocument[], problems: Problem[]): void {
   const lineCounter = new LineCounter();
-  const composer = new Composer({ prettyErrors: false, uniqueKeys: true });
+  const composer = new Composer({ prettyErrors: false, uniqueKeys: true, merge: true });
   let any = false;
   const documents = composer.compose(new Parser(lineCounter.addNewLine).parse(text), true, text.length);
   for (;;) {

@@ -37,7 +37,7 @@ type Path = (string | number)[];
  */
 export function loadConfig(text: string, source: string, locate: (line: number, col: number) => string = (line, col) => `${source}:${line}:${col}`): LoadedConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
   const at = (path: Path): string => {
     const { line, col } = position(doc, lineCounter, path);
     return locate(line, col);

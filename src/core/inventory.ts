@@ -268,7 +268,7 @@ function sourceAt(doc: SourcedDocument, source: string, path: Path): string {
     let found = reparsed.get(doc);
     if (!found) {
       const lineCounter = new LineCounter();
-      found = { parsed: parseDocument(doc.text, { lineCounter, prettyErrors: false, uniqueKeys: false }), lineCounter };
+      found = { parsed: parseDocument(doc.text, { lineCounter, prettyErrors: false, uniqueKeys: false, merge: true }), lineCounter };
       reparsed.set(doc, found);
     }
     const { parsed, lineCounter } = found;

@@ -101,7 +101,7 @@ export function parseTemplate(text: string, defaultNamespace: string, kind: Rout
   // structure comes from the template alone, as before.
   const variables: string[] = [];
   const guarded = text.replace(VARIABLE, (v) => `${TOKEN}${variables.push(v) - 1}_`);
-  const doc = parseDocument(guarded, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(guarded, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
   const read = documentValue(doc, lineCounter);
   if ('problem' in read) return { problems: [{ path: `line ${read.problem.line}, column ${read.problem.col}`, message: read.problem.message }] };
   const value: unknown = restore(read.value, variables);

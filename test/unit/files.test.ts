@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { MAX_FILE_BYTES } from '../../src/files.ts';
+import { MAX_FILE_BYTES, readDocuments } from '../../src/files.ts';
 import { runVsop } from '../helpers/run.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'vsop-files-'));
@@ -131,4 +131,17 @@ describe('-f: bounds', () => {
       assert.match(got.stderr, /nests collections too deeply for vsop to read/);
     });
   }
+});
+
+describe('-f: YAML merge keys', () => {
+  // kubectl reads YAML 1.1's merge key (sigs.k8s.io/yaml, on go-yaml): `<<: *anchor` merges the anchored
+  // mapping in, the keys written beside it winning.
+  it('merges an anchored mapping into the mapping that names it with <<', async () => {
+    const path = write(
+      'merge.yaml',
+      'apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  namespace: default\n  labels: &l {app: a, tier: api}\nspec:\n  selector: {<<: *l, tier: web}\n  ports: [{port: 80}]\n',
+    );
+    const [doc] = await readDocuments([path], async () => '');
+    assert.deepEqual((doc!.value as { spec: { selector: unknown } }).spec.selector, { app: 'a', tier: 'web' });
+  });
 });
