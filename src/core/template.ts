@@ -63,7 +63,10 @@ export const ISTIO_VERSIONS: readonly string[] = ['v1', 'v1beta1', 'v1alpha3'];
 export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 /** The HTTPRoute versions of the Gateway API's standard channel (v1.3.0, the release Istio 1.27 reads). */
 export const GATEWAY_VERSIONS: readonly string[] = ['v1', 'v1beta1'];
-const VARIABLE = /\$\{([^}]*)\}/g;
+// A name holds no brace and no white space: an unclosed `${` never swallows the template's next lines.
+const VARIABLE = /\$\{([^{}\s]*)\}/g;
+/** A `${` that no `}` closes right after a name (see VARIABLE). */
+const UNCLOSED = /\$\{(?![^{}\s]*\})/g;
 const TOKEN = '__vsop_variable_';
 const TOKENS = /__vsop_variable_(\d+)_/g;
 
@@ -165,10 +168,16 @@ function compile(value: unknown): (vars: TemplateVariables) => unknown {
  */
 function variableProblems(value: unknown, path = ''): Problem[] {
   const at = (key: string) => (path === '' ? key : `${path}.${key}`);
-  const unknown = (s: string, where: string) =>
-    [...s.matchAll(VARIABLE)]
+  const known = TEMPLATE_VARIABLES.map((v) => `\${${v}}`).join(', ');
+  const unknown = (s: string, where: string) => [
+    ...[...s.matchAll(VARIABLE)]
       .filter((m) => !(TEMPLATE_VARIABLES as readonly string[]).includes(m[1]!))
-      .map((m) => ({ path: where, message: `unknown variable \${${m[1]}} (known: ${TEMPLATE_VARIABLES.map((v) => `\${${v}}`).join(', ')})` }));
+      .map((m) => ({ path: where, message: `unknown variable \${${m[1]}} (known: ${known})` })),
+    ...[...s.matchAll(UNCLOSED)].map((m) => ({
+      path: where,
+      message: `${JSON.stringify(s.slice(m.index, m.index + 24).split('\n')[0])}: a "\${" that no "}" closes right after a name (known: ${known})`,
+    })),
+  ];
   if (typeof value === 'string') return unknown(value, path);
   if (Array.isArray(value)) return value.flatMap((v, i) => variableProblems(v, `${path}[${i}]`));
   if (!isRecord(value)) return [];

@@ -155,6 +155,23 @@ const cases: { name: string; args: () => string[]; code: number; stderr: RegExp;
     stderr: /virtualServiceTemplate: spec: is missing or not a mapping/,
   },
   {
+    // A tester's: an unclosed ${ swallowed the template's next lines into the "variable name".
+    name: 'a template with an unclosed ${',
+    args: () => [
+      'sync',
+      '--diff',
+      '-f',
+      file(
+        'unclosed.yaml',
+        cm(
+          'defaultNamespace: prod\nvirtualServiceTemplate: |\n  apiVersion: networking.istio.io/v1\n  kind: VirtualService\n  metadata:\n    name: ${serviceName-vs\n  spec:\n    hosts: [${serviceName}]\n',
+        ),
+      ),
+    ],
+    code: 3,
+    stderr: /virtualServiceTemplate: metadata\.name: "\$\{serviceName-vs": a "\$\{" that no "\}" closes right after a name/,
+  },
+  {
     name: 'a template for another kind',
     args: () => [
       'sync',
