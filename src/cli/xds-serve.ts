@@ -37,16 +37,28 @@ export async function xds(io: Io, opts: XdsOptions): Promise<number> {
   } catch (err) {
     throw new UsageError(`cannot listen on ${opts.address} for xDS: ${(err as Error).message}`, { cause: err, hint: 'pick a free address with --address' });
   }
-  const servers = [
-    await serve(opts.healthProbeBindAddress, 'health probes', log, async (path) => {
-      if (path === '/healthz' || path === '/livez') return { status: 200, body: 'ok' };
-      if (path === '/readyz') return ads.ready && !io.signal.aborted ? { status: 200, body: 'ok' } : { status: 503, body: 'not ready' };
-      return undefined;
-    }),
-    await serve(opts.metricsBindAddress, 'metrics', log, async (path) =>
-      path === '/metrics' ? { status: 200, body: await metrics.registry.metrics(), type: metrics.registry.contentType } : undefined,
-    ),
-  ];
+  const servers: (Awaited<ReturnType<typeof serve>> | undefined)[] = [];
+  try {
+    servers.push(
+      await serve(opts.healthProbeBindAddress, 'health probes', log, async (path) => {
+        if (path === '/healthz' || path === '/livez') return { status: 200, body: 'ok' };
+        if (path === '/readyz') return ads.ready && !io.signal.aborted ? { status: 200, body: 'ok' } : { status: 503, body: 'not ready' };
+        return undefined;
+      }),
+    );
+    servers.push(
+      await serve(opts.metricsBindAddress, 'metrics', log, async (path) =>
+        path === '/metrics' ? { status: 200, body: await metrics.registry.metrics(), type: metrics.registry.contentType } : undefined,
+      ),
+    );
+  } catch (err) {
+    // A probe or metrics address taken: exit as for the xDS address (2), not serve on without probes.
+    for (const s of servers) s?.close();
+    await ads.stop();
+    requests.abort();
+    port.close?.();
+    throw err;
+  }
   log.info('serving xds', { address: `${m[1] || '0.0.0.0'}:${bound}`, configmap: `${opts.configNamespace}/${opts.configName}` });
   try {
     await Promise.race([feed.start(), aborted(io.signal)]);
