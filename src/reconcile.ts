@@ -121,6 +121,7 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
   const replaced = opts.edit && !opts.edit.readsCurrent;
   const blocked = new Map([...live.invalid].filter(([, i]) => !(replaced && inScope(opts, i.service))).map(([k, i]) => [k, { service: i.service, message: invalidMessage(i) }]));
   let portsOf: Map<string, number[]> | undefined;
+  const routing = { kind: config.routeKind, services: new Set(resolution.services) };
   const p = opts.purge
     ? planPurge(snapshot.virtualServices, snapshot.services, config)
     : plan(resolution.virtualServices, snapshot.virtualServices, {
@@ -130,6 +131,7 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
         ...(opts.services ? { services: opts.services } : {}),
         ...(opts.adopt ? { adopt: true } : {}),
         ...(blocked.size ? { blocked } : {}),
+        routing,
       });
   if (opts.purge) {
     // clear --purge --all: vsop's HTTPRoutes and ReferenceGrants go too, whichever routeKind is in force.
@@ -151,6 +153,7 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
         ...(opts.services ? { services: opts.services } : {}),
         ...(opts.adopt ? { adopt: true } : {}),
         ...(httpRouteMode && blocked.size ? { blocked } : {}),
+        routing,
       },
     );
     // Every Service with the marker, in any namespace read: those outside vsop's scope are reported.

@@ -97,6 +97,12 @@ export interface PlanOptions {
   ports?: (service: string) => readonly number[] | undefined;
   /** Objects (namespace/name) that must not be written, and why: their overrides cannot be read. */
   blocked?: ReadonlyMap<string, { service: string; message: string }>;
+  /**
+   * The production Services and the kind of object vsop routes them with (config routeKind): a managed
+   * VirtualService of a Service still in production goes because the kind changed, not because the Service
+   * went, and its delete says so.
+   */
+  routing?: { kind: 'VirtualService' | 'HTTPRoute'; services: ReadonlySet<string> };
 }
 
 export function plan(desired: readonly VirtualService[], live: readonly VirtualService[], opts: PlanOptions): Plan {
@@ -147,7 +153,7 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
       name: have.metadata.name,
       service,
       live: have,
-      reason: service ? `production Service ${opts.defaultNamespace}/${service} is gone` : 'no production Service renders this name any more',
+      reason: deleteReason(service, 'VirtualService', opts.defaultNamespace, opts.routing),
     });
   });
 
@@ -155,6 +161,20 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
   sortByKey(actions);
   sortFindings(findings);
   return { version: PLAN_VERSION, actions, findings };
+}
+
+/**
+ * Why a managed object (a VirtualService, or an HTTPRoute of gateway/plan.ts) nothing renders is deleted:
+ * its Service left production, the route kind changed (routeKind, `routing`), or the template renders
+ * another name for it.
+ */
+export function deleteReason(service: string | undefined, kind: 'VirtualService' | 'HTTPRoute', production: string, routing: PlanOptions['routing']): string {
+  if (service === undefined) return 'no production Service renders this name any more';
+  if (routing && routing.kind !== kind && routing.services.has(service))
+    return `routeKind is ${routing.kind}: vsop routes ${production}/${service} with ${routing.kind}s now, which replace this ${kind}`;
+  // Without `routing` (clear, older callers): a VirtualService's Service is taken as gone, an HTTPRoute's name as no longer rendered.
+  if (routing ? !routing.services.has(service) : kind === 'VirtualService') return `production Service ${production}/${service} is gone`;
+  return `vsop renders no ${kind} of this name for ${production}/${service}`;
 }
 
 /**

@@ -140,6 +140,26 @@ describe('routeKind HTTPRoute, planned from a snapshot', () => {
     assert.deepEqual(ids(r.plan.actions), ['create ReferenceGrant dev-a/vsop-from-prod', 'create HTTPRoute prod/web-routes', 'delete VirtualService prod/web-virtual-service']);
   });
 
+  it('a delete in a switch of routeKind says the kind changed, both ways; a Service gone still says so', () => {
+    const vs = (service: string) => ({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: `${service}-virtual-service`, namespace: 'prod', labels: MANAGED, annotations: { 'vsop.io/service': service } },
+      spec: { hosts: [service], http: [{ route: [{ destination: { host: `${service}.prod.svc.cluster.local` } }] }] },
+    });
+    const reasons = (r: ReturnType<typeof planSnapshot>) => r.plan.actions.filter((a) => a.type === 'delete').map((a) => `${a.kind} ${a.name}: ${a.reason}`);
+    assert.deepEqual(reasons(planSnapshot({ config, services, virtualServices: [vs('web'), vs('old')] })), [
+      'VirtualService old-virtual-service: production Service prod/old is gone',
+      'VirtualService web-virtual-service: routeKind is HTTPRoute: vsop routes prod/web with HTTPRoutes now, which replace this VirtualService',
+    ]);
+    const back = { ...config, text: config.text.replace('routeKind: HTTPRoute', 'routeKind: VirtualService') };
+    const routes = [stored(route('web-routes')), stored(route('old-routes', { service: 'old' }))];
+    assert.deepEqual(reasons(planSnapshot({ config: back, services, virtualServices: [], httpRoutes: routes })), [
+      'HTTPRoute old-routes: production Service prod/old is gone',
+      'HTTPRoute web-routes: routeKind is VirtualService: vsop routes prod/web with VirtualServices now, which replace this HTTPRoute',
+    ]);
+  });
+
   it('carries the overrides recorded on the VirtualService over to the HTTPRoute', () => {
     const overrides = JSON.stringify({ version: 1, routes: [{ namespace: 'dev-a', headers: [{ name: 'x-user', value: 'alice' }] }] });
     const vs = {

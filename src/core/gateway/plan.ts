@@ -7,7 +7,7 @@
 
 import { sameObject } from '../normalize.ts';
 import { isManaged, SERVICE_ANNOTATION } from '../ownership.ts';
-import { blockedFinding, type Finding, type HTTPRouteAction, type ReferenceGrantAction } from '../plan.ts';
+import { blockedFinding, deleteReason, type Finding, type HTTPRouteAction, type PlanOptions, type ReferenceGrantAction } from '../plan.ts';
 import type { HTTPRoute, ReferenceGrant } from '../render/httproute.ts';
 import { mergeOwned } from '../render/merge.ts';
 import type { KubeObject } from '../types.ts';
@@ -29,6 +29,8 @@ export interface GatewayPlanOptions {
   adopt?: boolean;
   /** HTTPRoutes (namespace/name) that must not be written, and why: their overrides cannot be read. */
   blocked?: ReadonlyMap<string, { service: string; message: string }>;
+  /** The production Services and the kind vsop routes them with (plan.ts PlanOptions.routing): a delete's reason. */
+  routing?: PlanOptions['routing'];
 }
 
 /** The name of vsop's ReferenceGrants for a production namespace (render/httproute.ts referenceGrants). */
@@ -90,16 +92,10 @@ function planKind<T extends ReferenceGrant>(
       name: have.metadata.name,
       service,
       live: have as unknown as HTTPRoute,
-      reason: deleteReason(have, opts.defaultNamespace),
+      reason: have.kind === 'ReferenceGrant' ? 'no HTTPRoute of vsop sends to this namespace any more' : deleteReason(service, 'HTTPRoute', opts.defaultNamespace, opts.routing),
     });
   }
   return { actions, findings };
-}
-
-function deleteReason(have: KubeObject, production: string): string {
-  if (have.kind === 'ReferenceGrant') return 'no HTTPRoute of vsop sends to this namespace any more';
-  const service = have.metadata.annotations?.[SERVICE_ANNOTATION];
-  return service ? `vsop renders no HTTPRoute of this name for ${production}/${service}` : 'no production Service renders this name any more';
 }
 
 /**
