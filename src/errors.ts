@@ -96,6 +96,8 @@ export const EXIT = {
   /** Node older than the engines field (bin/vsop.js checks before loading anything; keep both in step). */
   platform: 9,
   internal: 70,
+  /** The output could not be written (a full disk, a broken descriptor): sysexits' EX_IOERR, as 70 is its EX_SOFTWARE. */
+  output: 74,
   /** The shell's codes for a process ended by a signal (128 + its number): Ctrl-C, SIGTERM, a closed output pipe. */
   interrupted: 130,
   pipe: 141,

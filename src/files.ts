@@ -214,11 +214,15 @@ function blockStart(doc: Document.Parsed, text: string, source: string, lineCoun
   };
 }
 
-function describeIoError(err: unknown): string {
+/** A file or stream error in the words of strerror(3), without Node's "ECODE: …, syscall" wrapping. */
+export function describeIoError(err: unknown): string {
   const code = (err as { code?: string }).code;
   if (code === 'ENOENT') return 'no such file or directory';
   if (code === 'EACCES') return 'permission denied';
   if (code === 'EISDIR') return 'is a directory';
+  if (code === 'ENOSPC') return 'no space left on device';
+  if (code === 'EBADF') return 'bad file descriptor';
+  if (code === 'EIO') return 'input/output error';
   return err instanceof Error ? err.message : String(err);
 }
 

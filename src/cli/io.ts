@@ -2,7 +2,7 @@
 // warnings and errors to stderr. Whether to colour is decided here; paint.ts does the colouring.
 
 import { EXIT, InterruptedError } from '../errors.ts';
-import { readStdinText } from '../files.ts';
+import { describeIoError, readStdinText } from '../files.ts';
 
 export interface Io {
   out(text: string): void;
@@ -35,17 +35,36 @@ export function processIo(): Io {
   };
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   // A reader that went away (`vsop render | head -1`) ends vsop quietly, as SIGPIPE ends kubectl; Node
-  // ignores SIGPIPE, so the closed pipe shows up as EPIPE on the next write.
-  const closed = (err: NodeJS.ErrnoException) => {
+  // ignores SIGPIPE, so the closed pipe shows up as EPIPE on the next write. Any other failure to write
+  // (a full disk: `> /dev/full`; a broken descriptor) is said once on stderr and ends vsop with exit 74:
+  // output that was not written is not a result. A file or terminal fails in write() itself, a pipe later
+  // as the stream's 'error' event: both come here.
+  const failed = (stream: 'standard output' | 'standard error') => (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(EXIT.pipe);
-    throw err;
+    if (stream === 'standard output') {
+      try {
+        process.stderr.write(`error: cannot write to ${stream}: ${describeIoError(err)}\n`);
+      } catch {
+        // stderr is broken too: the exit code is all that is left to say it.
+      }
+    }
+    process.exit(EXIT.output);
   };
-  process.stdout.on('error', closed);
-  process.stderr.on('error', closed);
+  const stdoutFailed = failed('standard output');
+  const stderrFailed = failed('standard error');
+  process.stdout.on('error', stdoutFailed);
+  process.stderr.on('error', stderrFailed);
+  const write = (stream: NodeJS.WriteStream, onError: (err: NodeJS.ErrnoException) => void) => (t: string) => {
+    try {
+      stream.write(t);
+    } catch (err) {
+      onError(err as NodeJS.ErrnoException);
+    }
+  };
   return {
     signal: abort.signal,
-    out: (t) => void process.stdout.write(t),
-    err: (t) => void process.stderr.write(t),
+    out: write(process.stdout, stdoutFailed),
+    err: write(process.stderr, stderrFailed),
     readStdin: async () => (process.stdin.isTTY ? '' : readStdinText(process.stdin)),
     stdoutIsTTY: process.stdout.isTTY === true,
     ...terminalColumns(),

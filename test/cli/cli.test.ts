@@ -182,6 +182,22 @@ describe('signals, pipes and the platform (spawned)', () => {
     assert.equal(readFileSync(join(dir, 'stderr'), 'utf8'), '');
   });
 
+  it('says when its output cannot be written (a full disk) and exits 74, with no stack trace', () => {
+    // /dev/full refuses every write with ENOSPC, as a full disk does; kubectl says "write /dev/stdout: no
+    // space left on device" and fails. Both the result (stdout) and the diff of sync go through one writer.
+    for (const args of [
+      ['render', '-f', 'examples/seed'],
+      ['sync', '-f', 'examples/seed', '--diff'],
+    ]) {
+      const r = spawnSync('bash', ['-c', '"$0" "$@" >/dev/full', process.execPath, BIN, ...args], { cwd: ROOT, encoding: 'utf8' });
+      assert.equal(r.status, 74, `${args.join(' ')}: ${r.stderr}`);
+      // sync says its plan's summary on stderr before the diff; the error is the last line, said once.
+      assert.match(r.stderr, /(^|\n)error: cannot write to standard output: no space left on device\n$/);
+      assert.equal(r.stderr.split('error:').length, 2);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  });
+
   for (const [signal, code] of [
     ['SIGINT', 130],
     ['SIGTERM', 143],
