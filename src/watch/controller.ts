@@ -58,6 +58,12 @@ export class Controller {
   private readonly settler: Settler;
   private config: LoadedConfig | undefined;
   private configText = '';
+  /**
+   * The problem last said about the ConfigMap (its resourceVersion and the problem): said once in the log,
+   * and once as an Event by the replica that may write. The informer's first list and the explicit look
+   * after sync both see the same object, and a relist sees it again: that is not a new problem.
+   */
+  private rejected: { key: string; recorded: boolean } | undefined;
   private readonly configInformer: Informer<ConfigMap>;
   /** One local copy per input of src/inputs.ts, by the Snapshot field it fills. */
   private readonly caches = new Map<Input['field'], InputCache<KubeObject>>();
@@ -200,6 +206,7 @@ export class Controller {
     }
     for (const w of loaded.warnings) this.o.log.info('config warning', { warning: formatProblem(w) });
     const first = !this.config;
+    this.rejected = undefined;
     this.config = loaded;
     this.gotFirstConfig();
     this.configText = text;
@@ -214,8 +221,13 @@ export class Controller {
   /** The last good config stays in force; the problem goes to the log, an Event and a gauge. */
   private rejectConfig(cm: ConfigMap | undefined, problem: string): void {
     this.o.metrics.configValid.set(0);
-    this.o.log.error(this.config ? 'config rejected, keeping the last valid one' : 'config invalid', { error: problem });
-    if (!cm || !this.o.canWrite()) return;
+    const key = `${cm?.metadata.uid ?? ''}/${cm?.metadata.resourceVersion ?? ''}\n${problem}`;
+    if (this.rejected?.key !== key) {
+      this.rejected = { key, recorded: false };
+      this.o.log.error(this.config ? 'config rejected, keeping the last valid one' : 'config invalid', { error: problem });
+    }
+    if (!cm || !this.o.canWrite() || this.rejected.recorded) return;
+    this.rejected.recorded = true;
     const now = new Date().toISOString();
     void this.o.port
       .createEvent({

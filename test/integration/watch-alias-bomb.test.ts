@@ -76,6 +76,8 @@ describe('vsop watch and an alias bomb in its ConfigMap (real apiserver)', { ski
       assert.equal((await watcher.get(`${watcher.health}/readyz`)).status, 503);
       assert.equal((await watcher.get(`${watcher.health}/healthz`)).status, 200);
       assert.equal(await w.virtualService('api-virtual-service'), undefined, 'nothing written');
+      // One problem, one Event: the same ConfigMap seen again (a relist, leadership won) is not news.
+      assert.equal((await invalidConfigEvents(w)).length, 1, JSON.stringify(await invalidConfigEvents(w)));
 
       await putConfig(w, `defaultNamespace: ${w.prod}\n`);
       await eventually('ready', async () => (await watcher.get(`${watcher.health}/readyz`)).status === 200);
