@@ -5,8 +5,12 @@
 //   k8s.io/kubernetes module test/cluster builds the apiserver from), with the definitions they reach.
 // - VirtualService: the openAPIV3Schema of Istio's CRD (kubernetes/customresourcedefinitions.gen.yaml of
 //   the istio.io/api module test/istio pins), which the apiserver validates custom resources with.
+// - HTTPRoute and ReferenceGrant (routeKind HTTPRoute): the openAPIV3Schema of the Gateway API's
+//   standard-channel CRDs (config/crd/standard/*.yaml of the sigs.k8s.io/gateway-api module test/istio
+//   requires, the files the test apiserver serves), CEL rules (x-kubernetes-validations) included: each
+//   must parse with the CEL library vsop evaluates them with (src/core/schema/keywords.ts celRule).
 //
-// Both come from the Go module cache (`go mod download` fills it), so the versions are the test cluster's.
+// All come from the Go module cache (`go mod download` fills it), so the versions are the test cluster's.
 // From the bundle, ajv generates the validators' code (validators.gen.js, typed by validators.gen.d.ts; see src/core/schema/compile.ts).
 // The bundle is trimmed to what validation reads (no descriptions, defaults or patch hints) and is made
 // strict the way the apiserver's strict field validation is (kubectl apply's and Helm's default): an
@@ -17,9 +21,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { validatorModule, validatorTypes } from '../src/core/schema/compile.ts';
-import { KNOWN_RULES } from '../src/core/schema/keywords.ts';
+import { celProgram } from '../src/core/schema/keywords.ts';
 
 const OUT = 'src/core/schema/schemas.gen.json';
 const CODE = 'src/core/schema/validators.gen.js';
@@ -63,7 +67,7 @@ function trim(schema: Schema): Schema {
   if (typeof out.$ref === 'string') out.$ref = out.$ref.replace('#/components/schemas/', '#/definitions/');
   if (out.properties && out.additionalProperties === undefined && out['x-kubernetes-preserve-unknown-fields'] !== true) out.additionalProperties = false;
   for (const rule of (out['x-kubernetes-validations'] as { rule: string }[] | undefined) ?? []) {
-    if (!KNOWN_RULES.includes(rule.rule)) throw new Error(`a CEL rule vsop does not implement: ${rule.rule} (add it to src/core/schema/keywords.ts)`);
+    celProgram(rule.rule); // throws on a rule the CEL library cannot parse
   }
   return out;
 }
@@ -89,44 +93,58 @@ const CONFIGMAP = 'io.k8s.api.core.v1.ConfigMap';
 const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
 const definitions = reach(openapi.components.schemas, [SERVICE, CONFIGMAP, OBJECT_META]);
 
+const kinds: Record<string, string> = { 'v1/Service': SERVICE, 'v1/ConfigMap': CONFIGMAP };
+
+/** Each served version of a CRD as a definition named `<prefix>.<version>.<Kind>` (versions of one schema share one). */
+function addCrd(
+  crd: { spec: { group: string; names: { kind: string }; versions: { name: string; served: boolean; schema: { openAPIV3Schema: Schema } }[] } },
+  prefix: string,
+): void {
+  const byText = new Map<string, string>();
+  const kind = crd.spec.names.kind;
+  for (const v of crd.spec.versions) {
+    if (!v.served) continue;
+    const schema = trim(v.schema.openAPIV3Schema) as Schema;
+    const text = JSON.stringify(schema);
+    let name = byText.get(text);
+    if (!name) {
+      name = `${prefix}.${v.name}.${kind}`;
+      byText.set(text, name);
+      definitions[name] = {
+        ...schema,
+        properties: {
+          apiVersion: { type: 'string' },
+          kind: { type: 'string' },
+          metadata: { $ref: `#/definitions/${OBJECT_META}` },
+          ...(schema.properties as Schema),
+        },
+        additionalProperties: false,
+      };
+    }
+    kinds[`${crd.spec.group}/${v.name}/${kind}`] = name;
+  }
+}
+
 const istio = goModule('test/istio', 'istio.io/api');
 const crdFile = 'kubernetes/customresourcedefinitions.gen.yaml';
 const crd = parseAllDocuments(readFileSync(join(istio.dir, crdFile), 'utf8'))
   .map((d) => d.toJS())
   .find((d) => d?.spec?.names?.kind === 'VirtualService');
-const kinds: Record<string, string> = { 'v1/Service': SERVICE, 'v1/ConfigMap': CONFIGMAP };
-const byText = new Map<string, string>();
-for (const v of crd.spec.versions) {
-  if (!v.served) continue;
-  const schema = trim(v.schema.openAPIV3Schema) as Schema;
-  const text = JSON.stringify(schema);
-  let name = byText.get(text);
-  if (!name) {
-    // The CRD serves several versions with one schema; it is kept once.
-    name = `io.istio.networking.${v.name}.VirtualService`;
-    byText.set(text, name);
-    definitions[name] = {
-      ...schema,
-      properties: {
-        apiVersion: { type: 'string' },
-        kind: { type: 'string' },
-        metadata: { $ref: `#/definitions/${OBJECT_META}` },
-        ...(schema.properties as Schema),
-      },
-      additionalProperties: false,
-    };
-  }
-  kinds[`${crd.spec.group}/${v.name}/VirtualService`] = name;
-}
+addCrd(crd, 'io.istio.networking');
+
+const gateway = goModule('test/istio', 'sigs.k8s.io/gateway-api');
+const gatewayFiles = ['httproutes', 'referencegrants'].map((f) => `config/crd/standard/gateway.networking.k8s.io_${f}.yaml`);
+for (const f of gatewayFiles) addCrd(parse(readFileSync(join(gateway.dir, f), 'utf8')), 'io.k8s.networking.gateway');
 
 const bundle = {
   $comment: [
     `Generated by scripts/schemas.ts (npm run schemas); do not edit.`,
     `Service, ConfigMap, ObjectMeta: k8s.io/kubernetes ${kube.version}, api/openapi-spec/v3/api__v1_openapi.json.`,
     `VirtualService: istio.io/api ${istio.version}, ${crdFile}, ${crd.metadata.name} openAPIV3Schema.`,
+    `HTTPRoute, ReferenceGrant: sigs.k8s.io/gateway-api ${gateway.version}, ${gatewayFiles.join(', ')}, openAPIV3Schema.`,
     'Trimmed (no descriptions, defaults, patch hints); additionalProperties: false where the apiserver refuses unknown fields under strict validation.',
   ].join(' '),
-  versions: { kubernetes: kube.version, istioApi: istio.version },
+  versions: { kubernetes: kube.version, istioApi: istio.version, gatewayApi: gateway.version },
   kinds,
   definitions,
 };

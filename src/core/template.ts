@@ -5,11 +5,10 @@
 import { LineCounter, parseDocument } from 'yaml';
 import { documentValue } from './yaml.ts';
 import type { Problem } from '../errors.ts';
-import { httpRouteSpecProblems } from './gateway/shape.ts';
+import { httpRouteSpecProblems, withPort } from './gateway/shape.ts';
 import { istioRuleProblems, virtualServiceSpecProblems } from './istio/shape.ts';
 import { MANAGED_LABEL, MANAGED_VALUE, ROUTE_PREFIX } from './ownership.ts';
 import { TEMPLATE_METADATA } from './render/merge.ts';
-import { ruleProblems } from './schema/rules.ts';
 import { objectProblems, pathSteps, pathText } from './schema/validate.ts';
 import type { VirtualService } from './types.ts';
 
@@ -120,7 +119,8 @@ export function parseTemplate(text: string, defaultNamespace: string, kind: Rout
     const said = problems.map((p) => p.path);
     const covered = (path: string) => said.some((s) => path === s || path.startsWith(`${s}.`) || path.startsWith(`${s}[`));
     const probe = build({ serviceName: PROBE_SERVICE, defaultNamespace });
-    for (const p of renderedProblems(probe, kind)) if (!covered(p.path)) problems.push({ ...p, message: `${p.message}${probeNote(value, p.path)}` });
+    for (const p of renderedProblems(probe, kind, PROBE_SERVICE, defaultNamespace))
+      if (!covered(p.path)) problems.push({ ...p, message: `${p.message}${probeNote(value, p.path)}` });
   }
   if (problems.length > 0) return { problems };
   const template = { kind, value: value as VirtualService, build, nameInRegex: nameInRegex(value) };
@@ -198,6 +198,8 @@ function nameInRegex(value: unknown, key = ''): boolean {
 
 /** The Service name a template is rendered for once when it is read, to find what no Service could render. */
 const PROBE_SERVICE = 'my-app';
+/** The port vsop puts on a rendered HTTPRoute template's backendRefs to production when it checks it (any port would do). */
+const PROBE_PORT = 80;
 
 /** Where a problem of the probe's rendering lies in a template string holding variables, say which. */
 function probeNote(template: unknown, path: string): string {
@@ -209,14 +211,22 @@ function probeNote(template: unknown, path: string): string {
 /**
  * Every problem of a rendered template (before vsop adds its routes), as the apiserver and Istio would
  * find it on the object: a VirtualService against the CRD's schema and the apiserver's metadata rules
- * (schema/validate.ts), then Istio's webhook rules (istio/shape.ts, hosts included); an HTTPRoute's
- * metadata against the apiserver's rules (its spec is checked by the Gateway API's rules in
- * gateway/shape.ts when the template is read). Paths like "spec.hosts[0]". `rendered` is not changed.
+ * (schema/validate.ts), then Istio's webhook rules (istio/shape.ts, hosts included); an HTTPRoute against
+ * the Gateway API CRD's schema and CEL rules and the apiserver's metadata rules (schema/validate.ts), with
+ * a port on each backendRef to production that has none, as vsop renders it (render/httproute.ts). Paths
+ * like "spec.hosts[0]". `rendered` is not changed.
  */
-export function renderedProblems(object: unknown, kind: RouteKind): Problem[] {
+export function renderedProblems(object: unknown, kind: RouteKind, service = PROBE_SERVICE, defaultNamespace?: string): Problem[] {
   if (!isRecord(object)) return [];
   const rendered = structuredClone(object); // objectProblems drops null fields, as the apiserver does
-  if (kind === 'HTTPRoute') return ruleProblems(rendered).map((p) => ({ path: pathText(p.path), message: p.message }));
+  if (kind === 'HTTPRoute') {
+    const metadata = isRecord(rendered.metadata) ? rendered.metadata : {};
+    const namespace = defaultNamespace ?? (typeof metadata.namespace === 'string' ? metadata.namespace : '');
+    const spec = rendered.spec;
+    if (isRecord(spec) && Array.isArray(spec.rules))
+      spec.rules = spec.rules.map((r: unknown) => (isRecord(r) ? withPort(r as { backendRefs?: Record<string, unknown>[] }, service, namespace, PROBE_PORT) : r));
+    return objectProblems(rendered).map((p) => ({ path: pathText(p.path), message: p.message }));
+  }
   const schema = objectProblems(rendered);
   if (schema.length > 0) return schema.map((p) => ({ path: pathText(p.path), message: p.message }));
   return istioRuleProblems(rendered.spec as Record<string, unknown> | undefined, true);

@@ -24,6 +24,13 @@ export function refersToService(ref: Record<string, unknown>, service: string, n
   return group === '' && kind === 'Service' && ref.name === service && (ref.namespace === undefined || ref.namespace === namespace);
 }
 
+/** The rule with the Service's port on each backendRef to production that names none (the CRD requires one). */
+export function withPort<R extends { backendRefs?: Record<string, unknown>[] }>(r: R, service: string, namespace: string, port: number | undefined): R {
+  // A template's rule may hold anything here (checked after this): only mappings are given a port.
+  if (!Array.isArray(r.backendRefs) || port === undefined) return r;
+  return { ...r, backendRefs: r.backendRefs.map((b) => (isMap(b) && b.port === undefined && refersToService(b, service, namespace, 'backend') ? { ...b, port } : b)) };
+}
+
 /**
  * Every problem of an HTTPRoute template's spec, each with its path under spec. The template's parent
  * must be exactly the production Service (`${serviceName}`, no port: vsop adds one per port), and at least

@@ -17,7 +17,7 @@
 // without a parentRef port to every port and sends them all to the backendRef's port, which is why.
 
 import type { Problem } from '../../errors.ts';
-import { refersToService } from '../gateway/shape.ts';
+import { refersToService, withPort } from '../gateway/shape.ts';
 import { type HeaderCondition, serialize } from '../overrides.ts';
 import { MANAGED_LABEL, MANAGED_VALUE, OVERRIDES_ANNOTATION } from '../ownership.ts';
 import { withRecord } from './merge.ts';
@@ -121,12 +121,6 @@ export function renderHTTPRoutes(base: HTTPRoute, table: RoutingTable, namespace
     return route;
   });
   return { httpRoutes, warnings };
-}
-
-/** The rule with the Service's port on each backendRef to production that names none (the CRD requires one). */
-function withPort(r: HTTPRouteRule, service: string, namespace: string, port: number | undefined): HTTPRouteRule {
-  if (!r.backendRefs || port === undefined) return r;
-  return { ...r, backendRefs: r.backendRefs.map((b) => (b.port === undefined && refersToService(b, service, namespace, 'backend') ? { ...b, port } : b)) };
 }
 
 /**

@@ -10,7 +10,7 @@
 
 import { _, Ajv, type KeywordCxt } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
-import { durationAtLeast1ms, FORMATS, KNOWN_RULES } from './keywords.ts';
+import { celRule, DURATION_RULE, durationAtLeast1ms, FORMATS } from './keywords.ts';
 
 type Schema = Record<string, unknown>;
 
@@ -21,6 +21,8 @@ export const VALIDATORS = {
   VirtualService: 'io.istio.networking.v1.VirtualService',
   /** A template's spec. */
   VirtualServiceSpec: 'io.istio.networking.v1.VirtualService.spec',
+  HTTPRoute: 'io.k8s.networking.gateway.v1.HTTPRoute',
+  ReferenceGrant: 'io.k8s.networking.gateway.v1beta1.ReferenceGrant',
 } as const;
 
 function schemaAjv(): Ajv {
@@ -37,12 +39,19 @@ function schemaAjv(): Ajv {
   ajv.addKeyword({
     keyword: 'x-kubernetes-validations',
     schemaType: 'array',
+    error: { message: 'breaks a CEL rule', params: ({ params }) => _`{rule: ${params.rule as number}}` },
     code(cxt: KeywordCxt) {
-      for (const { rule } of cxt.schema as { rule: string }[]) {
-        if (rule !== KNOWN_RULES[0]) throw new Error(`a CEL rule vsop does not implement: ${rule}`);
-        const check = cxt.gen.scopeValue('func', { ref: durationAtLeast1ms, code: _`durationAtLeast1ms` });
-        cxt.pass(_`${check}(${cxt.data})`);
-      }
+      // One error per broken rule, its index in params.rule (validate.ts words it with the rule's message).
+      (cxt.schema as { rule: string }[]).forEach(({ rule }, i) => {
+        cxt.setParams({ rule: i });
+        if (rule === DURATION_RULE) {
+          const check = cxt.gen.scopeValue('func', { ref: durationAtLeast1ms, code: _`durationAtLeast1ms` });
+          cxt.pass(_`${check}(${cxt.data})`);
+        } else {
+          const check = cxt.gen.scopeValue('func', { ref: celRule, code: _`celRule` });
+          cxt.pass(_`${check}(${rule}, ${cxt.data})`);
+        }
+      });
     },
   });
   return ajv;
@@ -69,13 +78,15 @@ export function validatorModule(definitions: Record<string, unknown>, header: st
   ajv.addSchema({ definitions: hoist(definitions as Record<string, Schema>) }, 'k8s');
   for (const [name, ref] of Object.entries(VALIDATORS)) ajv.addSchema({ $ref: `k8s#/definitions/${ref}` }, name);
   const generate = standaloneCode as unknown as (ajv: Ajv, refs: Record<string, string>) => string;
-  const code = generate(ajv, Object.fromEntries(Object.keys(VALIDATORS).map((n) => [n, n])));
+  // ajv counts a string's length for maxLength and minLength in code points, as the apiserver does (Go's
+  // utf8.RuneCountInString), with a function of its runtime: keywords.ts has the same, so nothing is required.
+  const code = generate(ajv, Object.fromEntries(Object.keys(VALIDATORS).map((n) => [n, n]))).replaceAll('require("ajv/dist/runtime/ucs2length").default', 'ucs2length');
   if (/\brequire\(/.test(code)) throw new Error('the validators need a module at run time; give it to them in validatorModule');
   return [
     '// biome-ignore-all format: generated',
     '// biome-ignore-all lint: generated',
     `// ${header}`,
-    "import { durationAtLeast1ms, FORMATS } from './keywords.ts';",
+    "import { celRule, durationAtLeast1ms, FORMATS, ucs2length } from './keywords.ts';",
     code.replace(/^"use strict";/, ''),
     '',
   ].join('\n');

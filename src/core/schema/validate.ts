@@ -1,9 +1,12 @@
 // Checks objects read from files against the schemas the apiserver validates them with (schemas.gen.json:
-// Kubernetes' OpenAPI for Service and ConfigMap, Istio's CRD schema for VirtualService), through the
+// Kubernetes' OpenAPI for Service and ConfigMap, Istio's CRD schema for VirtualService, the Gateway API's
+// CRD schemas with their CEL rules for the HTTPRoutes and ReferenceGrants vsop renders), through the
 // validators ajv generated from them (validators.gen.js), then against the apiserver's own rules that no
 // schema states (rules.ts). A problem names the path and the value, in vsop's words
 // ("spec.ports: \"80\" is not a list").
 
+import { httpRouteSpecWithDefaults } from '../gateway/defaults.ts';
+import { celForget } from './keywords.ts';
 import bundle from './schemas.gen.json' with { type: 'json' };
 import { type Path, ruleProblems, type SchemaProblem } from './rules.ts';
 import * as validators from './validators.gen.js';
@@ -34,17 +37,27 @@ export function knownVersions(kind: string): string[] {
  * Every problem of one object of a checked kind: the schema's first, then (if the schema holds) the
  * apiserver's rules. Fields set to null are removed first, in place: the apiserver reads a null field
  * as an absent one (a built-in type decodes it to its zero value; a custom resource's null fields are
- * pruned), so that is what vsop reads too.
+ * pruned), so that is what vsop reads too. An HTTPRoute is checked with the CRD's defaults filled in (on
+ * a copy of its spec), as the apiserver defaults a custom resource before it validates it: its CEL rules
+ * read defaulted fields, such as a backendRef's group and kind.
  */
 export function objectProblems(value: Record<string, unknown>): SchemaProblem[] {
   const kind = String(value.kind);
   const ref = checkedKind(String(value.apiVersion), kind);
   if (!ref) throw new Error(`no schema for ${String(value.apiVersion)} ${kind}`);
   dropNulls(value);
-  const validate = kind === 'Service' ? validators.Service : kind === 'ConfigMap' ? validators.ConfigMap : validators.VirtualService;
-  const problems = run(validate, value, { $ref: `#/definitions/${ref}` }, kind);
+  const checked = kind === 'HTTPRoute' && value.spec !== undefined ? { ...value, spec: httpRouteSpecWithDefaults(value.spec) } : value;
+  const validate = VALIDATOR_OF[kind] ?? validators.VirtualService;
+  const problems = run(validate, checked, { $ref: `#/definitions/${ref}` }, kind);
   return problems.length > 0 ? problems : ruleProblems(value);
 }
+
+const VALIDATOR_OF: Record<string, Validator> = {
+  Service: validators.Service,
+  ConfigMap: validators.ConfigMap,
+  HTTPRoute: validators.HTTPRoute,
+  ReferenceGrant: validators.ReferenceGrant,
+};
 
 /** The schema's problems of a VirtualService's spec alone (a template's), with paths from "spec". */
 export function virtualServiceSpecSchemaProblems(spec: Record<string, unknown>): SchemaProblem[] {
@@ -54,6 +67,7 @@ export function virtualServiceSpecSchemaProblems(spec: Record<string, unknown>):
 }
 
 function run(validate: Validator, value: unknown, schema: Schema, kind: string): SchemaProblem[] {
+  celForget();
   if (validate(value)) return [];
   const problems = describe(validate.errors ?? [], value, schema, kind);
   // Never an invalid object without a word: should no error be worded, say where the first one is.
@@ -84,10 +98,13 @@ function describe(errors: readonly AjvError[], root: unknown, schema: Schema, ki
   // The errors of a oneOf's alternatives (their types, their `required`, a `not`) are the oneOf's own.
   const alternative = (e: AjvError) => /\/(oneOf|anyOf)\/\d+\//.test(e.schemaPath);
   const mistyped = new Set(errors.filter((e) => e.keyword === 'type' && !alternative(e)).map((e) => e.instancePath));
+  // The apiserver runs no CEL rule of an object with a value of the wrong type or outside an enum
+  // (apiextensions-apiserver customresource strategy.go, hasBlockingErr): those are reported alone.
+  const blocking = errors.some((e) => (e.keyword === 'type' || e.keyword === 'enum') && !alternative(e));
   const out: SchemaProblem[] = [];
   const seen = new Set<string>();
   for (const e of errors) {
-    if (alternative(e) || (e.keyword !== 'type' && mistyped.has(e.instancePath))) continue;
+    if (alternative(e) || (e.keyword !== 'type' && mistyped.has(e.instancePath)) || (blocking && e.keyword === 'x-kubernetes-validations')) continue;
     const path = pathOf(e.instancePath, root);
     const value = valueAt(root, path);
     if (e.keyword === 'required') path.push(e.params.missingProperty as string);
@@ -167,7 +184,11 @@ function messageOf(e: AjvError, data: unknown, schema: Schema, kind: string): st
       return 'is required';
     case 'additionalProperties': {
       const source =
-        kind === 'VirtualService' ? `Istio's VirtualService schema (istio.io/api ${bundle.versions.istioApi})` : `the ${kind} schema of Kubernetes ${bundle.versions.kubernetes}`;
+        kind === 'VirtualService'
+          ? `Istio's VirtualService schema (istio.io/api ${bundle.versions.istioApi})`
+          : kind === 'HTTPRoute' || kind === 'ReferenceGrant'
+            ? `the Gateway API's ${kind} schema (sigs.k8s.io/gateway-api ${bundle.versions.gatewayApi}, standard channel)`
+            : `the ${kind} schema of Kubernetes ${bundle.versions.kubernetes}`;
       return `is not a field of ${source}: unknown fields are refused, as kubectl apply refuses them (check the spelling and the indentation)`;
     }
     case 'enum':
@@ -175,13 +196,26 @@ function messageOf(e: AjvError, data: unknown, schema: Schema, kind: string): st
     case 'minimum':
     case 'maximum':
       return `${value} is ${e.keyword === 'minimum' ? 'less' : 'more'} than ${String(p.limit)}`;
+    case 'pattern':
+      return `${value} does not match ${String(p.pattern)}`;
+    case 'maxLength':
+    case 'minLength':
+      return `${value} is ${e.keyword === 'maxLength' ? 'longer' : 'shorter'} than ${String(p.limit)} characters`;
+    case 'maxItems':
+    case 'minItems':
+      return `${value} has ${e.keyword === 'maxItems' ? 'more' : 'fewer'} than ${String(p.limit)} items`;
     case 'format':
       return `${value} ${FORMATS[String(p.format)] ?? `is not in the format ${String(p.format)}`}`;
     case 'oneOf':
     case 'anyOf':
       return alternatives(schema[e.keyword] as Schema[], p, value);
-    case 'x-kubernetes-validations':
-      return `${value} ${(schema['x-kubernetes-validations'] as { message?: string }[])[0]?.message ?? 'breaks a rule of the schema'}`;
+    case 'x-kubernetes-validations': {
+      // The CRD's own message for the rule broken (the apiserver's too), and the rule when it has none.
+      const rule = (schema['x-kubernetes-validations'] as { rule: string; message?: string }[] | undefined)?.[Number(p.rule ?? 0)];
+      // Istio's messages continue the value ("…" must be a valid duration…); the Gateway API's are sentences.
+      const text = rule?.message ?? (rule ? `breaks the rule ${rule.rule}` : 'breaks a rule of the schema');
+      return kind === 'VirtualService' ? `${value} ${text}` : `${value}: ${text}`;
+    }
     default:
       return `${value} does not fit the schema (${e.keyword})`;
   }

@@ -14,3 +14,5 @@ export declare const Service: Validator;
 export declare const ConfigMap: Validator;
 export declare const VirtualService: Validator;
 export declare const VirtualServiceSpec: Validator;
+export declare const HTTPRoute: Validator;
+export declare const ReferenceGrant: Validator;
