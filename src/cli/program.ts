@@ -18,13 +18,32 @@ function positiveInt(value: string): number {
   return n;
 }
 
-/** kubectl's durations: "30s", "2m", "1h", "500ms", or a bare number of seconds. */
+/**
+ * kubectl's durations, which are Go's (time.ParseDuration): one or more numbers each with its unit, ns, us
+ * (or µs), ms, s, m or h ("30s", "1m30s", "1.5h", "500ms"), or a bare number of seconds (kubectl's
+ * --request-timeout takes "5" as 5s). Returns milliseconds, rounded. Throws InvalidArgumentError (exit 2)
+ * on anything else, a sign included: no flag takes a negative duration. Hand-written: the npm parsers
+ * found either accept far more than Go does (parse-duration: "1 hour", days, spaces) or only one unit.
+ */
 export function parseDuration(value: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (!m) throw new InvalidArgumentError('expected a duration such as 30s, 2m or 500ms');
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(m[1]) * unit);
+  const text = value.trim();
+  if (/^\d+(?:\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const part = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+  let ms = 0;
+  let at = 0;
+  while (at < text.length) {
+    part.lastIndex = at;
+    const m = part.exec(text);
+    if (!m) throw new InvalidArgumentError('expected a duration such as 30s, 1m30s or 500ms');
+    ms += Number(m[1]) * DURATION_UNITS[m[2] as keyof typeof DURATION_UNITS];
+    at = part.lastIndex;
+  }
+  if (at === 0) throw new InvalidArgumentError('expected a duration such as 30s, 1m30s or 500ms');
+  return Math.round(ms);
 }
+
+/** Go's duration units, in milliseconds (time/format.go unitMap). */
+const DURATION_UNITS = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
 /**
  * A duration flag's parser, refusing values outside [min, max] (milliseconds): a resync every 0 s or a
