@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import { runVsop } from '../helpers/run.ts';
 import { get, type Cluster } from '../helpers/world.ts';
 
 const skip = skipReason();
+const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
 const run = promisify(execFile);
 let cluster: Cluster;
 let helm: string;
@@ -35,10 +37,20 @@ async function helmRun(args: string[]): Promise<string> {
       .stdout;
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`helm ${args.join(' ')}: ${e.stderr || e.stdout || e.message}`);
+    throw new Error(`helm ${args.join(' ')}: ${[e.stderr, e.stdout].filter(Boolean).join('\n') || e.message}`);
   }
 }
 const scratch = mkdtempSync(join(tmpdir(), 'vsop-helm-'));
+
+/** helm's refusal (its stderr) of a command expected to fail; throws when it succeeds. */
+async function helmRefuses(args: string[]): Promise<string> {
+  const error = await helmRun(args).then(
+    () => undefined,
+    (err: Error) => err,
+  );
+  assert.ok(error, `helm ${args.join(' ')} succeeded`);
+  return error.message;
+}
 
 function objects(text: string): KubeObject[] {
   return parseAllDocuments(text)
@@ -52,21 +64,22 @@ const template = async (sets: string[], namespace = 'virtualservice-operator-sys
 describe('the Helm chart (charts/vsop)', { skip }, () => {
   it('passes helm lint --strict, with default values and with every option on', async () => {
     await helmRun(['lint', '--strict', CHART_DIR]);
-    await helmRun(['lint', '--strict', CHART_DIR, '--set', 'rbac.namespaced=true,metrics.serviceMonitor.enabled=true,image.digest=sha256:0123,replicas=1']);
+    await helmRun(['lint', '--strict', CHART_DIR, '--set', `rbac.namespaced=true,metrics.serviceMonitor.enabled=true,image.digest=${DIGEST},replicas=1,namespace.create=true`]);
   });
 
-  it('renders deployments/deployment.yaml with its default values (npm run manifests writes it)', () => {
+  it('renders deployments/deployment.yaml with its default values and the Namespace (npm run manifests writes it)', () => {
     assert.equal(readFileSync(MANIFESTS_FILE, 'utf8'), renderManifests(helm), 'deployments/deployment.yaml is stale: run npm run manifests');
   });
 
   it('renders what the values ask: ServiceMonitor, PDB only for several replicas, digest, log level, spread', async () => {
     const base = await template([]);
+    assert.deepEqual(find(base, 'Namespace'), [], "the release namespace is Helm's: helm install --create-namespace makes it");
     assert.deepEqual(find(base, 'ServiceMonitor'), []);
     assert.equal(find(base, 'PodDisruptionBudget').length, 1);
     const more = await template([
       'metrics.serviceMonitor.enabled=true',
       'replicas=1',
-      'image.digest=sha256:abc',
+      `image.digest=${DIGEST}`,
       'logLevel=debug',
       'topologySpread=false',
       'networkPolicy.enabled=false',
@@ -76,9 +89,62 @@ describe('the Helm chart (charts/vsop)', { skip }, () => {
     assert.deepEqual(find(more, 'NetworkPolicy'), []);
     const pod = (find(more, 'Deployment')[0] as unknown as { spec: { template: { spec: Record<string, unknown> & { containers: { image: string; args: string[] }[] } } } }).spec
       .template.spec;
-    assert.equal(pod.containers[0]!.image, 'vsop:0.1.0@sha256:abc');
+    assert.equal(pod.containers[0]!.image, `vsop:0.1.0@${DIGEST}`);
     assert.ok(pod.containers[0]!.args.includes('--log-level=debug'));
     assert.equal(pod.topologySpreadConstraints, undefined);
+  });
+
+  it('refuses values of the wrong type, and unknown keys, in helm itself (values.schema.json): lint, template, install', async () => {
+    const cases: [string, RegExp][] = [
+      ['replicas=two', /at '\/replicas': got string, want integer/],
+      ['replica=3', /at '': additional properties 'replica' not allowed/],
+      ['leaderElection.leaseDurtion=30s', /at '\/leaderElection': additional properties 'leaseDurtion' not allowed/],
+      ['logLevel=warn', /at '\/logLevel': value must be one of 'debug', 'info', 'error'/],
+      ['image.digest=sha256:abc', /at '\/image\/digest': 'sha256:abc' does not match pattern/],
+      ['config.developerNamespaces=dev-a', /at '\/config\/developerNamespaces': got string, want array/],
+    ];
+    for (const [set, message] of cases) {
+      for (const verb of [
+        ['template', 'x'],
+        ['lint', '--strict'],
+        ['install', `r-${randomBytes(3).toString('hex')}`, '--dry-run'],
+      ]) {
+        const refusal = await helmRefuses([...verb, CHART_DIR, '--set', set]);
+        assert.match(refusal, /values don't meet the specifications of the schema/, `${verb[0]} ${set}`);
+        assert.match(refusal, message, `${verb[0]} ${set}`);
+      }
+    }
+    // What a parent chart passes its subcharts, and durations as --set types them (a bare number of seconds).
+    await template(['global.imageRegistry=r.example', 'leaderElection.leaseDuration=30', 'podDisruptionBudget.minAvailable=50%']);
+  });
+
+  it('takes config.yaml as a file (--set-file config=FILE): kept as written, the Roles follow it; a ConfigMap or non-YAML is refused, naming the value', async () => {
+    const dir = mkdtempSync(join(scratch, 'set-file-'));
+    const file = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text);
+      return `config=${join(dir, name)}`;
+    };
+    const text = '# production first\ndefaultNamespace: prod\ndeveloperNamespaces: [dev-a, {name: dev-b, headerValue: b}]\n';
+    const rendered = objects(await helmRun(['template', 'x', CHART_DIR, '--set-file', file('config.yaml', text), '--set', 'rbac.namespaced=true']));
+    assert.equal((find(rendered, 'ConfigMap')[0] as unknown as { data: Record<string, string> }).data['config.yaml'], text);
+    assert.deepEqual(
+      find(rendered, 'Role')
+        .filter((r) => r.metadata.namespace !== 'default') // the release's own: Leases, its ConfigMap
+        .map((r) => `${r.metadata.namespace}/${r.metadata.name}`),
+      ['prod/virtualservices', 'prod/httproutes', 'dev-a/services', 'dev-a/referencegrants', 'dev-b/services', 'dev-b/referencegrants'].map((r) =>
+        r.replace('/', '/virtualservice-operator-'),
+      ),
+    );
+    const refusals: [string, RegExp][] = [
+      [
+        readFileSync(join(import.meta.dirname, '../../examples/seed/configmap.yaml'), 'utf8'),
+        /values config: this is a whole ConfigMap \(kind: ConfigMap\); give the config.yaml it holds/,
+      ],
+      ['defaultNamespace: [prod\n', /values config: a string must be the text of config.yaml \(--set-file config=my-config.yaml\), and this is not a YAML map/],
+      ['- prod\n', /values config: a string must be the text of config.yaml .* not a YAML map/],
+      ['developerNamespaces: [dev-a]\n', /values config: defaultNamespace is required/],
+    ];
+    for (const [content, message] of refusals) assert.match(await helmRefuses(['template', 'x', CHART_DIR, '--set-file', file('bad.yaml', content)]), message);
   });
 
   it('renders the Roles `vsop config rbac` prints for the same configuration', async () => {
@@ -120,7 +186,7 @@ describe('the Helm chart (charts/vsop)', { skip }, () => {
 
   it("renders a pod that Pod Security admission lets into the namespace it labels 'restricted'", async () => {
     const ns = await createNamespace(cluster.admin, 'psa');
-    const rendered = await template([], ns);
+    const rendered = await template(['namespace.create=true'], ns);
     const label = (find(rendered, 'Namespace')[0]!.metadata.labels ?? {}) as Record<string, string>;
     const nsObj = (await get(cluster.admin, `/api/v1/namespaces/${ns}`)).body;
     nsObj.metadata.labels = { ...nsObj.metadata.labels, ...label };
@@ -137,19 +203,34 @@ describe('the Helm chart (charts/vsop)', { skip }, () => {
     assert.match(summary(refused), /violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
   });
 
+  it('installs with its default values into a namespace helm creates (--create-namespace), config from --set-file', async () => {
+    const ns = `chart-new-${randomBytes(3).toString('hex')}`;
+    const prod = await createNamespace(cluster.admin, 'cprod');
+    const name = `vsop-${ns}`; // cluster-wide objects are named after it: unique per run
+    const file = join(mkdtempSync(join(scratch, 'install-')), 'config.yaml');
+    writeFileSync(file, `defaultNamespace: ${prod}\ndeveloperNamespaces: [dev-a]\n`);
+    try {
+      await helmRun(['install', 'vsop', CHART_DIR, '--namespace', ns, '--create-namespace', '--set', `name=${name}`, '--set-file', `config=${file}`]);
+      const status = JSON.parse(await helmRun(['status', 'vsop', '--namespace', ns, '-o', 'json'])) as { info: { status: string } };
+      assert.equal(status.info.status, 'deployed');
+      const cm = (await get(cluster.admin, `/api/v1/namespaces/${ns}/configmaps/${name}-config`)).body;
+      assert.equal(cm.data['config.yaml'], readFileSync(file, 'utf8'));
+      const cfgCheck = await runVsop(['--config-namespace', ns, '--config-name', `${name}-config`, 'config', 'validate'], { env: { KUBECONFIG: cluster.adminKubeconfig } });
+      assert.equal(cfgCheck.code, 0, `the ConfigMap from --set-file is a valid vsop configuration: ${cfgCheck.stderr}`);
+    } finally {
+      await helmRun(['uninstall', 'vsop', '--namespace', ns]).catch(() => {});
+    }
+  });
+
   it('installs and upgrades on the test apiserver: the stored objects follow the values', async () => {
     const ns = await createNamespace(cluster.admin, 'chart');
     const [prod, devA, devB, devC] = await Promise.all(['cprod', 'cdeva', 'cdevb', 'cdevc'].map((p) => createNamespace(cluster.admin, p)));
     const name = `vsop-${ns}`; // cluster-wide objects are named after it: unique per run
     const values = (devs: string[], extra: string[] = []) =>
-      [
-        'namespace.create=false',
-        `name=${name}`,
-        'rbac.namespaced=true',
-        `config.defaultNamespace=${prod}`,
-        ...devs.map((d, i) => `config.developerNamespaces[${i}]=${d}`),
-        ...extra,
-      ].flatMap((s) => ['--set', s]);
+      [`name=${name}`, 'rbac.namespaced=true', `config.defaultNamespace=${prod}`, ...devs.map((d, i) => `config.developerNamespaces[${i}]=${d}`), ...extra].flatMap((s) => [
+        '--set',
+        s,
+      ]);
     const release = `r-${ns}`.slice(0, 53);
     try {
       await helmRun(['install', release, CHART_DIR, '--namespace', ns, ...values([devA!, devB!])]);

@@ -51,7 +51,7 @@ const VARIANTS = [
           '--namespace',
           DEFAULT_RELEASE.namespace,
           '--set',
-          `rbac.namespaced=true,config.developerNamespaces={${NAMESPACES.join(',')}}`,
+          `namespace.create=true,rbac.namespaced=true,config.developerNamespaces={${NAMESPACES.join(',')}}`,
         ],
         { encoding: 'utf8' },
       ),

@@ -5,8 +5,9 @@ objects from a ConfigMap (src/core/rbac.ts); test/integration/chart.test.ts comp
 */}}
 {{- define "vsop.namespacedRbac" -}}
 {{- $top := . }}
-{{- $roles := list (dict "namespace" .Values.config.defaultNamespace "suffix" "virtualservices" "group" "networking.istio.io" "resource" "virtualservices" "verbs" "get, list, watch, create, update, delete") }}
-{{- $roles = append $roles (dict "namespace" .Values.config.defaultNamespace "suffix" "httproutes" "group" "gateway.networking.k8s.io" "resource" "httproutes" "verbs" "get, list, watch, create, update, delete") }}
+{{- $production := include "vsop.defaultNamespace" . }}
+{{- $roles := list (dict "namespace" $production "suffix" "virtualservices" "group" "networking.istio.io" "resource" "virtualservices" "verbs" "get, list, watch, create, update, delete") }}
+{{- $roles = append $roles (dict "namespace" $production "suffix" "httproutes" "group" "gateway.networking.k8s.io" "resource" "httproutes" "verbs" "get, list, watch, create, update, delete") }}
 {{- if .Values.rbac.namespaced }}
 {{- range (include "vsop.developerNamespaces" . | fromYamlArray) }}
 {{- $roles = append $roles (dict "namespace" . "suffix" "services" "group" "\"\"" "resource" "services" "verbs" "create, update, delete") }}
