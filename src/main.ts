@@ -3,6 +3,8 @@
 import { CommanderError } from 'commander';
 import { basename } from 'node:path';
 import pkg from '../package.json' with { type: 'json' };
+import type { NamesInput } from './cli/complete-names.ts';
+import type { NameKind } from './cli/completion.ts';
 import { buildProgram } from './cli/program.ts';
 import { processIo, type Io } from './cli/io.ts';
 import { EXIT, exitCodeOf, InterruptedError, ProblemsError, VsopError } from './errors.ts';
@@ -36,6 +38,14 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
     await report(err, io, noColorFlag ? false : undefined);
     return exitCodeOf(err);
   }
+}
+
+/**
+ * The names `vsop __complete` offers, from -f files (src/cli/complete-names.ts's findNames): exported for
+ * the worker thread complete.ts reads them in, which loads this bundle. Rejects as findNames does.
+ */
+export async function completionNames(kind: NameKind, input: NamesInput, env: Record<string, string | undefined>): Promise<string[]> {
+  return (await import('./cli/complete-names.ts')).findNames(kind, input, env, new AbortController().signal);
 }
 
 /**

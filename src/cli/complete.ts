@@ -13,6 +13,7 @@
 
 import type { Command } from 'commander';
 import { type CommandNode, commandTree, type NameKind, type OptionInfo } from './completion.ts';
+import type { NamesInput } from './complete-names.ts';
 import type { Io } from './io.ts';
 import { parseDuration } from './program.ts';
 
@@ -148,6 +149,48 @@ export function completionBound(env: Record<string, string | undefined>): number
 }
 
 /**
+ * The bundle's own file (dist/main.cjs, which bin/vsop.js runs with it as __filename), which a worker
+ * thread can load; undefined when vsop runs from its TypeScript source (the unit tests).
+ */
+function bundleFile(): string | undefined {
+  return typeof __filename === 'string' && __filename.endsWith('.cjs') ? __filename : undefined;
+}
+
+/** A worker's code: the names of one kind, by the bundle's completionNames (main.ts), posted back. */
+const WORKER = `const { parentPort, workerData: w } = require('node:worker_threads');
+require(w.bundle).completionNames(w.kind, w.input, w.env).then(
+  (names) => parentPort.postMessage({ names }),
+  (err) => parentPort.postMessage({ error: err instanceof Error ? err.message : String(err) }),
+);`;
+
+/**
+ * findNames in a worker thread, so that a parse taking longer than the bound (a large -f file set: one
+ * YAML document is parsed at once, and no timer fires meanwhile) holds neither the answer nor the
+ * process: when `signal` aborts the worker is terminated and the promise rejects with its reason. From
+ * the TypeScript source (no bundle to load in a worker) it runs in this thread.
+ */
+async function namesApart(kind: NameKind, input: NamesInput, env: Record<string, string | undefined>, signal: AbortSignal): Promise<string[]> {
+  const bundle = bundleFile();
+  if (!bundle) return (await import('./complete-names.ts')).findNames(kind, input, env, signal);
+  const { Worker } = await import('node:worker_threads');
+  const worker = new Worker(WORKER, { eval: true, workerData: { bundle, kind, input, env: { ...env } }, stdout: true, stderr: true });
+  let stop = () => {};
+  try {
+    return await new Promise<string[]>((resolve, reject) => {
+      stop = () => reject(signal.reason);
+      if (signal.aborted) stop();
+      signal.addEventListener('abort', stop, { once: true });
+      worker.once('message', (m: { names?: string[]; error?: string }) => (m.names ? resolve(m.names) : reject(new Error(m.error))));
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the worker reading the files ended (exit ${code})`)));
+    });
+  } finally {
+    signal.removeEventListener('abort', stop);
+    await worker.terminate();
+  }
+}
+
+/**
  * Answers `vsop __complete WORD...` on io.out; always exit 0. Names not found within the bound (or not at
  * all: no cluster, an unreadable file) give no candidates, with the reason on stderr.
  */
@@ -166,7 +209,9 @@ export async function complete(io: Io, program: Command, words: readonly string[
   const signal = AbortSignal.any([stop.signal, io.signal]);
   const names = async (kind: NameKind) => {
     const { findNames, namesInput } = await import('./complete-names.ts');
-    return findNames(kind, namesInput(at.values, io.env), io, signal);
+    const input = namesInput(at.values, io.env);
+    // Reading -f files is parsing, which holds the thread: in a worker, dropped when the bound passes.
+    return input.offline ? namesApart(kind, input, io.env, signal) : findNames(kind, input, io.env, signal);
   };
   let answer: { lines: string[]; directive: number };
   try {

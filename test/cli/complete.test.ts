@@ -3,17 +3,18 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { closedServer, hangingServer, ROOT, tmp } from './spawn.ts';
 
 /**
  * Runs a command to its end, killed after 20 s: far beyond the bounds set here, so a completion that
- * waits for the API server (the request timeout on the line is 60 s) fails on its exit status.
+ * waits for the API server (the request timeout on the line is 60 s) fails on its exit status. SIGKILL,
+ * since vsop takes SIGTERM for a request to stop, which it may only see once the thread is free.
  */
 function run(file: string, args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(file, args, { cwd: ROOT, encoding: 'utf8', timeout: 20_000, env: { PATH: process.env.PATH ?? '', HOME: tmp, ...env } });
+  const r = spawnSync(file, args, { cwd: ROOT, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL', env: { PATH: process.env.PATH ?? '', HOME: tmp, ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 const BIN = join(ROOT, 'bin', 'vsop.js');
@@ -36,12 +37,47 @@ describe('vsop __complete and the API server', () => {
     }
   });
 
+  it('a server that never answers, with --request-timeout on the line: no candidates once a request times out, exit 0', async () => {
+    const { server, kubeconfig } = await hangingServer();
+    try {
+      const r = run(process.execPath, [BIN, '__complete', '--kubeconfig', kubeconfig, '--request-timeout', '1s', 'sync', ''], { VSOP_COMPLETION_TIMEOUT: '60s' });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, ':4\n');
+      assert.doesNotMatch(r.stderr, /VSOP_COMPLETION_TIMEOUT/, 'the request timed out, not the completion');
+    } finally {
+      server.close();
+    }
+  });
+
   it('a server that is down: no candidates, exit 0', async () => {
     const { kubeconfig } = await closedServer();
     const r = run(process.execPath, [BIN, '__complete', '--kubeconfig', kubeconfig, 'status', '-n', '']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, ':4\n');
     assert.match(r.stderr, /ECONNREFUSED/);
+  });
+});
+
+describe('vsop __complete and large -f inputs', () => {
+  // 150,000 Services in 300 files (27 MB): reading them takes far longer than the bound (about 45 s on 2
+  // cores), and longer than run()'s 20 s guard, so a completion that waits for the reading fails on its
+  // exit status.
+  const dir = mkdtempSync(join(tmp, 'large-'));
+  writeFileSync(join(dir, 'configmap.yaml'), readFileSync(join(ROOT, 'examples', 'seed', 'configmap.yaml')));
+  const service = (f: number, i: number) =>
+    `---\napiVersion: v1\nkind: Service\nmetadata:\n  name: app-${f}-${i}\n  namespace: default\nspec:\n  selector: {app: a${i}}\n  ports:\n  - {name: http, port: 80, targetPort: 8080}\n`;
+  for (let f = 0; f < 300; f++) writeFileSync(join(dir, `services-${f}.yaml`), Array.from({ length: 500 }, (_, i) => service(f, i)).join(''));
+
+  it('answers with no candidates when the bound passes, exit 0, rather than waiting for the files', () => {
+    for (const line of [
+      ['sync', '-f', dir, 'app-1'],
+      ['route', 'add', 'app-1-1', '-f', dir, '-n', ''],
+    ]) {
+      const r = run(process.execPath, [BIN, '__complete', ...line], { VSOP_COMPLETION_TIMEOUT: '300ms' });
+      assert.equal(r.code, 0, `${line.join(' ')}: exit ${r.code}: ${r.stderr}`);
+      assert.equal(r.stdout, ':4\n', 'no candidates, and no file names either');
+      assert.match(r.stderr, /no answer within 300 ms \(VSOP_COMPLETION_TIMEOUT\)/);
+    }
   });
 });
 
