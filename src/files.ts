@@ -6,7 +6,7 @@ import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Composer, type Document, isScalar, LineCounter, Parser } from 'yaml';
 import { decodeText } from './core/text.ts';
-import { documentValue, TOO_DEEP } from './core/yaml.ts';
+import { documentValue, READ_OPTIONS, TOO_DEEP } from './core/yaml.ts';
 import { InputError, type Problem } from './errors.ts';
 import { collect, type SourcedDocument } from './core/inventory.ts';
 import { CONFIG_KEY } from './core/ownership.ts';
@@ -159,7 +159,7 @@ function specialKind(e: Dirent, target: Stats | undefined): string {
  */
 function parseInto(source: string, text: string, docs: SourcedDocument[], problems: Problem[]): void {
   const lineCounter = new LineCounter();
-  const composer = new Composer({ prettyErrors: false, uniqueKeys: true, merge: true });
+  const composer = new Composer({ ...READ_OPTIONS });
   let any = false;
   const documents = composer.compose(new Parser(lineCounter.addNewLine).parse(text), true, text.length);
   for (;;) {

@@ -2,7 +2,7 @@
 // and offending value), then returned with the defaults the seed operator implies.
 
 import { LineCounter, parseDocument, type Document } from 'yaml';
-import { documentValue } from './yaml.ts';
+import { documentValue, READ_OPTIONS } from './yaml.ts';
 import { ConfigError, type Problem } from '../errors.ts';
 import { closest, headerNameProblem, headerValueProblem, namespaceNameProblem } from './names.ts';
 import { SYSTEM_NAMESPACES } from './ownership.ts';
@@ -37,7 +37,7 @@ type Path = (string | number)[];
  */
 export function loadConfig(text: string, source: string, locate: (line: number, col: number) => string = (line, col) => `${source}:${line}:${col}`): LoadedConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
+  const doc = parseDocument(text, { lineCounter, ...READ_OPTIONS });
   const at = (path: Path): string => {
     const { line, col } = position(doc, lineCounter, path);
     return locate(line, col);

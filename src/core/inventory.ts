@@ -9,6 +9,7 @@ import { checkedKind, knownVersions, objectProblems, type Path, pathSteps, pathT
 import { CONFIG_KEY } from './ownership.ts';
 import { configMapText } from './text.ts';
 import { isRecord } from './template.ts';
+import { READ_OPTIONS } from './yaml.ts';
 import type { HTTPRoute, ReferenceGrant } from './render/httproute.ts';
 import type { ConfigLocation, EndpointSlice, KubeObject, Service, VirtualService } from './types.ts';
 
@@ -268,7 +269,7 @@ function sourceAt(doc: SourcedDocument, source: string, path: Path): string {
     let found = reparsed.get(doc);
     if (!found) {
       const lineCounter = new LineCounter();
-      found = { parsed: parseDocument(doc.text, { lineCounter, prettyErrors: false, uniqueKeys: false, merge: true }), lineCounter };
+      found = { parsed: parseDocument(doc.text, { lineCounter, ...READ_OPTIONS, uniqueKeys: false }), lineCounter };
       reparsed.set(doc, found);
     }
     const { parsed, lineCounter } = found;

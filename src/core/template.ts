@@ -3,7 +3,7 @@
 // parsed document (never into raw text, so no value can change the document's structure).
 
 import { LineCounter, parseDocument } from 'yaml';
-import { documentValue } from './yaml.ts';
+import { documentValue, READ_OPTIONS } from './yaml.ts';
 import type { Problem } from '../errors.ts';
 import { httpRouteSpecProblems, withPort } from './gateway/shape.ts';
 import { istioRuleProblems, virtualServiceSpecProblems } from './istio/shape.ts';
@@ -103,7 +103,7 @@ export function parseTemplate(text: string, defaultNamespace: string, kind: Rout
   // structure comes from the template alone, as before.
   const variables: string[] = [];
   const guarded = text.replace(VARIABLE, (v) => `${TOKEN}${variables.push(v) - 1}_`);
-  const doc = parseDocument(guarded, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
+  const doc = parseDocument(guarded, { lineCounter, ...READ_OPTIONS });
   const read = documentValue(doc, lineCounter);
   if ('problem' in read) return { problems: [{ path: `line ${read.problem.line}, column ${read.problem.col}`, message: read.problem.message }] };
   const value: unknown = restore(read.value, variables);

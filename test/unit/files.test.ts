@@ -145,3 +145,42 @@ describe('-f: YAML merge keys', () => {
     assert.deepEqual((doc!.value as { spec: { selector: unknown } }).spec.selector, { app: 'a', tier: 'web' });
   });
 });
+
+describe('-f: explicit YAML tags', () => {
+  // Expected values from Go: sigs.k8s.io/yaml v1.4.0 YAMLToJSON, which kubectl reads with, on each value.
+  const port = (text: string) =>
+    `apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  namespace: default\nspec:\n  ports: [{port: ${text}}]\n  publishNotReadyAddresses: false\n`;
+  for (const [text, value] of [
+    ['!!float 80', 80],
+    ['!!float 1.5e3', 1500],
+    ['!!int "80"', 80],
+  ] as const) {
+    it(`reads ${text} as ${value}, as kubectl does`, async () => {
+      const [doc] = await readDocuments([write(`tag-${value}.yaml`, port(text))], async () => '');
+      assert.equal((doc!.value as { spec: { ports: { port: unknown }[] } }).spec.ports[0]!.port, value);
+    });
+  }
+  it('reads !!bool yes and !!bool Off as true and false (YAML 1.1 words, with the tag written)', async () => {
+    const text =
+      'apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  namespace: default\nspec:\n  ports: [{port: 80}]\n  publishNotReadyAddresses: !!bool yes\n  allocateLoadBalancerNodePorts: !!bool Off\n';
+    const [doc] = await readDocuments([write('tag-bool.yaml', text)], async () => '');
+    const spec = (doc!.value as { spec: Record<string, unknown> }).spec;
+    assert.equal(spec.publishNotReadyAddresses, true);
+    assert.equal(spec.allocateLoadBalancerNodePorts, false);
+  });
+  // Go: "cannot decode !!str `abc` as a !!float", "!!float `1.5` as a !!int", "json: unsupported value: +Inf".
+  for (const [text, says] of [
+    ['!!float abc', /"abc" cannot be read as !!float/],
+    ['!!float .inf', /".inf" cannot be read as !!float/],
+    ['!!int 1.5', /Unresolved tag: !!int: the value does not fit its tag/],
+  ] as const) {
+    it(`refuses ${text} with a message and its place, and exit 4`, async () => {
+      const file = write(`tag-bad-${text.replace(/\W/g, '')}.yaml`, port(text));
+      const got = await runVsop(['render', '-f', file]);
+      assert.equal(got.code, 4, got.stderr);
+      assert.equal(got.stdout, '');
+      assert.match(got.stderr, says);
+      assert.match(got.stderr, /:7:/);
+    });
+  }
+});
