@@ -3,10 +3,13 @@
 // again, with exponential backoff. Writes to different objects go out concurrently, a few at a time;
 // deletes only once every create and update has been written, so that a Service whose routing moves from
 // one object to another (a VirtualService to an HTTPRoute, when routeKind changes) is never without one.
+// ReferenceGrants are written around the routes: entries added before any route (a route never sends to
+// a Service no grant allows), entries removed with the deletes, after every route was rewritten.
 
 import pRetry from 'p-retry';
 import { isManaged, OVERRIDES_ANNOTATION } from './core/ownership.ts';
 import { planVirtualService, type Action, type ActionType, type VirtualServiceAction } from './core/plan.ts';
+import { grantOrder, grantWithLiveEntries } from './core/gateway/grants.ts';
 import { planGatewayObject } from './core/gateway/plan.ts';
 import { replanPlaceholder } from './core/placeholders.ts';
 import type { KubeObject, VirtualService } from './core/types.ts';
@@ -75,7 +78,22 @@ export async function applyPlan(actions: readonly Action[], port: KubePort, opts
   const results: Result[] = new Array(actions.length);
   const failures: unknown[] = [];
   const indexed = actions.map((action, i) => ({ action, i }));
-  for (const phase of [indexed.filter((a) => a.action.type !== 'delete'), indexed.filter((a) => a.action.type === 'delete')]) {
+  const order = (a: Action) => (a.kind === 'ReferenceGrant' ? grantOrder(a) : a.type === 'delete' ? 'last' : 'writes');
+  // A grant that adds entries and removes others is written twice: with the live entries kept, first;
+  // then as planned, last, planned again on what the first write stored.
+  const first = indexed
+    .filter(({ action }) => order(action) === 'first' || order(action) === 'both')
+    .map(({ action, i }) => (action.kind === 'ReferenceGrant' && action.type === 'update' && order(action) === 'both' ? { action: widened(action), i } : { action, i }));
+  const writes = indexed.filter(({ action }) => order(action) === 'writes');
+  const last = indexed.filter(({ action }) => order(action) === 'last' || order(action) === 'both');
+  for (const phase of [first, writes, last]) {
+    if (phase === last) {
+      for (const p of last) {
+        const done = results[p.i];
+        if (done?.object && p.action.kind === 'ReferenceGrant' && p.action.type === 'update' && p.action.desired)
+          p.action = planGatewayObject(p.action.desired, done.object as never, opts.adopt ?? false) as Action;
+      }
+    }
     let told = 0; // phase[0..told) have been told
     const tell = (past: (i: number) => boolean) => {
       for (; told < phase.length && past(phase[told]!.i); told++) {
@@ -152,6 +170,14 @@ async function applyAction(planned: Action, port: KubePort, opts: ApplyOptions):
     }
     throw err;
   }
+}
+
+/** A grant update with the live entries kept beside the planned ones (apply's first write of a grant that also removes some). */
+function widened(action: Extract<Action, { kind: 'ReferenceGrant'; type: 'update' }>): Action {
+  if (!action.desired) return action;
+  const want = grantWithLiveEntries(action.desired, action.live);
+  const outcome = planGatewayObject(want, action.live, true);
+  return 'code' in outcome ? action : (outcome as Action);
 }
 
 /** Reads the object again and plans it again, alone: the conflict retry's fresh look. */

@@ -176,7 +176,7 @@ describe('routeKind HTTPRoute, planned from a snapshot', () => {
 });
 
 describe('apply', () => {
-  it('writes every create and update before any delete', async () => {
+  it('writes every create and update before any delete, a grant before the routes', async () => {
     const port = new FakePort();
     port.put(route('old-routes'));
     const actions: Action[] = [
@@ -189,7 +189,54 @@ describe('apply', () => {
       results.map((r) => r.result),
       ['deleted', 'created', 'created'],
     );
-    assert.deepEqual(port.writes(), ['create HTTPRoute/prod/web-routes', 'create ReferenceGrant/dev-a/vsop-from-prod', 'delete HTTPRoute/prod/old-routes']);
+    assert.deepEqual(port.writes(), ['create ReferenceGrant/dev-a/vsop-from-prod', 'create HTTPRoute/prod/web-routes', 'delete HTTPRoute/prod/old-routes']);
+  });
+
+  it('grant-first: entries are added before the routes are written and removed after, a grant that does both is written twice', async () => {
+    const to = (g: ReferenceGrant, ...names: string[]) => ({ ...g, spec: { ...g.spec, to: names.map((name) => ({ group: '', kind: 'Service', name })) } });
+    const sendsTo = (...namespaces: string[]) => [{ backendRefs: namespaces.map((namespace) => ({ name: 'web', namespace, port: 80 })) }];
+    const port = new FakePort();
+    const live = {
+      httpRoutes: [port.put(stored(route('web-routes', { rules: sendsTo('dev-b', 'dev-c') }))) as HTTPRoute],
+      referenceGrants: [to(grant('dev-a'), 'api'), to(grant('dev-b'), 'old', 'web'), to(grant('dev-c'), 'web')].map((g) => port.put(g) as ReferenceGrant),
+    };
+    const desired = {
+      httpRoutes: [route('web-routes', { rules: sendsTo('dev-a', 'dev-b') })],
+      referenceGrants: [to(grant('dev-a'), 'api', 'web'), to(grant('dev-b'), 'new', 'web')],
+    };
+    const p = planGateway(desired, live, { defaultNamespace: 'prod' });
+    await applyPlan(p.actions, port, { concurrency: 8 });
+    assert.deepEqual(port.writes(), [
+      'update ReferenceGrant/dev-a/vsop-from-prod', // adds web: first
+      'update ReferenceGrant/dev-b/vsop-from-prod', // adds new, keeps old for now
+      'update HTTPRoute/prod/web-routes',
+      'update ReferenceGrant/dev-b/vsop-from-prod', // then drops old
+      'delete ReferenceGrant/dev-c/vsop-from-prod',
+    ]);
+    const names = (ns: string) => ((port.get('ReferenceGrant', ns, 'vsop-from-prod') as ReferenceGrant).spec.to as { name: string }[]).map((t) => t.name);
+    assert.deepEqual(names('dev-b'), ['new', 'web']);
+    assert.deepEqual(names('dev-a'), ['api', 'web']);
+  });
+});
+
+describe('sync SERVICE and the grants', () => {
+  it("changes a grant by the entries of the Services in scope alone: another Service's entries stay as they are, its new needs are not added", () => {
+    const to = (g: ReferenceGrant, ...names: string[]) => ({ ...g, spec: { ...g.spec, to: names.map((name) => ({ group: '', kind: 'Service', name })) } });
+    const sendsTo = (service: string, ...namespaces: string[]) => [{ backendRefs: namespaces.map((namespace) => ({ name: service, namespace, port: 80 })) }];
+    const live = { httpRoutes: [], referenceGrants: [to(grant('dev-a'), 'api', 'web'), to(grant('dev-c'), 'web')] };
+    const desired = {
+      httpRoutes: [route('web-routes', { rules: sendsTo('web', 'dev-b') }), route('api-routes', { service: 'api', rules: sendsTo('api', 'dev-a', 'dev-x') })],
+      referenceGrants: [to(grant('dev-a'), 'api'), to(grant('dev-b'), 'web'), to(grant('dev-x'), 'api')],
+    };
+    const p = planGateway(desired, live, { defaultNamespace: 'prod', services: ['web'] });
+    assert.deepEqual(ids(p.actions), [
+      'create HTTPRoute prod/web-routes',
+      'update ReferenceGrant dev-a/vsop-from-prod',
+      'create ReferenceGrant dev-b/vsop-from-prod',
+      'delete ReferenceGrant dev-c/vsop-from-prod',
+    ]);
+    const update = p.actions.find((a) => a.type === 'update')!;
+    assert.deepEqual(update.after!.spec.to, [{ group: '', kind: 'Service', name: 'api' }]);
   });
 });
 

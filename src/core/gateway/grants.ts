@@ -5,8 +5,13 @@
 // never from one Service's alone (which would shrink it to that Service's entries).
 
 import { isManaged } from '../ownership.ts';
-import { type HTTPRoute, type ReferenceGrant, referenceGrants } from '../render/httproute.ts';
-import { grantName } from './plan.ts';
+import type { ReferenceGrantAction } from '../plan.ts';
+import { grantsOf, type HTTPRoute, type ReferenceGrant, referenceGrants } from '../render/httproute.ts';
+
+/** The name of vsop's ReferenceGrants for a production namespace (render/httproute.ts referenceGrants). */
+export function grantName(production: string): string {
+  return `vsop-from-${production}`;
+}
 
 /**
  * The grants vsop wants: those the routes it renders need (`rendered`, every production Service's), and
@@ -44,4 +49,52 @@ export function missingGrantEntries(routes: readonly HTTPRoute[], live: readonly
 function entries(grant: ReferenceGrant | undefined): { group?: string; kind?: string; name?: string }[] {
   const to = grant?.spec.to;
   return Array.isArray(to) ? to.filter((t): t is { group?: string; kind?: string; name?: string } => t !== null && typeof t === 'object') : [];
+}
+
+/**
+ * The grants `sync SERVICE...` wants: the entries the routes of the Services in scope need (`rendered`,
+ * theirs alone), beside the entries of every other Service as the live grants of vsop's hold them. A
+ * grant entry names the Service routed to, which is the production Service's name (its copy's), so each
+ * entry belongs to one production Service: the other Services' entries are neither added nor removed.
+ */
+export function scopedGrants(rendered: readonly HTTPRoute[], live: readonly ReferenceGrant[], production: string, services: ReadonlySet<string>): ReferenceGrant[] {
+  const name = grantName(production);
+  const byNamespace = new Map<string, Set<string>>();
+  const add = (namespace: string, service: string) => {
+    let names = byNamespace.get(namespace);
+    if (!names) byNamespace.set(namespace, (names = new Set()));
+    names.add(service);
+  };
+  for (const g of live) {
+    if (g.metadata.name !== name || !isManaged(g)) continue;
+    for (const t of entries(g)) if (t.name !== undefined && !services.has(t.name) && (t.group ?? '') === '' && (t.kind ?? '') === 'Service') add(g.metadata.namespace!, t.name);
+  }
+  for (const g of referenceGrants(rendered, production)) for (const t of entries(g)) add(g.metadata.namespace!, t.name!);
+  return grantsOf(byNamespace, production);
+}
+
+/**
+ * When apply writes a grant's update, around the routes (grant first: a route never sends to a Service no
+ * grant allows): `first` when it only adds entries, `last` (with the deletes, after every route is
+ * written) when it only removes some, `both` when it does both: its entries with the live ones first,
+ * then as planned, last.
+ */
+export function grantOrder(action: ReferenceGrantAction): 'first' | 'last' | 'both' {
+  if (action.type !== 'update') return action.type === 'delete' ? 'last' : 'first';
+  const key = (t: { group?: string; kind?: string; name?: string }) => `${t.group ?? ''}/${t.kind ?? ''}/${t.name ?? '*'}`;
+  const live = new Set(entries(action.live).map(key));
+  const after = new Set(entries(action.after).map(key));
+  const adds = [...after].some((k) => !live.has(k));
+  const removes = [...live].some((k) => !after.has(k));
+  return adds && removes ? 'both' : removes ? 'last' : 'first';
+}
+
+/** The grant vsop wants with the live grant's entries kept beside its own: what `both` writes first. */
+export function grantWithLiveEntries(want: ReferenceGrant, live: ReferenceGrant): ReferenceGrant {
+  const seen = new Set<string>();
+  const to = [...entries(want), ...entries(live)].filter((t) => {
+    const k = JSON.stringify([t.group ?? '', t.kind ?? '', t.name ?? '']);
+    return !seen.has(k) && seen.add(k);
+  });
+  return { ...want, spec: { ...want.spec, to } };
 }

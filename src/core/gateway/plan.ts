@@ -12,6 +12,9 @@ import type { HTTPRoute, ReferenceGrant } from '../render/httproute.ts';
 import { mergeOwned } from '../render/merge.ts';
 import type { KubeObject } from '../types.ts';
 import { httpRouteSpecWithDefaults } from './defaults.ts';
+import { grantName, scopedGrants } from './grants.ts';
+
+export { grantName } from './grants.ts';
 
 export type GatewayAction = HTTPRouteAction | ReferenceGrantAction;
 
@@ -23,7 +26,7 @@ export interface GatewayObjects {
 export interface GatewayPlanOptions {
   /** The production namespace: vsop's HTTPRoutes live there, its grants are named after it. */
   defaultNamespace: string;
-  /** Limit the HTTPRoutes to these production Services (grants serve every Service and are planned whole). */
+  /** Limit the HTTPRoutes to these production Services, and the grants to their entries (gateway/grants.ts scopedGrants). */
   services?: readonly string[];
   /** Take over an object of vsop's name that lacks the managed label. */
   adopt?: boolean;
@@ -31,11 +34,6 @@ export interface GatewayPlanOptions {
   blocked?: ReadonlyMap<string, { service: string; message: string }>;
   /** The production Services and the kind vsop routes them with (plan.ts PlanOptions.routing): a delete's reason. */
   routing?: PlanOptions['routing'];
-}
-
-/** The name of vsop's ReferenceGrants for a production namespace (render/httproute.ts referenceGrants). */
-export function grantName(production: string): string {
-  return `vsop-from-${production}`;
 }
 
 /**
@@ -53,7 +51,9 @@ export function planGateway(desired: GatewayObjects, live: GatewayObjects, opts:
   const actions: GatewayAction[] = [];
   const findings: Finding[] = [];
   const routes = planKind(desired.httpRoutes.filter(inScope), live.httpRoutes, (have) => have.metadata.namespace === opts.defaultNamespace && inScope(have), opts);
-  const grants = planKind(desired.referenceGrants, live.referenceGrants, (have) => have.metadata.name === grantName(opts.defaultNamespace), { ...opts, blocked: undefined });
+  // sync SERVICE: the grants change only by the entries of the Services in scope.
+  const grantsWanted = only ? scopedGrants(desired.httpRoutes.filter(inScope), live.referenceGrants, opts.defaultNamespace, only) : desired.referenceGrants;
+  const grants = planKind(grantsWanted, live.referenceGrants, (have) => have.metadata.name === grantName(opts.defaultNamespace), { ...opts, blocked: undefined });
   actions.push(...(routes.actions as HTTPRouteAction[]), ...(grants.actions as ReferenceGrantAction[]));
   findings.push(...routes.findings, ...grants.findings);
   return { actions, findings };

@@ -194,6 +194,11 @@ export function referenceGrants(routes: readonly HTTPRoute[], production: string
       }
     }
   }
+  return grantsOf(byNamespace, production);
+}
+
+/** One grant per namespace, allowing the production namespace's HTTPRoutes to reach the Services named there (namespaces sorted, names sorted). */
+export function grantsOf(byNamespace: ReadonlyMap<string, ReadonlySet<string>>, production: string): ReferenceGrant[] {
   return [...byNamespace]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([namespace, names]) => ({
