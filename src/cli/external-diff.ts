@@ -17,9 +17,8 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withoutServerFields } from '../core/normalize.ts';
 import type { Action } from '../core/plan.ts';
-import { objectFileName, toYaml } from '../core/render.ts';
+import { diffSides, objectFileName } from '../core/render.ts';
 import { UsageError } from '../errors.ts';
 import type { Io } from './io.ts';
 
@@ -54,7 +53,8 @@ export async function externalDiff(io: Io, value: string, actions: readonly Acti
           .filter((a) => a.type !== 'unchanged')
           .flatMap((a) => {
             const file = objectFileName((a.after ?? a.live)!);
-            return [writeFile(join(live, file), yamlOf(a.live)), writeFile(join(merged, file), yamlOf(a.after))];
+            const sides = diffSides(a);
+            return [writeFile(join(live, file), sides.live), writeFile(join(merged, file), sides.after)];
           }),
       );
       return await run(io, program, [live, merged, ...args]);
@@ -64,10 +64,6 @@ export async function externalDiff(io: Io, value: string, actions: readonly Acti
   } finally {
     await rm(live, { recursive: true, force: true });
   }
-}
-
-function yamlOf(obj: Action['live']): string {
-  return obj ? toYaml(withoutServerFields(obj)) : '';
 }
 
 function run(io: Io, program: string, args: string[]): Promise<number> {

@@ -31,11 +31,44 @@ export function objectFileName(obj: KubeObject): string {
   return `${obj.apiVersion.replace('/', '.')}.${obj.kind}.${obj.metadata.namespace}.${obj.metadata.name}`;
 }
 
+/**
+ * The two sides of an action's diff as YAML ("" for a side that does not exist), server-set fields hidden,
+ * with the live object's keys in the order of what would be written: the apiserver answers with keys in
+ * its own order (a custom resource's sorted, a Service's in Go's field order) where vsop renders them in
+ * the template's, and a line that only moved is no change. kubectl diff gets the same from printing both
+ * sides through one marshaller (sigs.k8s.io/yaml, keys sorted); here the order is the rendered object's,
+ * which reads as the template does. Used by the unified diff and by KUBECTL_EXTERNAL_DIFF's files.
+ */
+export function diffSides(action: Action): { live: string; after: string } {
+  const after = action.after ? withoutServerFields(action.after) : undefined;
+  const live = action.live ? withoutServerFields(action.live) : undefined;
+  return { live: live ? toYaml(after ? inKeyOrderOf(live, after) : live) : '', after: after ? toYaml(after) : '' };
+}
+
+/**
+ * `value` with the keys of each map in the order of the map at the same place in `model` (list items by
+ * index, or the list's first item where `model`'s list is shorter); keys `model` lacks follow in their
+ * own order. Values are not changed, only the order of keys.
+ */
+export function inKeyOrderOf(value: unknown, model: unknown): unknown {
+  if (Array.isArray(value)) {
+    const items = Array.isArray(model) ? model : [];
+    return value.map((item, i) => inKeyOrderOf(item, items[i] ?? items[0]));
+  }
+  if (!isMap(value)) return value;
+  const order = isMap(model) ? Object.keys(model).filter((k) => Object.hasOwn(value, k)) : [];
+  const keys = [...order, ...Object.keys(value).filter((k) => !isMap(model) || !Object.hasOwn(model, k))];
+  return Object.fromEntries(keys.map((k) => [k, inKeyOrderOf(value[k], isMap(model) ? model[k] : undefined)]));
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** A unified diff of the live object against what would be written; empty when unchanged. */
 export function actionDiff(action: Action): string {
   if (action.type === 'unchanged') return '';
-  const before = action.live ? toYaml(withoutServerFields(action.live)) : '';
-  const after = action.after ? toYaml(withoutServerFields(action.after)) : '';
+  const { live: before, after } = diffSides(action);
   const file = objectFileName((action.after ?? action.live)!);
   return createTwoFilesPatch(action.live ? `a/${file}` : '/dev/null', action.after ? `b/${file}` : '/dev/null', before, after, undefined, undefined, {
     context: 3,

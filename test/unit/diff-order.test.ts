@@ -1,0 +1,77 @@
+// The two sides of a diff in one key order (src/core/render.ts diffSides): the live object's keys follow
+// the rendered object's, so that a line that only moved is no change. The live object below has the keys
+// in the order the real apiserver answered with (test/integration/diff-order.test.ts checks that order).
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Action } from '../../src/core/plan.ts';
+import { actionDiff, inKeyOrderOf } from '../../src/core/render.ts';
+import type { VirtualService } from '../../src/core/types.ts';
+
+const route = (dev: string) => ({
+  name: `vsop-dev-${dev}`,
+  match: [{ headers: { 'x-developer': { exact: dev } } }],
+  route: [{ destination: { host: `api.${dev}.svc.cluster.local` } }],
+});
+const rendered: VirtualService = {
+  apiVersion: 'networking.istio.io/v1beta1',
+  kind: 'VirtualService',
+  metadata: { name: 'api-virtual-service', namespace: 'prod', labels: { 'managed-by': 'virtualservice-operator' } },
+  spec: { hosts: ['api'], http: [route('a'), route('b'), { name: 'vsop-default', route: [{ destination: { host: 'api.prod.svc.cluster.local' } }] }] },
+};
+// As the apiserver stores a custom resource: keys sorted, server fields beside.
+const live = {
+  apiVersion: 'networking.istio.io/v1beta1',
+  kind: 'VirtualService',
+  metadata: {
+    creationTimestamp: '2026-01-01T00:00:00Z',
+    generation: 1,
+    labels: { 'managed-by': 'virtualservice-operator' },
+    name: 'api-virtual-service',
+    namespace: 'prod',
+    resourceVersion: '7',
+    uid: 'u',
+  },
+  spec: {
+    hosts: ['api'],
+    http: [
+      { match: [{ headers: { 'x-developer': { exact: 'a' } } }], name: 'vsop-dev-a', route: [{ destination: { host: 'api.a.svc.cluster.local' } }] },
+      { name: 'vsop-default', route: [{ destination: { host: 'api.prod.svc.cluster.local' } }] },
+    ],
+  },
+} as unknown as VirtualService;
+
+describe('diff key order', () => {
+  it('an added route is added lines only, with the live keys in the rendered order', () => {
+    const action = { type: 'update', kind: 'VirtualService', namespace: 'prod', name: 'api-virtual-service', live, after: rendered } as unknown as Action;
+    const body = actionDiff(action).split('\n').slice(2);
+    assert.deepEqual(
+      body.filter((l) => l.startsWith('-')),
+      [],
+    );
+    assert.equal(body.filter((l) => l.startsWith('+')).length, 8);
+  });
+
+  it('keeps every value; keys the model lacks follow in their own order; list items by index, else the first', () => {
+    const value = {
+      z: 1,
+      b: [
+        { y: 1, x: 2 },
+        { y: 3, w: 4, x: 5 },
+      ],
+      a: { d: null, c: 'c' },
+    };
+    const model = { a: { c: 0, d: 0 }, b: [{ x: 0, y: 0 }], q: 1 };
+    const ordered = inKeyOrderOf(value, model) as typeof value;
+    assert.deepEqual(ordered, value);
+    assert.deepEqual(Object.keys(ordered), ['a', 'b', 'z']);
+    assert.deepEqual(Object.keys(ordered.a), ['c', 'd']);
+    assert.deepEqual(
+      ordered.b.map((i) => Object.keys(i)),
+      [
+        ['x', 'y'],
+        ['x', 'y', 'w'],
+      ],
+    );
+  });
+});
