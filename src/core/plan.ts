@@ -5,7 +5,7 @@
 import { serviceHost } from './istio/hosts.ts';
 import { bindsToMesh, hostIndex, namesHost, selectVirtualService } from './istio/select.ts';
 import { sameObject, semanticEqual } from './normalize.ts';
-import { mergeVirtualService, sameGroup } from './render/merge.ts';
+import { foreignRoutes, mergeVirtualService, sameGroup } from './render/merge.ts';
 import {
   foreignPlaceholder,
   hasPlaceholderMarker,
@@ -59,7 +59,7 @@ export type ReferenceGrantAction = ActionsOf<'ReferenceGrant', ReferenceGrant>;
 export type Action = VirtualServiceAction | ServiceAction | HTTPRouteAction | ReferenceGrantAction;
 
 /** foreign-placeholder: a Service with the placeholder marker that is not vsop's to write (ownership.ts placeholderScope). */
-export type FindingCode = 'unmanaged-conflict' | 'host-overlap' | 'shadowed' | 'taken' | 'invalid-overrides' | 'foreign-placeholder';
+export type FindingCode = 'unmanaged-conflict' | 'host-overlap' | 'shadowed' | 'taken' | 'invalid-overrides' | 'foreign-placeholder' | 'foreign-routes-dropped';
 
 export interface Finding {
   code: FindingCode;
@@ -155,12 +155,37 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
       live: have,
       reason: deleteReason(service, 'VirtualService', opts.defaultNamespace, opts.routing),
     });
+    const dropped = droppedRoutesFinding(have, service, opts);
+    if (dropped) findings.push(dropped);
   });
 
   findings.push(...hostFindings(planned, others, opts));
   sortByKey(actions);
   sortFindings(findings);
   return { version: PLAN_VERSION, actions, findings };
+}
+
+/**
+ * foreign-routes-dropped: a managed VirtualService that a switch to routeKind HTTPRoute deletes holds
+ * routes someone else put there (render/merge.ts foreignRoutes), which merging kept in VirtualService mode
+ * and which no HTTPRoute of vsop's carries (vsop's HTTPRoutes hold its own rules and the template's, and an
+ * Istio route has no faithful HTTPRoute form in general). A warning naming them, so the user can move them
+ * to an HTTPRoute of their own first; under --strict it stops the sync.
+ */
+function droppedRoutesFinding(have: VirtualService, service: string | undefined, opts: PlanOptions): Finding | undefined {
+  if (service === undefined || opts.routing?.kind !== 'HTTPRoute' || !opts.routing.services.has(service)) return undefined;
+  const foreign = foreignRoutes(have);
+  if (foreign.length === 0) return undefined;
+  const names = foreign.map((r) => (typeof r.name === 'string' ? JSON.stringify(r.name) : `an unnamed route (http[${(have.spec.http ?? []).indexOf(r)}])`)).slice(0, 10);
+  return {
+    code: 'foreign-routes-dropped',
+    severity: 'warning',
+    namespace: have.metadata.namespace!,
+    name: have.metadata.name,
+    objectKind: 'VirtualService',
+    service,
+    message: `virtualservice ${have.metadata.namespace}/${have.metadata.name} holds ${foreign.length} route${foreign.length === 1 ? '' : 's'} vsop did not render (${names.join(', ')}${foreign.length > 10 ? ', …' : ''}): deleting it for routeKind HTTPRoute drops ${foreign.length === 1 ? 'it' : 'them'}, and vsop's HTTPRoute does not carry ${foreign.length === 1 ? 'it' : 'them'}; put ${foreign.length === 1 ? 'it' : 'them'} in an HTTPRoute of your own attached to Service ${have.metadata.namespace}/${service} before you sync`,
+  };
 }
 
 /**

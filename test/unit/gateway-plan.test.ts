@@ -160,6 +160,27 @@ describe('routeKind HTTPRoute, planned from a snapshot', () => {
     ]);
   });
 
+  it("warns when the managed VirtualService it deletes holds routes vsop did not render (a hand route): they are named; vsop's and the template's are not", () => {
+    const http = [
+      { name: 'vsop-dev-dev-a', match: [{ headers: { 'x-developer': { exact: 'dev-a' } } }], route: [{ destination: { host: 'web.dev-a.svc.cluster.local' } }] },
+      { name: 'canary', route: [{ destination: { host: 'web-canary.prod.svc.cluster.local' } }] },
+      { name: 'from-template', route: [{ destination: { host: 'web.prod.svc.cluster.local' } }] },
+    ];
+    const vs = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'web-virtual-service', namespace: 'prod', labels: MANAGED, annotations: { 'vsop.io/service': 'web', 'vsop.io/rendered': '{"routes":["from-template"]}' } },
+      spec: { hosts: ['web'], http },
+    };
+    const r = planSnapshot({ config, services, virtualServices: [vs] });
+    const found = r.plan.findings.filter((f) => f.code === 'foreign-routes-dropped');
+    assert.equal(found.length, 1);
+    assert.equal(found[0]!.severity, 'warning');
+    assert.match(found[0]!.message, /virtualservice prod\/web-virtual-service holds 1 route vsop did not render \("canary"\)/);
+    const clean = planSnapshot({ config, services, virtualServices: [{ ...vs, spec: { hosts: ['web'], http: [http[0]!, http[2]!] } }] });
+    assert.deepEqual(clean.plan.findings, []);
+  });
+
   it('carries the overrides recorded on the VirtualService over to the HTTPRoute', () => {
     const overrides = JSON.stringify({ version: 1, routes: [{ namespace: 'dev-a', headers: [{ name: 'x-user', value: 'alice' }] }] });
     const vs = {

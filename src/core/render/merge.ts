@@ -245,6 +245,24 @@ function mergeRoutes(want: VirtualService, live: readonly HttpRoute[], recorded:
   return unshadow(http, isOurs, wanted);
 }
 
+/**
+ * The http routes of a managed VirtualService that vsop did not render, as mergeRoutes tells them: not
+ * named with vsop's prefix, nor named in the object's record (the template's), nor the seed operator's.
+ * Merging keeps them; deleting the object (a switch to routeKind HTTPRoute) would lose them.
+ */
+export function foreignRoutes(have: VirtualService): HttpRoute[] {
+  const service = have.metadata.annotations?.[SERVICE_ANNOTATION];
+  const namespace = have.metadata.namespace;
+  const recorded = new Set(readRecord(have)?.routes ?? []);
+  const fromOperator = writtenBySeedOperator(have, service);
+  const http = (have.spec?.http ?? []) as HttpRoute[];
+  return http.filter(
+    (r) =>
+      !(typeof r.name === 'string' && (r.name.startsWith(ROUTE_PREFIX) || recorded.has(r.name))) &&
+      !(fromOperator && service !== undefined && namespace !== undefined && isSeedOperatorRoute(r, service, namespace)),
+  );
+}
+
 /** The route of vsop's that stands where a seed operator's route stood (see isSeedOperatorRoute). */
 function operatorCounterpart(r: HttpRoute): string {
   const headers = r.match?.[0]?.headers as Record<string, { exact?: string }> | undefined;
