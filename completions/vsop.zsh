@@ -397,7 +397,8 @@ _vsop_completion() {
 # ":DIRECTIVE", cobra's. It answers within VSOP_COMPLETION_TIMEOUT (default 2s), with nothing if it must.
 _vsop_names() {
   local -a lines names
-  lines=("${(@f)$(${_vsop_words[1]} __complete "${(@)_vsop_words[2,_vsop_current]}" 2>/dev/null)}")
+  # (Q): the words unquoted, as the command gets them ("my dir" is my dir).
+  lines=("${(@f)$(${_vsop_words[1]} __complete "${(@Q)_vsop_words[2,_vsop_current]}" 2>/dev/null)}")
   names=(${lines:#:*})
   names=(${names%%$'\t'*})
   compadd -a names

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -111,6 +111,29 @@ describe('bash completion (real bash, in a terminal)', { skip: missing('bash') }
   });
 });
 
+// A directory and files with spaces in their names, holding the hierarchical example's input.
+const SPACED = join(BINS, 'my dir');
+mkdirSync(SPACED);
+for (const file of readdirSync(join(ROOT, 'examples', 'hierarchical'))) copyFileSync(join(ROOT, 'examples', 'hierarchical', file), join(SPACED, file.replace(/^s/, 's ')));
+
+describe('bash completion of paths with spaces (real bash, in a terminal)', { skip: missing('bash') }, () => {
+  it('completes them quoted or escaped, as bash completes file names, and reads names from them', async () => {
+    const screen = await terminal(['bash', '--norc', '--noprofile', '-i'], `source completions/vsop.bash; cd ${BINS}`, [
+      `vsop sync -f "my d${TAB}`,
+      `vsop sync -f my\\ d${TAB}s${TAB}`,
+      `vsop status --kubeconfig "my dir/s${TAB}`,
+      `vsop sync -f "my dir" fr${TAB}`,
+      `vsop sync -f 'my dir/configmap.yaml' -f my\\ dir/s\\ ervices.yaml a${TAB}${TAB}`,
+    ]);
+    // As bash completes any command's file names (`ls "my d<Tab>` gives `ls "my dir"/`).
+    assert.match(screen, /vsop sync -f "my dir"\//);
+    assert.match(screen, /vsop sync -f my\\ dir\/s\\ ervices\.yaml /);
+    assert.match(screen, /vsop status --kubeconfig "my dir\/s ervices\.yaml" /);
+    assert.match(screen, /vsop sync -f "my dir" frontend /);
+    assert.match(screen, /ervices\.yaml a\napi\s+auth\s*\n/);
+  });
+});
+
 describe('zsh completion (real zsh, in a terminal)', { skip: missing('zsh') }, () => {
   it('descends into directories for -f, and lists completion <shell>', async () => {
     const screen = await terminal(['zsh', '-f', '-i'], 'autoload -U compinit; compinit -u; source completions/vsop.zsh', [
@@ -128,10 +151,12 @@ describe('zsh completion (real zsh, in a terminal)', { skip: missing('zsh') }, (
       `vsop sync -f examples/hierarchical fr${TAB}`,
       `kubectl-vsop status -f examples/seed -n dev-${TAB}`,
       `vsop trace api --context arn${TAB}`,
+      `vsop sync -f "${SPACED}" fr${TAB}`,
     ]);
     assert.match(screen, /vsop sync -f examples\/hierarchical frontend /);
     assert.match(screen, /-n dev-\ndev-alice\s+dev-bob\s*\n/);
     assert.ok(screen.includes(`trace api --context ${ARN} `), screen);
+    assert.ok(screen.includes(`vsop sync -f "${SPACED}" frontend `), screen);
   });
 });
 
@@ -160,5 +185,6 @@ describe('fish completion (real fish, complete -C)', { skip: has('fish') ? false
     assert.deepEqual(names('kubectl-vsop xds render -f examples/xds '), ['greeter']);
     assert.deepEqual(names('vsop route add api -f examples/seed -n dev-'), ['dev-alice', 'dev-bob']);
     assert.deepEqual(names(`vsop --kubeconfig ${KUBECONFIG} status --context `), [ARN, 'kind-dev']);
+    assert.deepEqual(names(`vsop sync -f '${SPACED}' a`), ['api', 'auth']);
   });
 });
