@@ -10,7 +10,7 @@ import { invalidMessage, NO_OVERRIDES, readOverrides, type LiveOverrides, type O
 import { isManaged, OVERRIDES_ANNOTATION, placeholderScopeOf, SERVICE_ANNOTATION } from './core/ownership.ts';
 import { planPlaceholders } from './core/placeholders.ts';
 import { takenFindings } from './core/status.ts';
-import { PLAN_VERSION, plan, planPurge, sortByKey, sortFindings, type Plan } from './core/plan.ts';
+import { PLAN_VERSION, plan, planPurge, scopeOf, sortByKey, sortFindings, type Plan } from './core/plan.ts';
 import { resolve, type Resolution } from './core/resolve.ts';
 import { renderTemplate } from './core/template.ts';
 import type { World } from './core/istio/trace.ts';
@@ -67,6 +67,12 @@ export interface ReconcileOptions {
    * are not held back by one Service's refusal (its own reconcile reports it).
    */
   keepRefused?: boolean;
+  /**
+   * Services that cannot be rendered (resolution.problems: an HTTPRoute over the CRD's limits, say) are
+   * left alone, neither written nor deleted, instead of failing the call; the others are planned (status,
+   * trace and clear, which report them: resolution.problems and resolution.refused).
+   */
+  refusedApart?: boolean;
 }
 
 export interface Reconciled {
@@ -100,7 +106,8 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
   const live = liveOverrides(snapshot, loaded, nameFor);
   const overrides = overridesOf(live, opts);
   const resolution = resolve(config, template, snapshot.services, { routing: opts.routing ?? false, overrides });
-  if (resolution.problems.length > 0 && !(opts.renderOnly && opts.keepRefused)) throw new ConfigError(`cannot render valid ${template.kind}s`, resolution.problems);
+  if (resolution.problems.length > 0 && !(opts.renderOnly && opts.keepRefused) && !opts.refusedApart)
+    throw new ConfigError(`cannot render valid ${template.kind}s`, resolution.problems);
   if (opts.services && !opts.allowGone) {
     const known = new Set(resolution.services);
     const unknown = opts.services.filter((s) => !known.has(s));
@@ -122,6 +129,7 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
   const blocked = new Map([...live.invalid].filter(([, i]) => !(replaced && inScope(opts, i.service))).map(([k, i]) => [k, { service: i.service, message: invalidMessage(i) }]));
   let portsOf: Map<string, number[]> | undefined;
   const routing = { kind: config.routeKind, services: new Set(resolution.services) };
+  const skip = new Set(resolution.refused);
   const p = opts.purge
     ? planPurge(snapshot.virtualServices, snapshot.services, config)
     : plan(resolution.virtualServices, snapshot.virtualServices, {
@@ -131,6 +139,7 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
         ...(opts.services ? { services: opts.services } : {}),
         ...(opts.adopt ? { adopt: true } : {}),
         ...(blocked.size ? { blocked } : {}),
+        ...(skip.size ? { skip } : {}),
         routing,
       });
   if (opts.purge) {
@@ -153,12 +162,13 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
         ...(opts.services ? { services: opts.services } : {}),
         ...(opts.adopt ? { adopt: true } : {}),
         ...(httpRouteMode && blocked.size ? { blocked } : {}),
+        ...(skip.size ? { skip } : {}),
         routing,
       },
     );
     // Every Service with the marker, in any namespace read: those outside vsop's scope are reported.
     const scope = placeholderScopeOf(config, snapshot.services);
-    const placeholders = planPlaceholders(resolution.placeholders, snapshot.services, scope, opts.services ? new Set(opts.services) : undefined);
+    const placeholders = planPlaceholders(resolution.placeholders, snapshot.services, scope, scopeOf({ ...(opts.services ? { services: opts.services } : {}), skip, routing }));
     p.actions.push(...gateway.actions, ...placeholders.actions);
     if (gateway.actions.length > 0) sortByKey(p.actions);
     // Foreign routes that take header requests (Why 2 of the routing-truth issue): vsop cannot move them, so it says so.

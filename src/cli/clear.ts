@@ -19,7 +19,8 @@ export async function clear(io: Io, services: string[], opts: ClearOptions): Pro
   if (opts.all && services.length > 0) throw new UsageError('name Services or pass --all, not both');
   if (!opts.all && services.length === 0) throw new UsageError('name the Services to clear, or pass --all for every one');
   if (opts.purge && !opts.all) throw new UsageError('--purge deletes everything vsop made, so it goes with --all', { hint: 'vsop clear --purge --all' });
-  if (!opts.purge) return runPlan(io, opts, { services, reconcile: { edit: clearRoutes }, checkFirst: true });
+  // A Service that cannot be rendered does not hold the others back: they are cleared, then exit 3 names it.
+  if (!opts.purge) return runPlan(io, opts, { services, reconcile: { edit: clearRoutes, refusedApart: true }, checkFirst: true });
 
   const writes = !opts.diff && opts.dryRun === 'none' && !opts.filename?.length;
   if (writes && !opts.yes && !(io.stdinIsTTY && io.prompt)) {

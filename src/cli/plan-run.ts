@@ -6,7 +6,7 @@ import { applyPlan, DEFAULT_RETRY, type Result } from '../apply.ts';
 import type { Action, Finding, Plan } from '../core/plan.ts';
 import { hasChanges } from '../core/plan.ts';
 import { planDiff, planJson, planMarkdown, summaryLine, toYaml } from '../core/render.ts';
-import { ConflictError, EXIT, InputError, UnreachableError, UsageError, type Problem } from '../errors.ts';
+import { ConfigError, ConflictError, EXIT, InputError, UnreachableError, UsageError, type Problem } from '../errors.ts';
 import type { KubePort } from '../k8s/port.ts';
 import { reconcileOnce, type Reconciled, type ReconcileOptions } from '../reconcile.ts';
 import { EXTERNAL_DIFF, externalDiff } from './external-diff.ts';
@@ -34,7 +34,7 @@ const PAST: Record<Action['type'], Result['result']> = { create: 'created', upda
 /** What a command asks of the shared pipeline, besides the flags it shares with sync. */
 export interface PlanRequest {
   services: string[];
-  reconcile?: Pick<ReconcileOptions, 'edit' | 'purge'>;
+  reconcile?: Pick<ReconcileOptions, 'edit' | 'purge' | 'refusedApart'>;
   /**
    * Check the findings before any write, so that an object in the way stops the whole command with
    * nothing written (route, clear). sync writes the other objects first.
@@ -85,6 +85,7 @@ export async function runPlan(io: Io, opts: PlanOptions, req: PlanRequest): Prom
         io.err(`${summaryLine(result.plan)}\n`);
       } else printPlan(io, c, result.plan, result.warnings, opts.output);
       checkFindings(io, c, result.plan.findings, opts.strict);
+      failRefused(result, services);
       return verdict;
     }
     // --strict findings stop everything before any write; for sync, an unmanaged object in the way stops only itself.
@@ -108,6 +109,7 @@ export async function runPlan(io: Io, opts: PlanOptions, req: PlanRequest): Prom
       if (!each) printOutcome(io, results, opts.output, dryRun);
     }
     if (!first) checkFindings(io, c, result.plan.findings, false);
+    failRefused(result, services);
     return EXIT.ok;
   } finally {
     spinner.stop();
@@ -215,6 +217,22 @@ export function printOutcome(io: Io, results: readonly Result[], output: PlanOpt
   }
   const suffix = dryRun ? ` (${dryRun})` : '';
   for (const r of results) io.out(`${r.kind.toLowerCase()} ${r.namespace}/${r.name} ${r.result}${suffix}\n`);
+}
+
+/**
+ * After the others are done: the Services named (or all) that were left out because they cannot be
+ * rendered (refusedApart) fail the command as a Service that cannot be rendered fails sync, with exit 3
+ * naming each.
+ */
+function failRefused(result: Reconciled, services: readonly string[]): void {
+  const named = (s: string) => services.length === 0 || services.includes(s);
+  const refused = result.resolution.refused.filter(named);
+  if (refused.length === 0) return;
+  const ns = result.loaded.config.defaultNamespace;
+  throw new ConfigError(
+    `cannot render valid ${result.loaded.config.routeKind}s for ${refused.join(', ')}; the other Services were done`,
+    result.resolution.problems.filter((p) => refused.some((s) => p.source === `service ${ns}/${s}`)),
+  );
 }
 
 /**

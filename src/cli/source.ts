@@ -2,6 +2,7 @@
 
 import { fileSource } from '../files.ts';
 import type { KubePort } from '../k8s/port.ts';
+import type { Problem } from '../errors.ts';
 import type { StateSource } from '../reconcile.ts';
 import type { Io } from './io.ts';
 import type { GlobalOptions } from './options.ts';
@@ -28,4 +29,9 @@ export async function openSource(io: Io, opts: SourceOptions): Promise<OpenedSou
 /** Warnings about the configuration (unknown keys) go to stderr, never stdout. */
 export function printWarnings(io: Io, warnings: readonly { source?: string; path: string; message: string }[], color: (s: string) => string): void {
   for (const w of warnings) io.err(`${color('warning:')} ${w.source ? `${w.source}: ` : ''}${w.path ? `${w.path}: ` : ''}${w.message}\n`);
+}
+
+/** Services left out because they cannot be rendered (reconcile's refusedApart), as warnings saying so. */
+export function refusedWarnings(problems: readonly Problem[]): Problem[] {
+  return problems.map((p) => ({ ...p, message: `${p.message} (left out: this Service cannot be rendered; the others are not held back)` }));
 }

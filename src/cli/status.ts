@@ -20,7 +20,7 @@ import { wrapWords } from './help.ts';
 import { type Io, outputWidth } from './io.ts';
 import { paint } from './paint.ts';
 import { progress } from './progress.ts';
-import { openSource, printWarnings, type SourceOptions } from './source.ts';
+import { openSource, printWarnings, refusedWarnings, type SourceOptions } from './source.ts';
 
 interface StatusOptions extends SourceOptions {
   output: 'table' | 'wide' | 'json' | 'yaml';
@@ -35,11 +35,12 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
   const spinner = progress(io, opts.color, 'Reading the cluster');
   let result: Awaited<ReturnType<typeof reconcileOnce>>;
   try {
-    result = await reconcileOnce((await openSource(io, opts)).source, { ...(services.length ? { services } : {}), routing: true });
+    // A Service that cannot be rendered (over the HTTPRoute limits) is reported and left out; the others are shown.
+    result = await reconcileOnce((await openSource(io, opts)).source, { ...(services.length ? { services } : {}), routing: true, refusedApart: true });
   } finally {
     spinner.stop();
   }
-  printWarnings(io, result.warnings, c.err.yellow);
+  printWarnings(io, [...result.warnings, ...refusedWarnings(result.resolution.problems)], c.err.yellow);
   const prod = result.loaded.config.defaultNamespace;
   // routeKind HTTPRoute: vsop's object per Service is its HTTPRoute (one per port: the state of the worst).
   const kind = result.loaded.config.routeKind === 'HTTPRoute' ? 'HTTPRoute' : 'VirtualService';

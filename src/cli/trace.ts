@@ -9,7 +9,7 @@ import { NotFoundError, UsageError } from '../errors.ts';
 import { reconcileOnce, worldAfter } from '../reconcile.ts';
 import type { Io } from './io.ts';
 import { paint } from './paint.ts';
-import { openSource, printWarnings, type SourceOptions } from './source.ts';
+import { openSource, printWarnings, refusedWarnings, type SourceOptions } from './source.ts';
 
 interface TraceOptions extends SourceOptions {
   header?: string[];
@@ -36,8 +36,9 @@ export async function trace(io: Io, service: string, opts: TraceOptions): Promis
   if (!opts.path.startsWith('/')) throw new UsageError(`--path ${JSON.stringify(opts.path)} must start with /`, { hint: `for example: --path /${opts.path}` });
   const badFrom = opts.from === undefined ? undefined : namespaceNameProblem(opts.from);
   if (badFrom) throw new UsageError(`--from ${JSON.stringify(opts.from)} ${badFrom}`);
-  const result = await reconcileOnce((await openSource(io, opts)).source, { allowGone: true });
-  printWarnings(io, result.warnings, c.err.yellow);
+  // A Service that cannot be rendered keeps its live objects in the world traced, with a warning.
+  const result = await reconcileOnce((await openSource(io, opts)).source, { allowGone: true, refusedApart: true });
+  printWarnings(io, [...result.warnings, ...refusedWarnings(result.resolution.problems)], c.err.yellow);
   const config = result.loaded.config;
   const [name = '', ns = config.defaultNamespace] = service.split('.');
   if (objectNameProblem(name) || namespaceNameProblem(ns)) throw new UsageError(`${JSON.stringify(service)} is not a Service name (NAME, or NAME.NAMESPACE)`);

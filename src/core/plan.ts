@@ -103,10 +103,15 @@ export interface PlanOptions {
    * went, and its delete says so.
    */
   routing?: { kind: 'VirtualService' | 'HTTPRoute'; services: ReadonlySet<string> };
+  /**
+   * Production Services whose objects could not be rendered (resolve's `refused`, for status, trace and
+   * clear): their objects are neither written nor deleted, as if out of scope.
+   */
+  skip?: ReadonlySet<string>;
 }
 
 export function plan(desired: readonly VirtualService[], live: readonly VirtualService[], opts: PlanOptions): Plan {
-  const only = opts.services ? new Set(opts.services) : undefined;
+  const only = scopeOf(opts);
   const liveKeys = live.map(key);
   const liveByKey = new Map(live.map((vs, i) => [liveKeys[i]!, vs]));
   const actions: Action[] = [];
@@ -163,6 +168,16 @@ export function plan(desired: readonly VirtualService[], live: readonly VirtualS
   sortByKey(actions);
   sortFindings(findings);
   return { version: PLAN_VERSION, actions, findings };
+}
+
+/**
+ * The Services whose objects a plan may change (`services` without `skip`; every production Service but
+ * `skip`'s when `services` is not given and `skip` is), or undefined for every object.
+ */
+export function scopeOf(opts: Pick<PlanOptions, 'services' | 'skip' | 'routing'>): Set<string> | undefined {
+  const skip = opts.skip;
+  if (!skip || skip.size === 0) return opts.services ? new Set(opts.services) : undefined;
+  return new Set([...(opts.services ?? opts.routing?.services ?? [])].filter((s) => !skip.has(s)));
 }
 
 /**

@@ -41,6 +41,8 @@ export interface Resolution {
    * limits); they get no VirtualService or HTTPRoute, no table and no placeholders.
    */
   problems: Problem[];
+  /** The Services `problems` are about, sorted: they have no objects, table or placeholders here. */
+  refused: string[];
   /** Overrides that are recorded but cannot be rendered now (a namespace left the config, a copy is missing). */
   warnings: Problem[];
 }
@@ -83,6 +85,7 @@ export function resolve(config: Config, template: Template, services: readonly S
     services: production.map((s) => s.metadata.name),
     placeholders: [],
     problems: [],
+    refused: [],
     warnings: [],
   };
   const routeKind = template.kind;
@@ -101,6 +104,7 @@ export function resolve(config: Config, template: Template, services: readonly S
     else {
       const key = routeKind === 'HTTPRoute' ? 'httpRouteTemplate' : 'virtualServiceTemplate';
       for (const p of problems) out.problems.push({ source: `service ${config.defaultNamespace}/${name}`, path: `${key}: ${p.path}`, message: p.message });
+      out.refused.push(name);
       continue;
     }
     const placeholders = index.placeholders.get(name) ?? NONE;
@@ -130,6 +134,7 @@ export function resolve(config: Config, template: Template, services: readonly S
       const limits = rendered.httpRoutes.flatMap(httpRouteLimitProblems);
       if (limits.length > 0) {
         for (const p of limits) out.problems.push({ source: `service ${config.defaultNamespace}/${name}`, path: `${p.source}: ${p.path}`, message: `${p.message}; ${LIMIT_HINT}` });
+        out.refused.push(name);
         continue;
       }
       // Each route as rendered, against the CRD's schema and CEL rules as the apiserver would check its
@@ -157,12 +162,14 @@ export function resolve(config: Config, template: Template, services: readonly S
           );
       if (invalid.length > 0) {
         out.problems.push(...invalid);
+        out.refused.push(name);
         continue;
       }
       validShapes.add(shape);
       const taken = claim(name, rendered.httpRoutes);
       if (taken.length > 0) {
         out.problems.push(...taken);
+        out.refused.push(name);
         continue;
       }
       out.warnings.push(...table.warnings, ...rendered.warnings);
@@ -172,6 +179,7 @@ export function resolve(config: Config, template: Template, services: readonly S
       const taken = claim(name, [rendered.virtualService]);
       if (taken.length > 0) {
         out.problems.push(...taken);
+        out.refused.push(name);
         continue;
       }
       out.warnings.push(...table.warnings, ...rendered.warnings);

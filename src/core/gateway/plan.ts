@@ -7,7 +7,7 @@
 
 import { sameObject } from '../normalize.ts';
 import { isManaged, SERVICE_ANNOTATION } from '../ownership.ts';
-import { blockedFinding, deleteReason, type Finding, type HTTPRouteAction, type PlanOptions, type ReferenceGrantAction } from '../plan.ts';
+import { blockedFinding, deleteReason, type Finding, type HTTPRouteAction, type PlanOptions, type ReferenceGrantAction, scopeOf } from '../plan.ts';
 import type { HTTPRoute, ReferenceGrant } from '../render/httproute.ts';
 import { mergeOwned } from '../render/merge.ts';
 import type { KubeObject } from '../types.ts';
@@ -34,6 +34,8 @@ export interface GatewayPlanOptions {
   blocked?: ReadonlyMap<string, { service: string; message: string }>;
   /** The production Services and the kind vsop routes them with (plan.ts PlanOptions.routing): a delete's reason. */
   routing?: PlanOptions['routing'];
+  /** Services whose objects are neither written nor deleted, their grant entries kept (plan.ts PlanOptions.skip). */
+  skip?: PlanOptions['skip'];
 }
 
 /**
@@ -43,7 +45,7 @@ export interface GatewayPlanOptions {
  * vsop's name for this production namespace, in any namespace, that nothing needs.
  */
 export function planGateway(desired: GatewayObjects, live: GatewayObjects, opts: GatewayPlanOptions): { actions: GatewayAction[]; findings: Finding[] } {
-  const only = opts.services ? new Set(opts.services) : undefined;
+  const only = scopeOf(opts);
   const inScope = (o: KubeObject) => {
     const service = o.metadata.annotations?.[SERVICE_ANNOTATION];
     return !only || (service !== undefined && only.has(service));
