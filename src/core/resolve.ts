@@ -123,7 +123,7 @@ export function resolve(config: Config, template: Template, services: readonly S
       copies,
       placeholders,
       overrides,
-      source: `virtualservice ${config.defaultNamespace}/${base.metadata.name}`,
+      source: `${routeKind.toLowerCase()} ${config.defaultNamespace}/${base.metadata.name}`,
       view: opts.routing ?? false,
     });
     if (routeKind === 'HTTPRoute') {

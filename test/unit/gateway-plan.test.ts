@@ -181,6 +181,15 @@ describe('routeKind HTTPRoute, planned from a snapshot', () => {
     assert.deepEqual(clean.plan.findings, []);
   });
 
+  it('a recorded route that cannot be rendered is a warning about the HTTPRoute, not a virtualservice', () => {
+    const overrides = JSON.stringify({ version: 1, routes: [{ namespace: 'dev-gone', headers: [{ name: 'x-user', value: 'alice' }] }] });
+    const live = stored(route('web-routes'));
+    live.metadata.annotations = { ...live.metadata.annotations, 'vsop.io/overrides': overrides };
+    const r = planSnapshot({ config, services, virtualServices: [], httpRoutes: [live] });
+    const sources = r.warnings.filter((w) => w.message.includes('dev-gone')).map((w) => w.source);
+    assert.deepEqual(sources, ['httproute prod/web-routes']);
+  });
+
   it('carries the overrides recorded on the VirtualService over to the HTTPRoute', () => {
     const overrides = JSON.stringify({ version: 1, routes: [{ namespace: 'dev-a', headers: [{ name: 'x-user', value: 'alice' }] }] });
     const vs = {
