@@ -32,7 +32,7 @@ _vsop() {
       --context) _vsop_names; return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "render sync route clear status trace watch xds config version completion -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "render sync route clear status trace watch xds config version completion help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color -h --help" -- "$cur")) ;;
     "render")
       case "$prev" in
       -f|--filename) COMPREPLY=(); return ;;
@@ -65,7 +65,7 @@ _vsop() {
       --context) _vsop_names; return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "add rm reset -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "add rm reset help -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "route add")
       case "$prev" in
       -n|--namespace) _vsop_names; return ;;
@@ -112,6 +112,15 @@ _vsop() {
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "-n --namespace -f --filename --diff --dry-run -o --output --adopt --timeout -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")); else _vsop_names; fi ;;
+    "route help")
+      case "$prev" in
+      --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --kubeconfig) COMPREPLY=(); return ;;
+      --context) _vsop_names; return ;;
+      --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      esac
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "-V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")); else COMPREPLY=($(compgen -W "add rm reset" -- "$cur")); fi ;;
     "clear")
       case "$prev" in
       -f|--filename) COMPREPLY=(); return ;;
@@ -145,7 +154,7 @@ _vsop() {
       --port) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --from) _vsop_names; return ;;
       -f|--filename) COMPREPLY=(); return ;;
-      -o|--output) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+      -o|--output) COMPREPLY=($(compgen -W "text json yaml" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --kubeconfig) COMPREPLY=(); return ;;
@@ -187,7 +196,7 @@ _vsop() {
       --context) _vsop_names; return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "bootstrap render --address --health-probe-bind-address --metrics-bind-address --log-level --log-format -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "bootstrap render help --address --health-probe-bind-address --metrics-bind-address --log-level --log-format -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "xds bootstrap")
       case "$prev" in
       --server) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
@@ -211,6 +220,15 @@ _vsop() {
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "-f --filename -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")); else _vsop_names; fi ;;
+    "xds help")
+      case "$prev" in
+      --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --kubeconfig) COMPREPLY=(); return ;;
+      --context) _vsop_names; return ;;
+      --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      esac
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "-V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")); else COMPREPLY=($(compgen -W "bootstrap render" -- "$cur")); fi ;;
     "config")
       case "$prev" in
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
@@ -219,11 +237,11 @@ _vsop() {
       --context) _vsop_names; return ;;
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "validate rbac -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "validate rbac help -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
     "config validate")
       case "$prev" in
       -f|--filename) COMPREPLY=(); return ;;
-      -o|--output) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+      -o|--output) COMPREPLY=($(compgen -W "text json yaml" -- "$cur")); return ;;
       --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       --kubeconfig) COMPREPLY=(); return ;;
@@ -243,6 +261,15 @@ _vsop() {
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
       COMPREPLY=($(compgen -W "-f --filename --serviceaccount -o --output -h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")) ;;
+    "config help")
+      case "$prev" in
+      --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --kubeconfig) COMPREPLY=(); return ;;
+      --context) _vsop_names; return ;;
+      --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      esac
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "-V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")); else COMPREPLY=($(compgen -W "validate rbac" -- "$cur")); fi ;;
     "version")
       case "$prev" in
       -o|--output) COMPREPLY=($(compgen -W "text json yaml" -- "$cur")); return ;;
@@ -262,6 +289,15 @@ _vsop() {
       --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
       esac
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "-h --help -V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")); else COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur")); fi ;;
+    "help")
+      case "$prev" in
+      --config-namespace) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --config-name) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      --kubeconfig) COMPREPLY=(); return ;;
+      --context) _vsop_names; return ;;
+      --request-timeout) COMPREPLY=($(compgen -W "" -- "$cur")); return ;;
+      esac
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "-V --version --config-namespace --config-name --kubeconfig --context --request-timeout --no-color" -- "$cur")); else COMPREPLY=($(compgen -W "render sync route clear status trace watch xds config version completion" -- "$cur")); fi ;;
   esac
 }
 # A word as the command gets it: quotes removed, backslash escapes resolved (no expansion).
@@ -283,25 +319,29 @@ _vsop_unquote() {
 }
 _vsop_commands() {
   case "$1" in
-    "") echo "render sync route clear status trace watch xds config version completion" ;;
+    "") echo "render sync route clear status trace watch xds config version completion help" ;;
     "render") echo "" ;;
     "sync") echo "" ;;
-    "route") echo "add rm reset" ;;
+    "route") echo "add rm reset help" ;;
     "route add") echo "" ;;
     "route rm") echo "" ;;
     "route reset") echo "" ;;
+    "route help") echo "" ;;
     "clear") echo "" ;;
     "status") echo "" ;;
     "trace") echo "" ;;
     "watch") echo "" ;;
-    "xds") echo "bootstrap render" ;;
+    "xds") echo "bootstrap render help" ;;
     "xds bootstrap") echo "" ;;
     "xds render") echo "" ;;
-    "config") echo "validate rbac" ;;
+    "xds help") echo "" ;;
+    "config") echo "validate rbac help" ;;
     "config validate") echo "" ;;
     "config rbac") echo "" ;;
+    "config help") echo "" ;;
     "version") echo "" ;;
     "completion") echo "" ;;
+    "help") echo "" ;;
   esac
 }
 # Names only the cluster, the -f files or the kubeconfig know (Services, namespaces, contexts), from

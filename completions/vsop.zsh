@@ -12,7 +12,8 @@ _vsop() {
     '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '1:command:((render\:"print the VirtualServices that should exist" sync\:"compute the VirtualServices that should exist and show or apply the difference" route\:"route by hand\: header routes, weights, taking routes away; recorded in the VirtualService, so sync and watch keep them" clear\:"production-only routing\: take every developer route of these Services away (kept by sync and watch until route reset)" status\:"show, per production Service and developer namespace, where the header leads and whether the VirtualService is in sync" trace\:"show where one request goes and why, by Istio'\''s rules\: the VirtualService that applies, the route it meets, the destination" watch\:"reconcile continuously, as a Deployment\: the drop-in replacement for the VirtualService operator" xds\:"serve the routing over xDS (an Aggregated Discovery Service) to Envoy and proxyless gRPC clients, as a Deployment" config\:"work with the vsop configuration" version\:"print vsop'\''s version and, from the current kubeconfig context, the Kubernetes and Istio versions of the cluster" completion\:"print a shell completion script"))' \
+    '(-h --help)'{-h,--help}'[print help]' \
+    '1:command:((render\:"print the VirtualServices that should exist" sync\:"compute the VirtualServices that should exist and show or apply the difference" route\:"route by hand\: header routes, weights, taking routes away; recorded in the VirtualService, so sync and watch keep them" clear\:"production-only routing\: take every developer route of these Services away (kept by sync and watch until route reset)" status\:"show, per production Service and developer namespace, where the header leads and whether the VirtualService is in sync" trace\:"show where one request goes and why, by Istio'\''s rules\: the VirtualService that applies, the route it meets, the destination" watch\:"reconcile continuously, as a Deployment\: the drop-in replacement for the VirtualService operator" xds\:"serve the routing over xDS (an Aggregated Discovery Service) to Envoy and proxyless gRPC clients, as a Deployment" config\:"work with the vsop configuration" version\:"print vsop'\''s version and, from the current kubeconfig context, the Kubernetes and Istio versions of the cluster" completion\:"print a shell completion script" help\:"print help for a command"))' \
     '*::arg:->sub'
   case $state in sub)
     case $words[1] in
@@ -27,6 +28,7 @@ _vsop() {
       config) _vsop_config ;;
       version) _vsop_version ;;
       completion) _vsop_completion ;;
+      help) _vsop_help ;;
     esac ;;
   esac
 }
@@ -79,13 +81,14 @@ _vsop_route() {
     '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '1:command:((add\:"send requests with given headers, or a share of the others, to a developer namespace'\''s copy of a Service" rm\:"take a developer namespace'\''s routes for a Service away, the automatic one included" reset\:"drop what was routed by hand (for one namespace, or all) and return to automatic routing"))' \
+    '1:command:((add\:"send requests with given headers, or a share of the others, to a developer namespace'\''s copy of a Service" rm\:"take a developer namespace'\''s routes for a Service away, the automatic one included" reset\:"drop what was routed by hand (for one namespace, or all) and return to automatic routing" help\:"print help for a command"))' \
     '*::arg:->sub'
   case $state in sub)
     case $words[1] in
       add) _vsop_route_add ;;
       rm) _vsop_route_rm ;;
       reset) _vsop_route_reset ;;
+      help) _vsop_route_help ;;
     esac ;;
   esac
 }
@@ -158,6 +161,19 @@ _vsop_route_reset() {
     '1:services:_vsop_names'
 }
 
+_vsop_route_help() {
+  local state
+  _arguments -s \
+    '(-V --version)'{-V,--version}'[print the version]' \
+    '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
+    '--config-name[name of the vsop ConfigMap]:value:()' \
+    '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
+    '--request-timeout[give up on one API request after this long]:value:()' \
+    '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
+    '1:argument:(add rm reset)'
+}
+
 _vsop_clear() {
   local state
   _arguments -s \
@@ -208,7 +224,7 @@ _vsop_trace() {
     '--from[the namespace the request comes from (default\: the production namespace)]:value:_vsop_names' \
     '--live[trace the state as it is, not as vsop sync would leave it]' \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
-    '(-o --output)'{-o,--output}'[text or json]:value:(text json)' \
+    '(-o --output)'{-o,--output}'[text, json or yaml]:value:(text json yaml)' \
     '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
@@ -263,12 +279,13 @@ _vsop_xds() {
     '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '1:command:((bootstrap\:"print a bootstrap pointing an xDS client at vsop xds\: gRPC'\''s (GRPC_XDS_BOOTSTRAP) or Envoy'\''s (-c)" render\:"print the xDS resources that would be served (Listeners, RouteConfigurations, Clusters, ClusterLoadAssignments) as JSON"))' \
+    '1:command:((bootstrap\:"print a bootstrap pointing an xDS client at vsop xds\: gRPC'\''s (GRPC_XDS_BOOTSTRAP) or Envoy'\''s (-c)" render\:"print the xDS resources that would be served (Listeners, RouteConfigurations, Clusters, ClusterLoadAssignments) as JSON" help\:"print help for a command"))' \
     '*::arg:->sub'
   case $state in sub)
     case $words[1] in
       bootstrap) _vsop_xds_bootstrap ;;
       render) _vsop_xds_render ;;
+      help) _vsop_xds_help ;;
     esac ;;
   esac
 }
@@ -308,6 +325,19 @@ _vsop_xds_render() {
     '*:services:_vsop_names'
 }
 
+_vsop_xds_help() {
+  local state
+  _arguments -s \
+    '(-V --version)'{-V,--version}'[print the version]' \
+    '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
+    '--config-name[name of the vsop ConfigMap]:value:()' \
+    '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
+    '--request-timeout[give up on one API request after this long]:value:()' \
+    '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
+    '1:argument:(bootstrap render)'
+}
+
 _vsop_config() {
   local state
   _arguments -s \
@@ -319,12 +349,13 @@ _vsop_config() {
     '--context[the kubeconfig context to use]:value:_vsop_names' \
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
-    '1:command:((validate\:"check the ConfigMap (or a bare config.yaml) and report every problem" rbac\:"print the Roles and RoleBindings the configuration calls for\: VirtualServices and HTTPRoutes in the production namespace, placeholder Services and ReferenceGrants in each developer namespace"))' \
+    '1:command:((validate\:"check the ConfigMap (or a bare config.yaml) and report every problem" rbac\:"print the Roles and RoleBindings the configuration calls for\: VirtualServices and HTTPRoutes in the production namespace, placeholder Services and ReferenceGrants in each developer namespace" help\:"print help for a command"))' \
     '*::arg:->sub'
   case $state in sub)
     case $words[1] in
       validate) _vsop_config_validate ;;
       rbac) _vsop_config_rbac ;;
+      help) _vsop_config_help ;;
     esac ;;
   esac
 }
@@ -333,7 +364,7 @@ _vsop_config_validate() {
   local state
   _arguments -s \
     '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
-    '(-o --output)'{-o,--output}'[output format]:value:(text json)' \
+    '(-o --output)'{-o,--output}'[text, json or yaml]:value:(text json yaml)' \
     '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
@@ -360,6 +391,19 @@ _vsop_config_rbac() {
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
     '*:file:_files'
+}
+
+_vsop_config_help() {
+  local state
+  _arguments -s \
+    '(-V --version)'{-V,--version}'[print the version]' \
+    '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
+    '--config-name[name of the vsop ConfigMap]:value:()' \
+    '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
+    '--request-timeout[give up on one API request after this long]:value:()' \
+    '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
+    '1:argument:(validate rbac)'
 }
 
 _vsop_version() {
@@ -390,6 +434,19 @@ _vsop_completion() {
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
     '1:argument:(bash zsh fish)'
+}
+
+_vsop_help() {
+  local state
+  _arguments -s \
+    '(-V --version)'{-V,--version}'[print the version]' \
+    '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
+    '--config-name[name of the vsop ConfigMap]:value:()' \
+    '--kubeconfig[the kubeconfig file to use (default\: KUBECONFIG, then ~/.kube/config, then the Pod'\''s service account)]:value:_files' \
+    '--context[the kubeconfig context to use]:value:_vsop_names' \
+    '--request-timeout[give up on one API request after this long]:value:()' \
+    '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
+    '1:argument:(render sync route clear status trace watch xds config version completion)'
 }
 
 # Names only the cluster, the -f files or the kubeconfig know (Services, namespaces, contexts), from

@@ -12,7 +12,7 @@
 // candidates, never a shell waiting on a Tab.
 
 import type { Command } from 'commander';
-import { type CommandNode, commandTree, type NameKind, type OptionInfo } from './completion.ts';
+import { type CommandNode, commandTree, type NameKind, type OptionInfo, optionsAt } from './completion.ts';
 import type { NamesInput } from './complete-names.ts';
 import type { Io } from './io.ts';
 import { parseDuration } from './program.ts';
@@ -51,7 +51,7 @@ export function locate(tree: readonly CommandNode[], words: readonly string[]): 
   let node = root;
   const values = new Map<string, string[]>();
   const args: string[] = [];
-  const optionsOf = (n: CommandNode) => (n === root ? root.options : [...n.options, ...root.options]);
+  const optionsOf = (n: CommandNode) => optionsAt(n, root);
   const find = (flag: string) => optionsOf(node).find((o) => o.flags.includes(flag));
   const record = (o: OptionInfo, value: string) => {
     const key = o.flags.at(-1)!;
@@ -116,7 +116,7 @@ export async function candidates(tree: readonly CommandNode[], at: Position, nam
   }
   const n = at.node;
   if (at.partial.startsWith('-')) {
-    const options = n === root ? root.options : [...n.options, ...root.options];
+    const options = optionsAt(n, root);
     const lines = options.flatMap((opt) => opt.flags.filter((f) => f.startsWith(at.partial)).map((f) => `${f}\t${opt.description}`));
     return { lines, directive: DIRECTIVE.noFileComp };
   }

@@ -49,20 +49,35 @@ const NAME_ARGUMENTS: Record<string, NameKind> = { service: 'services' };
 /** Commander's own -h/--help, which is not among a command's options. */
 const HELP: OptionInfo = { flags: ['-h', '--help'], takesValue: false, choices: undefined, file: false, names: undefined, description: 'print help' };
 
+/** The options a command takes: its own, then the program's (-h/--help once). */
+export function optionsAt(n: CommandNode, root: CommandNode): OptionInfo[] {
+  return n === root ? root.options : [...n.options, ...root.options.filter((o) => o !== HELP)];
+}
+
+/** Commander's implicit `help [command]`: its argument is one of the commands beside it. */
+const HELP_COMMAND: Omit<CommandNode, 'path' | 'commands' | 'choices'> = {
+  options: [],
+  argumentNames: undefined,
+  variadic: false,
+  description: 'print help for a command',
+};
+
 /** The visible commands of the program, depth first, the program first; hidden commands are left out. */
 export function commandTree(cmd: Command, path: string[] = [], out: CommandNode[] = []): CommandNode[] {
   const visible = cmd.commands.filter((c) => !(c as Command & { _hidden?: boolean })._hidden);
   const first = cmd.registeredArguments[0];
   out.push({
     path,
-    commands: visible.map((c) => c.name()),
-    options: [...cmd.options.filter((o) => !o.hidden).map(describeOption), ...(path.length ? [HELP] : [])],
+    // Commander's own `help [command]` beside a command's subcommands, as `vsop help sync` works.
+    commands: [...visible.map((c) => c.name()), ...(visible.length ? ['help'] : [])],
+    options: [...cmd.options.filter((o) => !o.hidden).map(describeOption), HELP],
     choices: first?.argChoices ?? [],
     argumentNames: first ? NAME_ARGUMENTS[first.name()] : undefined,
     variadic: first?.variadic ?? false,
     description: cmd.description(),
   });
   for (const c of visible) commandTree(c, [...path, c.name()], out);
+  if (visible.length) out.push({ ...HELP_COMMAND, path: [...path, 'help'], commands: [], choices: visible.map((c) => c.name()) });
   return out;
 }
 
@@ -83,7 +98,7 @@ function valueWords(o: OptionInfo): string {
 
 export function completionScript(program: Command, shell: Shell): string {
   const nodes = commandTree(program);
-  const globals = nodes[0]!.options;
+  const globals = nodes[0]!.options.filter((o) => o !== HELP);
   if (shell === 'bash') return bash(program.name(), nodes, globals);
   if (shell === 'zsh') return zsh(program.name(), nodes, globals);
   return fish(program.name(), nodes);
@@ -267,7 +282,8 @@ function fish(name: string, nodes: CommandNode[]): string {
     }
     if (n.choices.length) lines.push(`complete ${COMMANDS} -f -n '${cond}' -a '${n.choices.join(' ')}'`);
     if (n.argumentNames && !n.commands.length) lines.push(`complete ${COMMANDS} -f -n '${cond}' -a '(__vsop_names)'`);
-    for (const o of n.options) {
+    // -h/--help: the program's, offered after any command.
+    for (const o of n.path.length ? n.options.filter((opt) => opt !== HELP) : n.options) {
       const short = o.flags.find((f) => /^-[^-]/.test(f));
       const long = o.flags.find((f) => f.startsWith('--'));
       const parts = [`complete ${COMMANDS}`, n.path.length ? `-n '${cond}'` : '', short ? `-s ${short.slice(1)}` : '', long ? `-l ${long.slice(2)}` : ''];

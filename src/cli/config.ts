@@ -1,25 +1,26 @@
 // vsop config validate: every problem in the configuration, each with its path and position.
 
 import { loadConfig } from '../core/config.ts';
+import { dataText } from '../core/render.ts';
 import { ConfigError } from '../errors.ts';
 import type { Io } from './io.ts';
 import { paint } from './paint.ts';
 import { openSource, printWarnings, type SourceOptions } from './source.ts';
 
 interface ValidateOptions extends SourceOptions {
-  output: 'text' | 'json';
+  output: 'text' | 'json' | 'yaml';
 }
 
 export async function validate(io: Io, opts: ValidateOptions): Promise<number> {
   const { config } = await (await openSource(io, opts)).source.read();
-  if (opts.output === 'json') {
+  if (opts.output !== 'text') {
     try {
       const loaded = loadConfig(config.text, config.source, config.locate);
-      io.out(`${JSON.stringify({ valid: true, errors: [], warnings: loaded.warnings, config: loaded.config }, null, 2)}\n`);
+      io.out(dataText(opts.output, { valid: true, errors: [], warnings: loaded.warnings, config: loaded.config }));
       return 0;
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      io.out(`${JSON.stringify({ valid: false, errors: err.problems, warnings: [] }, null, 2)}\n`);
+      io.out(dataText(opts.output, { valid: false, errors: err.problems, warnings: [] }));
       throw err;
     }
   }

@@ -265,7 +265,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .option('--from <namespace>', 'the namespace the request comes from (default: the production namespace)')
     .option('--live', 'trace the state as it is, not as vsop sync would leave it')
     .addOption(filenameOption())
-    .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .addOption(new Option('-o, --output <format>', 'text, json or yaml').choices(['text', 'json', 'yaml']).default('text'))
     .action(action(async ([service], opts) => (await import('./trace.ts')).trace(io, service as string, opts as never)));
   examples(program.commands.at(-1)!, [
     ["Where a request with dev-alice's header goes, with no cluster", 'vsop trace my-app -f examples/seed -H x-developer=dev-alice'],
@@ -350,7 +350,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .command('validate')
     .description('check the ConfigMap (or a bare config.yaml) and report every problem')
     .addOption(filenameOption())
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('-o, --output <format>', 'text, json or yaml').choices(['text', 'json', 'yaml']).default('text'))
     .action(action(async (_args, opts) => (await import('./config.ts')).validate(io, opts as never)));
   examples(config.commands.at(-1)!, [
     ["Check the seed example's ConfigMap", 'vsop config validate -f examples/seed/configmap.yaml'],

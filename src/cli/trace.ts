@@ -3,6 +3,7 @@
 // VirtualService that applies (and those Istio ignores), the route met, and the destination clusters.
 
 import { describeMatch } from '../core/istio/describe.ts';
+import { dataText } from '../core/render.ts';
 import { namespaceNameProblem, objectNameProblem } from '../core/names.ts';
 import { traceRequest, type TraceAnswer, type TraceRequest } from '../core/istio/trace.ts';
 import { NotFoundError, UsageError } from '../errors.ts';
@@ -18,7 +19,7 @@ interface TraceOptions extends SourceOptions {
   port?: number;
   from?: string;
   live?: boolean;
-  output: 'text' | 'json';
+  output: 'text' | 'json' | 'yaml';
 }
 
 export async function trace(io: Io, service: string, opts: TraceOptions): Promise<number> {
@@ -53,8 +54,8 @@ export async function trace(io: Io, service: string, opts: TraceOptions): Promis
   const from = opts.from ?? config.defaultNamespace;
   const req: TraceRequest = { host: `${name}.${ns}.svc.cluster.local`, port, path: opts.path, method: opts.method, headers, from };
   const answer = traceRequest(world, req);
-  if (opts.output === 'json') {
-    io.out(`${JSON.stringify({ version: 1, request: req, state: opts.live ? 'live' : 'after-sync', ...answer }, null, 2)}\n`);
+  if (opts.output !== 'text') {
+    io.out(dataText(opts.output, { version: 1, request: req, state: opts.live ? 'live' : 'after-sync', ...answer }));
     return 0;
   }
   io.out(text(req, answer));

@@ -16,6 +16,11 @@ export function toYaml(value: unknown): string {
   return stringify(value, YAML_OPTIONS);
 }
 
+/** A document as `-o json` or `-o yaml` prints it: JSON indented by two spaces, or YAML (toYaml); a line end last. */
+export function dataText(format: 'json' | 'yaml', value: unknown): string {
+  return format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : toYaml(value);
+}
+
 /** Several objects as one multi-document YAML stream. */
 export function toYamlStream(objects: readonly unknown[]): string {
   return objects.map(toYaml).join('---\n');

@@ -116,6 +116,7 @@ describe('completions', () => {
     assert.deepEqual(complete(['vsop', 'config', '']), [
       'validate',
       'rbac',
+      'help',
       '-h',
       '--help',
       '-V',

@@ -87,6 +87,8 @@ describe('bash completion (real bash, in a terminal)', { skip: missing('bash') }
       `vsop status --kubeconfig exa${TAB}se${TAB}`,
       `vsop completion ${TAB}${TAB}`,
       `vsop sync --hel${TAB}`,
+      `vsop --hel${TAB}`,
+      `vsop hel${TAB}`,
       `kubectl-vsop sy${TAB}`,
     ]);
     // A directory gets a slash and no space, so what is typed next continues its path.
@@ -94,6 +96,8 @@ describe('bash completion (real bash, in a terminal)', { skip: missing('bash') }
     assert.match(screen, /vsop status --kubeconfig examples\/seed\//);
     assert.match(screen, /vsop completion \nbash\s+fish\s+zsh\s*\n/, 'the shells, without the flags');
     assert.match(screen, /vsop sync --help /);
+    assert.match(screen, /vsop --help /);
+    assert.match(screen, /vsop help /);
     assert.match(screen, /kubectl-vsop sync /);
   });
 
@@ -174,6 +178,8 @@ describe('fish completion (real fish, complete -C)', { skip: has('fish') ? false
     assert.deepEqual(complete('kubectl-vsop sync -f exa'), ['examples/']);
     assert.deepEqual(complete('kubectl-vsop completion '), ['bash', 'fish', 'zsh']);
     assert.deepEqual(complete('vsop sync --hel'), ['--help\tprint help']);
+    assert.deepEqual(complete('vsop --hel'), ['--help\tprint help']);
+    assert.deepEqual(complete('vsop hel'), ['help\tprint help for a command']);
     assert.deepEqual(
       complete('kubectl-vsop sy').map((l) => l.split('\t')[0]),
       ['sync'],

@@ -24,6 +24,8 @@ describe('-o yaml: the data of -o json, in YAML', () => {
     ['route add --diff (the plan)', ['route', 'add', 'my-app', '-n', 'dev-alice', '--header', 'x-cid=alice', '--diff', '-f', 'examples/seed']],
     ['status', ['status', '-f', 'examples/hierarchical']],
     ['status -n', ['status', '-f', 'examples/seed', '-n', 'staging']],
+    ['trace', ['trace', 'my-app', '-f', 'examples/seed', '-H', 'x-developer=dev-alice']],
+    ['config validate', ['config', 'validate', '-f', 'examples/seed/configmap.yaml']],
   ] as const) {
     it(what, () => {
       const json = vsop([...args, '-o', 'json']);

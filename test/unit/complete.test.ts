@@ -41,7 +41,7 @@ const names = (c: { candidates: string[] }) => c.candidates.map((l) => l.split('
 describe('vsop __complete', () => {
   const cases: [about: string, words: string[], candidates: string[], directive: string][] = [
     ['commands, with descriptions', ['s'], ['sync', 'status'], ':4'],
-    ['subcommands', ['route', ''], ['add', 'rm', 'reset'], ':4'],
+    ['subcommands', ['route', ''], ['add', 'rm', 'reset', 'help'], ':4'],
     ["flags once a dash is typed: the command's, then the global ones", ['status', '--n'], ['--namespace', '--no-color'], ':4'],
     ['choices of a flag', ['sync', '--dry-run', ''], ['none', 'client', 'server'], ':4'],
     ['choices of a flag given with =', ['sync', '--dry-run=s'], ['--dry-run=server'], ':4'],
@@ -68,6 +68,11 @@ describe('vsop __complete', () => {
     ['nothing where a value is free text', ['route', 'add', 'x', '--header', ''], [], ':4'],
     ['nothing after a command that takes no argument', ['watch', ''], [], ':4'],
     ['words after -- are arguments', ['sync', '-f', 'examples/seed', '--', ''], ['my-app'], ':4'],
+    ['-h and --help at the top, as after a command', ['--he'], ['--help'], ':4'],
+    ['... once after a command', ['route', 'add', '-h'], ['-h'], ':4'],
+    ["commander's help command beside the commands", ['he'], ['help'], ':4'],
+    ['... and the commands it takes', ['help', 's'], ['sync', 'status'], ':4'],
+    ['... beside subcommands too', ['route', 'help', 'r'], ['rm', 'reset'], ':4'],
   ];
   for (const [about, words, expected, directive] of cases) {
     it(about, async () => {
