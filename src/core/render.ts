@@ -52,18 +52,32 @@ export function diffSides(action: Action): { live: string; after: string } {
 
 /**
  * `value` with the keys of each map in the order of the map at the same place in `model` (list items by
- * index, or the list's first item where `model`'s list is shorter); keys `model` lacks follow in their
- * own order. Values are not changed, only the order of keys.
+ * name where they have one, else by index); keys `model` lacks follow in their own order. Values are not
+ * changed, only the order of keys.
  */
 export function inKeyOrderOf(value: unknown, model: unknown): unknown {
   if (Array.isArray(value)) {
     const items = Array.isArray(model) ? model : [];
-    return value.map((item, i) => inKeyOrderOf(item, items[i] ?? items[0]));
+    return value.map((item, i) => inKeyOrderOf(item, counterpart(value, i, items)));
   }
   if (!isMap(value)) return value;
   const order = isMap(model) ? Object.keys(model).filter((k) => Object.hasOwn(value, k)) : [];
   const keys = [...order, ...Object.keys(value).filter((k) => !isMap(model) || !Object.hasOwn(model, k))];
   return Object.fromEntries(keys.map((k) => [k, inKeyOrderOf(value[k], isMap(model) ? model[k] : undefined)]));
+}
+
+/**
+ * The item of `model` that `values[index]` is compared with: the one of the same name where the name is
+ * each list's only one (a route, a port); none otherwise (an item that is gone, an unnamed rule that
+ * may have moved, backendRefs sharing a name across namespaces), and the item keeps its own order.
+ */
+function counterpart(values: readonly unknown[], index: number, model: readonly unknown[]): unknown {
+  const item = values[index];
+  const name = isMap(item) ? item.name : undefined;
+  const named = (list: readonly unknown[]) => list.filter((m) => isMap(m) && m.name === name);
+  if (name === undefined || named(values).length !== 1) return undefined;
+  const same = named(model);
+  return same.length === 1 ? same[0] : undefined;
 }
 
 function isMap(value: unknown): value is Record<string, unknown> {

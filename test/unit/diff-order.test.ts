@@ -52,25 +52,35 @@ describe('diff key order', () => {
     assert.equal(body.filter((l) => l.startsWith('+')).length, 8);
   });
 
-  it('keeps every value; keys the model lacks follow in their own order; list items by index, else the first', () => {
+  it('keeps every value; keys the model lacks follow in their own order; list items by their unique name', () => {
     const value = {
       z: 1,
-      b: [
-        { y: 1, x: 2 },
-        { y: 3, w: 4, x: 5 },
-      ],
       a: { d: null, c: 'c' },
+      // A route that is gone, and unnamed items, keep their own order; the other follows the model's route of its name.
+      http: [
+        { route: 1, name: 'gone', match: 2 },
+        { route: 3, match: 4, name: 'kept' },
+        { y: 1, x: 2 },
+      ],
     };
-    const model = { a: { c: 0, d: 0 }, b: [{ x: 0, y: 0 }], q: 1 };
+    const model = {
+      a: { c: 0, d: 0 },
+      q: 1,
+      http: [
+        { name: 'kept', match: 0, route: 0 },
+        { x: 0, y: 0 },
+      ],
+    };
     const ordered = inKeyOrderOf(value, model) as typeof value;
     assert.deepEqual(ordered, value);
-    assert.deepEqual(Object.keys(ordered), ['a', 'b', 'z']);
+    assert.deepEqual(Object.keys(ordered), ['a', 'http', 'z']);
     assert.deepEqual(Object.keys(ordered.a), ['c', 'd']);
     assert.deepEqual(
-      ordered.b.map((i) => Object.keys(i)),
+      ordered.http.map((i) => Object.keys(i)),
       [
-        ['x', 'y'],
-        ['x', 'y', 'w'],
+        ['route', 'name', 'match'],
+        ['name', 'match', 'route'],
+        ['y', 'x'],
       ],
     );
   });
