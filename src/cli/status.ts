@@ -155,7 +155,7 @@ function cell(n: NamespaceStatus, c: { green(s: string): string; cyan(s: string)
   const o = n.overrides;
   const hand = o
     ? c.magenta(
-        `${o.headerRoutes ? ` +${o.headerRoutes === 1 ? 'header' : `${o.headerRoutes} headers`}` : ''}${o.weight !== undefined ? ` +${o.weight}%` : ''}${o.waiting ? ' (waiting)' : ''}`,
+        `${o.headerRoutes ? ` +${o.headerRoutes === 1 ? 'header' : `${o.headerRoutes} headers`}` : ''}${o.notRendered ? ` (${o.notRendered.length === o.headerRoutes ? '' : `${o.notRendered.length} `}not in force)` : ''}${o.weight !== undefined ? ` +${o.weight}%` : ''}${o.waiting ? ' (waiting)' : ''}`,
       )
     : '';
   const placeholder = n.placeholder ? ' (placeholder)' : '';

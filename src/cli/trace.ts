@@ -5,7 +5,8 @@
 import { describeMatch } from '../core/istio/describe.ts';
 import { dataText } from '../core/render.ts';
 import { namespaceNameProblem, objectNameProblem } from '../core/names.ts';
-import { traceRequest, type TraceAnswer, type TraceRequest } from '../core/istio/trace.ts';
+import { notInForce, traceRequest, type TraceAnswer, type TraceRequest } from '../core/istio/trace.ts';
+import type { NotRendered } from '../core/routing/table.ts';
 import { NotFoundError, UsageError } from '../errors.ts';
 import { reconcileOnce, worldAfter } from '../reconcile.ts';
 import type { Io } from './io.ts';
@@ -54,15 +55,18 @@ export async function trace(io: Io, service: string, opts: TraceOptions): Promis
   const from = opts.from ?? config.defaultNamespace;
   const req: TraceRequest = { host: `${name}.${ns}.svc.cluster.local`, port, path: opts.path, method: opts.method, headers, from };
   const answer = traceRequest(world, req);
+  // Hand routes kept but not in force (routeKind HTTPRoute: a prefix header) that this request would meet.
+  const table = ns === config.defaultNamespace ? result.resolution.tables.find((t) => t.service === name) : undefined;
+  const left = table ? notInForce(table, req) : [];
   if (opts.output !== 'text') {
-    io.out(dataText(opts.output, { version: 1, request: req, state: opts.live ? 'live' : 'after-sync', ...answer }));
+    io.out(dataText(opts.output, { version: 1, request: req, state: opts.live ? 'live' : 'after-sync', ...answer, ...(left.length ? { notInForce: left } : {}) }));
     return 0;
   }
-  io.out(text(req, answer));
+  io.out(text(req, answer, left));
   return 0;
 }
 
-function text(req: TraceRequest, a: TraceAnswer): string {
+function text(req: TraceRequest, a: TraceAnswer, left: readonly NotRendered[]): string {
   const lines: string[] = [];
   const hdrs = Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`);
   lines.push(`request: ${req.method} ${req.host}:${req.port}${req.path} from namespace ${req.from}${hdrs.length ? ` with ${hdrs.join(', ')}` : ''}`);
@@ -80,5 +84,6 @@ function text(req: TraceRequest, a: TraceAnswer): string {
   }
   if (a.action && a.action !== 'route') lines.push(`action: ${a.action}`);
   if (a.error) lines.push(`error: ${a.error}`);
+  for (const r of left) lines.push(`not in force: route ${r.route}, recorded by hand for ${r.namespace}, would match; it is not rendered: ${r.reason}`);
   return `${lines.join('\n')}\n`;
 }

@@ -6,7 +6,7 @@
 import { NotFoundError, UsageError } from '../errors.ts';
 import { NO_OVERRIDES, type HeaderCondition, type HeaderRoute, type Overrides, routeIds } from './overrides.ts';
 import { headerRouteName } from './ownership.ts';
-import { httpRouteHeaderProblem } from './render/httproute.ts';
+import { httpRouteHeaderProblem } from './gateway/shape.ts';
 import { overlap, type RouteCondition, sharedHeaders, type Witness } from './routing/overlap.ts';
 import { destinationPort, distinctPorts, reaches } from './routing/ports.ts';
 import type { Config, Service } from './types.ts';

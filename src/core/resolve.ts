@@ -11,6 +11,7 @@ import { placeholder } from './placeholders.ts';
 import { type HTTPRoute, httpRouteLimitProblems, httpRouteWeightProblem, type ReferenceGrant, referenceGrants, renderHTTPRoutes } from './render/httproute.ts';
 import { renderVirtualService, weightProblem } from './render/virtualservice.ts';
 import { qualify } from './istio/hosts.ts';
+import { distinctPorts } from './routing/ports.ts';
 import { decide, type RoutingTable, type ServiceIndex } from './routing/table.ts';
 import { renderedProblems, renderTemplate, type Template } from './template.ts';
 import type { Config, Service, VirtualService } from './types.ts';
@@ -117,13 +118,15 @@ export function resolve(config: Config, template: Template, services: readonly S
       weightProblem: () =>
         routeKind === 'HTTPRoute' ? httpRouteWeightProblem(base as unknown as HTTPRoute, name, config.defaultNamespace) : weightProblem(base, name, config.defaultNamespace),
     });
+    const ports = distinctPorts(svc);
     const table = decide({
       config,
       production: svc,
       copies,
       placeholders,
       overrides,
-      source: `${routeKind.toLowerCase()} ${config.defaultNamespace}/${base.metadata.name}`,
+      // The object the overrides are read from: routeKind HTTPRoute, a multi-port Service's first route (<name>-<port>).
+      source: `${routeKind.toLowerCase()} ${config.defaultNamespace}/${routeKind === 'HTTPRoute' && ports.length > 1 ? `${base.metadata.name}-${ports[0]}` : base.metadata.name}`,
       view: opts.routing ?? false,
     });
     if (routeKind === 'HTTPRoute') {

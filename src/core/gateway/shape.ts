@@ -14,6 +14,22 @@ export interface ShapeProblem {
 const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /**
+ * Why a header condition cannot be an HTTPRoute header match, or undefined when it can: HTTPHeaderMatch's
+ * types are Exact and RegularExpression only, so a prefix has none. route add refuses it (edit.ts); one
+ * recorded before (in routeKind VirtualService) is kept but not in force (routing/table.ts). `h`: a
+ * HeaderCondition (overrides.ts; its type is not imported, as overrides.ts reaches this file).
+ */
+export function httpRouteHeaderProblem(h: { match: string; value: string }): string | undefined {
+  if (h.match === 'prefix') return `the Gateway API has no prefix match for headers (only Exact and RegularExpression): use --match regex with "${regexPrefix(h.value)}"`;
+  return undefined;
+}
+
+/** An RE2 pattern matching every value that starts with `prefix`. */
+function regexPrefix(prefix: string): string {
+  return `${prefix.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&')}.*`;
+}
+
+/**
  * A reference (parentRef or backendRef) to the production Service: core group, kind Service (the
  * default for a backendRef, not for a parentRef, whose defaults are the Gateway's), its name, and no
  * other namespace.

@@ -6,7 +6,8 @@ import type { HTTPRoute } from '../render/httproute.ts';
 import type { HttpRoute, Service, VirtualService } from '../types.ts';
 import { meshVirtualServices, parentsOf, ruleOrigin, type RuleOrigin, usesGatewaySemantics } from './gateway.ts';
 import { CLUSTER_DOMAIN, clusterName, parseServiceHost, qualify } from './hosts.ts';
-import { firstMatch, type Request } from './match.ts';
+import type { NotRendered, RoutingTable } from '../routing/table.ts';
+import { firstMatch, matches, type Request } from './match.ts';
 import { hostIndex, selectVirtualService } from './select.ts';
 
 export type TraceRequest = Request;
@@ -114,6 +115,20 @@ function routeDestinations(route: HttpRoute, namespace: string, listenerPort: nu
         ...(noSuchService ? { noSuchService: true as const } : {}),
       };
     });
+}
+
+/**
+ * The header routes recorded by hand for the table's Service that the request would meet were they in
+ * force, but which the route kind cannot express (routing/table.ts NotRendered: routeKind HTTPRoute, a
+ * prefix header): trace says so beside where the request does go. Conditions are read as the
+ * VirtualService renderer writes them (exact, prefix, regex), on the route's port if it names one.
+ */
+export function notInForce(table: RoutingTable, req: Request): NotRendered[] {
+  return table.notRendered.filter((r) => {
+    if (r.port !== undefined && r.port !== req.port) return false;
+    const headers = Object.fromEntries(r.headers.map((h) => [h.name.toLowerCase(), { [h.match]: h.value }]));
+    return matches({ headers }, req);
+  });
 }
 
 /** The FQDN a Host header names for a caller in `from`, as the cluster's DNS search path resolves it. */

@@ -17,8 +17,8 @@
 // without a parentRef port to every port and sends them all to the backendRef's port, which is why.
 
 import type { Problem } from '../../errors.ts';
-import { refersToService, withPort } from '../gateway/shape.ts';
-import { type HeaderCondition, serialize } from '../overrides.ts';
+import { httpRouteHeaderProblem, refersToService, withPort } from '../gateway/shape.ts';
+import { serialize } from '../overrides.ts';
 import { MANAGED_LABEL, MANAGED_VALUE, OVERRIDES_ANNOTATION } from '../ownership.ts';
 import { withRecord } from './merge.ts';
 import { managedMetadata } from './metadata.ts';
@@ -56,17 +56,6 @@ export interface HTTPRoute extends KubeObject {
 
 /** The Gateway API's header match types for vsop's; a prefix has none (HTTPHeaderMatch: Exact, RegularExpression). */
 const HEADER_TYPES = { exact: 'Exact', regex: 'RegularExpression' } as const;
-
-/** Why a header condition cannot be an HTTPRoute header match, or undefined when it can. */
-export function httpRouteHeaderProblem(h: HeaderCondition): string | undefined {
-  if (h.match === 'prefix') return `the Gateway API has no prefix match for headers (only Exact and RegularExpression): use --match regex with "${regexPrefix(h.value)}"`;
-  return undefined;
-}
-
-/** An RE2 pattern matching every value that starts with `prefix`. */
-function regexPrefix(prefix: string): string {
-  return `${prefix.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&')}.*`;
-}
 
 /**
  * The HTTPRoutes for one table. `base` is the template rendered for the Service (a fresh object this

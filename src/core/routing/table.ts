@@ -4,6 +4,7 @@
 // turn a table into objects; status and trace read it. Nothing here knows an Istio object's shape.
 
 import type { Problem } from '../../errors.ts';
+import { httpRouteHeaderProblem } from '../gateway/shape.ts';
 import { type HeaderCondition, isEmpty, type Overrides, routeIds } from '../overrides.ts';
 import { devRouteName, headerRouteName, OVERRIDES_ANNOTATION } from '../ownership.ts';
 import type { Config, DeveloperNamespace, Service } from '../types.ts';
@@ -55,6 +56,24 @@ export interface NamespaceOverrides {
   weight?: number;
   /** Recorded, but not rendered until the namespace has a real copy of the Service (see the warnings). */
   waiting?: true;
+  /** Header routes recorded but not in force: the route kind in use cannot express them (see NotRendered). */
+  notRendered?: NotRendered[];
+}
+
+/**
+ * A header route recorded by hand that the route kind in force cannot express (routeKind HTTPRoute: a
+ * prefix header match, which the Gateway API lacks), so no output renders it: it is kept in the overrides,
+ * as recorded (a switch back to routeKind VirtualService renders it again), but routes nothing.
+ */
+export interface NotRendered {
+  /** The route's name (vsop-route-…), as the other outputs would name it. */
+  route: string;
+  namespace: string;
+  headers: readonly HeaderCondition[];
+  /** The production Service's port it was recorded for; every port without it. */
+  port?: number;
+  /** Why it is not rendered, for people. */
+  reason: string;
 }
 
 export interface NamespaceRouting {
@@ -83,6 +102,8 @@ export interface RoutingTable {
   namespaces: NamespaceRouting[];
   /** Where a placeholder Service should lead, per developer namespace lacking a real copy (enablePlaceholderServices). */
   placeholderTargets: { namespace: string; target: string }[];
+  /** Header routes recorded by hand that the route kind in force cannot express: kept, not in force. */
+  notRendered: NotRendered[];
   /** Recorded overrides that cannot be rendered now. */
   warnings: Problem[];
 }
@@ -161,7 +182,18 @@ export function decide(input: DecideInput): RoutingTable {
       placeholderTargets.push({ namespace: dev.name, target: state.state === 'fallback' && !off ? state.target : config.defaultNamespace });
     }
   }
-  return { service, production, ports, rules, weights: hand?.weights ?? [], overrides: active, namespaces, placeholderTargets, warnings: hand?.warnings ?? [] };
+  return {
+    service,
+    production,
+    ports,
+    rules,
+    weights: hand?.weights ?? [],
+    overrides: active,
+    namespaces,
+    placeholderTargets,
+    notRendered: hand?.notRendered ?? [],
+    warnings: hand?.warnings ?? [],
+  };
 }
 
 const parentCache = new WeakMap<readonly DeveloperNamespace[], Int32Array>();
@@ -239,6 +271,7 @@ function serves(svc: Service, port: number): boolean {
 interface HandRules {
   rules: RoutingRule[];
   weights: WeightShare[];
+  notRendered: NotRendered[];
   byNamespace: Map<string, NamespaceOverrides>;
   warnings: Problem[];
 }
@@ -252,7 +285,7 @@ interface HandRules {
 function handRules(o: Overrides, input: DecideInput, ports: number[]): HandRules {
   const { config, copies, source } = input;
   const service = input.production.metadata.name;
-  const out: HandRules = { rules: [], weights: [], byNamespace: new Map(), warnings: [] };
+  const out: HandRules = { rules: [], weights: [], notRendered: [], byNamespace: new Map(), warnings: [] };
   const warn = (message: string) => out.warnings.push({ source, path: `annotation ${OVERRIDES_ANNOTATION}`, message });
   const configured = new Set(config.developerNamespaces.map((d) => d.name));
   const note = (ns: string) => {
@@ -277,6 +310,17 @@ function handRules(o: Overrides, input: DecideInput, ports: number[]): HandRules
     note(r.namespace).headerRoutes++;
     if (r.port !== undefined && !ports.includes(r.port)) {
       warn(`header route ${headerRouteName(r.namespace, n)} is not rendered: service ${config.defaultNamespace}/${service} has no port ${r.port}`);
+      continue;
+    }
+    // What the route kind cannot express is not in force, whatever the copies: kept, reported, never routed.
+    const why = config.routeKind === 'HTTPRoute' ? r.headers.map(httpRouteHeaderProblem).find((p) => p !== undefined) : undefined;
+    if (why) {
+      const route = headerRouteName(r.namespace, n);
+      const left: NotRendered = { route, namespace: r.namespace, headers: r.headers, ...(r.port !== undefined ? { port: r.port } : {}), reason: why };
+      out.notRendered.push(left);
+      const ns = note(r.namespace);
+      ns.notRendered = [...(ns.notRendered ?? []), left];
+      warn(`header route ${route} is recorded but not in force: ${why} (${reset(r.namespace)} drops it)`);
       continue;
     }
     const copy = copies.get(r.namespace);
