@@ -74,8 +74,11 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
   const syncOf = (a: Action | undefined, service: string): Sync =>
     unreadable.has(service) ? 'invalid overrides' : !a || a.type === 'create' ? 'missing' : a.type === 'unchanged' ? 'in sync' : a.type === 'delete' ? 'orphan' : 'drift';
   const totals = { services: rows.length, routes: 0, fallbacks: 0, placeholders: 0, production: 0, drifted: 0, overridden: 0, shadowed: 0, taken: 0 };
+  // Not in -o json's totals (their shape stays); said in the summary line.
+  let consumers = 0;
   for (const r of rows) {
     if (r.shadowedBy.length) totals.shadowed++;
+    if (r.consumerRoutes) consumers++;
     for (const n of r.namespaces) {
       // A claim a witness disproved (another route or VirtualService takes the requests) is not routed.
       if (n.taken) totals.taken++;
@@ -104,6 +107,7 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
           : { virtualService: { namespace, name, resourceVersion: a?.live?.metadata.resourceVersion ?? null, state: syncOf(a, r.service) } }),
         ...(r.shadowedBy.length ? { shadowedBy: r.shadowedBy } : {}),
         ...(r.shadowedFor.length ? { shadowedFor: r.shadowedFor } : {}),
+        ...(r.consumerRoutes ? { consumerRoutes: r.consumerRoutes } : {}),
         overrides: r.overrides,
         namespaces: Object.fromEntries(
           r.namespaces.map((n) => [
@@ -129,7 +133,15 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
   const cells = rows.map((r) => {
     const a = vsActions.get(r.service);
     const sync = syncOf(a, r.service);
-    const also = r.shadowedFor.map((x) => `; ${x.other} takes it for ${x.callers.join(', ')}`).join('');
+    const also =
+      r.shadowedFor.map((x) => `; ${x.other} takes it for ${x.callers.join(', ')}`).join('') +
+      // routeKind HTTPRoute: consumer routes decide every request from their namespace (and may take header requests).
+      (r.consumerRoutes ?? [])
+        .map((x) => {
+          const taken = [...new Set(x.taken.map((t) => t.namespace))];
+          return `; httproute ${x.httpRoutes.join(', ')} decides requests from ${x.namespace}${taken.length ? ` (and the header requests of ${taken.join(', ')})` : ''}`;
+        })
+        .join('');
     return {
       service: r.service,
       namespaces: r.namespaces.map((n) => [n.namespace, r.shadowedBy.length && n.taken ? c.out.red('shadowed') : cell(n, c.out)] as const),
@@ -146,7 +158,7 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
     table = layout([['SERVICE', 'NAMESPACE', 'ROUTE', ...restHeader], ...cells.flatMap((r) => r.namespaces.map(([namespace, text]) => [r.service, namespace, text, ...r.rest]))]);
   }
   io.out(columns(table));
-  const summary = `${totals.services} service${totals.services === 1 ? '' : 's'}: ${totals.routes} routed to their own copy, ${totals.fallbacks} to a parent's, ${totals.production} to production; ${totals.placeholders} placeholder${totals.placeholders === 1 ? '' : 's'}; ${totals.drifted} not in sync${totals.overridden ? `; ${totals.overridden} routed by hand` : ''}${totals.taken ? `; ${totals.taken} taken by another route or VirtualService (not routed)` : ''}${totals.shadowed ? `; ${totals.shadowed} shadowed by another VirtualService` : ''}`;
+  const summary = `${totals.services} service${totals.services === 1 ? '' : 's'}: ${totals.routes} routed to their own copy, ${totals.fallbacks} to a parent's, ${totals.production} to production; ${totals.placeholders} placeholder${totals.placeholders === 1 ? '' : 's'}; ${totals.drifted} not in sync${totals.overridden ? `; ${totals.overridden} routed by hand` : ''}${totals.taken ? `; ${totals.taken} taken by another route or VirtualService (not routed)` : ''}${totals.shadowed ? `; ${totals.shadowed} shadowed by another VirtualService` : ''}${consumers ? `; ${consumers} with consumer routes (deciding the requests of their namespace's callers)` : ''}`;
   io.out(`\n${width === undefined ? summary : wrapClauses(summary, width)}\n`);
   return 0;
 }

@@ -3,7 +3,7 @@
 // the objects as `vsop sync` leaves them (istio/verify.ts), and which other VirtualServices Istio uses for
 // the host instead (plan findings). The differential test holds this view to trace, and trace to Istio.
 
-import { meshVirtualServices } from './istio/gateway.ts';
+import { meshVirtualServices, parentsOf } from './istio/gateway.ts';
 import { serviceHost } from './istio/hosts.ts';
 import { takenRoutes, type Taken } from './istio/verify.ts';
 import type { World } from './istio/trace.ts';
@@ -19,6 +19,20 @@ export interface NamespaceStatus extends NamespaceRouting {
   taken?: Taken[];
 }
 
+/**
+ * routeKind HTTPRoute: an HTTPRoute in another namespace than the production Service's, attached to it (a
+ * GAMMA consumer route). Istio applies it, instead of the Service's own routes (vsop's), to requests from
+ * callers in its namespace (istio/gateway.ts, select.ts), so it decides where they go, header or not.
+ */
+export interface ConsumerRoutes {
+  /** The callers' namespace: the routes'. */
+  namespace: string;
+  /** The consumer routes there (namespace/name), merged as Istio merges them, oldest first. */
+  httpRoutes: string[];
+  /** Header requests vsop routes to a copy that, sent from this namespace, go elsewhere (per developer namespace and port). */
+  taken: { namespace: string; port: number; by: string }[];
+}
+
 export interface ServiceStatus {
   service: string;
   /** vsop's VirtualService for it (namespace/name); routeKind HTTPRoute: its first HTTPRoute. */
@@ -29,6 +43,8 @@ export interface ServiceStatus {
   shadowedBy: string[];
   /** Others that take the host only for requests from some developer namespaces. */
   shadowedFor: { other: string; callers: string[] }[];
+  /** routeKind HTTPRoute: consumer routes of the Service, per namespace; they decide their callers' requests. */
+  consumerRoutes?: ConsumerRoutes[];
   overrides: Overrides | null;
   namespaces: NamespaceStatus[];
 }
@@ -63,10 +79,12 @@ export function statusView(input: StatusInput): ServiceStatus[] {
       const taken = gateway ? gateway.taken(table, n.namespace) : takenFrom(input.world, live, table, n.namespace, prod);
       return taken.length ? { ...n, taken } : n;
     });
+    const consumers = gateway?.consumers(table) ?? [];
     return {
       service: table.service,
       virtualService: key,
       ...(gateway ? { httpRoutes: routes } : {}),
+      ...(consumers.length ? { consumerRoutes: consumers } : {}),
       shadowedBy: shadows.filter((f) => f.callers?.includes(prod)).map((f) => f.other!),
       shadowedFor: shadows.filter((f) => !f.callers?.includes(prod)).map((f) => ({ other: f.other!, callers: f.callers ?? [] })),
       overrides: table.overrides ?? null,
@@ -144,34 +162,58 @@ function gatewayIndex(desired: readonly HTTPRoute[], world: World, prod: string)
   }
   const live = new Map((world.httpRoutes ?? []).map((r) => [`${r.metadata.namespace}/${r.metadata.name}`, r]));
   const generated = meshVirtualServices(world.httpRoutes ?? [], world.services);
+  const taken = (table: RoutingTable, namespace: string, from = prod): Taken[] => {
+    const host = serviceHost(table.service, prod);
+    const out: Taken[] = [];
+    for (const rule of table.rules.filter((r) => r.origin === 'automatic' && r.namespace === namespace)) {
+      for (const want of byService.get(table.service) ?? []) {
+        const route = live.get(`${want.metadata.namespace}/${want.metadata.name}`);
+        // Istio's VirtualService for this route's key: its namespace, its parentRef's port, the host.
+        const port = route?.spec.parentRefs?.[0]?.port;
+        const name = `${prod}${typeof port === 'number' ? `~${port}` : ''}~${host}`;
+        const vs = generated.find((v) => v.metadata.namespace === prod && v.metadata.name === name);
+        if (!route || !vs) continue;
+        const names = (route.spec.rules ?? []).flatMap((r, i) => (standsFor(r, rule, table.service) ? [`${prod}.${route.metadata.name}.${i}`] : []));
+        out.push(
+          ...takenRoutes(
+            world,
+            vs,
+            names.map((n) => ({ name: n, backend: rule.backend.namespace })),
+            table.service,
+            prod,
+            from,
+            table.ports,
+          ),
+        );
+      }
+    }
+    return out;
+  };
   return {
     routesOf: (service: string) => (byService.get(service) ?? []).map((r) => `${r.metadata.namespace}/${r.metadata.name}`),
-    taken(table: RoutingTable, namespace: string): Taken[] {
+    taken,
+    /**
+     * The Service's consumer routes, per namespace (Istio's VirtualServices generated in another namespace
+     * for its host), and for callers there, where the witnesses of vsop's automatic rules go instead.
+     */
+    consumers(table: RoutingTable): ConsumerRoutes[] {
       const host = serviceHost(table.service, prod);
-      const out: Taken[] = [];
-      for (const rule of table.rules.filter((r) => r.origin === 'automatic' && r.namespace === namespace)) {
-        for (const want of byService.get(table.service) ?? []) {
-          const route = live.get(`${want.metadata.namespace}/${want.metadata.name}`);
-          // Istio's VirtualService for this route's key: its namespace, its parentRef's port, the host.
-          const port = route?.spec.parentRefs?.[0]?.port;
-          const name = `${prod}${typeof port === 'number' ? `~${port}` : ''}~${host}`;
-          const vs = generated.find((v) => v.metadata.namespace === prod && v.metadata.name === name);
-          if (!route || !vs) continue;
-          const names = (route.spec.rules ?? []).flatMap((r, i) => (standsFor(r, rule, table.service) ? [`${prod}.${route.metadata.name}.${i}`] : []));
-          out.push(
-            ...takenRoutes(
-              world,
-              vs,
-              names.map((n) => ({ name: n, backend: rule.backend.namespace })),
-              table.service,
-              prod,
-              prod,
-              table.ports,
-            ),
-          );
-        }
+      const byNamespace = new Map<string, Set<string>>();
+      for (const vs of generated) {
+        const ns = vs.metadata.namespace ?? 'default';
+        if (ns === prod || !(vs.spec.hosts ?? []).includes(host)) continue;
+        const set = byNamespace.get(ns) ?? new Set<string>();
+        for (const p of parentsOf(vs)) set.add(p);
+        byNamespace.set(ns, set);
       }
-      return out;
+      const devs = [...new Set(table.rules.filter((r) => r.origin === 'automatic').map((r) => r.namespace))];
+      return [...byNamespace]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([namespace, routes]) => ({
+          namespace,
+          httpRoutes: [...routes],
+          taken: devs.flatMap((ns) => taken(table, ns, namespace).map((t) => ({ namespace: ns, port: t.port, by: t.by }))),
+        }));
     },
   };
 }
@@ -186,6 +228,8 @@ function standsFor(r: NonNullable<HTTPRoute['spec']['rules']>[number], rule: Rou
   });
 }
 
+const NO_RULE = ' (no rule matches)';
+
 /** routeKind HTTPRoute: a `taken` warning for each HTTPRoute (or VirtualService) that catches vsop's header requests first. */
 function gatewayTakenFindings(input: Omit<StatusInput, 'findings'>, desired: readonly HTTPRoute[]): Finding[] {
   const prod = input.defaultNamespace;
@@ -199,8 +243,10 @@ function gatewayTakenFindings(input: Omit<StatusInput, 'findings'>, desired: rea
         // vsop's own rules taking another namespace's requests are the hand routes' business (route add).
         const m = /^httproute (\S+) rule/.exec(t.by);
         if (m && own.has(m[1]!)) continue;
-        const list = byTaker.get(t.by) ?? [];
-        if (!list.includes(ns)) byTaker.set(t.by, [...list, ns]);
+        // Named by the user's object and its kind, never by a VirtualService Istio generated from HTTPRoutes.
+        const by = t.kind === 'VirtualService' ? `virtualservice ${t.by}` : t.by;
+        const list = byTaker.get(by) ?? [];
+        if (!list.includes(ns)) byTaker.set(by, [...list, ns]);
       }
     }
     const [first] = own;
@@ -213,8 +259,32 @@ function gatewayTakenFindings(input: Omit<StatusInput, 'findings'>, desired: rea
         namespace,
         name,
         service: table.service,
-        message: `${by}, which vsop did not write, takes the header requests vsop routes to ${namespaces.join(', ')} before vsop's rules see them (the Gateway API orders the rules of every HTTPRoute attached to a Service by match precedence, then age, then name): narrow its match, or add the routing header to it`,
+        objectKind: 'HTTPRoute',
+        message: by.endsWith(NO_RULE)
+          ? `${by.slice(0, -NO_RULE.length)}, which vsop did not write, takes the header requests vsop routes to ${namespaces.join(', ')} and none of its rules matches them (404): Istio keeps a route with a parentRef port apart from one without, and a sidecar uses the older of the two alone; attach it as vsop's route is attached (with or without the port), or add a rule for these requests`
+          : `${by}, which vsop did not write, takes the header requests vsop routes to ${namespaces.join(', ')} before vsop's rules see them (the Gateway API orders the rules of every HTTPRoute attached to a Service by match precedence, then age, then name): narrow its match, or add the routing header to it`,
       });
+    }
+    // Consumer routes: for callers in their namespace they stand in for vsop's routes, header or not.
+    for (const c of index.consumers(table)) {
+      const byTaker = new Map<string, string[]>();
+      for (const t of c.taken) {
+        const list = byTaker.get(t.by) ?? [];
+        if (!list.includes(t.namespace)) byTaker.set(t.by, [...list, t.namespace]);
+      }
+      for (const [by, namespaces] of byTaker) {
+        const what = by.endsWith(NO_RULE) ? by.slice(0, -NO_RULE.length) : by;
+        out.push({
+          code: 'taken',
+          severity: 'warning',
+          namespace,
+          name,
+          service: table.service,
+          objectKind: 'HTTPRoute',
+          callers: [c.namespace],
+          message: `${what}, a consumer route (in namespace ${c.namespace}, attached to service ${prod}/${table.service}), takes the header requests vsop routes to ${namespaces.join(', ')} when they come from namespace ${c.namespace}${by.endsWith(NO_RULE) ? ' (none of its rules matches them: 404)' : ''}: Istio applies a Service's consumer routes instead of its own (vsop's) to callers in their namespace; add the routing header's rules to it, or delete it`,
+        });
+      }
     }
   }
   return out;

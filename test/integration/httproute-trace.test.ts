@@ -51,6 +51,13 @@ interface Case {
   vsopCreated?: string;
   /** Developer namespaces status must call taken (✗), and whose header requests the plan warns about. */
   taken?: string[];
+  /** What status and the warning name as taking them: the user's HTTPRoute (default: a rule of a prod route). */
+  takenBy?: string;
+  /**
+   * Consumer routes (another namespace's HTTPRoutes on web): per callers' namespace, the developer
+   * namespaces whose header requests from there go elsewhere, as status lists them and the plan warns.
+   */
+  consumers?: Record<string, string[]>;
 }
 
 const services = [service(PROD, 'web'), service(PROD, 'web-canary'), service('dev-alice', 'web'), service('dev-bob', 'web')];
@@ -192,6 +199,17 @@ const cases: Case[] = [
     taken: ['dev-alice', 'dev-bob'],
   },
   {
+    // Issue 14, a tester's finding: the warning named the VirtualService Istio generates (prod/prod~80~web…).
+    name: 'an older route with a parentRef port whose rules miss the header requests takes them all the same (404), named as the user’s HTTPRoute',
+    live: [foreign('api80', [{ matches: [{ path: { type: 'PathPrefix', value: '/api' } }], backendRefs: toCanary }], { created: OLD, port: 80 })],
+    calls: [
+      [{ host: HOST, port: 80, from: PROD, headers: dev('dev-alice') }, 'no route matched'],
+      [{ host: HOST, port: 80, from: PROD, headers: dev('dev-alice'), path: '/api' }, cluster(PROD, 'web-canary')],
+    ],
+    taken: ['dev-alice', 'dev-bob'],
+    takenBy: `httproute ${PROD}/api80 (no rule matches)`,
+  },
+  {
     name: 'a consumer route in dev-bob applies to dev-bob’s callers only, and before the producer routes',
     live: [foreign('bob-pin', [{ backendRefs: [{ name: 'web', namespace: 'dev-bob', port: 80 }] }], { namespace: 'dev-bob', created: OLD })],
     calls: [
@@ -200,6 +218,28 @@ const cases: Case[] = [
       [{ host: HOST, port: 80, from: PROD }, cluster(PROD)],
       [{ host: HOST, port: 80, from: 'dev-alice', headers: dev('dev-alice') }, cluster('dev-alice')],
     ],
+    // dev-bob's own header requests still reach dev-bob's copy (the route sends everything there).
+    consumers: { 'dev-bob': ['dev-alice'] },
+  },
+  {
+    // Issue 14, a tester's finding: status and the plan said nothing of consumer routes.
+    name: 'a consumer route in another namespace that routes dev-alice’s header but not dev-bob’s: from there, dev-bob’s header requests reach production',
+    live: [
+      foreign(
+        'front-pin',
+        [
+          { matches: [{ headers: [{ name: 'x-developer', value: 'dev-alice' }] }], backendRefs: [{ name: 'web', namespace: 'dev-alice', port: 80 }] },
+          { backendRefs: [{ name: 'web', namespace: PROD, port: 80 }] },
+        ],
+        { namespace: 'frontend', created: NEWER },
+      ),
+    ],
+    calls: [
+      [{ host: HOST, port: 80, from: 'frontend', headers: dev('dev-alice') }, cluster('dev-alice')],
+      [{ host: HOST, port: 80, from: 'frontend', headers: dev('dev-bob') }, cluster(PROD)],
+      [{ host: HOST, port: 80, from: PROD, headers: dev('dev-bob') }, cluster('dev-bob')],
+    ],
+    consumers: { frontend: ['dev-bob'] },
   },
 ];
 
@@ -251,9 +291,32 @@ describe('routeKind HTTPRoute: trace and status apply the Gateway API precedence
       assert.deepEqual(taken, c.taken ?? [], 'status: the namespaces whose header requests another route takes');
       const warned = findings.filter((f) => f.code === 'taken');
       if (c.taken) {
+        const by = c.takenBy ?? `httproute ${PROD}/\\S+ rule \\d+`;
+        const escaped = c.takenBy?.replace(/[()]/g, '\\$&');
+        assert.deepEqual(
+          status[0]!.namespaces.flatMap((n) => (n.taken ?? []).map((t) => t.by)).filter((b) => !new RegExp(`^${escaped ?? by}$`).test(b)),
+          [],
+          'status names the user’s HTTPRoute',
+        );
         assert.equal(warned.length, 1, JSON.stringify(findings));
-        assert.match(warned[0]!.message, new RegExp(`^httproute ${PROD}/\\S+ rule \\d+, which vsop did not write, takes the header requests vsop routes to ${c.taken.join(', ')}`));
-      } else assert.deepEqual(warned, []);
+        assert.equal(warned[0]!.objectKind, 'HTTPRoute', 'the warning is about vsop’s HTTPRoute');
+        const said = c.takenBy?.replace(' (no rule matches)', '').replace(/[()]/g, '\\$&') ?? by;
+        assert.match(warned[0]!.message, new RegExp(`^${said}, which vsop did not write, takes the header requests vsop routes to ${c.taken.join(', ')}`));
+      } else
+        assert.deepEqual(
+          warned.filter((f) => !f.callers),
+          [],
+        );
+      const consumers = Object.fromEntries((status[0]!.consumerRoutes ?? []).map((x) => [x.namespace, [...new Set(x.taken.map((t) => t.namespace))]]));
+      assert.deepEqual(consumers, c.consumers ?? {}, 'status: consumer routes, and whose header requests they take from their namespace');
+      const warnedFor = Object.fromEntries(
+        warned.filter((f) => f.callers).map((f) => [f.callers!.join(), /takes the header requests vsop routes to (.+) when they come from/.exec(f.message)![1]!.split(', ')]),
+      );
+      assert.deepEqual(
+        warnedFor,
+        Object.fromEntries(Object.entries(c.consumers ?? {}).filter(([, taken]) => taken.length > 0)),
+        'the plan warns of each consumer route that takes header requests',
+      );
     });
   }
 });

@@ -14,8 +14,13 @@ type StringMatch = { exact?: string; prefix?: string; regex?: string; pathSepara
 /** Where a witness went instead of the route it was built for. */
 export interface Taken {
   port: number;
-  /** "default/canary route catch-everything", "default/flagger-my-app", or "no route". */
+  /**
+   * "route catch-everything" (of vsop's VirtualService), "default/flagger-my-app" (another VirtualService),
+   * "httproute default/canary rule 0", "httproute default/api (no rule matches)", or "no route".
+   */
   by: string;
+  /** The kind of the object `by` names when it is not vsop's: someone's HTTPRoute, or another VirtualService. */
+  kind?: 'HTTPRoute' | 'VirtualService';
 }
 
 /**
@@ -48,9 +53,19 @@ export function takenRoutes(
       if (a.destinations?.length === 1 && a.destinations[0]!.host === copy) continue;
       const mine = a.virtualService && vs && a.virtualService.namespace === vs.metadata.namespace && a.virtualService.name === vs.metadata.name;
       const where = a.virtualService ? `${a.virtualService.namespace}/${a.virtualService.name}` : "the Service's default route";
-      // A rule of an HTTPRoute is named by its route and index, whichever VirtualService Istio made of it.
-      const rule = a.httpRoute && `httproute ${a.httpRoute.namespace}/${a.httpRoute.name} rule ${a.httpRoute.rule}`;
-      out.push({ port, by: rule ?? (mine ? `route ${a.route?.name ?? `#${a.route?.index ?? '?'}`}` : a.error && !a.virtualService ? a.error : where) });
+      // A rule of an HTTPRoute is named by its route and index, whichever VirtualService Istio made of it;
+      // a VirtualService Istio generated whose rules all miss, by the HTTPRoutes it merges (the user's objects).
+      const rule = a.httpRoute
+        ? `httproute ${a.httpRoute.namespace}/${a.httpRoute.name} rule ${a.httpRoute.rule}`
+        : a.httpRoutes && a.httpRoutes.length > 0
+          ? `httproute ${a.httpRoutes.join(', ')} (no rule matches)`
+          : undefined;
+      const other = !rule && !mine && a.virtualService ? { kind: 'VirtualService' as const } : {};
+      out.push({
+        port,
+        by: rule ?? (mine ? `route ${a.route?.name ?? `#${a.route?.index ?? '?'}`}` : a.error && !a.virtualService ? a.error : where),
+        ...(rule ? { kind: 'HTTPRoute' as const } : other),
+      });
     }
   }
   return out;
