@@ -6,7 +6,7 @@
 import { loadConfig, type LoadedConfig } from './core/config.ts';
 import type { OverrideContext, OverrideEdit } from './core/edit.ts';
 import type { ConfigText } from './core/inventory.ts';
-import { invalidMessage, NO_OVERRIDES, readOverrides, type LiveOverrides, type Overrides } from './core/overrides.ts';
+import { type InvalidOverrides, invalidMessage, NO_OVERRIDES, readOverrides, type LiveOverrides, type Overrides } from './core/overrides.ts';
 import { isManaged, OVERRIDES_ANNOTATION, placeholderScopeOf, SERVICE_ANNOTATION } from './core/ownership.ts';
 import { planPlaceholders } from './core/placeholders.ts';
 import { takenFindings } from './core/status.ts';
@@ -82,6 +82,12 @@ export interface Reconciled {
   snapshot: Snapshot;
   warnings: Problem[];
   /**
+   * Managed objects whose overrides annotation cannot be read, one per object (renderOnly too). Their
+   * Services are rendered without those overrides; sync and watch leave such an object alone (a finding,
+   * invalid-overrides), and `vsop xds` keeps serving what it served for the Service.
+   */
+  unreadable: InvalidOverrides[];
+  /**
    * What vsop wants for one Service's VirtualService, given a fresh read of it: the conflict retry's
    * re-plan (ApplyOptions.desire). It takes the overrides from the fresh object and applies the command's
    * edit again, so nobody's concurrent change to them is lost.
@@ -121,7 +127,8 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
   if (opts.renderOnly) {
     const empty: Plan = { version: PLAN_VERSION, actions: [], findings: [] };
     const desire = () => undefined;
-    return { loaded, resolution, plan: empty, snapshot, warnings: [...(snapshot.warnings ?? []), ...loaded.warnings, ...resolution.warnings], desire };
+    const warnings = [...(snapshot.warnings ?? []), ...loaded.warnings, ...resolution.warnings];
+    return { loaded, resolution, plan: empty, snapshot, warnings, unreadable: [...live.invalid.values()], desire };
   }
   const httpRouteMode = config.routeKind === 'HTTPRoute';
   // An annotation that cannot be read blocks its object alone, unless the command replaces it whole.
@@ -194,7 +201,8 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
     const services = snapshot.services.filter((s) => s.metadata.name === service);
     return resolve(config, template, services, { overrides: overridesOf(again, opts) }).virtualServices[0];
   };
-  return { loaded, resolution, plan: p, snapshot, warnings: [...(snapshot.warnings ?? []), ...loaded.warnings, ...resolution.warnings], desire };
+  const warnings = [...(snapshot.warnings ?? []), ...loaded.warnings, ...resolution.warnings];
+  return { loaded, resolution, plan: p, snapshot, warnings, unreadable: [...live.invalid.values()], desire };
 }
 
 /**

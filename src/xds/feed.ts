@@ -9,6 +9,7 @@
 // Nothing is written to the cluster, so there is no leader election: every replica serves.
 
 import { type LoadedConfig, loadConfig } from '../core/config.ts';
+import { invalidMessage } from '../core/overrides.ts';
 import { renderXds, type XdsResources } from '../core/render/xds.ts';
 import { configMapText } from '../core/text.ts';
 import type { ConfigLocation, KubeObject } from '../core/types.ts';
@@ -173,7 +174,8 @@ export class XdsFeed {
   /**
    * One production Service's resources, from the objects that bear on it (as watch reconciles one key);
    * undefined when it is no production Service (any more). 'failed': the template renders an invalid
-   * object for it, logged; what was served for it stays served.
+   * object for it, or the overrides recorded for it cannot be read; logged and counted, what was served
+   * for it stays served (nothing, if nothing was).
    */
   private render(key: string, loaded: LoadedConfig): XdsResources | undefined | 'failed' {
     const snapshot: Snapshot = { config: { text: this.configText, source: this.source() }, services: [], virtualServices: [] };
@@ -182,6 +184,18 @@ export class XdsFeed {
       const r = planSnapshot(snapshot, { renderOnly: true, loaded });
       const tables = r.resolution.tables.filter((t) => t.service === key);
       if (tables.length === 0) return undefined;
+      const unreadable = r.unreadable.filter((i) => i.service === key);
+      if (unreadable.length > 0) {
+        // Rendered without the overrides they record, its routing would move for xDS clients alone: sync and
+        // watch leave such an object alone and Istio keeps routing by it, so xds keeps what it served too.
+        this.o.metrics.unreadable.inc();
+        const served = this.served.has(key);
+        this.o.log.error(served ? 'overrides unreadable, serving the last resources of this Service' : 'overrides unreadable, not serving this Service until they are fixed', {
+          service: key,
+          error: unreadable.map(invalidMessage).join('; '),
+        });
+        return 'failed';
+      }
       const rendered = renderXds({ tables, services: snapshot.services, endpointSlices: snapshot.endpointSlices ?? [], namespace: loaded.config.defaultNamespace });
       for (const w of [...r.warnings, ...rendered.warnings]) this.o.log.debug('warning', { service: key, warning: formatProblem(w) });
       return rendered.resources;

@@ -23,6 +23,11 @@ export class XdsMetrics {
     help: 'Production Services rendered: a change renders those it bears on, a new config every one',
     registers: [this.registry],
   });
+  readonly unreadable = new Counter({
+    name: 'vsop_xds_unreadable_overrides_total',
+    help: "Renders of a production Service refused because its managed VirtualService's (or HTTPRoute's) overrides cannot be read: the Service keeps what was served for it",
+    registers: [this.registry],
+  });
   readonly buildTime = new Histogram({
     name: 'vsop_xds_snapshot_seconds',
     help: 'Time to render one snapshot (read the local copies, decide and render the Services changes bore on, encode what changed)',

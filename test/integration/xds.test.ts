@@ -103,7 +103,7 @@ describe('vsop xds with grpc-go as the client (real apiserver)', { skip }, () =>
     eventually(`${n} calls${header ? ` with ${header}` : ''} to reach ${backend}`, async () => (await client.call(n, target, header)).counts[backend] === n, 30_000);
   const metric = async (name: string) => {
     const series = parseMetrics((await server.get(`${server.metrics}/metrics`)).body);
-    return [...series].filter(([k]) => k.startsWith(`${name}{`)).reduce((s, [, v]) => s + v, 0);
+    return [...series].filter(([k]) => k === name || k.startsWith(`${name}{`)).reduce((s, [, v]) => s + v, 0);
   };
 
   before(async () => {
@@ -160,6 +160,30 @@ describe('vsop xds with grpc-go as the client (real apiserver)', { skip }, () =>
     const reset = await w.vsop(['route', 'reset', 'greeter']);
     assert.equal(reset.code, 0, reset.stderr);
     await reaches('production');
+  });
+
+  it('keeps routing by a hand route whose record turns unreadable, as Istio keeps the VirtualService sync leaves alone; serves again once it is fixed', async () => {
+    const added = await w.vsop(['route', 'add', 'greeter', '-n', dev, '--header', 'x-cid=alice']);
+    assert.equal(added.code, 0, added.stderr);
+    await reaches('developer', 'x-cid=alice');
+    const patched = await kubeRequest(w.admin, 'PATCH', `/apis/networking.istio.io/v1/namespaces/${w.prod}/virtualservices/greeter-virtual-service`, {
+      body: JSON.stringify({ metadata: { annotations: { 'vsop.io/overrides': '{"version": 1, "routes": [' } } }),
+      contentType: 'application/merge-patch+json',
+    });
+    assert.equal(patched.status, 200, summary(patched));
+    // sync leaves the VirtualService alone (exit 4), and so Istio keeps routing by it.
+    const synced = await w.vsop(['sync', '--diff']);
+    assert.equal(synced.code, 4, synced.stderr);
+    assert.match(synced.stderr, /invalid overrides/);
+    await eventually('vsop xds to refuse greeter (counted)', async () => (await metric('vsop_xds_unreadable_overrides_total')) === 1, 30_000).catch((err) => {
+      throw new Error(`${(err as Error).message}; its log:\n${server.logs.map((l) => JSON.stringify(l)).join('\n')}`);
+    });
+    assert.ok(server.logs.some((l) => l.msg === 'overrides unreadable, serving the last resources of this Service' && l.service === 'greeter'));
+    for (let i = 0; i < 3; i++) assert.deepEqual(await client.call(20, target, 'x-cid=alice'), { counts: { developer: 20 }, errors: {} });
+    // route reset replaces the record whole: served again, without the hand route.
+    const reset = await w.vsop(['route', 'reset', 'greeter']);
+    assert.equal(reset.code, 0, reset.stderr);
+    await reaches('production', 'x-cid=alice');
   });
 
   it('had every response accepted: ACKs counted, no NACK', async () => {

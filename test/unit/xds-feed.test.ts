@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { stringify } from 'yaml';
+import { serialize } from '../../src/core/overrides.ts';
 import { listenerName, TYPE_URL, type XdsKind } from '../../src/core/render/xds.ts';
 import type { EndpointSlice, KubeObject } from '../../src/core/types.ts';
 import { ApiError } from '../../src/errors.ts';
@@ -24,7 +25,7 @@ import { XdsFeed } from '../../src/xds/feed.ts';
 import { XdsMetrics } from '../../src/xds/metrics.ts';
 import { decodeResource, decodeResponse, encodeRequest, type Response } from '../../src/xds/protos.ts';
 import { AdsServer } from '../../src/xds/server.ts';
-import { service } from '../helpers/fixtures.ts';
+import { headerRoute, overrides, service, virtualService, withOverrides } from '../helpers/fixtures.ts';
 
 const ADS_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 const KIND: Record<string, string> = { services: 'Service', configmaps: 'ConfigMap', endpointslices: 'EndpointSlice', virtualservices: 'VirtualService' };
@@ -212,5 +213,93 @@ describe('vsop xds: a change renders and sends only what it bears on', () => {
     }
     assert.deepEqual(kinds.get('cluster'), [cluster('a', 'default'), cluster('a', 'dev-alice'), cluster('b', 'default')]);
     assert.deepEqual(kinds.get('listener'), [listenerName('a', 'default', 80), listenerName('b', 'default', 80)]);
+  });
+});
+
+describe('vsop xds: overrides that cannot be read keep what was served, as Istio keeps the VirtualService', () => {
+  const CONFIG = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'virtualservice-operator-config', namespace: 'vsop-system' },
+    data: { 'config.yaml': stringify({ defaultNamespace: 'default', developerNamespaces: ['dev-alice'] }) },
+  } as KubeObject;
+  /** a's managed VirtualService, recording a hand route (route add a -n dev-alice --header x-cid=alice), or `text` as its annotation. */
+  const recorded = (text?: string) =>
+    withOverrides(virtualService('a-virtual-service', [], { service: 'a', hosts: ['a'] }), text ?? overrides({ routes: [headerRoute('dev-alice', 'x-cid=alice')] }));
+  const UNREADABLE = '{"version": 1, "routes": [{"namespace": ';
+  const headersOf = (r: Response) =>
+    (r.resources.map(decodeResource) as { name: string; virtual_hosts: { routes: { match: { headers?: { name: string }[] } }[] }[] }[])
+      .filter((rc) => rc.name === listenerName('a', 'default', 80))
+      .flatMap((rc) => rc.virtual_hosts[0]!.routes.flatMap((route) => (route.match.headers ?? []).map((h) => h.name)));
+
+  async function start(objects: KubeObject[]) {
+    const world = new InMemoryCluster([
+      CONFIG,
+      ...SERVICES.flatMap((s, i) => [service('default', s), service('dev-alice', s), slice('default', s, `10.0.0.${i + 1}`), slice('dev-alice', s, `10.0.1.${i + 1}`)]),
+      ...objects,
+    ]);
+    const metrics = new XdsMetrics();
+    const lines: string[] = [];
+    const log = createLogger((l) => lines.push(l), 'error');
+    const ads = new AdsServer({ log, metrics });
+    const feed = new XdsFeed({ port: world.port, location: { namespace: 'vsop-system', name: 'virtualservice-operator-config' }, log, metrics, serve: (c) => ads.patch(c) });
+    const port = await ads.listen('127.0.0.1:0');
+    await feed.start();
+    const client = adsClient(`127.0.0.1:${port}`);
+    const first = new Map<XdsKind, Awaited<ReturnType<typeof client.next>>>();
+    for (let i = 0; i < 4; i++) {
+      const r = await client.next();
+      first.set(r.kind, r);
+    }
+    const unreadable = async () => (await metrics.unreadable.get()).values[0]?.value ?? 0;
+    const stop = async () => {
+      client.close();
+      await feed.stop();
+      await ads.stop();
+    };
+    return { world, client, first, lines, unreadable, stop };
+  }
+
+  it("a's annotation turns unreadable: nothing of a's is sent (its hand route stays served), logged and counted; fixed, a is served again", async () => {
+    const { world, client, first, lines, unreadable, stop } = await start([recorded()]);
+    try {
+      assert.deepEqual(headersOf(first.get('route')!.response), ['x-cid', 'x-developer'], 'the hand route is served, then the automatic one');
+      world.emit('MODIFIED', recorded(UNREADABLE));
+      // The next change's response comes next: nothing was sent for a (a RouteConfiguration without the hand route, say).
+      world.emit('MODIFIED', slice('default', 'c', '10.0.0.99'));
+      const sentinel = await client.next();
+      assert.deepEqual([sentinel.kind, sentinel.names], ['endpoint', [cluster('c', 'default')]]);
+      assert.equal(await unreadable(), 1);
+      const logged = lines.map((l) => JSON.parse(l)).find((l) => l.service === 'a');
+      assert.equal(logged?.msg, 'overrides unreadable, serving the last resources of this Service');
+      assert.match(logged?.error, /virtualservice default\/a-virtual-service: annotation vsop\.io\/overrides: /);
+      // Another hand route recorded: a is served again, with it.
+      world.emit('MODIFIED', recorded(serialize(overrides({ routes: [headerRoute('dev-alice', 'x-cid=alice'), headerRoute('dev-alice', 'x-team=blue')] }))));
+      const route = await client.next();
+      assert.deepEqual([route.kind, route.names], ['route', [listenerName('a', 'default', 80)]]);
+      assert.deepEqual(headersOf(route.response), ['x-cid', 'x-team', 'x-developer']);
+    } finally {
+      await stop();
+    }
+  });
+
+  it('unreadable from the start: a is not served at all (no Listener, no RouteConfiguration) until the annotation is fixed', async () => {
+    const { world, client, first, lines, unreadable, stop } = await start([recorded(UNREADABLE)]);
+    try {
+      assert.deepEqual(first.get('listener')!.names, [listenerName('b', 'default', 80), listenerName('c', 'default', 80)]);
+      assert.deepEqual(first.get('route')!.names, [listenerName('b', 'default', 80), listenerName('c', 'default', 80)]);
+      assert.equal(await unreadable(), 1);
+      assert.ok(lines.some((l) => JSON.parse(l).msg === 'overrides unreadable, not serving this Service until they are fixed'));
+      world.emit('MODIFIED', recorded());
+      const sent = new Map<XdsKind, Awaited<ReturnType<typeof client.next>>>();
+      for (let i = 0; i < 4; i++) {
+        const r = await client.next();
+        sent.set(r.kind, r);
+      }
+      assert.deepEqual(sent.get('listener')?.names, SUBSCRIBED.listener.slice().sort());
+      assert.deepEqual(headersOf(sent.get('route')!.response), ['x-cid', 'x-developer']);
+    } finally {
+      await stop();
+    }
   });
 });
