@@ -248,11 +248,13 @@ export function checkFindings(io: Io, c: Paint, findings: readonly Finding[], st
   }
   if (unreadable.length > 0) {
     const first = unreadable[0]!;
+    // The kind in play: vsop's HTTPRoutes carry the overrides with routeKind HTTPRoute.
+    const kind = first.objectKind ?? 'VirtualService';
     throw new InputError(
-      `invalid overrides; vsop leaves ${unreadable.length === 1 ? 'this VirtualService' : 'these VirtualServices'} alone`,
+      `invalid overrides; vsop leaves ${unreadable.length === 1 ? `this ${kind}` : `these ${kind}s`} alone`,
       unreadable.map((f) => ({ path: '', message: f.message })),
       {
-        hint: `fix the annotation (kubectl edit virtualservice -n ${first.namespace} ${first.name}), or drop every override with: vsop route reset ${first.service ?? 'SERVICE'}`,
+        hint: `fix the annotation (kubectl edit ${kind.toLowerCase()} -n ${first.namespace} ${first.name}), or drop every override with: vsop route reset ${first.service ?? 'SERVICE'}`,
       },
     );
   }

@@ -191,7 +191,7 @@ export interface InvalidOverrides {
   problem: Problem;
 }
 
-/** "virtualservice default/x: annotation vsop.io/overrides: routes[0].port: ..." */
+/** "virtualservice default/x: annotation vsop.io/overrides: routes[0].port: ..." (or "httproute default/x: …") */
 export function invalidMessage(i: InvalidOverrides): string {
   return `${i.problem.source}: ${i.problem.path}: ${i.problem.message}`;
 }
@@ -220,7 +220,8 @@ export function readOverrides(live: readonly VirtualService[], defaultNamespace:
     const parsed = parseOverrides(text);
     if (!parsed.overrides) {
       const detail = parsed.problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ');
-      invalid.set(key, { service, problem: { source: `virtualservice ${key}`, path: `annotation ${OVERRIDES_ANNOTATION}`, message: detail } });
+      // Named by its kind: readOverrides reads vsop's HTTPRoutes too (routeKind HTTPRoute).
+      invalid.set(key, { service, problem: { source: `${(vs.kind ?? 'VirtualService').toLowerCase()} ${key}`, path: `annotation ${OVERRIDES_ANNOTATION}`, message: detail } });
       continue;
     }
     if (from.has(service) && vs.metadata.name !== nameFor(service)) continue;

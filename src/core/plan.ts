@@ -267,7 +267,15 @@ function alreadyInLine(want: VirtualService, have: VirtualService): boolean {
 
 /** The finding for an object that is not written because its overrides cannot be read. */
 export function blockedFinding(want: KubeObject, blocked: { service: string; message: string }): Finding {
-  return { code: 'invalid-overrides', severity: 'error', namespace: want.metadata.namespace!, name: want.metadata.name, message: blocked.message, service: blocked.service };
+  return {
+    code: 'invalid-overrides',
+    severity: 'error',
+    namespace: want.metadata.namespace!,
+    name: want.metadata.name,
+    message: blocked.message,
+    service: blocked.service,
+    ...(want.kind !== 'VirtualService' ? { objectKind: want.kind } : {}),
+  };
 }
 
 /** True when applying the plan would write something. */
