@@ -181,6 +181,42 @@ describe('renderXds', () => {
   });
 });
 
+describe('renderXds: TCP ports only', () => {
+  it('serves no Listener, route or Cluster for a UDP or SCTP port (protocol absent is TCP); a number served over both is TCP, its endpoints those of the TCP port', () => {
+    const ports = [
+      { name: 'dns', port: 53, protocol: 'UDP' },
+      { name: 'http', port: 8080 },
+      { name: 'sig', port: 9000, protocol: 'SCTP' },
+      { name: 'mdns-udp', port: 5353, protocol: 'UDP' },
+      { name: 'mdns-tcp', port: 5353, protocol: 'TCP' },
+    ];
+    const svc = (namespace: string): Service => ({ ...service(namespace, 'my-app'), spec: { ports } });
+    const mdns = {
+      ...slice('default', 'my-app', [{ ip: '10.0.0.1' }]),
+      ports: [
+        { name: 'mdns-udp', port: 15353, protocol: 'UDP' },
+        { name: 'mdns-tcp', port: 25353, protocol: 'TCP' },
+      ],
+    };
+    const { xds } = world([svc('default'), svc('dev-alice')], undefined, [mdns]);
+    const names = (kind: 'listener' | 'route' | 'cluster') => xds.resources[kind].map((r) => r.name);
+    assert.deepEqual(names('listener'), ['my-app.default.svc.cluster.local:5353', 'my-app.default.svc.cluster.local:8080']);
+    assert.deepEqual(names('route'), names('listener'));
+    assert.deepEqual(names('cluster'), [
+      'outbound|5353||my-app.default.svc.cluster.local',
+      'outbound|5353||my-app.dev-alice.svc.cluster.local',
+      'outbound|8080||my-app.default.svc.cluster.local',
+      'outbound|8080||my-app.dev-alice.svc.cluster.local',
+    ]);
+    const cla = xds.resources.endpoint.find((e) => e.cluster_name === 'outbound|5353||my-app.default.svc.cluster.local')!;
+    assert.equal(
+      (cla.endpoints as { lb_endpoints: { endpoint: { address: { socket_address: { port_value: number } } } }[] }[])[0]!.lb_endpoints[0]!.endpoint.address.socket_address
+        .port_value,
+      25353,
+    );
+  });
+});
+
 describe('vsop xds bootstrap', () => {
   it("prints gRPC's bootstrap (its client reads it in test/integration/xds.test.ts), and refuses to guess the client kind", async () => {
     const grpc = await runVsop(['xds', 'bootstrap', '--grpc', '--server', '127.0.0.1:18000', '--node-id', 'n1']);

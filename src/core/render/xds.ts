@@ -3,8 +3,9 @@
 // names and each resource's type URL as `@type`. One more rendering of the same table as the
 // VirtualService and HTTPRoute renderers: no second resolver.
 //
-// Per production Service and port (`<service>.<namespace>.svc.cluster.local:<port>`, the host:port a
-// proxyless gRPC client names in `xds:///…`, which is the Listener it asks for):
+// Per production Service and TCP port (`<service>.<namespace>.svc.cluster.local:<port>`, the host:port a
+// proxyless gRPC client names in `xds:///…`, which is the Listener it asks for; UDP and SCTP ports carry no
+// HTTP, and get nothing):
 // - a Listener with an API listener (gRPC's proxyless shape, gRFC A27): an HttpConnectionManager whose
 //   route configuration comes over ADS (RDS) under the same name;
 // - a RouteConfiguration with one virtual host for the Service's names: the table's rules in their order
@@ -86,10 +87,13 @@ export function renderXds(input: XdsInput): { resources: XdsResources; warnings:
     if (!clusters.has(name)) clusters.set(name, { service, namespace: ns, port });
     return name;
   };
+  const services = new Map(input.services.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
   for (const table of tables) {
+    const production = services.get(`${namespace}/${table.service}`);
     for (const port of table.ports) {
+      if (production && !servesTcp(production, port)) continue;
       const name = listenerName(table.service, namespace, port);
-      const production = cluster(table.service, namespace, port);
+      const toProduction = cluster(table.service, namespace, port);
       const http: XdsResource[] = [];
       for (const rule of table.rules) {
         if (rule.port !== undefined && rule.port !== port) continue;
@@ -97,7 +101,7 @@ export function renderXds(input: XdsInput): { resources: XdsResources; warnings:
         const to = cluster(table.service, rule.backend.namespace, rule.backend.port ?? port);
         http.push({ name: rule.name, match: { prefix: '/', headers: rule.headers.map(headerMatcher) }, route: { cluster: to } } as unknown as XdsResource);
       }
-      http.push({ name: DEFAULT_ROUTE_NAME, match: { prefix: '/' }, route: defaultAction(table, production, port, cluster) } as unknown as XdsResource);
+      http.push({ name: DEFAULT_ROUTE_NAME, match: { prefix: '/' }, route: defaultAction(table, toProduction, port, cluster) } as unknown as XdsResource);
       listeners.push(listener(name));
       routes.push({
         '@type': TYPE_URL.route,
@@ -106,7 +110,7 @@ export function renderXds(input: XdsInput): { resources: XdsResources; warnings:
       });
     }
   }
-  const endpoints = endpointIndex(input, warnings);
+  const endpoints = endpointIndex(input, services, warnings);
   const clusterList: XdsResource[] = [];
   const loadAssignments: XdsResource[] = [];
   for (const [name, c] of clusters) {
@@ -124,6 +128,20 @@ export function renderXds(input: XdsInput): { resources: XdsResources; warnings:
     resources: { listener: listeners.sort(byName), route: routes.sort(byName), cluster: clusterList.sort(byName), endpoint: loadAssignments.sort(byName) },
     warnings,
   };
+}
+
+/**
+ * Whether a Service port number is served over TCP: a port's protocol is TCP when absent (core/v1
+ * ServicePort). HTTP, and so every route, listener and cluster served here, runs over TCP; a UDP or SCTP
+ * port gets none, as Istio builds no HTTP listener (nor applies a VirtualService's http routes) for it.
+ * A number served over both (DNS's 53) counts as TCP.
+ */
+function servesTcp(svc: Service, port: number): boolean {
+  return (svc.spec?.ports ?? []).some((p) => p.port === port && isTcp(p));
+}
+
+function isTcp(p: { protocol?: string }): boolean {
+  return (p.protocol ?? 'TCP') === 'TCP';
 }
 
 /** The proxyless gRPC Listener: an API listener whose HttpConnectionManager takes its routes over ADS. */
@@ -184,8 +202,7 @@ interface Endpoint {
  * name is the Service port's), each endpoint's first address (the addresses of one endpoint are fungible;
  * kube-proxy takes the first), those not ready left out. A Service or port that does not exist has none.
  */
-function endpointIndex(input: XdsInput, warnings: Problem[]): (service: string, namespace: string, port: number) => Endpoint[] {
-  const services = new Map(input.services.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
+function endpointIndex(input: XdsInput, services: ReadonlyMap<string, Service>, warnings: Problem[]): (service: string, namespace: string, port: number) => Endpoint[] {
   const slices = new Map<string, EndpointSlice[]>();
   for (const slice of input.endpointSlices) {
     const owner = slice.metadata.labels?.[SERVICE_NAME_LABEL];
@@ -201,7 +218,7 @@ function endpointIndex(input: XdsInput, warnings: Problem[]): (service: string, 
   }
   return (service, namespace, port) => {
     const key = `${namespace}/${service}`;
-    const servicePort = services.get(key)?.spec?.ports?.find((p) => p.port === port);
+    const servicePort = services.get(key)?.spec?.ports?.find((p) => p.port === port && isTcp(p));
     if (!servicePort) return [];
     const portName = servicePort.name ?? '';
     const seen = new Set<string>();
