@@ -74,7 +74,11 @@ function text(req: TraceRequest, a: TraceAnswer, left: readonly NotRendered[]): 
   if (a.httpRoutes) lines.push(`httproutes: ${a.httpRoutes.join(', ')} (merged by Gateway API precedence as Istio's ${a.virtualService!.namespace}/${a.virtualService!.name})`);
   else if (a.virtualService) lines.push(`virtualservice: ${a.virtualService.namespace}/${a.virtualService.name}`);
   else if (a.service) lines.push("virtualservice: none applies (the Service's own default route)");
-  for (const i of a.ignored ?? []) lines.push(`  ignored: ${i.namespace}/${i.name} (Istio uses one VirtualService per host for sidecars)`);
+  for (const i of a.ignored ?? []) {
+    // Generated from HTTPRoutes: named by the user's routes, then Istio's object.
+    if (i.httpRoutes) lines.push(`  ignored: httproute ${i.httpRoutes.join(', ')} (as Istio's ${i.namespace}/${i.name}; Istio uses one set of routes per host for sidecars)`);
+    else lines.push(`  ignored: ${i.namespace}/${i.name} (Istio uses one VirtualService per host for sidecars)`);
+  }
   const rule = a.httpRoute ? `httproute ${a.httpRoute.namespace}/${a.httpRoute.name} rule ${a.httpRoute.rule}${a.httpRoute.match ? ` match ${a.httpRoute.match}` : ''}` : undefined;
   if (a.route) lines.push(`route: ${rule ?? a.route.name ?? `#${a.route.index}`}${a.route.match ? ` (${describeMatch(a.route.match)})` : ' (no match: every request)'}`);
   for (const d of a.destinations ?? []) {

@@ -38,8 +38,11 @@ export interface TraceAnswer {
    */
   httpRoutes?: string[];
   httpRoute?: RuleOrigin;
-  /** VirtualServices that name the host but are ignored for this caller (Istio uses one per host). */
-  ignored?: { namespace: string; name: string }[];
+  /**
+   * VirtualServices that name the host but are ignored for this caller (Istio uses one per host); one Istio
+   * generated from HTTPRoutes also lists them ("namespace/name"), the objects the user wrote.
+   */
+  ignored?: { namespace: string; name: string; httpRoutes?: string[] }[];
   /** The route met, by name (or index) and the match entry that held. */
   route?: { name?: string; index: number; match?: Record<string, unknown> };
   action?: 'route' | 'redirect' | 'directResponse' | 'delegate';
@@ -65,7 +68,7 @@ export function traceRequest(world: World, req: TraceRequest): TraceAnswer {
   const host = `${svc.metadata.name}.${svc.metadata.namespace}.${CLUSTER_DOMAIN}`;
   const service = { namespace: svc.metadata.namespace!, name: svc.metadata.name };
   const selection = selectVirtualService(candidates(host), host, req.port, req.from);
-  const ignored = selection.ignored.map(ref);
+  const ignored = selection.ignored.map((vs) => (usesGatewaySemantics(vs) ? { ...ref(vs), httpRoutes: parentsOf(vs) } : ref(vs)));
   if (!selection.winner) {
     const cluster = clusterName(host, req.port);
     return { cluster, service, ...(ignored.length ? { ignored } : {}), action: 'route', destinations: [{ host, port: req.port, weight: 100, cluster }] };
