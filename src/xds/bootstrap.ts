@@ -6,7 +6,8 @@
 //   client then asks for the Listener named by its `xds:///host:port` target.
 // - Envoy: ADS for clusters, endpoints and routes from vsop xds, and one static listener whose HTTP
 //   connection manager takes the RouteConfiguration of one Service port over RDS. vsop serves gRPC's API
-//   listeners, which Envoy does not take over LDS, so Envoy's listener lives in its bootstrap.
+//   listeners, which Envoy does not take over LDS, so Envoy's listener lives in its bootstrap. Checked
+//   against Envoy's API (go-control-plane's types and validation rules) in test/integration/xds-envoy.test.ts.
 
 export interface BootstrapOptions {
   /** host:port of vsop xds. */
@@ -45,6 +46,10 @@ export function envoyBootstrap(o: BootstrapOptions & { route: string; listenPort
                   typed_config: {
                     '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
                     stat_prefix: `vsop-${o.listenPort}`,
+                    // Envoy picks the virtual host by the whole Host header, port included (VirtualHost.domains):
+                    // a client calling this listener sends `my-app:10000`, which no domain of the Service's
+                    // names. Without the port, every name of the Service matches, whichever port was called.
+                    strip_any_host_port: true,
                     rds: { config_source: ads, route_config_name: o.route },
                     http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
                   },

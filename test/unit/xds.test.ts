@@ -10,6 +10,7 @@ import { resolve } from '../../src/core/resolve.ts';
 import type { EndpointSlice, Service } from '../../src/core/types.ts';
 import { config, headerRoute, overrides, service } from '../helpers/fixtures.ts';
 import { runVsop } from '../helpers/run.ts';
+import { envoyBootstrap } from '../../src/xds/bootstrap.ts';
 
 function slice(
   namespace: string,
@@ -214,6 +215,48 @@ describe('renderXds: TCP ports only', () => {
         .port_value,
       25353,
     );
+  });
+});
+
+describe('virtual host domains: the Host a client sends finds the Service', () => {
+  // Envoy picks a virtual host by the Host (:authority) header whole, port included
+  // (RouteConfiguration.ignore_port_in_host_matching is off by default), unless the connection manager
+  // strips the port first (HttpConnectionManager.strip_any_host_port); an exact domain first, then
+  // wildcards, which vsop serves none of; no match is a 404 (route.v3.VirtualHost.domains). Host names are
+  // compared without case. gRPC (gRFC A27) matches the channel's authority, the xds:/// target's host:port,
+  // by the same rule, with no stripping. Written here because no Envoy runs in these tests.
+  const matches = (domains: string[], host: string, strip: boolean) => {
+    assert.ok(
+      domains.every((d) => !d.includes('*')),
+      'exact domains only: the exact rule is the whole rule',
+    );
+    return domains.includes((strip ? host.replace(/:\d+$/, '') : host).toLowerCase());
+  };
+  const svc: Service = { ...service('default', 'my-app'), spec: { ports: [{ name: 'http', port: 8080 }] } };
+  const { xds } = world([svc]);
+  const domains = (xds.resources.route[0]!.virtual_hosts as { domains: string[] }[])[0]!.domains;
+
+  it("gRPC's authority, the listener's name, matches", () => {
+    assert.ok(matches(domains, 'my-app.default.svc.cluster.local:8080', false));
+  });
+
+  it("what Envoy's listener is sent matches, with or without a port, whichever port Envoy listens on: the bootstrap strips it", () => {
+    const b = envoyBootstrap({ server: 'xds.example:18000', nodeId: 'n', route: 'my-app.default.svc.cluster.local:8080', listenPort: 10000 });
+    const hcm = (b as { static_resources: { listeners: { filter_chains: { filters: { typed_config: Record<string, unknown> }[] }[] }[] } }).static_resources.listeners[0]!
+      .filter_chains[0]!.filters[0]!.typed_config;
+    const strip = hcm.strip_any_host_port === true;
+    for (const host of [
+      'my-app',
+      'my-app:10000',
+      'my-app:8080',
+      'My-App.default:10000',
+      'my-app.default.svc:10000',
+      'my-app.default.svc.cluster.local',
+      'my-app.default.svc.cluster.local:10000',
+    ]) {
+      assert.ok(matches(domains, host, strip), host);
+    }
+    assert.equal(matches(domains, 'other:10000', strip), false, 'another host is no request for this Service (404)');
   });
 });
 

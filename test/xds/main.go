@@ -11,6 +11,8 @@
 //
 // The xDS bootstrap comes from GRPC_XDS_BOOTSTRAP_CONFIG, as grpc-go reads it.
 //
+// With -validate-envoy it checks a bootstrap or resources on stdin against Envoy's API instead (validate.go).
+//
 // The apiserver refuses loopback addresses in EndpointSlices, so the test's slices carry 192.0.2.1
 // (TEST-NET-1, RFC 5737: documentation only, routed nowhere) and this client dials every backend on
 // 127.0.0.1 at the port the slice names: what xDS delivered decides the port, so the backend reached.
@@ -47,7 +49,12 @@ func (b *backend) UnaryCall(context.Context, *testpb.SimpleRequest) (*testpb.Sim
 
 func main() {
 	names := flag.String("backends", "", "comma-separated backend names to serve on loopback")
+	validate := flag.Bool("validate-envoy", false, "check a bootstrap or resources on stdin against Envoy's API (validate.go), then exit")
 	flag.Parse()
+	if *validate {
+		validateEnvoy()
+		return
+	}
 	for _, name := range strings.Split(*names, ",") {
 		if name == "" {
 			continue
