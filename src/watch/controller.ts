@@ -26,7 +26,7 @@ import { planGateway } from '../core/gateway/plan.ts';
 import type { Finding } from '../core/plan.ts';
 import type { HTTPRoute } from '../core/render/httproute.ts';
 import { planSnapshot, type Snapshot } from '../reconcile.ts';
-import { Informer, InputCache, type Change } from './informer.ts';
+import { Informer, InputCache, logRestart, type Change } from './informer.ts';
 import type { Logger } from './log.ts';
 import { LABELS, QUEUE_LABELS, type Metrics } from './metrics.ts';
 import { Settler, WorkQueue, type SettleOptions } from './queue.ts';
@@ -180,8 +180,7 @@ export class Controller {
       onRestart: (reason, err) => {
         this.o.metrics.watchRestarts.inc({ resource: collection.resource, reason });
         if (reason === 'error' && onFailure?.(err)) return;
-        if (reason === 'error') this.o.log.error('watch interrupted, resuming', { resource: collection.resource, namespace: collection.namespace || undefined, error: err });
-        else this.o.log.debug('watch expired (410 Gone), listing again', { resource: collection.resource, namespace: collection.namespace || undefined });
+        logRestart(this.o.log, collection, reason, err);
       },
     });
   }

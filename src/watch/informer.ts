@@ -11,15 +11,51 @@ import { ApiError } from '../errors.ts';
 import { collectionKey, type Affected, type Fallback, type Input } from '../inputs.ts';
 import type { Collection, WatchEvent, WatchPort } from '../k8s/port.ts';
 import { sleep } from '../sleep.ts';
+import type { Logger } from './log.ts';
 
 export type Change<T> = { type: 'added' | 'modified' | 'deleted'; object: T };
+
+/**
+ * Why a watch started again. 'expired': a 410 Gone, the collection is listed again. 'closed': routine, the
+ * watch went silent past the idle bound (no event or bookmark: EWATCHIDLE) or its connection ended under
+ * it (reset, broken pipe, a stream cut short: what a load balancer or an apiserver shutting down a
+ * connection does); resumed from the last resourceVersion. 'error': anything else (the apiserver
+ * unreachable or refusing, an error event), a real failure.
+ */
+export type RestartReason = 'expired' | 'closed' | 'error';
+
+/** Network codes of a watch that ended on its own rather than failed (client-go: net.IsProbableEOF, net.IsTimeout). */
+const ROUTINE_CODES = new Set(['EWATCHIDLE', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/** The reason for a restart after `err` (not a 410, which is 'expired'): 'closed' or 'error'. */
+export function restartReason(err: unknown): 'closed' | 'error' {
+  let cur: unknown = err;
+  for (let depth = 0; cur && depth < 4; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && ROUTINE_CODES.has(code)) return 'closed';
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return 'error';
+}
+
+/**
+ * The one log line for a restart, in watch and xds alike, at client-go's levels (tools/cache/reflector.go,
+ * DefaultWatchErrorHandler; watch/retrywatcher.go): a 410 and a watch that ended on its own are routine
+ * (debug: client-go logs them at V(4) and V(5), hidden by default), anything else is an error.
+ */
+export function logRestart(log: Logger, collection: Collection, reason: RestartReason, err?: unknown): void {
+  const where = { resource: collection.resource, namespace: collection.namespace || undefined };
+  if (reason === 'expired') log.debug('watch expired (410 Gone), listing again', where);
+  else if (reason === 'closed') log.debug('watch closed, resuming', { ...where, error: err });
+  else log.error('watch interrupted, resuming', { ...where, error: err });
+}
 
 export interface InformerOptions<T extends KubeObject> {
   port: WatchPort;
   collection: Collection;
   onChange: (change: Change<T>) => void;
   /** Told about each restart of the watch, and why. */
-  onRestart?: (reason: 'expired' | 'error', err?: unknown) => void;
+  onRestart?: (reason: RestartReason, err?: unknown) => void;
   minBackoff?: number;
   maxBackoff?: number;
 }
@@ -72,7 +108,7 @@ export class Informer<T extends KubeObject> {
           this.opts.onRestart?.('expired', err);
           continue;
         }
-        this.opts.onRestart?.('error', err);
+        this.opts.onRestart?.(restartReason(err), err);
         await sleep(this.backoff * (1 + Math.random()), signal);
         this.backoff = Math.min(this.backoff * 2, this.opts.maxBackoff ?? 30_000);
       }

@@ -119,7 +119,7 @@ export class Metrics {
   readonly leader = new Gauge({ name: 'vsop_leader', help: '1 while this replica holds the leader Lease (and may write)', registers: [this.registry] });
   readonly watchRestarts = new Counter({
     name: 'vsop_watch_restarts_total',
-    help: 'Watches started again after a break or a 410 Gone',
+    help: 'Watches started again, by reason: expired (410 Gone, listed again), closed (went silent or its connection ended: routine), error',
     labelNames: ['resource', 'reason'],
     registers: [this.registry],
   });

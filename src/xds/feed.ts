@@ -17,7 +17,7 @@ import { ConfigError, formatProblem } from '../errors.ts';
 import { type Affected, configCollection, fallbackMessage, type Input, XDS_INPUTS } from '../inputs.ts';
 import type { Collection, ConfigMap, WatchPort } from '../k8s/port.ts';
 import { planSnapshot, type Snapshot } from '../reconcile.ts';
-import { type Change, Informer, InputCache } from '../watch/informer.ts';
+import { type Change, Informer, InputCache, logRestart } from '../watch/informer.ts';
 import type { Logger } from '../watch/log.ts';
 import { reclaimWhenIdle } from '../watch/reclaim.ts';
 import type { XdsMetrics } from './metrics.ts';
@@ -97,7 +97,7 @@ export class XdsFeed {
       onChange,
       onRestart: (reason, err) => {
         if (reason === 'error' && onFailure?.(err)) return;
-        if (reason === 'error') this.o.log.error('watch interrupted, resuming', { resource: collection.resource, namespace: collection.namespace || undefined, error: err });
+        logRestart(this.o.log, collection, reason, err);
       },
     });
   }

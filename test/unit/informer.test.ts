@@ -7,9 +7,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import type { KubeObject } from '../../src/core/types.ts';
-import { ApiError } from '../../src/errors.ts';
+import { ApiError, UnreachableError } from '../../src/errors.ts';
 import type { Collection } from '../../src/k8s/port.ts';
-import { type Change, Informer } from '../../src/watch/informer.ts';
+import { type Change, Informer, logRestart } from '../../src/watch/informer.ts';
+import { createLogger } from '../../src/watch/log.ts';
 import { FakeWatchPort } from '../helpers/fake-watch-port.ts';
 
 const SERVICES: Collection = { resource: 'services', namespace: 'default' };
@@ -247,5 +248,39 @@ describe('Informer: resourceVersion guard', () => {
     s0.emit({ type: 'MODIFIED', object: obj('a', 'opaque-a') });
     assert.deepEqual(changes, ['modified a@opaque-a']);
     await informer.stop();
+  });
+});
+
+describe('Informer: routine restarts are told apart from failures, and logged at their level', () => {
+  // The errors as src/k8s/client.ts throws them: vsop's own error, the network error as its cause.
+  const network = (code: string, message: string) => new UnreachableError(`cannot reach the API server (${code})`, { cause: Object.assign(new Error(message), { code }) });
+
+  it("a silent watch (EWATCHIDLE) or a connection ended under it is 'closed'; a refused connection, an HTTP error or a bare error is 'error'", async () => {
+    const { port, informer, restarts } = setup({ minBackoff: 1, maxBackoff: 1 });
+    informer.start();
+    const failures = [
+      network('EWATCHIDLE', 'no event or bookmark for 150 s'),
+      network('ECONNRESET', 'aborted'),
+      network('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:6443'),
+      new ApiError('watch services: internal error', 500, 'InternalError'),
+      new Error('socket hang up'),
+    ];
+    for (const [n, err] of failures.entries()) (await port.stream(n)).fail(err);
+    await port.stream(failures.length);
+    assert.deepEqual(restarts, ['closed', 'closed', 'error', 'error', 'error']);
+    await informer.stop();
+  });
+
+  it('logRestart: a 410 and a closed watch at debug, an interrupted one at error (what --log-level info shows)', () => {
+    const lines: { level: string; msg: string; error?: string }[] = [];
+    const log = createLogger((l) => lines.push(JSON.parse(l)), 'debug');
+    logRestart(log, SERVICES, 'expired');
+    logRestart(log, SERVICES, 'closed', network('EWATCHIDLE', 'no event or bookmark for 150 s'));
+    logRestart(log, SERVICES, 'error', network('ECONNREFUSED', 'connect ECONNREFUSED'));
+    assert.deepEqual(
+      lines.map((l) => `${l.level} ${l.msg}`),
+      ['debug watch expired (410 Gone), listing again', 'debug watch closed, resuming', 'error watch interrupted, resuming'],
+    );
+    assert.equal(lines[1]!.error, 'cannot reach the API server (EWATCHIDLE)');
   });
 });
