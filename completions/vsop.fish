@@ -121,7 +121,7 @@ complete -c vsop -c kubectl-vsop -n '__fish_seen_subcommand_from xds' -l log-lev
 complete -c vsop -c kubectl-vsop -n '__fish_seen_subcommand_from xds' -l log-format -x -a 'json console' -d 'json lines, or console for people'
 complete -c vsop -c kubectl-vsop -n '__fish_seen_subcommand_from xds; and __fish_seen_subcommand_from bootstrap' -l grpc -d 'for proxyless gRPC clients (grpc-go, grpc-java, @grpc/grpc-js-xds)'
 complete -c vsop -c kubectl-vsop -n '__fish_seen_subcommand_from xds; and __fish_seen_subcommand_from bootstrap' -l envoy -d 'for Envoy: clusters, endpoints and routes over ADS, one static listener for --route'
-complete -c vsop -c kubectl-vsop -n '__fish_seen_subcommand_from xds; and __fish_seen_subcommand_from bootstrap' -l server -x -a '' -d 'where vsop xds listens (default: vsop-xds.CONFIG_NAMESPACE.svc.cluster.local:18000)'
+complete -c vsop -c kubectl-vsop -n '__fish_seen_subcommand_from xds; and __fish_seen_subcommand_from bootstrap' -l server -x -a '' -d 'where vsop xds listens (default: port 18000 of the Service vsop-xds in --config-namespace)'
 complete -c vsop -c kubectl-vsop -n '__fish_seen_subcommand_from xds; and __fish_seen_subcommand_from bootstrap' -l node-id -x -a '' -d 'the client\'s node id, in vsop xds\'s logs'
 complete -c vsop -c kubectl-vsop -n '__fish_seen_subcommand_from xds; and __fish_seen_subcommand_from bootstrap' -l route -x -a '' -d 'with --envoy: the Service port whose routes Envoy\'s listener serves (a RouteConfiguration name)'
 complete -c vsop -c kubectl-vsop -n '__fish_seen_subcommand_from xds; and __fish_seen_subcommand_from bootstrap' -l listen-port -x -a '' -d 'with --envoy: the port Envoy\'s listener takes'

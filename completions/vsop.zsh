@@ -295,7 +295,7 @@ _vsop_xds_bootstrap() {
   _arguments -s \
     '--grpc[for proxyless gRPC clients (grpc-go, grpc-java, @grpc/grpc-js-xds)]' \
     '--envoy[for Envoy\: clusters, endpoints and routes over ADS, one static listener for --route]' \
-    '--server[where vsop xds listens (default\: vsop-xds.CONFIG_NAMESPACE.svc.cluster.local\:18000)]:value:()' \
+    '--server[where vsop xds listens (default\: port 18000 of the Service vsop-xds in --config-namespace)]:value:()' \
     '--node-id[the client'\''s node id, in vsop xds'\''s logs]:value:()' \
     '--route[with --envoy\: the Service port whose routes Envoy'\''s listener serves (a RouteConfiguration name)]:value:()' \
     '--listen-port[with --envoy\: the port Envoy'\''s listener takes]:value:()' \

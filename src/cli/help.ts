@@ -28,10 +28,12 @@ export function helpConfiguration(): Partial<Help> {
     // command's own description, is worth wrapping down to this.
     minWidthToWrap: 20,
     visibleGlobalOptions(this: Help, cmd: Command): Option[] {
-      // A group (route, config) does nothing itself: its commands' help lists them. --version works
-      // anywhere, but says nothing about the command whose help this is.
-      if (cmd.commands.length > 0) return [];
-      return Help.prototype.visibleGlobalOptions.call(this, cmd).filter((o) => o.long !== '--version');
+      // A command that says which inherited options it heeds (globalsHeeded) lists those alone. A group
+      // (route, config) does nothing itself: its commands' help lists them. --version works anywhere, but
+      // says nothing about the command whose help this is.
+      const heeded = HEEDED.get(cmd);
+      if (!heeded && cmd.commands.length > 0) return [];
+      return Help.prototype.visibleGlobalOptions.call(this, cmd).filter((o) => o.long !== '--version' && (!heeded || heeded.includes(o.long ?? '')));
     },
     formatItem(this: Help, term: string, termWidth: number, description: string, helper: Help): string {
       const width = this.helpWidth ?? 80;
@@ -40,6 +42,18 @@ export function helpConfiguration(): Partial<Help> {
       return [`  ${term}`, ...lines.map((l) => ' '.repeat(UNDER) + l)].join('\n');
     },
   };
+}
+
+const HEEDED = new WeakMap<Command, readonly string[]>();
+
+/**
+ * Says which options inherited from the commands above `cmd` it heeds (their long names), so that its help
+ * lists those alone: `xds bootstrap` reads no cluster, and `xds render` none of the server's flags. Also
+ * for a command that has subcommands yet runs itself (`xds`), whose help otherwise lists none.
+ */
+export function globalsHeeded(cmd: Command, longs: readonly string[]): Command {
+  HEEDED.set(cmd, longs);
+  return cmd;
 }
 
 /** One example: what it does, then the command line. */

@@ -3,7 +3,7 @@
 
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG_LOCATION } from '../core/ownership.ts';
-import { type Example, examplesText, helpConfiguration, helpWidth, wrapWords } from './help.ts';
+import { type Example, examplesText, globalsHeeded, helpConfiguration, helpWidth, wrapWords } from './help.ts';
 import type { Io } from './io.ts';
 import type { GlobalOptions } from './options.ts';
 
@@ -311,16 +311,21 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .addOption(new Option('--log-level <level>', 'least severe level logged').choices(['debug', 'info', 'error']).default('info'))
     .addOption(new Option('--log-format <format>', 'json lines, or console for people').choices(['json', 'console']).default('json'))
     .action(action(async (_args, opts) => (await import('./xds-serve.ts')).xds(io, opts as never)));
+  // The server reads the cluster (no colour: its logs are JSON or plain lines); bootstrap reads nothing but
+  // the namespace of its default --server; render reads files or the cluster, none of the server's flags.
+  const CLUSTER = ['--config-namespace', '--config-name', '--kubeconfig', '--context', '--request-timeout'];
+  globalsHeeded(xds, CLUSTER);
   xds
     .command('bootstrap')
     .description("print a bootstrap pointing an xDS client at vsop xds: gRPC's (GRPC_XDS_BOOTSTRAP) or Envoy's (-c)")
     .option('--grpc', 'for proxyless gRPC clients (grpc-go, grpc-java, @grpc/grpc-js-xds)')
     .option('--envoy', 'for Envoy: clusters, endpoints and routes over ADS, one static listener for --route')
-    .option('--server <host:port>', 'where vsop xds listens (default: vsop-xds.CONFIG_NAMESPACE.svc.cluster.local:18000)')
+    .option('--server <host:port>', 'where vsop xds listens (default: port 18000 of the Service vsop-xds in --config-namespace)')
     .option('--node-id <id>', "the client's node id, in vsop xds's logs", 'vsop-client')
     .option('--route <host:port>', "with --envoy: the Service port whose routes Envoy's listener serves (a RouteConfiguration name)")
     .addOption(new Option('--listen-port <port>', "with --envoy: the port Envoy's listener takes").argParser(wholeNumber(1, 65535)).default(10000))
     .action(action(async (_args, opts) => (await import('./xds.ts')).bootstrap(io, opts as never)));
+  globalsHeeded(xds.commands.at(-1)!, ['--config-namespace']);
   examples(xds.commands.at(-1)!, [
     ['A bootstrap for grpc-go, in a file GRPC_XDS_BOOTSTRAP names', 'vsop xds bootstrap --grpc > bootstrap.json'],
     ["Envoy serving my-app's port 80 routes on :10000", 'vsop xds bootstrap --envoy --route my-app.default.svc.cluster.local:80'],
@@ -340,6 +345,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
       ).argParser(collect),
     )
     .action(action(async ([services], opts) => (await import('./xds.ts')).render(io, services as string[], opts as never)));
+  globalsHeeded(xds.commands.at(-1)!, [...CLUSTER, '--no-color']);
   examples(xds.commands.at(-1)!, [
     ['The resources for the xDS example, with no cluster', 'vsop xds render -f examples/xds'],
     ["Those of one Service of the current kubeconfig context's cluster", 'vsop xds render my-app'],

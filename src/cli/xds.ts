@@ -4,7 +4,7 @@
 
 import { renderXds, XDS_KINDS } from '../core/render/xds.ts';
 import { UsageError } from '../errors.ts';
-import { envoyBootstrap, grpcBootstrap } from '../xds/bootstrap.ts';
+import { envoyBootstrap, grpcBootstrap, nodeIdProblem, routeProblem, serverProblem } from '../xds/bootstrap.ts';
 import { reconcileOnce } from '../reconcile.ts';
 import type { Io } from './io.ts';
 import { paint } from './paint.ts';
@@ -40,13 +40,22 @@ interface BootstrapCliOptions extends SourceOptions {
 
 /** vsop xds bootstrap: a bootstrap for gRPC's xDS client or for Envoy, pointing at vsop xds. */
 export async function bootstrap(io: Io, opts: BootstrapCliOptions): Promise<number> {
-  if (Boolean(opts.envoy) === Boolean(opts.grpc)) throw new UsageError('say which client the bootstrap is for: --grpc or --envoy');
+  // Every problem with the flags, each naming its flag, then one usage error (exit 2).
+  const problems: string[] = [];
+  if (opts.envoy && opts.grpc) problems.push('--grpc and --envoy: give one, the client the bootstrap is for');
+  if (!opts.envoy && !opts.grpc) problems.push('--grpc or --envoy is required: the client the bootstrap is for');
   const server = opts.server ?? `vsop-xds.${opts.configNamespace}.svc.cluster.local:18000`;
-  if (!/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(server)) throw new UsageError(`--server "${server}" is not HOST:PORT`);
-  if (opts.envoy && !opts.route)
-    throw new UsageError('--envoy needs --route: the RouteConfiguration its listener serves, a Service host:port (vsop xds render lists them)', {
-      hint: 'vsop xds bootstrap --envoy --route my-app.default.svc.cluster.local:80',
+  const bad = (flag: string, value: string, problem: string | undefined) => problem && problems.push(`${flag} ${JSON.stringify(value)} ${problem}`);
+  bad(opts.server === undefined ? '--config-namespace (in the default --server)' : '--server', server, serverProblem(server));
+  bad('--node-id', opts.nodeId, nodeIdProblem(opts.nodeId));
+  if (opts.route !== undefined) bad('--route', opts.route, routeProblem(opts.route));
+  if (opts.route !== undefined && opts.grpc && !opts.envoy) problems.push('--route is for --envoy: a gRPC client names its route in its xds:/// target');
+  if (opts.envoy && opts.route === undefined) problems.push('--envoy needs --route: the RouteConfiguration its listener serves, a Service host:port (vsop xds render lists them)');
+  if (problems.length > 0) {
+    throw new UsageError(problems.length === 1 ? problems[0]! : `invalid flags:\n  ${problems.join('\n  ')}`, {
+      hint: opts.envoy ? 'vsop xds bootstrap --envoy --route my-app.default.svc.cluster.local:80' : 'vsop xds bootstrap --grpc > bootstrap.json',
     });
+  }
   const out = opts.grpc ? grpcBootstrap({ server, nodeId: opts.nodeId }) : envoyBootstrap({ server, nodeId: opts.nodeId, route: opts.route!, listenPort: opts.listenPort });
   io.out(`${JSON.stringify(out, null, 2)}\n`);
   return 0;

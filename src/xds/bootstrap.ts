@@ -9,6 +9,49 @@
 //   listeners, which Envoy does not take over LDS, so Envoy's listener lives in its bootstrap. Checked
 //   against Envoy's API (go-control-plane's types and validation rules) in test/integration/xds-envoy.test.ts.
 
+import { isIPv4, isIPv6 } from 'node:net';
+
+/** A DNS name as RFC 1123 has it: labels of letters, digits and inner hyphens, at most 63 each, 253 in all. */
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*\.?$/i;
+
+/**
+ * Why `text` is no address a client can dial: HOST:PORT, HOST a DNS name, an IPv4 address or an IPv6
+ * one in brackets ([2001:db8::1]:18000, RFC 3986's form, which gRPC's target and Envoy's cluster take
+ * apart the same way), PORT 1 to 65535. Undefined when it is one.
+ */
+export function serverProblem(text: string): string | undefined {
+  const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d+)$/.exec(text);
+  if (!m) return 'is not HOST:PORT (an IPv6 address goes in brackets: [2001:db8::1]:18000)';
+  const [, v6, host] = m;
+  if (v6 !== undefined ? !isIPv6(v6) : !(isIPv4(host!) || (DNS_NAME.test(host!) && !/^[\d.]+$/.test(host!))))
+    return `host ${JSON.stringify(v6 ?? host)} is not a DNS name, an IPv4 address or an IPv6 address in brackets`;
+  return portProblem(m[3]!);
+}
+
+/** The RouteConfiguration names vsop xds serves: SERVICE.NAMESPACE.svc.cluster.local:PORT (core/render/xds.ts listenerName). */
+const ROUTE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.svc\.cluster\.local:(\d+)$/;
+
+/** Why `text` is no RouteConfiguration name vsop xds serves, or undefined. */
+export function routeProblem(text: string): string | undefined {
+  const m = ROUTE_NAME.exec(text);
+  if (!m) return 'is not a Service port as vsop xds names its routes: SERVICE.NAMESPACE.svc.cluster.local:PORT (vsop xds render lists them)';
+  return portProblem(m[3]!);
+}
+
+/**
+ * Why `text` is no node id, or undefined: one or more printable ASCII characters, no white space. gRPC
+ * and Envoy take any string, but the id ends up in logs, metrics and Envoy's stats, where a space or a
+ * control character splits or garbles it.
+ */
+export function nodeIdProblem(text: string): string | undefined {
+  return /^[\x21-\x7e]{1,256}$/.test(text) ? undefined : 'must be 1 to 256 printable ASCII characters, no white space';
+}
+
+function portProblem(digits: string): string | undefined {
+  const port = Number(digits);
+  return port >= 1 && port <= 65535 && !/^0\d/.test(digits) ? undefined : `port ${digits} is not from 1 to 65535`;
+}
+
 export interface BootstrapOptions {
   /** host:port of vsop xds. */
   server: string;

@@ -268,11 +268,53 @@ describe('vsop xds bootstrap', () => {
       xds_servers: [{ server_uri: '127.0.0.1:18000', channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
       node: { id: 'n1', locality: {} },
     });
-    for (const args of [[], ['--grpc', '--envoy'], ['--envoy'], ['--grpc', '--server', 'no-port']]) {
+  });
+
+  it('refuses bad flags with exit 2, nothing printed, every problem named by its flag', async () => {
+    const cases: [string[], RegExp[]][] = [
+      [[], [/--grpc or --envoy is required/]],
+      [['--grpc', '--envoy', '--route', 'a.b.svc.cluster.local:80'], [/--grpc and --envoy: give one/]],
+      [['--envoy'], [/--envoy needs --route/]],
+      [['--grpc', '--server', 'no-port'], [/--server "no-port" is not HOST:PORT/]],
+      [['--grpc', '--server', 'xds.example:0'], [/--server "xds.example:0" port 0 is not from 1 to 65535/]],
+      [['--grpc', '--server', 'xds.example:65536'], [/--server "xds.example:65536" port 65536/]],
+      [['--grpc', '--server', 'bad host:80'], [/--server "bad host:80" host "bad host" is not a DNS name/]],
+      [['--grpc', '--server', '2001:db8::1:18000'], [/--server "2001:db8::1:18000" is not HOST:PORT \(an IPv6 address goes in brackets/]],
+      [['--grpc', '--server', '1.2.3:80'], [/host "1.2.3" is not/]],
+      [['--grpc', '--node-id', 'a b'], [/--node-id "a b" must be 1 to 256 printable ASCII characters/]],
+      [['--grpc', '--node-id', ''], [/--node-id ""/]],
+      [['--envoy', '--route', 'my-app'], [/--route "my-app" is not a Service port as vsop xds names its routes/]],
+      [['--envoy', '--route', 'my-app.default.svc.cluster.local:0'], [/--route .* port 0/]],
+      [['--grpc', '--route', 'my-app.default.svc.cluster.local:80'], [/--route is for --envoy/]],
+      [['--grpc', '--config-namespace', 'Not_A_Name'], [/--config-namespace \(in the default --server\)/]],
+      // All at once: each problem, one error.
+      [
+        ['--grpc', '--envoy', '--server', ':1', '--node-id', ''],
+        [/--grpc and --envoy/, /--server ":1"/, /--node-id ""/, /--envoy needs --route/],
+      ],
+    ];
+    for (const [args, messages] of cases) {
       const r = await runVsop(['xds', 'bootstrap', ...args]);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-      assert.equal(r.stdout, '');
+      assert.equal(r.stdout, '', args.join(' '));
+      for (const m of messages) assert.match(r.stderr, m, args.join(' '));
     }
+    for (const server of ['[2001:db8::1]:18000', '10.0.0.1:1', 'vsop-xds.vsop-system.svc.cluster.local.:65535']) {
+      const r = await runVsop(['xds', 'bootstrap', '--grpc', '--server', server]);
+      assert.equal(r.code, 0, `${server}: ${r.stderr}`);
+    }
+  });
+
+  it("each xds command's help lists the inherited flags it heeds, and no others", async () => {
+    const globals = async (args: string[]) => {
+      const r = await runVsop([...args, '--help'], { env: { COLUMNS: '200' } });
+      assert.equal(r.code, 0, r.stderr);
+      return [...(r.stdout.split('Global Options:')[1] ?? '').split(/\n\n/)[0]!.matchAll(/^ {2}(--[\w-]+)/gm)].map((m) => m[1]);
+    };
+    const cluster = ['--config-namespace', '--config-name', '--kubeconfig', '--context', '--request-timeout'];
+    assert.deepEqual(await globals(['xds']), cluster);
+    assert.deepEqual(await globals(['xds', 'bootstrap']), ['--config-namespace']);
+    assert.deepEqual(await globals(['xds', 'render']), [...cluster, '--no-color']);
   });
 
   it("points Envoy's ADS at the server and its static listener's RDS at the route given", async () => {
