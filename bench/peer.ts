@@ -69,9 +69,11 @@ export function seed(): Tool {
 const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 /** Resident memory (MB), CPU seconds (user + system) and when the process started (performance.now() ms). */
-export function processStats(pid: number): { rssMB: number; cpuSeconds: number; startedAt: number } {
+export function processStats(pid: number): { rssMB: number; peakMB: number; cpuSeconds: number; startedAt: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  // The most resident memory the process has had so far (what a memory limit must allow).
+  const peakKB = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
   // Fields after the command name (which may hold spaces): utime is the 14th field, stime 15th, starttime 22nd.
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -79,6 +81,7 @@ export function processStats(pid: number): { rssMB: number; cpuSeconds: number; 
   const now = performance.now();
   return {
     rssMB: rssKB / 1024,
+    peakMB: peakKB / 1024,
     cpuSeconds: (Number(f[11]) + Number(f[12])) / TICKS,
     startedAt: now - (uptime - Number(f[19]) / TICKS) * 1000,
   };
