@@ -351,8 +351,10 @@ export class InputCache<T extends KubeObject> {
     const before = this.unindex(storeKey);
     const after = obj && this.index(storeKey, obj);
     if (!tell) return;
-    if (before) this.opts.touched(before);
-    if (after && after !== before) this.opts.touched(after);
+    // One change is one event, for the keys it bore on and bears on together: told as two, an update
+    // looked like a flow to the Settler, which then held it and every event after it (queue.ts).
+    const keys = before === 'all' || after === 'all' ? 'all' : before && after ? [...new Set([...before, ...after])] : (before ?? after);
+    if (keys && keys.length > 0) this.opts.touched(keys);
   }
 
   private index(storeKey: string, obj: T): Affected {

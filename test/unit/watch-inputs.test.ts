@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/core/config.ts';
 import type { KubeObject, Service, VirtualService } from '../../src/core/types.ts';
 import { ApiError, ConflictError } from '../../src/errors.ts';
 import { services, virtualServices, type Fallback } from '../../src/inputs.ts';
-import type { Collection, KubePort, ObjectList, WatchPort } from '../../src/k8s/port.ts';
+import type { Collection, KubePort, ObjectList, WatchEvent, WatchPort } from '../../src/k8s/port.ts';
 import { gated } from '../../src/watch/controller.ts';
 import { Informer, InputCache } from '../../src/watch/informer.ts';
 import { service } from '../helpers/fixtures.ts';
@@ -133,6 +133,32 @@ describe('InputCache', () => {
       cache.objectsFor('my-app').map((o) => o.metadata.namespace),
       ['default'],
     );
+    await cache.stop();
+  });
+});
+
+describe('InputCache: one change, one event', () => {
+  // The Settler (queue.ts) takes a second event within its gap for the start of a flow and holds it: a
+  // change told as two events (the keys it bore on, then those it bears on) held every update, and every
+  // event after it, for the flow's quiet time (found by a tester: creates waited up to 10 s while another
+  // Service's labels changed every 250 ms).
+  it('a Service updated (or moved between keys) is told once, with the keys it bore on and bears on together', async () => {
+    const emit = new Map<string, (e: WatchEvent<KubeObject>) => void>();
+    const port = listPort([service('default', 'my-app'), service('dev-alice', 'my-app')], () => false);
+    port.watch = ((c: Collection, _rv: string, on: (e: WatchEvent<KubeObject>) => void, signal: AbortSignal) => {
+      emit.set(`${c.namespace || '*'}${c.labelSelector ? ` ${c.labelSelector}` : ''}`, on);
+      return new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve())));
+    }) as WatchPort['watch'];
+    const { cache, touched } = cacheOf<Service>(port, services);
+    cache.follow(loaded);
+    await cache.synced();
+    touched.length = 0;
+    const relabelled = service('dev-alice', 'my-app');
+    relabelled.metadata.resourceVersion = '11';
+    relabelled.metadata.labels = { team: 'a' };
+    // What the apiserver sends: the event, on the watch of the namespace's Services.
+    emit.get('dev-alice')!({ type: 'MODIFIED', object: relabelled });
+    assert.deepEqual(touched, [['my-app']]);
     await cache.stop();
   });
 });
