@@ -15,12 +15,21 @@ interface RenderOptions extends SourceOptions {
 
 export async function render(io: Io, services: string[], opts: RenderOptions): Promise<number> {
   const result = await reconcileOnce((await openSource(io, opts)).source, { renderOnly: true, ...(services.length ? { services } : {}) });
-  printWarnings(io, result.warnings, paint(io, opts.color).err.yellow);
   const only = services.length ? new Set(services) : undefined;
+  // As sync treats it: a Service whose recorded overrides cannot be read keeps its live object untouched
+  // (sync: exit 4), so it is left out here, said in a warning, rather than shown routed without its hand routes.
+  const unreadable = result.unreadable.filter((i) => !only || only.has(i.service));
+  const refused = new Set(unreadable.map((i) => i.service));
+  const left = unreadable.map((i) => ({
+    ...i.problem,
+    message: `${i.problem.message}; service ${i.service} left out (sync leaves its object as it is until the annotation is fixed)`,
+  }));
+  printWarnings(io, [...result.warnings, ...left], paint(io, opts.color).err.yellow);
   const { virtualServices, httpRoutes, referenceGrants } = result.resolution;
-  const routes = [...virtualServices, ...httpRoutes].filter((o) => !only || only.has(o.metadata.annotations?.[SERVICE_ANNOTATION] ?? ''));
+  const serviceOf = (o: { metadata: { annotations?: Record<string, string> } }) => o.metadata.annotations?.[SERVICE_ANNOTATION] ?? '';
+  const routes = [...virtualServices, ...httpRoutes].filter((o) => (!only || only.has(serviceOf(o))) && !refused.has(serviceOf(o)));
   // The grants follow the routes shown: only the Services those send to.
-  const grants = only ? referenceGrantsFor(routes as HTTPRoute[], result.loaded.config.defaultNamespace) : referenceGrants;
+  const grants = only || refused.size ? referenceGrantsFor(routes as HTTPRoute[], result.loaded.config.defaultNamespace) : referenceGrants;
   const objects = [...routes, ...grants];
   io.out(opts.output === 'json' ? toJsonList(objects) : toYamlStream(objects));
   return 0;
