@@ -2,7 +2,7 @@
 // 5,000 Services) against the test apiserver, first and second run, with request counts, beside a floor
 // measured in the same run: a minimal client that POSTs the same 1,000 VirtualServices with the same
 // concurrency (8) over the same loopback proxy.
-//   targets: first run <= 1.3 x floor; second run zero writes and <= 1 s
+//   targets: first run <= 1.2 x floor (issue 13: a cold start within 1.2 x a minimal client's 1,000 writes); second run zero writes and <= 1 s
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -90,11 +90,11 @@ try {
   const secondCount = count(from, conns);
   if (first.code !== 0 || second.code !== 0) throw new Error(`sync failed: ${first.code} ${second.code}`);
 
-  const ok1 = first.ms <= 1.3 * floorMs;
+  const ok1 = first.ms <= 1.2 * floorMs;
   const ok2 = secondCount.writes === 0 && second.ms <= 1000;
   console.log(`\ncluster sync, ${PROD} production Services x ${DEVS} developer namespaces (${services.length} Services), over HTTPS through a loopback proxy`);
   console.log(
-    `${ok1 ? 'ok  ' : 'MISS'} first sync (a fresh process, 1,000 creates): ${first.ms.toFixed(0)} ms, ${firstCount.reads} reads + ${firstCount.writes} writes on ${firstCount.connections} connections; floor (1,000 POSTs, ${CONCURRENCY} at a time, ${floorConnections} connections) ${floorMs.toFixed(0)} ms; ratio ${(first.ms / floorMs).toFixed(2)}; target <= 1.3`,
+    `${ok1 ? 'ok  ' : 'MISS'} first sync (a fresh process, 1,000 creates): ${first.ms.toFixed(0)} ms, ${firstCount.reads} reads + ${firstCount.writes} writes on ${firstCount.connections} connections; floor (1,000 POSTs, ${CONCURRENCY} at a time, ${floorConnections} connections) ${floorMs.toFixed(0)} ms; ratio ${(first.ms / floorMs).toFixed(2)}; target <= 1.2`,
   );
   console.log(
     `${ok2 ? 'ok  ' : 'MISS'} second sync: ${second.ms.toFixed(0)} ms, ${secondCount.reads} reads + ${secondCount.writes} writes on ${secondCount.connections} connections; target 0 writes, <= 1000 ms`,
