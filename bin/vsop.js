@@ -21,7 +21,21 @@ const { join } = require('node:path');
 const args = process.argv.slice(2);
 // `vsop --version` alone, as commander answers it (src/cli/program.ts), without loading the command tree.
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-  process.stdout.write(`${JSON.parse(readFileSync(join(__dirname, '../package.json'), 'utf8')).version}\n`);
+  // As src/cli/io.ts answers a failed write: a reader gone is 141, quietly; any other failure (a full
+  // disk) one line and 74 (EXIT.pipe and EXIT.output in src/errors.ts).
+  const failed = (err) => {
+    if (err.code === 'EPIPE') process.exit(141);
+    try {
+      process.stderr.write(`error: cannot write to standard output: ${err.code === 'ENOSPC' ? 'no space left on device' : err.message}\n`);
+    } catch {}
+    process.exit(74);
+  };
+  process.stdout.on('error', failed);
+  try {
+    process.stdout.write(`${JSON.parse(readFileSync(join(__dirname, '../package.json'), 'utf8')).version}\n`);
+  } catch (err) {
+    failed(err);
+  }
 } else {
   main().then((code) => {
     process.exitCode = code;

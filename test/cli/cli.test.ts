@@ -189,6 +189,7 @@ describe('signals, pipes and the platform (spawned)', () => {
     for (const args of [
       ['render', '-f', 'examples/seed'],
       ['sync', '-f', 'examples/seed', '--diff'],
+      ['--version'], // answered by bin/vsop.js itself, before the bundle loads
     ]) {
       const r = spawnSync('bash', ['-c', '"$0" "$@" >/dev/full', process.execPath, BIN, ...args], { cwd: ROOT, encoding: 'utf8' });
       assert.equal(r.status, 74, `${args.join(' ')}: ${r.stderr}`);
