@@ -34,8 +34,9 @@ export interface Scope {
   collection: Collection;
   fallback?: Fallback;
   /**
-   * A kind that may not be installed or readable (the Gateway API's, read in VirtualService mode only to
-   * find vsop's own objects after a switch back): a 404 or 403 reads nothing, without a warning.
+   * A kind that may not be installed or readable (the Gateway API's in VirtualService mode: vsop's own
+   * objects, to delete after a switch back, and the HTTPRoutes that take part in the routing): a 404 or
+   * 403 reads nothing, without a warning.
    */
   optional?: boolean;
 }
@@ -120,14 +121,24 @@ export const HTTPROUTES_FALLBACK_COST = 'cannot see HTTPRoutes of other namespac
  * takes part in its routing (GAMMA: a route in the Service's namespace applies to every caller, one in
  * another namespace to that namespace's callers), read-only outside the production namespace; without the
  * cluster-wide right, the production namespace only. routeKind VirtualService: vsop's own in the
- * production namespace, to delete them after a switch back (optional: the Gateway API may be absent).
+ * production namespace, to delete them after a switch back, and those of every namespace, read-only: Istio
+ * applies the routes it generates from an HTTPRoute attached to a production Service before the Service's
+ * VirtualService for callers in the route's namespace (istio/select.ts), so a foreign one takes part in the
+ * routing in this mode too. Both optional: without the Gateway API's CRDs (404) there are none; without
+ * the right (403) none are read and foreign ones go unseen, quietly (the shipped roles grant it; a
+ * person's own kubeconfig may not, and VirtualService mode must not warn of a kind it does not use).
  */
 export const httpRoutes: Input<HTTPRoute> = {
   field: 'httpRoutes',
   scopes(loaded) {
     const namespace = loaded.config.defaultNamespace;
     const apiVersion = `${GATEWAY_GROUP}/v1`;
-    if (loaded.config.routeKind !== 'HTTPRoute') return [{ collection: { resource: 'httproutes', namespace, apiVersion, labelSelector: MANAGED }, optional: true }];
+    if (loaded.config.routeKind !== 'HTTPRoute') {
+      return [
+        { collection: { resource: 'httproutes', namespace, apiVersion, labelSelector: MANAGED }, optional: true },
+        { collection: { resource: 'httproutes', namespace: '', apiVersion }, optional: true },
+      ];
+    }
     return [
       {
         collection: { resource: 'httproutes', namespace: '', apiVersion },

@@ -30,7 +30,8 @@ export interface Snapshot {
   virtualServices: VirtualService[];
   /**
    * routeKind HTTPRoute: the HTTPRoutes of every namespace read (each one attached to a production Service
-   * takes part in its routing); VirtualService mode: vsop's own, deleted after a switch back. Absent: none.
+   * takes part in its routing); VirtualService mode too (vsop's own are deleted after a switch back, and
+   * Istio applies any attached to a production Service before its VirtualService). Absent: none.
    */
   httpRoutes?: HTTPRoute[];
   /** vsop's ReferenceGrants, and (routeKind HTTPRoute) every grant of the developer namespaces. Absent: none. */

@@ -104,10 +104,14 @@ export function takenFindings(input: Omit<StatusInput, 'findings'>): Finding[] {
   const prod = input.defaultNamespace;
   const after = new Map(input.world.virtualServices.map((v) => [`${v.metadata.namespace}/${v.metadata.name}`, v]));
   const out: Finding[] = [];
+  // HTTPRoutes attached to a production Service take part in its routing in this mode too (foreign ones,
+  // or vsop's own before a switch back has deleted them): Istio's generated VirtualServices.
+  const generated = input.world.httpRoutes?.length ? meshVirtualServices(input.world.httpRoutes, input.world.services) : [];
   input.tables.forEach((table, i) => {
     const desired = input.virtualServices[i]!;
     const key = `${desired.metadata.namespace}/${desired.metadata.name}`;
     const live = after.get(key);
+    if (generated.length > 0) out.push(...httpRouteTakers(input.world, generated, desired, live, table, prod));
     const ours = new Set((desired.spec.http ?? []).map((r) => r.name));
     const foreign = new Set((Array.isArray(live?.spec.http) ? live.spec.http : []).map((r) => r.name).filter((n) => !ours.has(n)));
     // A route added by hand for one namespace can come to take another's automatic route after the fact
@@ -142,10 +146,59 @@ export function takenFindings(input: Omit<StatusInput, 'findings'>): Finding[] {
   return out;
 }
 
-/** Where a namespace's automatic routes lose its header requests, traced from the production namespace. */
-function takenFrom(world: World, live: VirtualService | undefined, table: RoutingTable, namespace: string, prod: string): Taken[] {
+/** Where a namespace's automatic routes lose its header requests, traced from `from` (default: the production namespace). */
+function takenFrom(world: World, live: VirtualService | undefined, table: RoutingTable, namespace: string, prod: string, from = prod): Taken[] {
   const rules = table.rules.filter((r) => r.origin === 'automatic' && r.namespace === namespace).map((r) => ({ name: r.name, backend: r.backend.namespace }));
-  return takenRoutes(world, live, rules, table.service, prod, prod, table.ports);
+  return takenRoutes(world, live, rules, table.service, prod, from, table.ports);
+}
+
+/**
+ * routeKind VirtualService: a `taken` warning for each HTTPRoute attached to the Service that catches the
+ * header requests vsop's VirtualService routes to a copy. Istio applies the VirtualService it generates
+ * from the HTTPRoutes of one namespace before the Service's VirtualService for callers in that namespace
+ * (select.ts: the caller's own Gateway API routes first), and for other callers the older of the two; so
+ * a producer route (the Service's namespace) takes every request from the production namespace, a
+ * consumer route its own namespace's. Witnesses are traced from the production namespace, each developer
+ * namespace routed to, and each consumer route's namespace; the warning lists the callers it holds for.
+ */
+function httpRouteTakers(
+  world: World,
+  generated: readonly VirtualService[],
+  desired: VirtualService,
+  live: VirtualService | undefined,
+  table: RoutingTable,
+  prod: string,
+): Finding[] {
+  const host = serviceHost(table.service, prod);
+  const attached = generated.filter((vs) => (vs.spec.hosts ?? []).includes(host));
+  if (attached.length === 0) return [];
+  const devs = [...new Set(table.rules.filter((r) => r.origin === 'automatic').map((r) => r.namespace))];
+  const callers = [...new Set([prod, ...devs, ...attached.map((vs) => vs.metadata.namespace ?? 'default')])];
+  const byTaker = new Map<string, { namespaces: string[]; callers: string[] }>();
+  for (const from of callers) {
+    for (const ns of devs) {
+      for (const t of takenFrom(world, live, table, ns, prod, from)) {
+        if (t.kind !== 'HTTPRoute') continue;
+        const entry = byTaker.get(t.by) ?? { namespaces: [], callers: [] };
+        if (!entry.namespaces.includes(ns)) entry.namespaces.push(ns);
+        if (!entry.callers.includes(from)) entry.callers.push(from);
+        byTaker.set(t.by, entry);
+      }
+    }
+  }
+  return [...byTaker].map(([by, { namespaces, callers: from }]) => {
+    const missed = by.endsWith(NO_RULE);
+    const what = missed ? by.slice(0, -NO_RULE.length) : by;
+    return {
+      code: 'taken' as const,
+      severity: 'warning' as const,
+      namespace: desired.metadata.namespace!,
+      name: desired.metadata.name,
+      service: table.service,
+      callers: from,
+      message: `${what}, which vsop did not write, takes the header requests vsop routes to ${namespaces.join(', ')} when they come from namespace${from.length > 1 ? 's' : ''} ${from.join(', ')}${missed ? ' (none of its rules matches them: 404)' : ''}, before this VirtualService sees them: Istio applies the routes it generates from HTTPRoutes attached to a Service before the Service's VirtualService for callers in the route's namespace, and the older of the two for other callers; delete it (or take its parentRef off the Service), or set routeKind: HTTPRoute so that the Gateway API orders its rules with vsop's`,
+    };
+  });
 }
 
 /**

@@ -16,7 +16,7 @@ import type { KubeObject } from '../../src/core/types.ts';
 import { testCluster } from '../harness/cluster.ts';
 import { gatewayApiPath } from '../harness/gateway-api.ts';
 import { simulate } from '../harness/istio.ts';
-import { createObject, kubeRequest, objectPath, summary } from '../harness/kube.ts';
+import { createNamespace, createObject, kubeRequest, objectPath, summary } from '../harness/kube.ts';
 import { skipReason } from '../harness/require.ts';
 import { assertNeverWithout, replay, resourceVersionNow } from '../helpers/replay.ts';
 import { get, makeWorld, type Cluster, type World } from '../helpers/world.ts';
@@ -229,6 +229,51 @@ function events(w: World, since: string) {
 const now = (w: World) => resourceVersionNow(w, `/apis/networking.istio.io/v1/namespaces/${w.prod}/virtualservices`);
 
 describe('switching routeKind (real apiserver)', { skip }, () => {
+  // Issue 14, a tester's finding: in VirtualService mode vsop listed only its own HTTPRoutes, so status said
+  // "route" and sync --diff said nothing while Istio sent the header requests by HTTPRoutes others wrote
+  // (test/integration/httproute-vs-mode.test.ts holds which one wins to Istio's simulation).
+  it('in VirtualService mode, reads the HTTPRoutes of every namespace attached to a production Service, and warns of those taking header requests', async () => {
+    const w = await makeWorld(cluster, 'hrvs', { devs: 1 });
+    const [a] = w.devs as [string];
+    const consumer = await createNamespace(w.admin, 'hrvs-frontend');
+    await w.service(w.prod, 'web');
+    await w.service(a, 'web');
+    const route = (namespace: string, name: string, rules: unknown[]) => ({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name, namespace },
+      spec: { parentRefs: [{ group: '', kind: 'Service', name: 'web', namespace: w.prod }], rules },
+    });
+    await createObject(w.admin, route(w.prod, 'api', [{ matches: [{ path: { type: 'PathPrefix', value: '/api' } }], backendRefs: [{ name: 'web', port: 80 }] }]));
+    await createObject(w.admin, route(consumer, 'pin', [{ backendRefs: [{ name: 'web', namespace: w.prod, port: 80 }] }]));
+    const diff = await w.vsop(['sync', '--diff']);
+    assert.equal(diff.code, 1, diff.stderr);
+    const warned = diff.stderr.split('\n').filter((l) => l.includes('which vsop did not write'));
+    assert.deepEqual(
+      warned
+        .map((l) =>
+          /(httproute \S+(?: rule \d+)?), which vsop did not write, takes the header requests vsop routes to (\S+) when they come from namespaces? (.+?)(?: \(none of its rules matches them: 404\))?, before/
+            .exec(l)
+            ?.slice(1),
+        )
+        .sort(),
+      [
+        [`httproute ${consumer}/pin rule 0`, a, consumer],
+        // vsop's VirtualService is about to be created, so the older HTTPRoute wins for the copy's callers too.
+        [`httproute ${w.prod}/api`, a, `${w.prod}, ${a}`],
+      ].sort(),
+      diff.stderr,
+    );
+    assert.equal((await w.vsop(['sync'])).code, 0);
+    const status = await w.vsop(['status', '-o', 'json']);
+    assert.equal(status.code, 0, status.stderr);
+    const [web] = JSON.parse(status.stdout).services as { namespaces: Record<string, { taken?: { by: string }[] }> }[];
+    assert.deepEqual(
+      Object.entries(web!.namespaces).flatMap(([ns, n]) => (n.taken ? [[ns, n.taken.map((t) => t.by)]] : [])),
+      [[a, [`httproute ${w.prod}/api (no rule matches)`]]],
+    );
+  });
+
   it('moves the routing to HTTPRoutes and back in one plan each, create before delete, keeping the overrides', async () => {
     const w = await makeWorld(cluster, 'hrmig', { devs: 2 });
     const [a] = w.devs as [string, string];

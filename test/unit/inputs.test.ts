@@ -57,10 +57,11 @@ describe('inputs', () => {
     );
   });
 
-  it("routeKind VirtualService: only vsop's own HTTPRoutes and ReferenceGrants, optional (the Gateway API may be absent)", () => {
+  it("routeKind VirtualService: vsop's own HTTPRoutes and ReferenceGrants, and every HTTPRoute (Istio applies them before the VirtualService), all optional (the Gateway API may be absent)", () => {
     const managed = 'managed-by=virtualservice-operator';
     assert.deepEqual(httpRoutes.scopes(loaded), [
       { collection: { resource: 'httproutes', namespace: 'default', apiVersion: 'gateway.networking.k8s.io/v1', labelSelector: managed }, optional: true },
+      { collection: { resource: 'httproutes', namespace: '', apiVersion: 'gateway.networking.k8s.io/v1' }, optional: true },
     ]);
     assert.deepEqual(referenceGrants.scopes(loaded), [
       { collection: { resource: 'referencegrants', namespace: '', apiVersion: 'gateway.networking.k8s.io/v1beta1', labelSelector: managed }, optional: true },
