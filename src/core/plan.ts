@@ -5,7 +5,7 @@
 import { serviceHost } from './istio/hosts.ts';
 import { bindsToMesh, hostIndex, namesHost, selectVirtualService } from './istio/select.ts';
 import { sameObject, semanticEqual } from './normalize.ts';
-import { foreignRoutes, mergeVirtualService, sameGroup } from './render/merge.ts';
+import { foreignRoutes, foreignSpecFields, mergeVirtualService, sameGroup } from './render/merge.ts';
 import {
   foreignPlaceholder,
   hasPlaceholderMarker,
@@ -182,16 +182,26 @@ export function scopeOf(opts: Pick<PlanOptions, 'services' | 'skip' | 'routing'>
 
 /**
  * foreign-routes-dropped: a managed VirtualService that a switch to routeKind HTTPRoute deletes holds
- * routes someone else put there (render/merge.ts foreignRoutes), which merging kept in VirtualService mode
- * and which no HTTPRoute of vsop's carries (vsop's HTTPRoutes hold its own rules and the template's, and an
- * Istio route has no faithful HTTPRoute form in general). A warning naming them, so the user can move them
- * to an HTTPRoute of their own first; under --strict it stops the sync.
+ * routes someone else put there (render/merge.ts foreignRoutes), or top-level spec fields (gateways, tcp,
+ * tls, exportTo, …: merge.ts foreignSpecFields), which merging kept in VirtualService mode and which no
+ * HTTPRoute of vsop's carries (vsop's HTTPRoutes hold its own rules and the template's, and an Istio route
+ * has no faithful HTTPRoute form in general). A warning naming them, so the user can move them to Gateway
+ * API routes of their own first; under --strict it stops the sync.
  */
 function droppedRoutesFinding(have: VirtualService, service: string | undefined, opts: PlanOptions): Finding | undefined {
   if (service === undefined || opts.routing?.kind !== 'HTTPRoute' || !opts.routing.services.has(service)) return undefined;
   const foreign = foreignRoutes(have);
-  if (foreign.length === 0) return undefined;
+  const fields = foreignSpecFields(have);
+  if (foreign.length === 0 && fields.length === 0) return undefined;
   const names = foreign.map((r) => (typeof r.name === 'string' ? JSON.stringify(r.name) : `an unnamed route (http[${(have.spec.http ?? []).indexOf(r)}])`)).slice(0, 10);
+  const parts = [
+    ...(foreign.length ? [`${foreign.length} route${foreign.length === 1 ? '' : 's'} vsop did not render (${names.join(', ')}${foreign.length > 10 ? ', …' : ''})`] : []),
+    ...(fields.length ? [`field${fields.length === 1 ? '' : 's'} vsop did not render (${fields.map((f) => `spec.${f}`).join(', ')})`] : []),
+  ];
+  const one = foreign.length + fields.length === 1;
+  const where = fields.length
+    ? `Gateway API routes of your own (an HTTPRoute attached to Service ${have.metadata.namespace}/${service}; ${FIELD_REMEDY})`
+    : `an HTTPRoute of your own attached to Service ${have.metadata.namespace}/${service}`;
   return {
     code: 'foreign-routes-dropped',
     severity: 'warning',
@@ -199,9 +209,13 @@ function droppedRoutesFinding(have: VirtualService, service: string | undefined,
     name: have.metadata.name,
     objectKind: 'VirtualService',
     service,
-    message: `virtualservice ${have.metadata.namespace}/${have.metadata.name} holds ${foreign.length} route${foreign.length === 1 ? '' : 's'} vsop did not render (${names.join(', ')}${foreign.length > 10 ? ', …' : ''}): deleting it for routeKind HTTPRoute drops ${foreign.length === 1 ? 'it' : 'them'}, and vsop's HTTPRoute does not carry ${foreign.length === 1 ? 'it' : 'them'}; put ${foreign.length === 1 ? 'it' : 'them'} in an HTTPRoute of your own attached to Service ${have.metadata.namespace}/${service} before you sync`,
+    message: `virtualservice ${have.metadata.namespace}/${have.metadata.name} holds ${parts.join(' and ')}: deleting it for routeKind HTTPRoute drops ${one ? 'it' : 'them'}, and vsop's HTTPRoute does not carry ${one ? 'it' : 'them'}; put ${one ? 'it' : 'them'} in ${where} before you sync`,
   };
 }
+
+/** Where the routing of a VirtualService's other fields goes in the Gateway API (standard channel and experimental). */
+const FIELD_REMEDY =
+  "spec.gateways: a route whose parentRef is the Gateway; spec.tcp and spec.tls: a TCPRoute or TLSRoute; spec.exportTo: none for a route in the Service's namespace, which applies to every caller; consumer routes in the callers' namespaces";
 
 /**
  * Why a managed object (a VirtualService, or an HTTPRoute of gateway/plan.ts) nothing renders is deleted:

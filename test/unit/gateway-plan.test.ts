@@ -181,6 +181,42 @@ describe('routeKind HTTPRoute, planned from a snapshot', () => {
     assert.deepEqual(clean.plan.findings, []);
   });
 
+  // Issue 14, a tester's finding: fields others added (kept by the VirtualService merge) were dropped unsaid.
+  it("warns of the spec fields vsop did not render (gateways, tcp, tls, exportTo) in the VirtualService it deletes, not of the template's recorded ones", () => {
+    const vs = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'web-virtual-service', namespace: 'prod', labels: MANAGED, annotations: { 'vsop.io/service': 'web', 'vsop.io/rendered': '{"spec":["exportTo"]}' } },
+      spec: {
+        hosts: ['web'],
+        http: [{ name: 'vsop-default', route: [{ destination: { host: 'web.prod.svc.cluster.local' } }] }],
+        exportTo: ['.'],
+        gateways: ['mesh', 'prod/public'],
+        tcp: [{ route: [{ destination: { host: 'web.prod.svc.cluster.local' } }] }],
+        tls: [{ match: [{ sniHosts: ['web.example.com'] }], route: [{ destination: { host: 'web.prod.svc.cluster.local' } }] }],
+      },
+    };
+    const found = planSnapshot({ config, services, virtualServices: [vs] }).plan.findings.filter((f) => f.code === 'foreign-routes-dropped');
+    assert.equal(found.length, 1, JSON.stringify(found));
+    assert.match(
+      found[0]!.message,
+      /^virtualservice prod\/web-virtual-service holds fields vsop did not render \(spec\.gateways, spec\.tcp, spec\.tls\): deleting it for routeKind HTTPRoute drops them/,
+    );
+    const routeToo = {
+      ...vs,
+      spec: {
+        ...vs.spec,
+        http: [...vs.spec.http, { name: 'canary', route: [{ destination: { host: 'web-canary' } }] }],
+        gateways: undefined,
+        tcp: undefined,
+        tls: undefined,
+        exportTo: ['*'],
+      },
+    };
+    const both = planSnapshot({ config, services, virtualServices: [routeToo] }).plan.findings.filter((f) => f.code === 'foreign-routes-dropped');
+    assert.match(both[0]!.message, /holds 1 route vsop did not render \("canary"\): deleting it/, "exportTo is recorded as the template's");
+  });
+
   it('a recorded route that cannot be rendered is a warning about the HTTPRoute, not a virtualservice', () => {
     const overrides = JSON.stringify({ version: 1, routes: [{ namespace: 'dev-gone', headers: [{ name: 'x-user', value: 'alice' }] }] });
     const live = stored(route('web-routes'));

@@ -263,6 +263,21 @@ export function foreignRoutes(have: VirtualService): HttpRoute[] {
   );
 }
 
+/**
+ * The top-level spec fields of a managed VirtualService that vsop did not render (gateways, tcp, tls,
+ * exportTo, … that someone added), as mergeVirtualService tells them: not the baseline (hosts, http), nor
+ * recorded as the template's. Merging keeps them; deleting the object (a switch to routeKind HTTPRoute)
+ * would lose them. An object without a record holds none of the template's (merge.ts, the record), so
+ * each such field counts. Sorted.
+ */
+export function foreignSpecFields(have: VirtualService): string[] {
+  const recorded = new Set(readRecord(have)?.spec ?? []);
+  const spec = (have.spec ?? {}) as Record<string, unknown>;
+  return Object.keys(spec)
+    .filter((k) => spec[k] !== undefined && !BASELINE.spec.has(k) && !recorded.has(k))
+    .sort();
+}
+
 /** The route of vsop's that stands where a seed operator's route stood (see isSeedOperatorRoute). */
 function operatorCounterpart(r: HttpRoute): string {
   const headers = r.match?.[0]?.headers as Record<string, { exact?: string }> | undefined;
