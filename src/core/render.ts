@@ -52,8 +52,8 @@ export function diffSides(action: Action): { live: string; after: string } {
 
 /**
  * `value` with the keys of each map in the order of the map at the same place in `model` (list items by
- * name where they have one, else by index); keys `model` lacks follow in their own order. Values are not
- * changed, only the order of keys.
+ * name where they have one, else by content: see counterpart); keys `model` lacks follow in their own
+ * order. Values are not changed, only the order of keys.
  */
 export function inKeyOrderOf(value: unknown, model: unknown): unknown {
   if (Array.isArray(value)) {
@@ -67,17 +67,38 @@ export function inKeyOrderOf(value: unknown, model: unknown): unknown {
 }
 
 /**
- * The item of `model` that `values[index]` is compared with: the one of the same name where the name is
- * each list's only one (a route, a port); none otherwise (an item that is gone, an unnamed rule that
- * may have moved, backendRefs sharing a name across namespaces), and the item keeps its own order.
+ * The item of `model` that `values[index]` is compared with, each key tried in turn where it is the item's
+ * alone in both lists: its name (a route, a port); else its whole content, key order aside (an unnamed
+ * HTTPRoute rule, a backendRef, a grant's `from`, unchanged); else its `matches` (an HTTPRoute rule whose
+ * backends changed). None otherwise (an item that is gone, or new), and the item keeps its own order. Not
+ * by position: a rule inserted or removed would give each later one its neighbour's order.
  */
 function counterpart(values: readonly unknown[], index: number, model: readonly unknown[]): unknown {
   const item = values[index];
-  const name = isMap(item) ? item.name : undefined;
-  const named = (list: readonly unknown[]) => list.filter((m) => isMap(m) && m.name === name);
-  if (name === undefined || named(values).length !== 1) return undefined;
-  const same = named(model);
-  return same.length === 1 ? same[0] : undefined;
+  if (!isMap(item)) return undefined;
+  const keys: ((x: Record<string, unknown>) => unknown)[] = [(x) => x.name, canonical, (x) => (x.matches === undefined ? undefined : canonical(x.matches))];
+  for (const keyOf of keys) {
+    const key = keyOf(item);
+    if (key === undefined) continue;
+    const same = (list: readonly unknown[]) => list.filter((m) => isMap(m) && keyOf(m) === key);
+    if (same(values).length !== 1) continue;
+    const found = same(model);
+    if (found.length === 1) return found[0];
+  }
+  return undefined;
+}
+
+/** A value as JSON with every map's keys sorted: equal for values equal but for key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    isMap(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, v[k]]),
+        )
+      : v,
+  );
 }
 
 function isMap(value: unknown): value is Record<string, unknown> {

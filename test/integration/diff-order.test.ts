@@ -46,3 +46,49 @@ describe('sync --diff on live objects (real apiserver)', { skip }, () => {
     );
   });
 });
+
+// Issue 14, a tester's finding: HTTPRoute rules have no names, so the stored route (keys sorted by the
+// apiserver, the CRD's defaults filled in) printed with its rules in its own key order, and every rule
+// showed as removed and added again. Both sides carry the CRD's defaults (what vsop writes has them filled
+// in, as kubectl diff's server-side dry run has), so an unchanged rule is equal to its stored self.
+describe('sync --diff on live HTTPRoutes (real apiserver)', { skip }, () => {
+  it('shows a route that only gained a rule as that rule’s added lines, although the stored route orders its keys otherwise', async () => {
+    const w = await makeWorld(cluster, 'hrorder', { devs: 2 });
+    const [a, b] = w.devs as [string, string];
+    await w.setConfig({ defaultNamespace: w.prod, developerNamespaces: w.devs, routeKind: 'HTTPRoute' });
+    await w.service(w.prod, 'api');
+    await w.service(a, 'api');
+    const first = await w.vsop(['sync']);
+    assert.equal(first.code, 0, first.stderr);
+    const stored = (await get(cluster.admin, `/apis/gateway.networking.k8s.io/v1/namespaces/${w.prod}/httproutes/api-routes`)).body;
+    assert.deepEqual(Object.keys(stored.spec.rules[0]), ['backendRefs', 'matches'], 'the apiserver’s order is not vsop’s');
+
+    await w.service(b, 'api');
+    const diff = await w.vsop(['sync', '--diff']);
+    assert.equal(diff.code, 1, diff.stderr);
+    const route = diff.stdout.split(/(?=^--- )/m).find((d) => d.includes('.HTTPRoute.'))!;
+    const { removed, added } = changes(route);
+    assert.deepEqual(removed, [], `nothing is removed; the diff:\n${route}`);
+    assert.deepEqual(
+      added.map((l) => l.slice(1).trim()),
+      [
+        '- matches:',
+        '- path:',
+        'type: PathPrefix',
+        'value: /',
+        'headers:',
+        '- type: Exact',
+        'name: x-developer',
+        `value: ${b}`,
+        'backendRefs:',
+        `- name: api`,
+        `namespace: ${b}`,
+        'port: 80',
+        'group: ""',
+        'kind: Service',
+        'weight: 1',
+      ],
+      route,
+    );
+  });
+});

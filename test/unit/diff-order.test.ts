@@ -84,4 +84,25 @@ describe('diff key order', () => {
       ],
     );
   });
+
+  it('unnamed items follow the model item of the same content (key order aside), else of the same matches; not by position', () => {
+    const rule = (v: string, to: string) => ({ backendRefs: [{ port: 80, name: 'web', namespace: to }], matches: [{ headers: [{ value: v, name: 'x-developer' }] }] });
+    // Stored order (sorted keys); the model renders matches first, name before value, and a rule more at the top.
+    const value = { rules: [rule('a', 'dev-a'), rule('b', 'dev-b-old')] };
+    const model = {
+      rules: [
+        { matches: [{ headers: [{ name: 'x-developer', value: 'new' }] }], backendRefs: [{ name: 'web', namespace: 'new', port: 80 }] },
+        { matches: [{ headers: [{ name: 'x-developer', value: 'a' }] }], backendRefs: [{ name: 'web', namespace: 'dev-a', port: 80 }] },
+        { matches: [{ headers: [{ name: 'x-developer', value: 'b' }] }], backendRefs: [{ name: 'web', namespace: 'dev-b', port: 80 }] },
+      ],
+    };
+    const ordered = inKeyOrderOf(value, model) as typeof value;
+    assert.deepEqual(ordered, value);
+    // Rule a by its content, rule b (its backend changed) by its matches: both in the model's order.
+    for (const r of ordered.rules) {
+      assert.deepEqual(Object.keys(r), ['matches', 'backendRefs']);
+      assert.deepEqual(Object.keys(r.matches[0]!.headers[0]!), ['name', 'value']);
+    }
+    assert.deepEqual(Object.keys(ordered.rules[0]!.backendRefs[0]!), ['name', 'namespace', 'port']);
+  });
 });
