@@ -4,7 +4,8 @@
 // deletes only once every create and update has been written, so that a Service whose routing moves from
 // one object to another (a VirtualService to an HTTPRoute, when routeKind changes) is never without one.
 // ReferenceGrants are written around the routes: entries added before any route (a route never sends to
-// a Service no grant allows), entries removed with the deletes, after every route was rewritten.
+// a Service no grant allows), entries removed after the deletes, once every route was rewritten or deleted
+// (a switch back to VirtualServices, clear --purge --all).
 
 import pRetry from 'p-retry';
 import { isManaged, OVERRIDES_ANNOTATION } from './core/ownership.ts';
@@ -70,7 +71,8 @@ export interface Result {
 const PAST: Record<ActionType, Outcome> = { create: 'created', update: 'updated', delete: 'deleted', unchanged: 'unchanged' };
 
 /**
- * Applies every action, creates and updates first, then deletes (none if a write failed); the first
+ * Applies every action, creates and updates first, then deletes, then the grants' removals (each phase
+ * only if the one before wrote everything; grant entries added go before the routes); the first
  * object that cannot be written fails the run after the others of its phase finish. Results are in the
  * order of `actions`.
  */
@@ -85,8 +87,10 @@ export async function applyPlan(actions: readonly Action[], port: KubePort, opts
     .filter(({ action }) => order(action) === 'first' || order(action) === 'both')
     .map(({ action, i }) => (action.kind === 'ReferenceGrant' && action.type === 'update' && order(action) === 'both' ? { action: widened(action), i } : { action, i }));
   const writes = indexed.filter(({ action }) => order(action) === 'writes');
-  const last = indexed.filter(({ action }) => order(action) === 'last' || order(action) === 'both');
-  for (const phase of [first, writes, last]) {
+  // The deletes, and then the grants' removals: a route deleted goes before the grant entries it used.
+  const deletes = indexed.filter(({ action }) => action.kind !== 'ReferenceGrant' && order(action) === 'last');
+  const last = indexed.filter(({ action }) => action.kind === 'ReferenceGrant' && (order(action) === 'last' || order(action) === 'both'));
+  for (const phase of [first, writes, deletes, last]) {
     if (phase === last) {
       for (const p of last) {
         const done = results[p.i];

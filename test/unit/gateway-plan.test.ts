@@ -258,6 +258,23 @@ describe('apply', () => {
     assert.deepEqual(port.writes(), ['create ReferenceGrant/dev-a/vsop-from-prod', 'create HTTPRoute/prod/web-routes', 'delete HTTPRoute/prod/old-routes']);
   });
 
+  // Issue 14, a tester's finding: on a switch back (and clear --purge --all) grants were deleted beside the routes using them.
+  it('deletes a grant after the routes that reference it are deleted', async () => {
+    const port = new FakePort();
+    const r = port.put(stored(route('web-routes', { rules: [{ backendRefs: [{ name: 'web', namespace: 'dev-a', port: 80 }] }] }))) as HTTPRoute;
+    const g = port.put(grant('dev-a')) as ReferenceGrant;
+    const p = planGateway({ httpRoutes: [], referenceGrants: [] }, { httpRoutes: [r], referenceGrants: [g] }, { defaultNamespace: 'prod' });
+    // The route's delete takes a while to answer; the grant's must not be sent before it is done.
+    let routeAtGrantDelete: unknown = 'never asked';
+    port.beforeWrite = async (verb, key) => {
+      if (key.startsWith('HTTPRoute/')) await new Promise((done) => setTimeout(done, 20));
+      if (verb === 'delete' && key.startsWith('ReferenceGrant/')) routeAtGrantDelete = port.get('HTTPRoute', 'prod', 'web-routes');
+    };
+    await applyPlan(p.actions, port, { concurrency: 8 });
+    assert.deepEqual(port.writes(), ['delete HTTPRoute/prod/web-routes', 'delete ReferenceGrant/dev-a/vsop-from-prod']);
+    assert.equal(routeAtGrantDelete, undefined, 'the route was gone when the grant was deleted');
+  });
+
   it('grant-first: entries are added before the routes are written and removed after, a grant that does both is written twice', async () => {
     const to = (g: ReferenceGrant, ...names: string[]) => ({ ...g, spec: { ...g.spec, to: names.map((name) => ({ group: '', kind: 'Service', name })) } });
     const sendsTo = (...namespaces: string[]) => [{ backendRefs: namespaces.map((namespace) => ({ name: 'web', namespace, port: 80 })) }];
