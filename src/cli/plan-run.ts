@@ -91,6 +91,8 @@ export async function runPlan(io: Io, opts: PlanOptions, req: PlanRequest): Prom
     // --strict findings stop everything before any write; for sync, an unmanaged object in the way stops only itself.
     const first = opts.strict || req.checkFirst;
     if (first) checkFindings(io, c, result.plan.findings, opts.strict);
+    // Said before anything is written (a foreign-routes-dropped warning before the deletes it warns of).
+    else printFindings(io, c, result.plan.findings, false);
     if (opts.dryRun === 'client' || !port) {
       printOutcome(
         io,
@@ -108,7 +110,7 @@ export async function runPlan(io: Io, opts: PlanOptions, req: PlanRequest): Prom
       const results = await budget.run(() => apply(budget.io(io), opts, port!, result, each));
       if (!each) printOutcome(io, results, opts.output, dryRun);
     }
-    if (!first) checkFindings(io, c, result.plan.findings, false);
+    if (!first) checkFindings(io, c, result.plan.findings, false, { printed: true });
     failRefused(result, services);
     return EXIT.ok;
   } finally {
@@ -239,13 +241,9 @@ function failRefused(result: Reconciled, services: readonly string[]): void {
  * Findings go to stderr; an error-level one (or any, with --strict) fails the command after printing. An
  * overrides annotation that cannot be read is invalid input (exit 4), reported as such.
  */
-export function checkFindings(io: Io, c: Paint, findings: readonly Finding[], strict: boolean | undefined): void {
+export function checkFindings(io: Io, c: Paint, findings: readonly Finding[], strict: boolean | undefined, opts: { printed?: boolean } = {}): void {
   const unreadable = findings.filter((f) => f.code === 'invalid-overrides');
-  for (const f of findings) {
-    if (f.code === 'invalid-overrides') continue;
-    const label = f.severity === 'error' || strict ? c.err.red(`${f.severity === 'error' ? 'conflict' : 'error'}:`) : c.err.yellow('warning:');
-    io.err(`${label} ${f.message}\n`);
-  }
+  if (!opts.printed) printFindings(io, c, findings, strict);
   if (unreadable.length > 0) {
     const first = unreadable[0]!;
     // The kind in play: vsop's HTTPRoutes carry the overrides with routeKind HTTPRoute.
@@ -263,11 +261,24 @@ export function checkFindings(io: Io, c: Paint, findings: readonly Finding[], st
     throw new ConflictError(`${blocking.length} object${blocking.length === 1 ? '' : 's'} cannot be brought in line`, {
       hint: blocking.some((f) => f.code === 'unmanaged-conflict')
         ? `rename or label the existing ${blocking.find((f) => f.code === 'unmanaged-conflict')!.objectKind ?? 'VirtualService'}, or pass --adopt to take it over`
-        : blocking.every((f) => f.code === 'taken')
-          ? 'move or take away the route each warning names (its message says how), or drop --strict'
-          : blocking.some((f) => f.code === 'taken')
-            ? 'remove the other VirtualService on the host, or move or take away the routes the warnings name, or drop --strict'
-            : 'remove the other VirtualService on the host, or drop --strict',
+        : `${[...new Set(blocking.map((f) => STRICT_REMEDY[f.code] ?? 'do what each warning says'))].join(', or ')}, or drop --strict`,
     });
+  }
+}
+
+/** What the user does about a warning that --strict made blocking, per finding code. */
+const STRICT_REMEDY: Partial<Record<Finding['code'], string>> = {
+  shadowed: 'remove the other VirtualService on the host',
+  'host-overlap': 'remove the other VirtualService on the host',
+  taken: 'move or take away the route each warning names (its message says how)',
+  'foreign-routes-dropped': 'move the routes and fields each warning names into Gateway API routes of your own',
+};
+
+/** Each finding on stderr, but unreadable overrides (checkFindings reports those as invalid input). */
+function printFindings(io: Io, c: Paint, findings: readonly Finding[], strict: boolean | undefined): void {
+  for (const f of findings) {
+    if (f.code === 'invalid-overrides') continue;
+    const label = f.severity === 'error' || strict ? c.err.red(`${f.severity === 'error' ? 'conflict' : 'error'}:`) : c.err.yellow('warning:');
+    io.err(`${label} ${f.message}\n`);
   }
 }
