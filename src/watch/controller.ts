@@ -30,6 +30,7 @@ import { Informer, InputCache, logRestart, type Change } from './informer.ts';
 import type { Logger } from './log.ts';
 import { LABELS, QUEUE_LABELS, type Metrics } from './metrics.ts';
 import { Settler, WorkQueue, type SettleOptions } from './queue.ts';
+import { fingerprint } from './fingerprint.ts';
 import { reclaimWhenIdle } from './reclaim.ts';
 
 // When events reach the queue (see Settler): at once on an idle controller; in a flow (events less than
@@ -81,6 +82,11 @@ export class Controller {
   private readonly waitingForGrants = new Set<string>();
   /** Services GRANTS_KEY has queued again: they wait no second time (a grant it could not make is reported there). */
   private readonly released = new Set<string>();
+  /**
+   * Keys whose last plan changed nothing and found no error, by the fingerprint of what it read
+   * (fingerprint.ts): planned again only once something of theirs changes. Dropped with the config.
+   */
+  private readonly settled = new Map<string, string>();
   /** Warning findings already logged, per key. */
   private readonly reported = new Map<string, Set<string>>();
   /** Ready: caches synced, and (while leading) the first full pass done. */
@@ -140,6 +146,7 @@ export class Controller {
   lead(): void {
     if (this.stopped) return;
     const keys = this.allKeys();
+    this.settled.clear();
     this.firstPass = new Set(keys);
     if (keys.length === 0) this.firstPassDone();
     this.addAll(keys);
@@ -206,6 +213,7 @@ export class Controller {
     for (const w of loaded.warnings) this.o.log.info('config warning', { warning: formatProblem(w) });
     const first = !this.config;
     this.rejected = undefined;
+    this.settled.clear();
     this.config = loaded;
     this.gotFirstConfig();
     this.configText = text;
@@ -372,6 +380,12 @@ export class Controller {
       virtualServices: [],
     };
     for (const [field, cache] of this.caches) snapshot[field] = cache.objectsFor(key) as never;
+    const inputs = fingerprint(snapshot);
+    if (inputs !== undefined && this.settled.get(key) === inputs) {
+      this.o.log.debug('unchanged since its last reconcile', { service: key, namespace: prod });
+      return versions;
+    }
+    this.settled.delete(key);
     const result = planSnapshot(snapshot, { services: [key], allowGone: true, loaded });
     // Grants are GRANTS_KEY's (see the top of this file): this key's plan of them is one Service's view.
     this.report(
@@ -381,7 +395,11 @@ export class Controller {
     const changes = result.plan.actions.filter((a) => a.type !== 'unchanged' && a.kind !== 'ReferenceGrant');
     const released = this.released.delete(key);
     this.o.log.debug('reconciling', { service: key, namespace: prod, changes: changes.length });
-    if (changes.length === 0) return versions;
+    if (changes.length === 0) {
+      // An error finding is said at every reconcile (report): such a key is never settled.
+      if (inputs !== undefined && !released && !result.plan.findings.some((f) => f.severity === 'error')) this.settled.set(key, inputs);
+      return versions;
+    }
     const routes = changes.flatMap((a) => (a.kind === 'HTTPRoute' && a.type !== 'delete' ? [a.after as HTTPRoute] : []));
     const missing = routes.length ? missingGrantEntries(routes, [...this.cache('referenceGrants').objects.values()], prod) : [];
     if (missing.length > 0 && !released) {

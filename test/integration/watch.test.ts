@@ -180,6 +180,32 @@ describe('vsop watch (real apiserver)', { skip }, () => {
     }
   });
 
+  it('a resync of a converged world plans nothing again (inputs fingerprinted), and a change after it is still planned', async () => {
+    const w = await makeWorld(cluster, 'wsettle', { devs: 1 });
+    const [a] = w.devs as [string];
+    await Promise.all([w.service(w.prod, 'ink'), w.service(a, 'ink'), w.service(w.prod, 'pen')]);
+    const watcher = await watching(w, ['--resync-period', '10s', '--log-level', 'debug']);
+    try {
+      const ink = [`vsop-dev-${a} -> ink.${a}.svc.cluster.local`, `vsop-default -> ink.${w.prod}.svc.cluster.local`];
+      await same('routes', routes(w, 'ink-virtual-service'), ink);
+      // The first pass plans each key; its writes' echoes plan each once more, finding nothing to change.
+      // The resync 10 s later finds every input as it was: no plan at all.
+      const planned = (key: string) => watcher.logs.filter((l) => l.msg === 'reconciling' && l.service === key).length;
+      const skipped = (key: string) => watcher.logs.filter((l) => l.msg === 'unchanged since its last reconcile' && l.service === key).length;
+      await eventually('the resync to skip both keys', async () => skipped('ink') > 0 && skipped('pen') > 0, 30_000);
+      const before = planned('ink');
+      // A hand edit after the resync changes an input (the VirtualService's resourceVersion): planned, put back.
+      const path = `/apis/networking.istio.io/v1beta1/namespaces/${w.prod}/virtualservices/ink-virtual-service`;
+      const vs = (await get(w.admin, path)).body as VirtualService;
+      vs.spec.http!.shift();
+      assert.equal((await kubeRequest(w.admin, 'PUT', path, { body: vs })).status, 200);
+      await same('the route put back', routes(w, 'ink-virtual-service'), ink);
+      assert.ok(planned('ink') > before, 'the edited key was planned again');
+    } finally {
+      assert.equal((await watcher.stop()).code, 0);
+    }
+  });
+
   it('waits, not ready, for a ConfigMap that is not there yet, and starts when it comes', async () => {
     const w = await makeWorld(cluster, 'wlate', { devs: 1 });
     await w.service(w.prod, 'late');
