@@ -13,17 +13,19 @@ import { openSource, printWarnings, type SourceOptions } from './source.ts';
 export async function render(io: Io, services: string[], opts: SourceOptions): Promise<number> {
   const result = await reconcileOnce((await openSource(io, opts)).source, { renderOnly: true, ...(services.length ? { services } : {}) });
   const only = services.length ? new Set(services) : undefined;
-  // As vsop xds serves them: a Service whose recorded overrides cannot be read is left out (the server keeps
-  // what it served for it), said in a warning, rather than shown routed without its hand routes.
+  // As a vsop xds that starts now serves them: a Service whose recorded overrides cannot be read is
+  // rendered without them, said in a warning (a running vsop xds holds the routing it last served).
   const unreadable = result.unreadable.filter((i) => !only || only.has(i.service));
-  const refused = new Set(unreadable.map((i) => i.service));
   const { resources, warnings } = renderXds({
-    tables: result.resolution.tables.filter((t) => (!only || only.has(t.service)) && !refused.has(t.service)),
+    tables: result.resolution.tables.filter((t) => !only || only.has(t.service)),
     services: result.snapshot.services,
     endpointSlices: result.snapshot.endpointSlices ?? [],
     namespace: result.loaded.config.defaultNamespace,
   });
-  const left = unreadable.map((i) => ({ ...i.problem, message: `${i.problem.message}; service ${i.service} left out (vsop xds keeps what it served for it)` }));
+  const left = unreadable.map((i) => ({
+    ...i.problem,
+    message: `${i.problem.message}; service ${i.service} rendered without these overrides, as vsop xds serves it after a start (a running one holds the routing it last served)`,
+  }));
   printWarnings(io, [...result.warnings, ...left, ...warnings], paint(io, opts.color).err.yellow);
   io.out(`${JSON.stringify({ resources: XDS_KINDS.flatMap((k) => resources[k]) }, null, 2)}\n`);
   return 0;

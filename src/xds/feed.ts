@@ -10,13 +10,14 @@
 
 import { type LoadedConfig, loadConfig } from '../core/config.ts';
 import { invalidMessage } from '../core/overrides.ts';
-import { renderXds, type XdsResources } from '../core/render/xds.ts';
+import { renderXds, type XdsResources, type XdsRouting } from '../core/render/xds.ts';
+import type { RoutingTable } from '../core/routing/table.ts';
 import { configMapText } from '../core/text.ts';
 import type { ConfigLocation, KubeObject } from '../core/types.ts';
 import { ConfigError, formatProblem } from '../errors.ts';
 import { type Affected, configCollection, fallbackMessage, type Input, XDS_INPUTS } from '../inputs.ts';
 import type { Collection, ConfigMap, WatchPort } from '../k8s/port.ts';
-import { planSnapshot, type Snapshot } from '../reconcile.ts';
+import { planSnapshot, type Reconciled, type Snapshot } from '../reconcile.ts';
 import { type Change, Informer, InputCache, logRestart } from '../watch/informer.ts';
 import type { Logger } from '../watch/log.ts';
 import { reclaimWhenIdle } from '../watch/reclaim.ts';
@@ -46,6 +47,13 @@ export class XdsFeed {
   private dirty: Set<string> | 'all' = 'all';
   /** Production Services whose resources are served. */
   private readonly served = new Set<string>();
+  /**
+   * The routing last served per production Service, held while its overrides cannot be read; readable:
+   * false when it was rendered without them (they have been unreadable since this process started).
+   */
+  private readonly held = new Map<string, { tables: XdsRouting[]; readable: boolean }>();
+  /** Production Services whose overrides cannot be read now: their recovery is logged. */
+  private readonly unreadable = new Set<string>();
   /** Stops the collection of garbage at rest (src/watch/reclaim.ts, as watch has it). */
   private stopReclaim: (() => void) | undefined;
 
@@ -173,40 +181,74 @@ export class XdsFeed {
 
   /**
    * One production Service's resources, from the objects that bear on it (as watch reconciles one key);
-   * undefined when it is no production Service (any more). 'failed': the template renders an invalid
-   * object for it, or the overrides recorded for it cannot be read; logged and counted, what was served
-   * for it stays served (nothing, if nothing was).
+   * undefined when it is no production Service (any more); 'failed' when nothing can be served for it (the
+   * template renders an invalid object for it and no routing of it is held): what was served stays served.
+   *
+   * Overrides recorded for it that cannot be read (a hand-edited annotation) do not stop it being served:
+   * sync and watch leave such a VirtualService alone and Istio keeps routing by it, so a running xds holds
+   * the routing it last served (Listener, RouteConfiguration, the Clusters they name), while the
+   * ClusterLoadAssignments follow the EndpointSlices, as Istio's endpoints do: a rollout moves the
+   * calls. With no routing held (a restart), it is served without the unreadable overrides: production
+   * and the automatic developer routes, hand-routed header requests falling to them. Either is logged at
+   * error, naming the object and the problem, and counted; the recovery at info.
    */
   private render(key: string, loaded: LoadedConfig): XdsResources | undefined | 'failed' {
     const snapshot: Snapshot = { config: { text: this.configText, source: this.source() }, services: [], virtualServices: [] };
     for (const [field, cache] of this.caches) snapshot[field] = cache.objectsFor(key) as never;
-    try {
-      const r = planSnapshot(snapshot, { renderOnly: true, loaded });
-      const tables = r.resolution.tables.filter((t) => t.service === key);
-      if (tables.length === 0) return undefined;
-      const unreadable = r.unreadable.filter((i) => i.service === key);
-      if (unreadable.length > 0) {
-        // Rendered without the overrides they record, its routing would move for xDS clients alone: sync and
-        // watch leave such an object alone and Istio keeps routing by it, so xds keeps what it served too.
-        this.o.metrics.unreadable.inc();
-        const served = this.served.has(key);
-        this.o.log.error(served ? 'overrides unreadable, serving the last resources of this Service' : 'overrides unreadable, not serving this Service until they are fixed', {
-          service: key,
-          error: unreadable.map(invalidMessage).join('; '),
-        });
-        return 'failed';
-      }
+    const serve = (tables: readonly XdsRouting[]) => {
       const rendered = renderXds({ tables, services: snapshot.services, endpointSlices: snapshot.endpointSlices ?? [], namespace: loaded.config.defaultNamespace });
-      for (const w of [...r.warnings, ...rendered.warnings]) this.o.log.debug('warning', { service: key, warning: formatProblem(w) });
+      for (const w of rendered.warnings) this.o.log.debug('warning', { service: key, warning: formatProblem(w) });
       return rendered.resources;
+    };
+    const held = this.held.get(key);
+    let r: Reconciled;
+    try {
+      r = planSnapshot(snapshot, { renderOnly: true, loaded });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      this.o.log.error('cannot render, serving the last resources of this Service', { service: key, error: err.problems.map(formatProblem).join('; ') });
-      return 'failed';
+      const error = err.problems.map(formatProblem).join('; ');
+      if (!held) {
+        // Never served (every Service served holds its routing): there is nothing to hold.
+        this.o.log.error('cannot render, not serving this Service', { service: key, error });
+        return 'failed';
+      }
+      this.o.log.error('cannot render, holding the last routing of this Service (its endpoints stay current)', { service: key, error });
+      return serve(held.tables);
     }
+    const tables = r.resolution.tables.filter((t) => t.service === key);
+    if (tables.length === 0) {
+      this.held.delete(key);
+      this.unreadable.delete(key);
+      return undefined;
+    }
+    for (const w of r.warnings) this.o.log.debug('warning', { service: key, warning: formatProblem(w) });
+    const unreadable = r.unreadable.filter((i) => i.service === key);
+    if (unreadable.length > 0) {
+      this.o.metrics.unreadable.inc();
+      this.unreadable.add(key);
+      const error = unreadable.map(invalidMessage).join('; ');
+      if (held?.readable) {
+        this.o.log.error('overrides unreadable, holding the last routing of this Service (its endpoints stay current)', { service: key, error });
+        return serve(held.tables);
+      }
+      this.o.log.error('overrides unreadable, serving this Service without them (hand routes fall to the automatic routing) until they are fixed', {
+        service: key,
+        error,
+      });
+      this.held.set(key, { tables: tables.map(routing), readable: false });
+      return serve(tables);
+    }
+    if (this.unreadable.delete(key)) this.o.log.info('overrides readable again, serving them', { service: key });
+    this.held.set(key, { tables: tables.map(routing), readable: true });
+    return serve(tables);
   }
 
   private source(): string {
     return `configmap ${this.o.location.namespace}/${this.o.location.name}`;
   }
+}
+
+/** What the renderer needs of a table, and nothing more: held per Service, it keeps no Service or view alive. */
+function routing(t: RoutingTable): XdsRouting {
+  return { service: t.service, ports: t.ports, rules: t.rules, weights: t.weights };
 }

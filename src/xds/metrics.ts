@@ -25,7 +25,7 @@ export class XdsMetrics {
   });
   readonly unreadable = new Counter({
     name: 'vsop_xds_unreadable_overrides_total',
-    help: "Renders of a production Service refused because its managed VirtualService's (or HTTPRoute's) overrides cannot be read: the Service keeps what was served for it",
+    help: "Renders of a production Service whose managed VirtualService's (or HTTPRoute's) overrides cannot be read: its last routing is held (endpoints current), or, with none held, it is served without them",
     registers: [this.registry],
   });
   readonly buildTime = new Histogram({

@@ -112,7 +112,7 @@ describe('vsop xds with grpc-go as the client (real apiserver)', { skip }, () =>
     dev = w.devs[0]!;
     target = `xds:///greeter.${w.prod}.svc.cluster.local:${PORT}`;
     const adsPort = await freePort();
-    client = await goClient(adsPort, ['production', 'developer']);
+    client = await goClient(adsPort, ['production', 'developer', 'moved']);
     await w.service(w.prod, 'greeter', { ports: [PORT] });
     await createSlice(w.prod, 'production');
     await w.service(dev, 'greeter', { ports: [PORT] });
@@ -162,28 +162,68 @@ describe('vsop xds with grpc-go as the client (real apiserver)', { skip }, () =>
     await reaches('production');
   });
 
-  it('keeps routing by a hand route whose record turns unreadable, as Istio keeps the VirtualService sync leaves alone; serves again once it is fixed', async () => {
+  it('holds the routing of a Service whose record turns unreadable (as Istio keeps the VirtualService sync leaves alone) while its endpoints follow a rollout; a restarted vsop xds serves it without the hand routes; fixed, they come back', async () => {
     const added = await w.vsop(['route', 'add', 'greeter', '-n', dev, '--header', 'x-cid=alice']);
     assert.equal(added.code, 0, added.stderr);
     await reaches('developer', 'x-cid=alice');
-    const patched = await kubeRequest(w.admin, 'PATCH', `/apis/networking.istio.io/v1/namespaces/${w.prod}/virtualservices/greeter-virtual-service`, {
-      body: JSON.stringify({ metadata: { annotations: { 'vsop.io/overrides': '{"version": 1, "routes": [' } } }),
-      contentType: 'application/merge-patch+json',
-    });
-    assert.equal(patched.status, 200, summary(patched));
+    const vsPath = `/apis/networking.istio.io/v1/namespaces/${w.prod}/virtualservices/greeter-virtual-service`;
+    const annotate = async (value: string) => {
+      const patched = await kubeRequest(w.admin, 'PATCH', vsPath, {
+        body: JSON.stringify({ metadata: { annotations: { 'vsop.io/overrides': value } } }),
+        contentType: 'application/merge-patch+json',
+      });
+      assert.equal(patched.status, 200, summary(patched));
+    };
+    const read = await kubeRequest(w.admin, 'GET', vsPath);
+    const recorded = (read.body as { metadata: { annotations: Record<string, string> } }).metadata.annotations['vsop.io/overrides'] as string;
+    await annotate('{"version": 1, "routes": [');
     // sync leaves the VirtualService alone (exit 4), and so Istio keeps routing by it.
     const synced = await w.vsop(['sync', '--diff']);
     assert.equal(synced.code, 4, synced.stderr);
     assert.match(synced.stderr, /invalid overrides/);
-    await eventually('vsop xds to refuse greeter (counted)', async () => (await metric('vsop_xds_unreadable_overrides_total')) === 1, 30_000).catch((err) => {
+    await eventually('vsop xds to find greeter unreadable (counted)', async () => (await metric('vsop_xds_unreadable_overrides_total')) >= 1, 30_000).catch((err) => {
       throw new Error(`${(err as Error).message}; its log:\n${server.logs.map((l) => JSON.stringify(l)).join('\n')}`);
     });
-    assert.ok(server.logs.some((l) => l.msg === 'overrides unreadable, serving the last resources of this Service' && l.service === 'greeter'));
+    assert.ok(server.logs.some((l) => l.msg === 'overrides unreadable, holding the last routing of this Service (its endpoints stay current)' && l.service === 'greeter'));
     for (let i = 0; i < 3; i++) assert.deepEqual(await client.call(20, target, 'x-cid=alice'), { counts: { developer: 20 }, errors: {} });
-    // route reset replaces the record whole: served again, without the hand route.
+
+    // A rollout while it is unreadable: production's endpoint moves to another backend, and the calls follow it.
+    const moved = await kubeRequest(w.admin, 'PATCH', `${slices(w.prod)}/greeter-1`, {
+      body: JSON.stringify({ ports: [{ name: `p${PORT}`, port: client.ports.get('moved')!, protocol: 'TCP' }] }),
+      contentType: 'application/merge-patch+json',
+    });
+    assert.equal(moved.status, 200, summary(moved));
+    await reaches('moved');
+    assert.deepEqual(await client.call(20, target, 'x-cid=alice'), { counts: { developer: 20 }, errors: {} }, 'the hand route is held');
+
+    // A vsop xds started now (a restart, a second replica) holds nothing: it serves greeter without the hand
+    // route, so production calls and the automatic route work and x-cid calls fall to production.
+    const adsPort = await freePort();
+    // Its own client, with no backends of its own: the slices lead it to the first client's.
+    const fresh = await goClient(adsPort, []);
+    const restarted = await startWatch(['--config-namespace', w.configNamespace, 'xds', '--address', `127.0.0.1:${adsPort}`], { KUBECONFIG: cluster.adminKubeconfig });
+    try {
+      await eventually('the restarted vsop xds to be ready', async () => (await restarted.get(`${restarted.health}/readyz`)).status === 200, 30_000);
+      assert.deepEqual(await fresh.call(5, target), { counts: { moved: 5 }, errors: {} });
+      assert.deepEqual(await fresh.call(5, target, `x-developer=${dev}`), { counts: { developer: 5 }, errors: {} });
+      assert.deepEqual(await fresh.call(5, target, 'x-cid=alice'), { counts: { moved: 5 }, errors: {} });
+      const line = restarted.logs.find((l) => l.service === 'greeter');
+      assert.equal(line?.msg, 'overrides unreadable, serving this Service without them (hand routes fall to the automatic routing) until they are fixed');
+      assert.match(String(line?.error), /virtualservice .*\/greeter-virtual-service: annotation vsop\.io\/overrides: /);
+      assert.equal(line?.level, 'error');
+      assert.ok((await restarted.get(`${restarted.metrics}/metrics`)).body.includes('vsop_xds_unreadable_overrides_total 1'));
+    } finally {
+      fresh.stop();
+      assert.equal((await restarted.stop()).code, 0);
+    }
+
+    // Fixed by hand: the hand route comes back, and the recovery is logged.
+    await annotate(recorded);
+    await reaches('developer', 'x-cid=alice');
+    assert.ok(server.logs.some((l) => l.msg === 'overrides readable again, serving them' && l.service === 'greeter'));
     const reset = await w.vsop(['route', 'reset', 'greeter']);
     assert.equal(reset.code, 0, reset.stderr);
-    await reaches('production', 'x-cid=alice');
+    await reaches('moved', 'x-cid=alice');
   });
 
   it('had every response accepted: ACKs counted, no NACK', async () => {

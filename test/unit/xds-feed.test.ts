@@ -232,6 +232,11 @@ describe('vsop xds: overrides that cannot be read keep what was served, as Istio
       .filter((rc) => rc.name === listenerName('a', 'default', 80))
       .flatMap((rc) => rc.virtual_hosts[0]!.routes.flatMap((route) => (route.match.headers ?? []).map((h) => h.name)));
 
+  const addressesOf = (r: Response) =>
+    (r.resources.map(decodeResource) as { endpoints: { lb_endpoints: { endpoint: { address: { socket_address: { address: string } } } }[] }[] }[]).flatMap((cla) =>
+      cla.endpoints.flatMap((l) => l.lb_endpoints.map((e) => e.endpoint.address.socket_address.address)),
+    );
+
   async function start(objects: KubeObject[]) {
     const world = new InMemoryCluster([
       CONFIG,
@@ -240,7 +245,7 @@ describe('vsop xds: overrides that cannot be read keep what was served, as Istio
     ]);
     const metrics = new XdsMetrics();
     const lines: string[] = [];
-    const log = createLogger((l) => lines.push(l), 'error');
+    const log = createLogger((l) => lines.push(l), 'info');
     const ads = new AdsServer({ log, metrics });
     const feed = new XdsFeed({ port: world.port, location: { namespace: 'vsop-system', name: 'virtualservice-operator-config' }, log, metrics, serve: (c) => ads.patch(c) });
     const port = await ads.listen('127.0.0.1:0');
@@ -260,7 +265,7 @@ describe('vsop xds: overrides that cannot be read keep what was served, as Istio
     return { world, client, first, lines, unreadable, stop };
   }
 
-  it("a's annotation turns unreadable: nothing of a's is sent (its hand route stays served), logged and counted; fixed, a is served again", async () => {
+  it("a's annotation turns unreadable: a's routing is held (its hand route stays served), its endpoints follow the EndpointSlices; logged and counted; fixed, a is served again", async () => {
     const { world, client, first, lines, unreadable, stop } = await start([recorded()]);
     try {
       assert.deepEqual(headersOf(first.get('route')!.response), ['x-cid', 'x-developer'], 'the hand route is served, then the automatic one');
@@ -271,33 +276,39 @@ describe('vsop xds: overrides that cannot be read keep what was served, as Istio
       assert.deepEqual([sentinel.kind, sentinel.names], ['endpoint', [cluster('c', 'default')]]);
       assert.equal(await unreadable(), 1);
       const logged = lines.map((l) => JSON.parse(l)).find((l) => l.service === 'a');
-      assert.equal(logged?.msg, 'overrides unreadable, serving the last resources of this Service');
+      assert.equal(logged?.msg, 'overrides unreadable, holding the last routing of this Service (its endpoints stay current)');
       assert.match(logged?.error, /virtualservice default\/a-virtual-service: annotation vsop\.io\/overrides: /);
-      // Another hand route recorded: a is served again, with it.
+      // A rollout while it is unreadable: a's production endpoint moves, and its ClusterLoadAssignment alone is sent.
+      world.emit('MODIFIED', slice('default', 'a', '10.0.0.77'));
+      const moved = await client.next();
+      assert.deepEqual([moved.kind, moved.names], ['endpoint', [cluster('a', 'default')]]);
+      assert.deepEqual(addressesOf(moved.response), ['10.0.0.77']);
+      assert.equal(await unreadable(), 2);
+      // Another hand route recorded: a is served again, with it, and the recovery is logged.
       world.emit('MODIFIED', recorded(serialize(overrides({ routes: [headerRoute('dev-alice', 'x-cid=alice'), headerRoute('dev-alice', 'x-team=blue')] }))));
       const route = await client.next();
       assert.deepEqual([route.kind, route.names], ['route', [listenerName('a', 'default', 80)]]);
       assert.deepEqual(headersOf(route.response), ['x-cid', 'x-team', 'x-developer']);
+      assert.ok(lines.some((l) => JSON.parse(l).msg === 'overrides readable again, serving them'));
     } finally {
       await stop();
     }
   });
 
-  it('unreadable from the start: a is not served at all (no Listener, no RouteConfiguration) until the annotation is fixed', async () => {
+  it('unreadable from the start (a restart): a is served without its hand routes (production and the automatic route), logged and counted; fixed, the hand route is served', async () => {
     const { world, client, first, lines, unreadable, stop } = await start([recorded(UNREADABLE)]);
     try {
-      assert.deepEqual(first.get('listener')!.names, [listenerName('b', 'default', 80), listenerName('c', 'default', 80)]);
-      assert.deepEqual(first.get('route')!.names, [listenerName('b', 'default', 80), listenerName('c', 'default', 80)]);
+      assert.deepEqual(first.get('listener')!.names, SUBSCRIBED.listener.slice().sort());
+      assert.deepEqual(headersOf(first.get('route')!.response), ['x-developer']);
       assert.equal(await unreadable(), 1);
-      assert.ok(lines.some((l) => JSON.parse(l).msg === 'overrides unreadable, not serving this Service until they are fixed'));
+      const logged = lines.map((l) => JSON.parse(l)).find((l) => l.service === 'a');
+      assert.equal(logged?.msg, 'overrides unreadable, serving this Service without them (hand routes fall to the automatic routing) until they are fixed');
+      assert.match(logged?.error, /virtualservice default\/a-virtual-service: annotation vsop\.io\/overrides: /);
       world.emit('MODIFIED', recorded());
-      const sent = new Map<XdsKind, Awaited<ReturnType<typeof client.next>>>();
-      for (let i = 0; i < 4; i++) {
-        const r = await client.next();
-        sent.set(r.kind, r);
-      }
-      assert.deepEqual(sent.get('listener')?.names, SUBSCRIBED.listener.slice().sort());
-      assert.deepEqual(headersOf(sent.get('route')!.response), ['x-cid', 'x-developer']);
+      const route = await client.next();
+      assert.deepEqual([route.kind, route.names], ['route', [listenerName('a', 'default', 80)]]);
+      assert.deepEqual(headersOf(route.response), ['x-cid', 'x-developer']);
+      assert.ok(lines.some((l) => JSON.parse(l).msg === 'overrides readable again, serving them'));
     } finally {
       await stop();
     }

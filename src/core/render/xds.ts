@@ -51,8 +51,11 @@ export interface XdsResource {
 /** Every resource to serve, per kind, each list sorted by resource name. */
 export type XdsResources = Record<XdsKind, XdsResource[]>;
 
+/** What the renderer reads of a routing table: the decision, which a running `vsop xds` may hold (src/xds/feed.ts). */
+export type XdsRouting = Pick<RoutingTable, 'service' | 'ports' | 'rules' | 'weights'>;
+
 export interface XdsInput {
-  tables: readonly RoutingTable[];
+  tables: readonly XdsRouting[];
   /** Every Service read (production and copies): the copies' port names lead to their EndpointSlices' ports. */
   services: readonly Service[];
   endpointSlices: readonly EndpointSlice[];
@@ -161,7 +164,7 @@ function listener(name: string): XdsResource {
 }
 
 /** What no rule catches: production, or the weights' split with production keeping the rest. */
-function defaultAction(table: RoutingTable, production: string, port: number, cluster: (s: string, ns: string, p: number) => string): Record<string, unknown> {
+function defaultAction(table: XdsRouting, production: string, port: number, cluster: (s: string, ns: string, p: number) => string): Record<string, unknown> {
   if (table.weights.length === 0) return { cluster: production };
   const rest = 100 - table.weights.reduce((s, w) => s + w.percent, 0);
   return {
