@@ -39,6 +39,12 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
 } else {
   main().then((code) => {
     process.exitCode = code;
+    // Completion answers within its bound whatever -f names, and then must end: the shell's $(...) waits
+    // for stdout to close. A thread of libuv's pool still blocked (opening a FIFO, a file system that
+    // hangs) would keep the process alive, and process.exit waits for that thread too. So once stdout has
+    // taken the answer (a write's callback runs after those before it), a process still alive after a
+    // moment is killed; one that ends by itself never sees the timer, which holds nothing open (unref).
+    if (args[0] === '__complete') process.stdout.write('', () => setTimeout(() => process.kill(process.pid, 'SIGKILL'), 200).unref());
   });
 }
 

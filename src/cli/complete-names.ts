@@ -2,6 +2,7 @@
 // (fileSource) or the cluster (the ConfigMap, then the production namespace's Services), and the
 // kubeconfig's contexts. Loaded only when a position needs names.
 
+import { stat } from 'node:fs/promises';
 import { loadConfig } from '../core/config.ts';
 import { DEFAULT_CONFIG_LOCATION, placeholderScopeOf } from '../core/ownership.ts';
 import type { Config, Service } from '../core/types.ts';
@@ -32,7 +33,7 @@ export async function findNames(kind: NameKind, input: NamesInput, env: Env, sig
 async function read(input: NamesInput, env: Env, signal: AbortSignal, withServices: boolean): Promise<{ config: Config; services: Service[] }> {
   const location = { namespace: input.configNamespace, name: input.configName };
   if (input.offline) {
-    const snapshot = await fileSource(input.files, location, async () => '').read();
+    const snapshot = await fileSource(await regularPaths(input.files), location, async () => '').read();
     return { config: loadConfig(snapshot.config.text, snapshot.config.source).config, services: snapshot.services };
   }
   const [{ connectWith }, { readConfig }] = await Promise.all([import('../k8s/connect.ts'), import('../k8s/source.ts')]);
@@ -45,6 +46,17 @@ async function read(input: NamesInput, env: Env, signal: AbortSignal, withServic
   } finally {
     port.close?.();
   }
+}
+
+/**
+ * The -f paths completion may open: regular files and directories (inside them files.ts opens only
+ * regular files), and paths that cannot be stat'ed, which reading then reports. A FIFO, a device, a socket
+ * or a pipe (`-f <(cmd)`, /dev/fd/N) is left out: opening a FIFO blocks a thread of libuv's pool until a
+ * writer comes, which nothing can stop, and a pipe's contents belong to the command being typed.
+ */
+async function regularPaths(paths: readonly string[]): Promise<string[]> {
+  const infos = await Promise.all(paths.map((p) => stat(p).catch(() => undefined)));
+  return paths.filter((_, i) => !infos[i] || infos[i].isFile() || infos[i].isDirectory());
 }
 
 /** Where names are found, from the flags on the line (or their environment variables and defaults). */

@@ -2,7 +2,7 @@
 // runs a plugin's completer: found on PATH by that name, given the words after `kubectl vsop`.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -78,6 +78,42 @@ describe('vsop __complete and large -f inputs', () => {
       assert.equal(r.stdout, ':4\n', 'no candidates, and no file names either');
       assert.match(r.stderr, /no answer within 300 ms \(VSOP_COMPLETION_TIMEOUT\)/);
     }
+  });
+});
+
+describe('vsop __complete and -f paths that are not regular files', () => {
+  // Opening a FIFO waits for a writer, on a thread of libuv's pool that nothing stops: a completion that
+  // opened it printed its answer at the bound and then never exited, and the shell's $(...) waited on it.
+  const dir = mkdtempSync(join(tmp, 'fifo-'));
+  const fifo = join(dir, 'ff');
+  execFileSync('mkfifo', [fifo]);
+
+  it('leaves a FIFO out: the names of the other files, exit 0', () => {
+    const r = run(process.execPath, [BIN, '__complete', 'sync', '-f', 'examples/hierarchical', '-f', fifo, 'a'], { VSOP_COMPLETION_TIMEOUT: '5s' });
+    assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+    assert.equal(r.stdout, 'api\nauth\n:4\n');
+  });
+
+  it('a FIFO alone: no candidates, exit 0', () => {
+    const r = run(process.execPath, [BIN, '__complete', 'sync', '-f', fifo, ''], { VSOP_COMPLETION_TIMEOUT: '500ms' });
+    assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+    assert.equal(r.stdout, ':4\n');
+  });
+
+  it("ends after its answer even while a thread of libuv's pool stays blocked", () => {
+    // A module loaded first opens the FIFO and holds a pool thread, as a file system that hangs would (in
+    // the main thread only: the worker that reads the -f files loads it too).
+    const hold = join(dir, 'hold.cjs');
+    writeFileSync(hold, `if (require('node:worker_threads').isMainThread) require('node:fs').open(${JSON.stringify(fifo)}, 'r', () => {});\n`);
+    const r = spawnSync(process.execPath, ['--require', hold, BIN, '__complete', 'sync', '-f', 'examples/hierarchical', 'a'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 20_000,
+      killSignal: 'SIGKILL',
+      env: { PATH: process.env.PATH ?? '', HOME: tmp },
+    });
+    assert.equal(r.error, undefined, 'ended by itself, not by the 20 s guard');
+    assert.equal(r.stdout, 'api\nauth\n:4\n');
   });
 });
 
