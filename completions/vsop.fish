@@ -124,7 +124,7 @@ complete -c vsop -c kubectl-vsop -n '__fish_seen_subcommand_from xds; and __fish
 complete -c vsop -c kubectl-vsop -n '__fish_seen_subcommand_from xds; and __fish_seen_subcommand_from bootstrap' -l server -x -a '' -d 'where vsop xds listens (default: port 18000 of the Service vsop-xds in --config-namespace)'
 complete -c vsop -c kubectl-vsop -n '__fish_seen_subcommand_from xds; and __fish_seen_subcommand_from bootstrap' -l node-id -x -a '' -d 'the client\'s node id, in vsop xds\'s logs'
 complete -c vsop -c kubectl-vsop -n '__fish_seen_subcommand_from xds; and __fish_seen_subcommand_from bootstrap' -l route -x -a '' -d 'with --envoy: the Service port whose routes Envoy\'s listener serves (a RouteConfiguration name)'
-complete -c vsop -c kubectl-vsop -n '__fish_seen_subcommand_from xds; and __fish_seen_subcommand_from bootstrap' -l listen-port -x -a '' -d 'with --envoy: the port Envoy\'s listener takes'
+complete -c vsop -c kubectl-vsop -n '__fish_seen_subcommand_from xds; and __fish_seen_subcommand_from bootstrap' -l listen-port -x -a '' -d 'with --envoy: the port Envoy\'s listener takes (default: 10000)'
 complete -c vsop -c kubectl-vsop -f -n '__fish_seen_subcommand_from xds; and __fish_seen_subcommand_from render' -a '(__vsop_names)'
 complete -c vsop -c kubectl-vsop -n '__fish_seen_subcommand_from xds; and __fish_seen_subcommand_from render' -s f -l filename -r -F -d 'read the ConfigMap, Services, VirtualServices and EndpointSlices from files, directories or - (stdin) instead of a cluster; repeatable'
 complete -c vsop -c kubectl-vsop -f -n '__fish_seen_subcommand_from xds; and __fish_seen_subcommand_from help' -a 'bootstrap render'

@@ -298,7 +298,7 @@ _vsop_xds_bootstrap() {
     '--server[where vsop xds listens (default\: port 18000 of the Service vsop-xds in --config-namespace)]:value:()' \
     '--node-id[the client'\''s node id, in vsop xds'\''s logs]:value:()' \
     '--route[with --envoy\: the Service port whose routes Envoy'\''s listener serves (a RouteConfiguration name)]:value:()' \
-    '--listen-port[with --envoy\: the port Envoy'\''s listener takes]:value:()' \
+    '--listen-port[with --envoy\: the port Envoy'\''s listener takes (default\: 10000)]:value:()' \
     '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \

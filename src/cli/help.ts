@@ -56,6 +56,22 @@ export function globalsHeeded(cmd: Command, longs: readonly string[]): Command {
   return cmd;
 }
 
+/**
+ * The inherited options given on the command line that `cmd` does not heed (globalsHeeded), as their long
+ * names in the order of the commands above it, nearest first: `xds render --address :1` gives
+ * ["--address"]. A value from the environment (VSOP_CONFIG_NAME) or a default is no choice of the user's
+ * and is not listed; nor is anything for a command that does not say what it heeds. Help lists the same
+ * split (visibleGlobalOptions), so what help shows is what parsing accepts.
+ */
+export function unheededOptions(cmd: Command): string[] {
+  const heeded = HEEDED.get(cmd);
+  if (!heeded) return [];
+  const given: string[] = [];
+  for (let c = cmd.parent; c; c = c.parent)
+    for (const o of c.options) if (o.long && o.long !== '--version' && !heeded.includes(o.long) && c.getOptionValueSource(o.attributeName()) === 'cli') given.push(o.long);
+  return given;
+}
+
 /** One example: what it does, then the command line. */
 export type Example = readonly [comment: string, command: string];
 

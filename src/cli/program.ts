@@ -3,7 +3,8 @@
 
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_CONFIG_LOCATION } from '../core/ownership.ts';
-import { type Example, examplesText, globalsHeeded, helpConfiguration, helpWidth, wrapWords } from './help.ts';
+import { UsageError } from '../errors.ts';
+import { type Example, examplesText, globalsHeeded, helpConfiguration, helpWidth, unheededOptions, wrapWords } from './help.ts';
 import type { Io } from './io.ts';
 import type { GlobalOptions } from './options.ts';
 
@@ -56,6 +57,22 @@ function duration(min: number, max: number): (value: string) => number {
     if (ms < min || ms > max) throw new InvalidArgumentError(`expected a duration from ${show(min)} to ${show(max)}`);
     return ms;
   };
+}
+
+/**
+ * Refuses (UsageError, exit 2) an inherited flag given to a command that does not use it, each named:
+ * `vsop xds render --address :1` would otherwise run as if it were not there. What a command uses is
+ * what globalsHeeded says, the list its help shows.
+ */
+function refuseUnheeded(cmd: Command): void {
+  const given = unheededOptions(cmd);
+  if (given.length === 0) return;
+  const path: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) path.unshift(c.name());
+  const flags = given.join(', ');
+  throw new UsageError(`${flags} ${given.length === 1 ? 'does' : 'do'} nothing for ${path.join(' ')}: leave ${given.length === 1 ? 'it' : 'them'} out`, {
+    hint: `${path.join(' ')} --help lists the flags it uses`,
+  });
 }
 
 const filenameOption = () =>
@@ -142,6 +159,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     (handler: Handler) =>
     async (...args: unknown[]) => {
       const cmd = args.at(-1) as Command;
+      refuseUnheeded(cmd);
       setExit(await handler(args.slice(0, -2), cmd.optsWithGlobals()));
     };
 
@@ -323,7 +341,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .option('--server <host:port>', 'where vsop xds listens (default: port 18000 of the Service vsop-xds in --config-namespace)')
     .option('--node-id <id>', "the client's node id, in vsop xds's logs", 'vsop-client')
     .option('--route <host:port>', "with --envoy: the Service port whose routes Envoy's listener serves (a RouteConfiguration name)")
-    .addOption(new Option('--listen-port <port>', "with --envoy: the port Envoy's listener takes").argParser(wholeNumber(1, 65535)).default(10000))
+    .addOption(new Option('--listen-port <port>', "with --envoy: the port Envoy's listener takes (default: 10000)").argParser(wholeNumber(1, 65535)))
     .action(action(async (_args, opts) => (await import('./xds.ts')).bootstrap(io, opts as never)));
   globalsHeeded(xds.commands.at(-1)!, ['--config-namespace']);
   examples(xds.commands.at(-1)!, [

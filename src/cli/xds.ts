@@ -37,7 +37,8 @@ interface BootstrapCliOptions extends SourceOptions {
   server?: string;
   nodeId: string;
   route?: string;
-  listenPort: number;
+  /** Given explicitly (--envoy alone uses it): undefined is the default, 10000. */
+  listenPort?: number;
 }
 
 /** vsop xds bootstrap: a bootstrap for gRPC's xDS client or for Envoy, pointing at vsop xds. */
@@ -52,13 +53,17 @@ export async function bootstrap(io: Io, opts: BootstrapCliOptions): Promise<numb
   bad('--node-id', opts.nodeId, nodeIdProblem(opts.nodeId));
   if (opts.route !== undefined) bad('--route', opts.route, routeProblem(opts.route));
   if (opts.route !== undefined && opts.grpc && !opts.envoy) problems.push('--route is for --envoy: a gRPC client names its route in its xds:/// target');
-  if (opts.envoy && opts.route === undefined) problems.push('--envoy needs --route: the RouteConfiguration its listener serves, a Service host:port (vsop xds render lists them)');
+  if (opts.listenPort !== undefined && opts.grpc && !opts.envoy) problems.push("--listen-port is for --envoy: a gRPC client has no listener of vsop's to bind");
+  if (opts.envoy && !opts.grpc && opts.route === undefined)
+    problems.push('--envoy needs --route: the RouteConfiguration its listener serves, a Service host:port (vsop xds render lists them)');
   if (problems.length > 0) {
     throw new UsageError(problems.length === 1 ? problems[0]! : `invalid flags:\n  ${problems.join('\n  ')}`, {
       hint: opts.envoy ? 'vsop xds bootstrap --envoy --route my-app.default.svc.cluster.local:80' : 'vsop xds bootstrap --grpc > bootstrap.json',
     });
   }
-  const out = opts.grpc ? grpcBootstrap({ server, nodeId: opts.nodeId }) : envoyBootstrap({ server, nodeId: opts.nodeId, route: opts.route!, listenPort: opts.listenPort });
+  const out = opts.grpc
+    ? grpcBootstrap({ server, nodeId: opts.nodeId })
+    : envoyBootstrap({ server, nodeId: opts.nodeId, route: opts.route!, listenPort: opts.listenPort ?? 10000 });
   io.out(`${JSON.stringify(out, null, 2)}\n`);
   return 0;
 }

@@ -287,10 +287,14 @@ describe('vsop xds bootstrap', () => {
       [['--envoy', '--route', 'my-app.default.svc.cluster.local:0'], [/--route .* port 0/]],
       [['--grpc', '--route', 'my-app.default.svc.cluster.local:80'], [/--route is for --envoy/]],
       [['--grpc', '--config-namespace', 'Not_A_Name'], [/--config-namespace \(in the default --server\)/]],
-      // All at once: each problem, one error.
+      [['--grpc', '--listen-port', '5'], [/--listen-port is for --envoy/]],
+      // Flags of the cluster's that bootstrap reads nothing by: refused, not ignored.
+      [['--grpc', '--config-name', 'foo'], [/--config-name does nothing for vsop xds bootstrap/]],
+      [['--grpc', '--context', 'nope', '--kubeconfig', '/x'], [/--kubeconfig, --context do nothing for vsop xds bootstrap/]],
+      // All at once: each problem, one error; both kinds given is the one problem of the kind (not also "--envoy needs --route").
       [
         ['--grpc', '--envoy', '--server', ':1', '--node-id', ''],
-        [/--grpc and --envoy/, /--server ":1"/, /--node-id ""/, /--envoy needs --route/],
+        [/--grpc and --envoy/, /--server ":1"/, /--node-id ""/, /^(?![\s\S]*needs --route)/],
       ],
     ];
     for (const [args, messages] of cases) {
@@ -303,6 +307,23 @@ describe('vsop xds bootstrap', () => {
       const r = await runVsop(['xds', 'bootstrap', '--grpc', '--server', server]);
       assert.equal(r.code, 0, `${server}: ${r.stderr}`);
     }
+  });
+
+  it('refuses an inherited flag the command does not use (exit 2, named, nothing printed); one from the environment is no flag', async () => {
+    for (const [args, message] of [
+      [['xds', 'render', '-f', 'examples/xds', '--address', ':1'], /--address does nothing for vsop xds render/],
+      [['xds', 'render', '-f', 'examples/xds', '--log-level', 'debug'], /--log-level does nothing for vsop xds render/],
+      [['xds', '--log-format', 'console', 'render', '-f', 'examples/xds'], /--log-format does nothing for vsop xds render/],
+    ] as const) {
+      const r = await runVsop([...args]);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, message);
+    }
+    const fromEnv = await runVsop(['xds', 'bootstrap', '--grpc'], { env: { VSOP_CONFIG_NAME: 'foo' } });
+    assert.equal(fromEnv.code, 0, fromEnv.stderr);
+    const heeded = await runVsop(['xds', 'render', '-f', 'examples/xds', '--no-color', '--request-timeout', '5s']);
+    assert.equal(heeded.code, 0, heeded.stderr);
   });
 
   it("each xds command's help lists the inherited flags it heeds, and no others", async () => {
