@@ -18,6 +18,7 @@
 // whole.
 
 import { createHash } from 'node:crypto';
+import { format } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { resourceName, TYPE_URL, XDS_KINDS, type XdsKind, type XdsResources } from '../core/render/xds.ts';
 import type { Logger } from '../watch/log.ts';
@@ -98,14 +99,23 @@ export class AdsServer {
   /** Whether a snapshot has been set: until then requests wait (readiness says so). */
   ready = false;
 
+  /** True while listen() binds: its failure is vsop's to report (a usage error naming the address). */
+  private binding = false;
+
   constructor(o: AdsServerOptions) {
     this.o = o;
+    routeGrpcLogs(o.log, () => this.binding);
     this.server.addService(ADS_SERVICE, { StreamAggregatedResources: (call: grpc.ServerDuplexStream<Request, Response>) => this.open(call) });
   }
 
   /** Listens on `address` (host:port; port 0 picks one) without TLS; resolves to the port bound. */
   listen(address: string): Promise<number> {
-    return new Promise((resolve, reject) => this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
+    this.binding = true;
+    return new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+    ).finally(() => {
+      this.binding = false;
+    });
   }
 
   /** Ends every stream and stops listening. */
@@ -255,6 +265,20 @@ export class AdsServer {
     this.o.metrics.pushes.inc({ type: kind });
     this.o.log.debug('xds push', { stream: stream.id, node: stream.node, type: kind, version, resources: send.length });
   }
+}
+
+/**
+ * grpc-js's own log lines (its default writes "E No address added …" raw on stderr, at GRPC_VERBOSITY,
+ * ERROR unless set) go through vsop's logger instead, as `grpc-js` lines with the text in `detail` (JSON
+ * with --log-format json), at their own level; while `quiet` says so (a bind whose failure vsop reports
+ * itself), at debug. grpc-js has one logger per process: the last server made sets it.
+ */
+function routeGrpcLogs(log: Logger, quiet: () => boolean): void {
+  const at =
+    (level: 'error' | 'info' | 'debug') =>
+    (message?: unknown, ...rest: unknown[]) =>
+      log[quiet() ? 'debug' : level]('grpc-js', { detail: format(message, ...rest) });
+  grpc.setLogger({ error: at('error'), info: at('info'), debug: at('debug') });
 }
 
 /** A short content hash: the first 16 hex digits of SHA-256 over the parts, each length-prefixed. */
