@@ -2,6 +2,7 @@
 // so only ratios to a same-run floor mean anything). Not part of npm test.
 //
 //   resolve+plan, 10,000 production Services x 20 developer namespaces   target <= 0.5 x the same-run floor (issue 13)
+//     the watch's resync of the same world, nothing changed (a fingerprint per key)   the same target
 //     the same in routeKind HTTPRoute mode (HTTPRoutes and ReferenceGrants) reported beside it
 //   start of `vsop --version`                                            target <= 1.5 x `node -e 0`
 //   start of `vsop sync -f examples/seed --diff` (offline)               target <= 2.0 x `node -e 0`
@@ -19,6 +20,7 @@ import { planGateway } from '../src/core/gateway/plan.ts';
 import { plan } from '../src/core/plan.ts';
 import { resolve } from '../src/core/resolve.ts';
 import type { Service } from '../src/core/types.ts';
+import { fingerprint } from '../src/watch/fingerprint.ts';
 import { readRows } from './read.ts';
 import { type BenchRow, median, printRows } from './rows.ts';
 import { statusRows } from './status.ts';
@@ -67,6 +69,36 @@ rows.push({
   ok: steady <= 0.5 * copy,
 });
 rows.push({ name: `resolve+plan, all created: ${label}`, median: fresh, floorName: 'structuredClone of the output', floor: copy, target: 'reported', ok: true });
+
+// The watch's steady state (issue 13 item 4): at a resync, each key's inputs are fingerprinted
+// (src/watch/fingerprint.ts) and a key whose inputs did not change since it last planned nothing is not
+// planned again. The same world, as the watch's caches hand each key its objects (its Services in every
+// namespace and its VirtualService, each with a resourceVersion), beside the same floor.
+{
+  let rv = 1;
+  const stored = <T extends { metadata: object }>(o: T): T => ({ ...o, metadata: { ...o.metadata, resourceVersion: String(rv++) } });
+  const byKey = new Map<string, { services: Service[]; virtualServices: typeof desired }>();
+  for (const svc of services) {
+    let k = byKey.get(svc.metadata.name);
+    if (!k) byKey.set(svc.metadata.name, (k = { services: [], virtualServices: [] }));
+    k.services.push(stored(svc));
+  }
+  for (const vs of desired) byKey.get(vs.metadata.annotations!['vsop.io/service']!)!.virtualServices.push(stored(vs));
+  const cfg = { text: '', source: 'bench' };
+  const resync = () => {
+    for (const k of byKey.values()) fingerprint({ config: cfg, services: k.services, virtualServices: k.virtualServices });
+  };
+  time(resync, 3);
+  const settled = time(resync, 9);
+  rows.push({
+    name: `watch resync, all unchanged (a fingerprint per key, no plan): ${label}`,
+    median: settled,
+    floorName: 'structuredClone of the output',
+    floor: copy,
+    target: '<= 0.5x floor',
+    ok: settled <= 0.5 * copy,
+  });
+}
 
 // The same world in routeKind HTTPRoute mode (issue 14): resolve renders HTTPRoutes and the ReferenceGrants
 // they need; the plan compares them with the live ones as the apiserver stores them (the CRD's defaults
