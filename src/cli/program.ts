@@ -28,20 +28,22 @@ function positiveInt(value: string): number {
  */
 export function parseDuration(value: string): number {
   const text = value.trim();
-  if (/^\d+(?:\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
-  const part = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+  if (!DURATION.test(text)) throw new InvalidArgumentError('expected a duration such as 30s, 1m30s or 500ms');
+  if (/^[0-9]+(\.[0-9]+)?$/.test(text)) return Math.round(Number(text) * 1000);
   let ms = 0;
-  let at = 0;
-  while (at < text.length) {
-    part.lastIndex = at;
-    const m = part.exec(text);
-    if (!m) throw new InvalidArgumentError('expected a duration such as 30s, 1m30s or 500ms');
-    ms += Number(m[1]) * DURATION_UNITS[m[2] as keyof typeof DURATION_UNITS];
-    at = part.lastIndex;
-  }
-  if (at === 0) throw new InvalidArgumentError('expected a duration such as 30s, 1m30s or 500ms');
+  for (const m of text.matchAll(DURATION_PART)) ms += Number(m[1]) * DURATION_UNITS[m[2] as keyof typeof DURATION_UNITS];
   return Math.round(ms);
 }
+
+/**
+ * The durations parseDuration takes (after trimming white space), as a regular expression's source in the
+ * syntax JavaScript and Go's RE2 share: bare seconds, or numbers each with a unit. The chart's
+ * values.schema.json holds the same between its white space (test/integration/chart-values.test.ts
+ * compares them, and runs helm on accepted and refused forms).
+ */
+export const DURATION_SYNTAX = '[0-9]+(\\.[0-9]+)?|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|ms|s|m|h))+';
+const DURATION = new RegExp(`^(${DURATION_SYNTAX})$`);
+const DURATION_PART = /([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h)/g;
 
 /** Go's duration units, in milliseconds (time/format.go unitMap). */
 const DURATION_UNITS = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;

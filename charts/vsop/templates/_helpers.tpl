@@ -58,3 +58,51 @@ naming the value, where the text is not YAML, not a map, or a whole ConfigMap in
 - {{ if kindIs "string" . }}{{ . }}{{ else }}{{ .name }}{{ end }}
 {{- end }}
 {{- end }}
+
+{{/*
+A duration value (values.schema.json's duration: vsop's syntax, or a number of seconds) in milliseconds,
+rounded, read as parseDuration (src/cli/program.ts) reads it; the schema has already refused other forms.
+*/}}
+{{- define "vsop.durationMs" -}}
+{{- $text := trim (toString .) -}}
+{{- $ms := 0.0 -}}
+{{- if regexMatch "^[0-9]+(\\.[0-9]+)?$" $text -}}
+{{- $ms = mulf (float64 $text) 1000 -}}
+{{- else -}}
+{{- $units := dict "ns" 0.000001 "us" 0.001 "µs" 0.001 "ms" 1.0 "s" 1000.0 "m" 60000.0 "h" 3600000.0 -}}
+{{- range regexFindAll "([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|ms|s|m|h)" $text -1 -}}
+{{- $unit := regexFind "[a-zµ]+$" . -}}
+{{- $ms = addf $ms (mulf (float64 (trimSuffix $unit .)) (get $units $unit)) -}}
+{{- end -}}
+{{- end -}}
+{{- round $ms 0 -}}
+{{- end }}
+
+{{/*
+Fails, naming the value, where vsop watch would refuse its flags at start (src/cli/program.ts, watch.ts):
+a duration outside its flag's range (JSON Schema checks a number's range, not a string's), and with
+leader election a renew deadline not shorter than the lease, or a retry period (x 1.2, its jitter) not
+shorter than the renew deadline. Bitnami's charts check values so too (their validateValues), failing
+at install rather than in a CrashLoopBackOff.
+*/}}
+{{- define "vsop.checkDurations" -}}
+{{- $le := .Values.leaderElection -}}
+{{- $values := list (list "leaderElection.leaseDuration" $le.leaseDuration 1000 600000 "1s to 10m") (list "leaderElection.renewDeadline" $le.renewDeadline 1000 600000 "1s to 10m") (list "leaderElection.retryPeriod" $le.retryPeriod 100 60000 "100ms to 1m") (list "stuckAfter" .Values.stuckAfter 10000 86400000 "10s to 24h") -}}
+{{- range $values -}}
+{{- $ms := include "vsop.durationMs" (index . 1) | float64 -}}
+{{- if or (lt $ms (index . 2 | float64)) (gt $ms (index . 3 | float64)) -}}
+{{- fail (printf "values %s: %v is outside %s, the range vsop watch takes" (index . 0) (index . 1) (index . 4)) -}}
+{{- end -}}
+{{- end -}}
+{{- if $le.enabled -}}
+{{- $lease := include "vsop.durationMs" $le.leaseDuration | float64 -}}
+{{- $renew := include "vsop.durationMs" $le.renewDeadline | float64 -}}
+{{- $retry := include "vsop.durationMs" $le.retryPeriod | float64 -}}
+{{- if ge $renew $lease -}}
+{{- fail (printf "values leaderElection.renewDeadline (%v) must be shorter than leaderElection.leaseDuration (%v): a leader that cannot renew must stop writing before another replica may take the Lease" $le.renewDeadline $le.leaseDuration) -}}
+{{- end -}}
+{{- if ge (mulf $retry 1.2) $renew -}}
+{{- fail (printf "values leaderElection.retryPeriod (%v) must be shorter than leaderElection.renewDeadline (%v) / 1.2: a leader tries to renew every retry period, with up to 20%% jitter" $le.retryPeriod $le.renewDeadline) -}}
+{{- end -}}
+{{- end -}}
+{{- end }}

@@ -1,0 +1,130 @@
+// The chart's checks of its values (charts/vsop: values.schema.json and the templates' fail) against what
+// vsop itself takes, with a real helm (test/helm) rendering the chart: no cluster needed. Where the chart
+// refuses a value, vsop would refuse it too (at start, or in config validate), and the other way round.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { CHART_DIR } from '../../scripts/manifests.ts';
+import { DURATION_SYNTAX, parseDuration } from '../../src/cli/program.ts';
+import { helmBinary } from '../harness/build.ts';
+import { skipReason } from '../harness/require.ts';
+
+const skip = skipReason();
+const run = promisify(execFile);
+const scratch = mkdtempSync(join(tmpdir(), 'vsop-chart-values-'));
+let helm: string;
+before(async () => {
+  if (!skip) helm = await helmBinary();
+});
+
+/** helm template with a values file (JSON, which is YAML: strings kept exactly) and --set flags: its stdout, or its error. */
+async function template(values: unknown, args: string[] = []): Promise<{ ok: true; out: string } | { ok: false; error: string }> {
+  const file = join(scratch, `values-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, JSON.stringify(values));
+  const env = { ...process.env, HELM_CACHE_HOME: scratch, HELM_CONFIG_HOME: scratch, HELM_DATA_HOME: scratch };
+  try {
+    return { ok: true, out: (await run(helm, ['template', 't', CHART_DIR, '-f', file, ...args], { env })).stdout };
+  } catch (err) {
+    return { ok: false, error: (err as { stderr?: string }).stderr ?? String(err) };
+  }
+}
+
+/** helm's error, failing the test where helm rendered. */
+function refusal(r: Awaited<ReturnType<typeof template>>): string {
+  assert.equal(r.ok, false, 'helm rendered the chart');
+  return (r as { error: string }).error;
+}
+
+/** Whether parseDuration takes `text`, and its milliseconds. */
+function parsed(text: string): number | undefined {
+  try {
+    return parseDuration(text);
+  } catch {
+    return undefined;
+  }
+}
+
+describe('the chart refuses the durations vsop refuses, and takes the others', { skip }, () => {
+  // String.prototype.trim's white space (ECMA-262: WhiteSpace and LineTerminator), which parseDuration trims.
+  const space = '[\\t\\n\\v\\f\\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]*';
+
+  it("holds parseDuration's syntax (DURATION_SYNTAX) between the white space it trims", () => {
+    const schema = JSON.parse(readFileSync(join(CHART_DIR, 'values.schema.json'), 'utf8'));
+    assert.equal(schema.definitions.duration.pattern, `^${space}(${DURATION_SYNTAX})${space}$`);
+  });
+
+  // stuckAfter takes 10s to 24h: every accepted form here is within it, so only the syntax decides.
+  const forms = [
+    '1m30s',
+    '1.5h',
+    '2h45m0.5s',
+    '90000000us',
+    '20000000000ns',
+    '60000000µs',
+    '10m0s',
+    '.5h',
+    '1.m',
+    '30',
+    '30.5',
+    ' 2m ',
+    '\t2m\n',
+    '\u00a02m',
+    '1m 30s',
+    '1x',
+    '',
+    's',
+    '1m30',
+    'm1',
+    '1h-5m',
+    '-5s',
+    '+5s',
+    '5S',
+    '1e3s',
+    '30.',
+    '0x10s',
+    '1,5m',
+  ];
+  for (const form of forms) {
+    it(`stuckAfter ${JSON.stringify(form)}: as parseDuration takes it`, async () => {
+      const ms = parsed(form);
+      const r = await template({ stuckAfter: form });
+      if (ms !== undefined) assert.ok(ms >= 10_000 && ms <= 86_400_000, `${form} is in stuckAfter's range (${ms} ms)`);
+      assert.equal(r.ok, ms !== undefined, r.ok ? `helm took ${JSON.stringify(form)}, which vsop refuses` : r.error);
+      if (!r.ok) assert.match(r.error, /at '\/stuckAfter'.*does not match pattern/s);
+    });
+  }
+
+  it('a number is seconds, within its flag range: stuckAfter 0 and 100000 are refused, 600 taken', async () => {
+    assert.match(refusal(await template({ stuckAfter: 0 })), /at '\/stuckAfter': minimum: got 0, want 10/);
+    assert.match(refusal(await template({ stuckAfter: 100000 })), /at '\/stuckAfter': maximum: got 100,?000, want 86,?400/);
+    assert.equal((await template({ stuckAfter: 600 })).ok, true);
+  });
+
+  it("a string outside its flag's range is refused by the template, naming the value and the range", async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ stuckAfter: '0s' }, /values stuckAfter: 0s is outside 10s to 24h, the range vsop watch takes/],
+      [{ stuckAfter: '24h1ms' }, /values stuckAfter: 24h1ms is outside 10s to 24h/],
+      [{ leaderElection: { retryPeriod: '99ms' } }, /values leaderElection.retryPeriod: 99ms is outside 100ms to 1m/],
+    ];
+    for (const [values, message] of cases) {
+      assert.match(refusal(await template(values)), message, JSON.stringify(values));
+    }
+    assert.equal((await template({ stuckAfter: '24h' })).ok, true, 'the bound itself is in range');
+  });
+
+  it('leader election: a renew deadline not shorter than the lease, or a retry period too close to it, is refused (as vsop watch refuses them)', async () => {
+    const le = (leaseDuration: unknown, renewDeadline: unknown, retryPeriod: unknown = '2s', enabled = true) =>
+      template({ leaderElection: { enabled, leaseDuration, renewDeadline, retryPeriod } });
+    assert.match(refusal(await le('10s', '10s')), /values leaderElection.renewDeadline \(10s\) must be shorter than leaderElection.leaseDuration \(10s\)/);
+    assert.equal((await le('1m', '1m30s')).ok, false, 'compound forms compared by their length');
+    assert.equal((await le(60, '1m')).ok, false, 'a number of seconds against a string');
+    assert.match(refusal(await le('15s', '10s', '9s')), /values leaderElection.retryPeriod \(9s\) must be shorter than leaderElection.renewDeadline \(10s\) \/ 1.2/);
+    assert.equal((await le('1m30s', '1m', '2s')).ok, true);
+    assert.equal((await le('10s', '10s', '2s', false)).ok, true, 'without leader election the flags are not given');
+  });
+});
