@@ -128,3 +128,15 @@ describe('the chart refuses the durations vsop refuses, and takes the others', {
     assert.equal((await le('10s', '10s', '2s', false)).ok, true, 'without leader election the flags are not given');
   });
 });
+
+describe('the chart labels only a namespace of its own', { skip }, () => {
+  it('namespace.create in default or a kube-* namespace fails, naming the namespace; in its own it renders the Namespace', async () => {
+    for (const ns of ['default', 'kube-system', 'kube-public']) {
+      const error = refusal(await template({}, ['--namespace', ns, '--set', 'namespace.create=true']));
+      assert.match(error, new RegExp(`values namespace.create: the chart would label namespace ${ns} with pod-security.kubernetes.io/enforce: restricted`));
+    }
+    const r = await template({}, ['--namespace', 'vsop-system', '--set', 'namespace.create=true']);
+    assert.ok(r.ok && /kind: Namespace\nmetadata:\n {2}name: vsop-system\n/.test(r.out), r.ok ? r.out.slice(0, 200) : r.error);
+    assert.equal((await template({}, ['--namespace', 'default'])).ok, true, 'without namespace.create the release namespace is left alone');
+  });
+});
