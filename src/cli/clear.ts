@@ -24,9 +24,12 @@ export async function clear(io: Io, services: string[], opts: ClearOptions): Pro
 
   const writes = !opts.diff && opts.dryRun === 'none' && !opts.filename?.length;
   if (writes && !opts.yes && !(io.stdinIsTTY && io.prompt)) {
-    throw new UsageError('clear --purge --all deletes every managed VirtualService and placeholder Service, and there is no terminal to confirm on', {
-      hint: 'pass --yes to go ahead; see first what goes with --diff',
-    });
+    throw new UsageError(
+      'clear --purge --all deletes everything vsop made (its VirtualServices, HTTPRoutes, ReferenceGrants and placeholder Services), and there is no terminal to confirm on',
+      {
+        hint: 'pass --yes to go ahead; see first what goes with --diff',
+      },
+    );
   }
   return runPlan(io, opts, { services, reconcile: { purge: true }, checkFirst: true, ...(opts.yes ? {} : { confirm: (plan, port) => confirm(io, plan, port) }) });
 }

@@ -62,18 +62,18 @@ export async function trace(io: Io, service: string, opts: TraceOptions): Promis
     io.out(dataText(opts.output, { version: 1, request: req, state: opts.live ? 'live' : 'after-sync', ...answer, ...(left.length ? { notInForce: left } : {}) }));
     return 0;
   }
-  io.out(text(req, answer, left));
+  io.out(text(req, answer, left, config.routeKind));
   return 0;
 }
 
-function text(req: TraceRequest, a: TraceAnswer, left: readonly NotRendered[]): string {
+function text(req: TraceRequest, a: TraceAnswer, left: readonly NotRendered[], kind: 'VirtualService' | 'HTTPRoute'): string {
   const lines: string[] = [];
   const hdrs = Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`);
   lines.push(`request: ${req.method} ${req.host}:${req.port}${req.path} from namespace ${req.from}${hdrs.length ? ` with ${hdrs.join(', ')}` : ''}`);
   if (a.service) lines.push(`service: ${a.service.namespace}/${a.service.name}`);
   if (a.httpRoutes) lines.push(`httproutes: ${a.httpRoutes.join(', ')} (merged by Gateway API precedence as Istio's ${a.virtualService!.namespace}/${a.virtualService!.name})`);
   else if (a.virtualService) lines.push(`virtualservice: ${a.virtualService.namespace}/${a.virtualService.name}`);
-  else if (a.service) lines.push("virtualservice: none applies (the Service's own default route)");
+  else if (a.service) lines.push(`${kind === 'HTTPRoute' ? 'httproutes: none apply' : 'virtualservice: none applies'} (the Service's own default route)`);
   for (const i of a.ignored ?? []) {
     // Generated from HTTPRoutes: named by the user's routes, then Istio's object.
     if (i.httpRoutes) lines.push(`  ignored: httproute ${i.httpRoutes.join(', ')} (as Istio's ${i.namespace}/${i.name}; Istio uses one set of routes per host for sidecars)`);

@@ -136,7 +136,12 @@ export function resolve(config: Config, template: Template, services: readonly S
       // the Gateway API breaks precedence ties by age and name instead of rule order (see the README).
       const limits = rendered.httpRoutes.flatMap(httpRouteLimitProblems);
       if (limits.length > 0) {
-        for (const p of limits) out.problems.push({ source: `service ${config.defaultNamespace}/${name}`, path: `${p.source}: ${p.path}`, message: `${p.message}; ${LIMIT_HINT}` });
+        for (const p of limits)
+          out.problems.push({
+            source: `service ${config.defaultNamespace}/${name}`,
+            path: `${p.source}: ${p.path}`,
+            message: `${p.message}; ${p.path.endsWith('.headers') ? HEADERS_HINT : LIMIT_HINT}`,
+          });
         out.refused.push(name);
         continue;
       }
@@ -236,6 +241,10 @@ function nameOwners(
 }
 
 /** What a Service whose HTTPRoute is over the CRD's limits can change (its variants: template rules to production x namespaces routed to and hand routes). */
+/** A match over the headers limit: vsop adds the routing header to each template match a developer rule copies. */
+const HEADERS_HINT =
+  "vsop adds the routing header to each of the template's matches that it copies for a developer namespace, so a template match may hold one header match fewer than the limit: remove one from the template's match";
+
 const LIMIT_HINT =
   'vsop renders one rule per developer namespace routed to and per hand route for each template rule that sends to production: use fewer template rules that send to production, fewer developer namespaces or hand routes, or routeKind VirtualService';
 

@@ -285,7 +285,7 @@ function headerProblems(value: Record<string, unknown>, kind: RouteKind, apiGrou
   if (group !== apiGroup || !versions.includes(version ?? '')) {
     problems.push({
       path: 'apiVersion',
-      message: `${JSON.stringify(value.apiVersion)} is not a ${apiGroup} version (use ${versions.map((v) => `${apiGroup}/${v}`).join(', ')})`,
+      message: `${JSON.stringify(value.apiVersion)} is not a version of ${kind} that vsop writes (use ${versions.map((v) => `${apiGroup}/${v}`).join(', ')})`,
     });
   }
   if (value.kind !== kind) {

@@ -258,7 +258,7 @@ describe('vsop route and clear (real apiserver)', { skip }, () => {
     assert.equal(refused.code, 2);
     assert.match(
       refused.stderr,
-      /^error: clear --purge --all deletes every managed VirtualService and placeholder Service, and there is no terminal to confirm on\nhint: pass --yes/,
+      /^error: clear --purge --all deletes everything vsop made \(its VirtualServices, HTTPRoutes, ReferenceGrants and placeholder Services\), and there is no terminal to confirm on\nhint: pass --yes/,
     );
     const declined = await w.vsop(['clear', '--purge', '--all'], { answer: 'n' });
     assert.equal(declined.code, 2);

@@ -208,9 +208,9 @@ describe('loadConfig: the template', () => {
     [
       'not an Istio group',
       SEED_TEMPLATE.replace('networking.istio.io/v1beta1', 'servicemesh.l7mp.io/v1'),
-      /apiVersion: "servicemesh.l7mp.io\/v1" is not a networking.istio.io version/,
+      /apiVersion: "servicemesh.l7mp.io\/v1" is not a version of VirtualService that vsop writes/,
     ],
-    ['an unsupported version', SEED_TEMPLATE.replace('v1beta1', 'v2'), /apiVersion: "networking.istio.io\/v2" is not a networking.istio.io version/],
+    ['an unsupported version', SEED_TEMPLATE.replace('v1beta1', 'v2'), /apiVersion: "networking.istio.io\/v2" is not a version of VirtualService that vsop writes/],
     ['another kind', SEED_TEMPLATE.replace('kind: VirtualService', 'kind: DestinationRule'), /kind: "DestinationRule" must be "VirtualService"/],
     ['a name without the service', SEED_TEMPLATE.replace('${serviceName}-virtual-service', 'shared'), /metadata.name: "shared" must contain \$\{serviceName\}/],
     ['another namespace', SEED_TEMPLATE.replace('"${defaultNamespace}"', 'elsewhere'), /metadata.namespace: "elsewhere" must be "\$\{defaultNamespace\}"/],
@@ -304,7 +304,7 @@ describe('loadConfig: routeKind HTTPRoute and its template', () => {
       'kind',
       /kind: "VirtualService" must be "HTTPRoute" \(a VirtualService template belongs in virtualServiceTemplate, used with routeKind: VirtualService\)/,
     ],
-    ['another API group', withTemplate(good.replace('gateway.networking.k8s.io/v1', 'networking.istio.io/v1')), 'apiVersion', /is not a gateway.networking.k8s.io version/],
+    ['another API group', withTemplate(good.replace('gateway.networking.k8s.io/v1', 'networking.istio.io/v1')), 'apiVersion', /is not a version of HTTPRoute that vsop writes/],
     [
       'a parentRef to a Gateway',
       withTemplate(good.replace(/parentRefs:\n[\s\S]*?rules:/, 'parentRefs:\n  - name: public-gw\n  rules:')),

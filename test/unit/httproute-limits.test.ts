@@ -65,6 +65,22 @@ describe('HTTPRoute size limits', () => {
     );
   });
 
+  it('a template match of 16 headers (the most the CRD allows) is refused once vsop adds the routing header, and the hint says to remove one from the template', () => {
+    const headers = Array.from({ length: 16 }, (_, i) => `{name: h${i}, value: v}`).join(', ');
+    const { config: c, template: t } = config({
+      routeKind: 'HTTPRoute',
+      developerNamespaces: devs(1),
+      httpRouteTemplate: template().replace('  - backendRefs:', `  - matches: [{headers: [${headers}]}]\n    backendRefs:`),
+    });
+    const r = resolve(c, t, [service('default', 'my-app'), service(devs(1)[0]!, 'my-app')]);
+    assert.deepEqual(
+      r.problems.map((p) => p.message.split(';')[0]),
+      ['17 header matches, the Gateway API allows at most 16 per match'],
+    );
+    assert.match(r.problems[0]!.message, /adds the routing header .* remove one from the template's match$/);
+    assert.doesNotMatch(r.problems[0]!.message, /fewer developer namespaces/);
+  });
+
   it('renders 128 matches (16 rules of 8) and refuses 135 (15 rules of 9), within the 16 rules', () => {
     assert.deepEqual(world(15, 8).problems, []);
     const over = world(14, 9);
