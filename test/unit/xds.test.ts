@@ -218,6 +218,54 @@ describe('renderXds: TCP ports only', () => {
   });
 });
 
+describe('a developer copy whose port is only UDP is no destination (Istio builds no cluster for it)', () => {
+  // Production serves 53 over TCP and UDP; the copies serve it over UDP alone (dev-alice) or over TCP (staging).
+  const prod: Service = {
+    ...service('default', 'dns'),
+    spec: {
+      ports: [
+        { name: 'http-dns', port: 53, protocol: 'TCP' },
+        { name: 'dns-udp', port: 53, protocol: 'UDP' },
+      ],
+    },
+  };
+  const udpOnly = (namespace: string): Service => ({ ...service(namespace, 'dns'), spec: { ports: [{ name: 'dns-udp', port: 53, protocol: 'UDP' }] } });
+  const tcp = (namespace: string): Service => ({ ...service(namespace, 'dns'), spec: { ports: [{ name: 'http-dns', port: 53 }] } });
+  const destinations = (w: ReturnType<typeof world>) => ({
+    vs: (w.vs[0]!.spec.http as { name: string; route: { destination: { host: string } }[] }[]).map((r) => `${r.name} ${r.route[0]!.destination.host}`),
+    xds: routesOf(w.xds.resources.route[0]!).map((r) => `${r.name} ${r.route.cluster}`),
+  });
+
+  it('gets no automatic route: its header falls back (to the parent, else production), in the VirtualService and over xDS alike', () => {
+    const alone = destinations(world([prod, udpOnly('dev-alice')], undefined, [], config({ developerNamespaces: ['dev-alice'] })));
+    assert.deepEqual(alone.vs, ['vsop-default dns.default.svc.cluster.local']);
+    assert.deepEqual(alone.xds, ['vsop-default outbound|53||dns.default.svc.cluster.local']);
+    const parent = destinations(world([prod, udpOnly('dev-alice'), tcp('staging')]));
+    assert.deepEqual(parent.vs, [
+      'vsop-dev-staging dns.staging.svc.cluster.local',
+      'vsop-dev-dev-alice dns.staging.svc.cluster.local',
+      'vsop-dev-dev-bob dns.staging.svc.cluster.local',
+      'vsop-default dns.default.svc.cluster.local',
+    ]);
+    assert.deepEqual(parent.xds, [
+      'vsop-dev-staging outbound|53||dns.staging.svc.cluster.local',
+      'vsop-dev-dev-alice outbound|53||dns.staging.svc.cluster.local',
+      'vsop-dev-dev-bob outbound|53||dns.staging.svc.cluster.local',
+      'vsop-default outbound|53||dns.default.svc.cluster.local',
+    ]);
+  });
+
+  it('takes no hand route or weight either: they wait for the copy to serve the port over TCP', () => {
+    const o = overrides({ routes: [headerRoute('dev-alice', 'x-cid=alice')], weights: [{ namespace: 'dev-alice', percent: 10 }] });
+    const r = resolve(config({ developerNamespaces: ['dev-alice'] }).config, config({ developerNamespaces: ['dev-alice'] }).template, [prod, udpOnly('dev-alice')], {
+      overrides: () => o,
+    });
+    assert.deepEqual(r.tables[0]!.rules, []);
+    assert.deepEqual(r.tables[0]!.weights, []);
+    assert.ok(r.tables[0]!.warnings.some((w) => /waits for service dev-alice\/dns to have port 53/.test(w.message)));
+  });
+});
+
 describe('virtual host domains: the Host a client sends finds the Service', () => {
   // Envoy picks a virtual host by the Host (:authority) header whole, port included
   // (RouteConfiguration.ignore_port_in_host_matching is off by default), unless the connection manager

@@ -9,6 +9,19 @@ export function distinctPorts(svc: Service): number[] {
 }
 
 /**
+ * The ports a route can reach on a Service (a developer's copy), each once, ascending: every port but one
+ * served only over UDP. Istio builds no outbound cluster for a UDP port (its kube Service conversion gives
+ * the port protocol UDP, and the sidecar's cluster builder skips those), so a route to a copy whose port
+ * is only UDP names a cluster that does not exist and Envoy answers 503; checked against Istio's
+ * simulation (test/integration/xds-udp-copy.test.ts: missingClusters). A number served over TCP and UDP
+ * (DNS's 53) counts; SCTP counts too, as Istio builds its cluster.
+ */
+export function routablePorts(svc: Service): number[] {
+  const ports = (svc.spec?.ports ?? []).filter((p) => p.protocol !== 'UDP').map((p) => p.port).filter((p) => Number.isInteger(p));
+  return [...new Set(ports)].sort((a, b) => a - b);
+}
+
+/**
  * The port a request on `listenerPort` reaches at a destination Service, for sidecars: the destination's
  * explicit port if the route names one, else the listener's port. Istio's GetDestinationCluster
  * (pilot/pkg/networking/core/route/route.go) would take a Service's only port, but for sidecar routes it

@@ -8,7 +8,7 @@ import { httpRouteHeaderProblem } from '../gateway/shape.ts';
 import { type HeaderCondition, isEmpty, type Overrides, routeIds } from '../overrides.ts';
 import { devRouteName, headerRouteName, OVERRIDES_ANNOTATION } from '../ownership.ts';
 import type { Config, DeveloperNamespace, Service } from '../types.ts';
-import { destinationPort, distinctPorts, reaches } from './ports.ts';
+import { destinationPort, distinctPorts, reaches, routablePorts } from './ports.ts';
 
 /** Where a rule sends requests: the Service of the same name in `namespace`. */
 export interface Backend {
@@ -262,9 +262,10 @@ function routingCondition(config: Config, dev: DeveloperNamespace): readonly Hea
   return c;
 }
 
+/** Whether a route can reach `port` on a copy: ports.ts routablePorts, without building the list. */
 function serves(svc: Service, port: number): boolean {
   const ports = svc.spec?.ports;
-  if (ports) for (const p of ports) if (p.port === port) return true;
+  if (ports) for (const p of ports) if (p.port === port && p.protocol !== 'UDP') return true;
   return false;
 }
 
@@ -331,7 +332,7 @@ function handRules(o: Overrides, input: DecideInput, ports: number[]): HandRules
     // Per port when the route names one or the Service has several; else one rule, Istio picks the port.
     const perPort = r.port !== undefined || ports.length > 1;
     const scopes = perPort ? (r.port !== undefined ? [r.port] : ports) : [undefined];
-    const copyPorts = copy ? distinctPorts(copy) : [];
+    const copyPorts = copy ? routablePorts(copy) : [];
     const reachable = r.force ? scopes : scopes.filter((p) => reaches(copyPorts, p ?? ports[0] ?? 0, p));
     if (reachable.length === 0) {
       const wanted = scopes.map((p) => destinationPort(p ?? ports[0] ?? 0, p));
@@ -356,7 +357,7 @@ function handRules(o: Overrides, input: DecideInput, ports: number[]): HandRules
     }
     note(w.namespace).weight = w.percent;
     const copy = copies.get(w.namespace);
-    const copyPorts = copy ? distinctPorts(copy) : [];
+    const copyPorts = copy ? routablePorts(copy) : [];
     // A weight sends a share of every port's requests, keeping the production destination's port.
     if (!w.force && (!copy || ports.some((p) => !reaches(copyPorts, p, ports.length > 1 ? p : undefined)))) {
       wait(
