@@ -17,7 +17,10 @@ export function distinctPorts(svc: Service): number[] {
  * (DNS's 53) counts; SCTP counts too, as Istio builds its cluster.
  */
 export function routablePorts(svc: Service): number[] {
-  const ports = (svc.spec?.ports ?? []).filter((p) => p.protocol !== 'UDP').map((p) => p.port).filter((p) => Number.isInteger(p));
+  const ports = (svc.spec?.ports ?? [])
+    .filter((p) => p.protocol !== 'UDP')
+    .map((p) => p.port)
+    .filter((p) => Number.isInteger(p));
   return [...new Set(ports)].sort((a, b) => a - b);
 }
 
