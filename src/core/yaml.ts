@@ -54,6 +54,9 @@ export const READ_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
 /** Nesting deeper than the yaml package's recursion can follow (several hundred levels). */
 export const TOO_DEEP = 'nests collections too deeply for vsop to read (a Kubernetes object nests a few dozen levels)';
 
+/** A text that must be one YAML document holds several: said where the second one starts (its ---). */
+export const MULTIPLE_DOCUMENTS = 'holds more than one YAML document, and a second one starts here (at its ---): vsop reads one; remove the --- and what follows it, or merge the two';
+
 export interface YamlProblem {
   line: number;
   col: number;
@@ -64,6 +67,8 @@ export interface YamlProblem {
 export function documentValue(doc: Document, lineCounter: LineCounter): { value: unknown } | { problem: YamlProblem } {
   const at = (offset: number, message: string) => ({ problem: { ...lineCounter.linePos(offset), message } });
   const error = doc.errors[0];
+  // The yaml package's own words here name its API (parseAllDocuments), not the user's file.
+  if (error?.code === 'MULTIPLE_DOCS') return at(error.pos[0], MULTIPLE_DOCUMENTS);
   if (error) return at(error.pos[0], /call stack/i.test(error.message) ? TOO_DEEP : error.message.split('\n')[0]!);
   let found: { problem: YamlProblem } | undefined;
   visit(doc, {

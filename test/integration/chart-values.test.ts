@@ -9,10 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
 import { CHART_DIR } from '../../scripts/manifests.ts';
 import { DURATION_SYNTAX, parseDuration } from '../../src/cli/program.ts';
 import { helmBinary } from '../harness/build.ts';
 import { skipReason } from '../harness/require.ts';
+import { runVsop } from '../helpers/run.ts';
 
 const skip = skipReason();
 const run = promisify(execFile);
@@ -138,5 +140,38 @@ describe('the chart labels only a namespace of its own', { skip }, () => {
     const r = await template({}, ['--namespace', 'vsop-system', '--set', 'namespace.create=true']);
     assert.ok(r.ok && /kind: Namespace\nmetadata:\n {2}name: vsop-system\n/.test(r.out), r.ok ? r.out.slice(0, 200) : r.error);
     assert.equal((await template({}, ['--namespace', 'default'])).ok, true, 'without namespace.create the release namespace is left alone');
+  });
+});
+
+describe("the chart's config given as text (--set-file config=FILE)", { skip }, () => {
+  const file = (name: string, text: string) => {
+    const path = join(scratch, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const configText = (out: string) =>
+    parseAllDocuments(out)
+      .map((d) => d.toJS() as { kind?: string; data?: Record<string, string> } | null)
+      .find((o) => o?.kind === 'ConfigMap')?.data?.['config.yaml'];
+
+  it('a second YAML document is refused by the chart and by vsop (exit 3), each saying where it starts', async () => {
+    const text = 'defaultNamespace: prod\ndeveloperNamespaces: [dev-a]\n\n--- # more\nfoo: bar\n';
+    assert.match(
+      refusal(await template({}, ['--set-file', `config=${file('multi.yaml', text)}`])),
+      /values config: config.yaml holds more than one YAML document, and a second one starts at line 4 \(its ---\)/,
+    );
+    const configMap = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: virtualservice-operator-config\n  namespace: virtualservice-operator-system\ndata:\n  config.yaml: |\n${text.replace(/^(?=.)/gm, '    ')}`;
+    const r = await runVsop(['config', 'validate', '-f', file('multi-cm.yaml', configMap)]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /multi-cm\.yaml:11:5: holds more than one YAML document, and a second one starts here \(at its ---\)/);
+    assert.doesNotMatch(r.stderr, /parseAllDocuments/);
+  });
+
+  it('text whose first line is indented, or which starts with ---, is kept as written', async () => {
+    for (const text of ['  # the settings\ndefaultNamespace: prod\ndeveloperNamespaces: [dev-a]\n', '--- # one document\ndefaultNamespace: prod\n']) {
+      const r = await template({}, ['--set-file', `config=${file('text.yaml', text)}`]);
+      assert.ok(r.ok, r.ok ? '' : r.error);
+      assert.equal(configText(r.out), text);
+    }
   });
 });

@@ -345,3 +345,20 @@ describe('loadConfig: routeKind HTTPRoute and its template', () => {
     });
   }
 });
+
+describe('loadConfig: one document', () => {
+  it("a second YAML document is named in plain words, where its --- is; the yaml package's API hint never shows", () => {
+    assert.deepEqual(problemsOf('defaultNamespace: prod\n---\nfoo: bar\n'), [
+      'config.yaml:2:1: : holds more than one YAML document, and a second one starts here (at its ---): vsop reads one; remove the --- and what follows it, or merge the two',
+    ]);
+    assert.deepEqual(
+      problemsOf('# prod\ndefaultNamespace: prod\n\n--- # more\nfoo: bar\n').map((p) => p.split(':').slice(0, 3).join(':')),
+      ['config.yaml:4:1'],
+    );
+  });
+
+  it('a leading --- and an indented first comment are one document', () => {
+    assert.equal(loadConfig('--- # the settings\ndefaultNamespace: prod\n', 'x').config.defaultNamespace, 'prod');
+    assert.equal(loadConfig('  # indented\ndefaultNamespace: prod\n', 'x').config.defaultNamespace, 'prod');
+  });
+});

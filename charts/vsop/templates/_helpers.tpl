@@ -38,6 +38,19 @@ naming the value, where the text is not YAML, not a map, or a whole ConfigMap in
 {{- if hasKey $parsed "Error" -}}
 {{- fail (printf "values config: a string must be the text of config.yaml (--set-file config=my-config.yaml), and this is not a YAML map: %s" (get $parsed "Error")) -}}
 {{- end -}}
+{{- /* fromYaml reads the first document alone: a second one (a --- line after content) is refused. */ -}}
+{{- $content := false -}}
+{{- $second := 0 -}}
+{{- range $i, $line := splitList "\n" .Values.config -}}
+{{- if and $content (not $second) (regexMatch "^---([ \t]|$)" $line) -}}
+{{- $second = add1 $i -}}
+{{- else if not (regexMatch "^([ \t]*(#.*)?|---([ \t].*)?|%.*)$" $line) -}}
+{{- $content = true -}}
+{{- end -}}
+{{- end -}}
+{{- if $second -}}
+{{- fail (printf "values config: config.yaml holds more than one YAML document, and a second one starts at line %d (its ---); vsop reads one: remove the --- and what follows it, or merge the two" $second) -}}
+{{- end -}}
 {{- if eq (get $parsed "kind" | toString) "ConfigMap" -}}
 {{- fail "values config: this is a whole ConfigMap (kind: ConfigMap); give the config.yaml it holds under data (--set-file config=config.yaml), and let the chart name the ConfigMap" -}}
 {{- end -}}
