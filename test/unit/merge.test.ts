@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { semanticEqual } from '../../src/core/normalize.ts';
-import { isSeedOperatorRoute, mergeVirtualService, readRecord, recordOf, withRecord } from '../../src/core/render/merge.ts';
-import type { HttpRoute, VirtualService } from '../../src/core/types.ts';
+import { isSeedOperatorRoute, mergeOwned, mergeVirtualService, readRecord, recordOf, withRecord } from '../../src/core/render/merge.ts';
+import type { HttpRoute, KubeObject, VirtualService } from '../../src/core/types.ts';
 
 const RECORD = 'vsop.io/rendered';
 
@@ -112,6 +112,26 @@ describe('three-way merge: fields', () => {
       assert.equal(after.metadata.annotations?.[RECORD], undefined, 'the record is vsop’s alone and goes when nothing is rendered beyond the baseline');
     });
   }
+});
+
+describe('three-way merge of other kinds (mergeOwned)', () => {
+  // A ReferenceGrant vsop renders carries labels and no annotations; as stored by the apiserver, an empty
+  // map is not there. The merge adds none (it added annotations: {}, shown in every grant's update diff).
+  it('adds no empty labels or annotations map', () => {
+    const grant = (to: string[]) => ({
+      apiVersion: 'gateway.networking.k8s.io/v1beta1',
+      kind: 'ReferenceGrant',
+      metadata: { name: 'vsop-from-prod', namespace: 'dev-alice', labels: { 'managed-by': 'virtualservice-operator' } } as KubeObject['metadata'],
+      spec: { from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'prod' }], to: to.map((name) => ({ group: '', kind: 'Service', name })) },
+    });
+    const merged = mergeOwned(grant(['web', 'api']), { ...grant(['web']), metadata: { ...grant([]).metadata, resourceVersion: '7' } });
+    assert.equal('annotations' in merged.metadata, false);
+    assert.deepEqual(merged.metadata.labels, { 'managed-by': 'virtualservice-operator' });
+    assert.deepEqual(
+      merged.spec.to.map((t) => t.name),
+      ['web', 'api'],
+    );
+  });
 });
 
 describe('three-way merge: routes the seed operator wrote', () => {

@@ -171,7 +171,13 @@ export function mergeOwned<T extends Owned>(want: T, have: T): T {
     ...without(haveAnnotations, new Set([...stale('annotations', Object.keys(wantAnnotations ?? {})), OVERRIDES_ANNOTATION, RENDERED_ANNOTATION])),
     ...wantAnnotations,
   };
-  const metadata = { ...without(haveMeta, stale('metadata', Object.keys(wantMeta))), ...wantMeta, labels, annotations };
+  // An empty map is left out, as the apiserver leaves it out: written, it would show as a change in every diff.
+  const metadata = {
+    ...without(haveMeta, stale('metadata', Object.keys(wantMeta))),
+    ...wantMeta,
+    ...(Object.keys(labels).length > 0 ? { labels } : {}),
+    ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+  };
 
   const haveSpec = (have.spec ?? {}) as T['spec'];
   const spec = { ...without(haveSpec, stale('spec', Object.keys(want.spec))), ...want.spec };
