@@ -65,6 +65,8 @@ interface Subscription {
   names: Set<string>;
   /** The version_info and nonce of the last response sent. */
   sent?: { version: string; nonce: string };
+  /** The nonce of the last response the client answered (ACK or NACK): each is counted once. */
+  answered?: string;
   /** The last version the client refused: never sent again. */
   nacked?: string;
   /**
@@ -219,7 +221,11 @@ export class AdsServer {
     sub.names = new Set(names.filter((n) => n !== '*'));
     // A name no longer asked for is dropped by the client: asked for again, it is sent again.
     if (sub.holds && !sub.wildcard) for (const n of sub.holds.keys()) if (!sub.names.has(n)) sub.holds.delete(n);
-    if (req.error_detail && sub.sent) {
+    // A response is answered once: the first request carrying its nonce ACKs or NACKs it. A later one with
+    // that nonce (the client subscribing to other names, keeping the version it has) answers nothing.
+    const answers = sub.sent !== undefined && req.response_nonce === sub.sent.nonce && sub.answered !== sub.sent.nonce;
+    if (answers) sub.answered = sub.sent!.nonce;
+    if (req.error_detail && sub.sent && answers) {
       sub.nacked = sub.sent.version;
       sub.holds = undefined;
       this.o.metrics.nacks.inc({ type: kind });
@@ -231,7 +237,7 @@ export class AdsServer {
         kept: req.version_info ?? '',
         error: req.error_detail.message ?? `code ${req.error_detail.code ?? 0}`,
       });
-    } else if (sub.sent && req.version_info === sub.sent.version) this.o.metrics.acks.inc({ type: kind });
+    } else if (answers && !req.error_detail && req.version_info === sub.sent!.version) this.o.metrics.acks.inc({ type: kind });
     this.push(stream, kind);
   }
 

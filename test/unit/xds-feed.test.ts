@@ -314,3 +314,39 @@ describe('vsop xds: overrides that cannot be read keep what was served, as Istio
     }
   });
 });
+
+describe('vsop_xds_acks_total counts each response accepted once', () => {
+  it('a request that keeps the version with other resource names subscribes, it does not ACK again (xDS protocol: an ACK answers one response, by its nonce)', async () => {
+    const metrics = new XdsMetrics();
+    const ads = new AdsServer({ log: createLogger(() => {}, 'error'), metrics });
+    const port = await ads.listen('127.0.0.1:0');
+    ads.update({ listener: [], route: [], cluster: [], endpoint: [] });
+    const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const call = client.makeBidiStreamRequest(ADS_PATH, encodeRequest, decodeResponse);
+    const got: Response[] = [];
+    call.on('data', (r: Response) => got.push(r));
+    call.on('error', () => {});
+    const acks = async () => (await metrics.acks.get()).values.reduce((n, v) => n + v.value, 0);
+    const pushes = async () => (await metrics.pushes.get()).values.reduce((n, v) => n + v.value, 0);
+    try {
+      call.write({ node: { id: 'ack-test' }, type_url: TYPE_URL.listener, resource_names: [] });
+      for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      const [first] = got;
+      assert.ok(first, 'no response');
+      const answer = (names: string[]) => call.write({ type_url: TYPE_URL.listener, resource_names: names, version_info: first.version_info, response_nonce: first.nonce });
+      answer([]);
+      answer(['my-app.default.svc.cluster.local:80']);
+      answer(['my-app.default.svc.cluster.local:80', 'other.default.svc.cluster.local:80']);
+      // The stream's requests are handled in order: a request for another kind, answered, comes after them.
+      call.write({ type_url: TYPE_URL.cluster, resource_names: [] });
+      for (let i = 0; i < 100 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(got.length, 2, 'the cluster response');
+      assert.equal(await pushes(), 2);
+      assert.equal(await acks(), 1);
+    } finally {
+      call.end();
+      client.close();
+      await ads.stop();
+    }
+  });
+});
