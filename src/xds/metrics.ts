@@ -9,7 +9,12 @@ export class XdsMetrics {
   readonly registry = new Registry();
   readonly clients = new Gauge({ name: 'vsop_xds_connected_streams', help: 'ADS streams open now', registers: [this.registry] });
   readonly pushes = new Counter({ name: 'vsop_xds_pushes_total', help: 'Discovery responses sent, per resource type', labelNames: TYPE, registers: [this.registry] });
-  readonly acks = new Counter({ name: 'vsop_xds_acks_total', help: 'Responses a client accepted (ACK), per resource type: each once, by its nonce (a request that only changes the names subscribed is no ACK)', labelNames: TYPE, registers: [this.registry] });
+  readonly acks = new Counter({
+    name: 'vsop_xds_acks_total',
+    help: 'Responses a client accepted (ACK), per resource type: each once, by its nonce (a request that only changes the names subscribed is no ACK)',
+    labelNames: TYPE,
+    registers: [this.registry],
+  });
   readonly nacks = new Counter({
     name: 'vsop_xds_nacks_total',
     help: "Responses a client rejected (NACK), per resource type: each is logged with the client's error",
