@@ -37,6 +37,8 @@ export interface Position {
   values: Map<string, string[]>;
   /** The command's arguments given so far. */
   args: string[];
+  /** The first flag on the line that the command does not have (`sync -n`): then nothing is offered. */
+  unknownFlag?: string;
 }
 
 /**
@@ -59,6 +61,7 @@ export function locate(tree: readonly CommandNode[], words: readonly string[]): 
   };
   let flagsEnded = false;
   let awaiting: OptionInfo | undefined;
+  let unknownFlag: string | undefined;
   for (const word of words.slice(0, -1)) {
     if (awaiting) {
       record(awaiting, word);
@@ -72,6 +75,7 @@ export function locate(tree: readonly CommandNode[], words: readonly string[]): 
     if (!flagsEnded && word.startsWith('-') && word !== '-') {
       const [flag, value] = splitFlag(word, find);
       const o = find(flag);
+      if (!o) unknownFlag ??= flag;
       if (o?.takesValue) value === undefined ? (awaiting = o) : record(o, value);
       continue;
     }
@@ -79,13 +83,14 @@ export function locate(tree: readonly CommandNode[], words: readonly string[]): 
     if (sub) node = sub;
     else args.push(word);
   }
-  if (awaiting) return { node, option: awaiting, prefix: '', partial: partialWord, values, args };
+  const unknown = unknownFlag ? { unknownFlag } : {};
+  if (awaiting) return { node, option: awaiting, prefix: '', partial: partialWord, values, args, ...unknown };
   if (!flagsEnded && partialWord.startsWith('-')) {
     const [flag, value] = splitFlag(partialWord, find);
     const o = find(flag);
-    if (o?.takesValue && value !== undefined) return { node, option: o, prefix: partialWord.slice(0, partialWord.length - value.length), partial: value, values, args };
+    if (o?.takesValue && value !== undefined) return { node, option: o, prefix: partialWord.slice(0, partialWord.length - value.length), partial: value, values, args, ...unknown };
   }
-  return { node, prefix: '', partial: partialWord, values, args };
+  return { node, prefix: '', partial: partialWord, values, args, ...unknown };
 }
 
 function samePrefix(path: readonly string[], parent: readonly string[]): boolean {
@@ -105,6 +110,8 @@ function splitFlag(word: string, find: (flag: string) => OptionInfo | undefined)
 /** The candidates for a position, and cobra's directive; the names it needs are asked of `names`. */
 export async function candidates(tree: readonly CommandNode[], at: Position, names: (kind: NameKind) => Promise<string[]>): Promise<{ lines: string[]; directive: number }> {
   const root = tree[0]!;
+  // cobra answers a line whose flags do not parse with no candidates and its default directive.
+  if (at.unknownFlag) return { lines: [], directive: DIRECTIVE.default };
   const matching = (list: readonly string[]) => list.filter((c) => c.startsWith(at.partial)).map((c) => `${at.prefix}${c}`);
   const o = at.option;
   if (o) {
@@ -214,6 +221,7 @@ export async function complete(io: Io, program: Command, words: readonly string[
     return input.offline ? namesApart(kind, input, io.env, signal) : findNames(kind, input, io.env, signal);
   };
   let answer: { lines: string[]; directive: number };
+  if (at.unknownFlag) io.err(`vsop __complete: no candidates: ${['vsop', ...at.node.path].join(' ')} has no flag ${at.unknownFlag}\n`);
   try {
     const found = await Promise.race([candidates(tree, at, names), deadline]);
     answer = found === 'timeout' ? { lines: [], directive: DIRECTIVE.noFileComp } : found;
