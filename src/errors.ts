@@ -8,6 +8,8 @@ export interface Problem {
   message: string;
   /** e.g. `configmap virtualservice-operator-system/virtualservice-operator-config, config.yaml:4:5` */
   source?: string;
+  /** The production Service it is about, where there is one: a command scoped to Services keeps only theirs. */
+  service?: string;
 }
 
 export function formatProblem(p: Problem): string {

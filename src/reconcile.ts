@@ -128,7 +128,7 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
   if (opts.renderOnly) {
     const empty: Plan = { version: PLAN_VERSION, actions: [], findings: [] };
     const desire = () => undefined;
-    const warnings = [...(snapshot.warnings ?? []), ...loaded.warnings, ...resolution.warnings];
+    const warnings = [...(snapshot.warnings ?? []), ...loaded.warnings, ...resolution.warnings.filter((w) => inScope(opts, w.service))];
     return { loaded, resolution, plan: empty, snapshot, warnings, unreadable: [...live.invalid.values()], desire };
   }
   const httpRouteMode = config.routeKind === 'HTTPRoute';
@@ -187,8 +187,10 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
       ...(httpRouteMode ? { httpRoutes: resolution.httpRoutes } : {}),
       world: worldAfter({ plan: p, snapshot }),
     });
-    if (taken.length > 0 || placeholders.findings.length > 0 || gateway.findings.length > 0) {
-      p.findings.push(...gateway.findings, ...placeholders.findings, ...taken);
+    // Judged on the whole world, said only for the Services in scope (sync SERVICE, status SERVICE).
+    const takenHere = taken.filter((f) => inScope(opts, f.service));
+    if (takenHere.length > 0 || placeholders.findings.length > 0 || gateway.findings.length > 0) {
+      p.findings.push(...gateway.findings, ...placeholders.findings, ...takenHere);
       sortFindings(p.findings);
     }
   }
@@ -202,7 +204,7 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
     const services = snapshot.services.filter((s) => s.metadata.name === service);
     return resolve(config, template, services, { overrides: overridesOf(again, opts) }).virtualServices[0];
   };
-  const warnings = [...(snapshot.warnings ?? []), ...loaded.warnings, ...resolution.warnings];
+  const warnings = [...(snapshot.warnings ?? []), ...loaded.warnings, ...resolution.warnings.filter((w) => inScope(opts, w.service))];
   return { loaded, resolution, plan: p, snapshot, warnings, unreadable: [...live.invalid.values()], desire };
 }
 
@@ -224,8 +226,9 @@ function liveOverrides(snapshot: Snapshot, loaded: LoadedConfig, nameFor: (servi
   return own;
 }
 
-function inScope(opts: ReconcileOptions, service: string): boolean {
-  return !opts.services || opts.services.includes(service);
+/** Whether the command's scope (opts.services) takes in this Service; what is about no Service always is. */
+function inScope(opts: ReconcileOptions, service: string | undefined): boolean {
+  return !opts.services || service === undefined || opts.services.includes(service);
 }
 
 /** Each Service's overrides as recorded, with the command's edit applied to those in scope. */

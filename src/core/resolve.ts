@@ -180,7 +180,7 @@ export function resolve(config: Config, template: Template, services: readonly S
         out.refused.push(name);
         continue;
       }
-      out.warnings.push(...table.warnings, ...rendered.warnings);
+      out.warnings.push(...[...table.warnings, ...rendered.warnings].map((w) => ({ ...w, service: name })));
       out.httpRoutes.push(...rendered.httpRoutes);
     } else {
       const rendered = renderVirtualService(base, table, config.defaultNamespace);
@@ -190,7 +190,7 @@ export function resolve(config: Config, template: Template, services: readonly S
         out.refused.push(name);
         continue;
       }
-      out.warnings.push(...table.warnings, ...rendered.warnings);
+      out.warnings.push(...[...table.warnings, ...rendered.warnings].map((w) => ({ ...w, service: name })));
       out.virtualServices.push(rendered.virtualService);
     }
     for (const p of table.placeholderTargets) out.placeholders.push(placeholder(svc, p.namespace, p.target));
