@@ -54,7 +54,7 @@ export function optionsAt(n: CommandNode, root: CommandNode): OptionInfo[] {
   return n === root ? root.options : [...n.options, ...root.options.filter((o) => o !== HELP)];
 }
 
-/** Commander's implicit `help [command]`: its argument is one of the commands beside it. */
+/** `help [command...]` beside a group's commands (program.ts): its argument is one of the commands beside it. */
 const HELP_COMMAND: Omit<CommandNode, 'path' | 'commands' | 'choices'> = {
   options: [],
   argumentNames: undefined,
@@ -64,11 +64,12 @@ const HELP_COMMAND: Omit<CommandNode, 'path' | 'commands' | 'choices'> = {
 
 /** The visible commands of the program, depth first, the program first; hidden commands are left out. */
 export function commandTree(cmd: Command, path: string[] = [], out: CommandNode[] = []): CommandNode[] {
-  const visible = cmd.commands.filter((c) => !(c as Command & { _hidden?: boolean })._hidden);
+  // The `help` command (program.ts) is described below, its argument the commands beside it.
+  const visible = cmd.commands.filter((c) => !(c as Command & { _hidden?: boolean })._hidden && c.name() !== 'help');
   const first = cmd.registeredArguments[0];
   out.push({
     path,
-    // Commander's own `help [command]` beside a command's subcommands, as `vsop help sync` works.
+    // `help [command...]` beside a command's subcommands, as `vsop help sync` works.
     commands: [...visible.map((c) => c.name()), ...(visible.length ? ['help'] : [])],
     options: [...cmd.options.filter((o) => !o.hidden).map(describeOption), HELP],
     choices: first?.argChoices ?? [],

@@ -423,5 +423,39 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     ['In every fish session', 'vsop completion fish > ~/.config/fish/completions/vsop.fish'],
   ]);
 
+  // kubectl's conventions for groups of commands: `vsop route` alone is a request for its help (on stdout,
+  // exit 0), as `kubectl config` is, and a word after it that is none of its commands is an unknown command;
+  // `vsop help TOPIC` (and `vsop route help TOPIC`) walks down to the command named, and names a topic that
+  // is no command instead of printing the parent's help as an error.
+  for (const group of [route, config]) {
+    group.allowExcessArguments(true).action((_opts: unknown, cmd: Command) => {
+      if (cmd.args.length > 0) throw new UsageError(`unknown command '${cmd.args[0]}' for '${name} ${cmd.name()}'`, { hint: commandsHint(cmd, name) });
+      cmd.outputHelp();
+    });
+  }
+  for (const parent of [program, route, config, xds]) {
+    parent.helpCommand(false);
+    parent
+      .command('help')
+      .argument('[command...]', 'the command to describe, and its subcommands')
+      .description('display help for command')
+      .action((topic: string[]) => {
+        let cmd = parent;
+        for (const word of topic) {
+          const sub = cmd.commands.find((c) => c.name() !== 'help' && (c.name() === word || c.aliases().includes(word)));
+          if (!sub) throw new UsageError(`unknown help topic '${topic.join(' ')}'`, { hint: commandsHint(cmd, name) });
+          cmd = sub;
+        }
+        cmd.outputHelp();
+      });
+  }
   return program;
+}
+
+/** "vsop route's commands: add, rm, reset", for the hint of an unknown command or help topic. */
+function commandsHint(cmd: Command, name: string): string {
+  const path = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) path.unshift(c.name());
+  const names = cmd.commands.map((c) => c.name()).filter((n) => n !== 'help' && n !== '__complete');
+  return `${[name, ...path].join(' ')}'s commands: ${names.join(', ')}`;
 }

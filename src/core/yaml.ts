@@ -55,7 +55,8 @@ export const READ_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
 export const TOO_DEEP = 'nests collections too deeply for vsop to read (a Kubernetes object nests a few dozen levels)';
 
 /** A text that must be one YAML document holds several: said where the second one starts (its ---). */
-export const MULTIPLE_DOCUMENTS = 'holds more than one YAML document, and a second one starts here (at its ---): vsop reads one; remove the --- and what follows it, or merge the two';
+export const MULTIPLE_DOCUMENTS =
+  'holds more than one YAML document, and a second one starts here (at its ---): vsop reads one; remove the --- and what follows it, or merge the two';
 
 export interface YamlProblem {
   line: number;

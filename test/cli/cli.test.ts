@@ -22,6 +22,32 @@ describe('vsop (spawned)', () => {
     assert.match(r.stdout, /^Usage: vsop \[options\] \[command\]/);
   });
 
+  // kubectl: `kubectl config` alone prints its help on stdout and exits 0; an unknown word after a group
+  // or an unknown help topic is an error naming it (cobra: "unknown command", "Unknown help topic").
+  it('a group of commands alone prints its help on stdout and exits 0, as kubectl config does', () => {
+    for (const group of ['route', 'config']) {
+      const r = vsop([group]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      assert.match(r.stdout, new RegExp(`^Usage: vsop ${group} \\[options\\] \\[command\\]`));
+    }
+  });
+
+  it('an unknown command after a group, or an unknown help topic, is exit 2 naming it and the commands there are', () => {
+    assert.deepEqual(vsop(['route', 'nope']), { code: 2, stdout: '', stderr: "error: unknown command 'nope' for 'vsop route'\nhint: vsop route's commands: add, rm, reset\n" });
+    const topic = vsop(['help', 'nonexist']);
+    assert.equal(topic.code, 2);
+    assert.equal(topic.stdout, '');
+    assert.match(topic.stderr, /^error: unknown help topic 'nonexist'\nhint: vsop's commands: render, sync, route, /);
+    assert.deepEqual(vsop(['route', 'help', 'nope']), { code: 2, stdout: '', stderr: "error: unknown help topic 'nope'\nhint: vsop route's commands: add, rm, reset\n" });
+  });
+
+  it('help walks down to the command named (vsop help route add), as kubectl help config view does', () => {
+    const r = vsop(['help', 'route', 'add']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, vsop(['route', 'add', '--help']).stdout);
+  });
+
   it("takes kubectl's -o=json (a short option joined to its value)", () => {
     const joined = vsop(['render', '-f', 'examples/seed', '-o=json']);
     assert.equal(joined.code, 0, joined.stderr);
