@@ -85,7 +85,8 @@ export interface Reconciled {
   /**
    * Managed objects whose overrides annotation cannot be read, one per object (renderOnly too). Their
    * Services are rendered without those overrides; sync and watch leave such an object alone (a finding,
-   * invalid-overrides), and `vsop xds` keeps serving what it served for the Service.
+   * invalid-overrides), `vsop render` leaves the Service out, and `vsop xds` holds the routing it served for
+   * the Service (its endpoints kept current), or, with nothing served yet, serves it without the overrides.
    */
   unreadable: InvalidOverrides[];
   /**
