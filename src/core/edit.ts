@@ -8,7 +8,7 @@ import { NO_OVERRIDES, type HeaderCondition, type HeaderRoute, type Overrides, r
 import { headerRouteName } from './ownership.ts';
 import { httpRouteHeaderProblem } from './gateway/shape.ts';
 import { overlap, type RouteCondition, sharedHeaders, type Witness } from './routing/overlap.ts';
-import { destinationPort, distinctPorts, reaches } from './routing/ports.ts';
+import { destinationPort, distinctPorts, reaches, routablePorts } from './routing/ports.ts';
 import type { Config, Service } from './types.ts';
 
 /** What an edit may look at: one production Service and the world around it. */
@@ -62,7 +62,8 @@ export function addRoute(req: RouteRequest): OverrideEdit {
       if (req.port !== undefined && !prodPorts.includes(req.port)) {
         throw new UsageError(`port ${req.port} is not a port of service ${ctx.config.defaultNamespace}/${ctx.service} (it has: ${prodPorts.join(', ') || 'none'})`);
       }
-      const copyPorts = copy ? distinctPorts(copy) : [];
+      // As the table renders (routing/ports.ts): a port the copy serves only over UDP is no port to route to.
+      const copyPorts = copy ? routablePorts(copy) : [];
       if (copy && !req.force && req.port !== undefined && !copyPorts.includes(req.port)) {
         throw new NotFoundError(`${label} has no port ${req.port}`, { hint: 'pass --force to route there anyway' });
       }

@@ -280,6 +280,17 @@ describe('route add', () => {
     assert.deepEqual(add({ namespace: 'dev-alice', headers: [], weight: 10, force: true }, NO_OVERRIDES, services).weights, [{ namespace: 'dev-alice', percent: 10, force: true }]);
   });
 
+  it('refuses a header route to a copy whose port is only UDP (Istio builds no cluster for it), unless forced', () => {
+    const udpOnly = service('dev-alice', 'my-app');
+    udpOnly.spec!.ports = [{ port: 80, protocol: 'UDP' }];
+    const services = [service('default', 'my-app'), udpOnly];
+    assert.throws(
+      () => add({ namespace: 'dev-alice', headers: headerRoute('x', 'x-a=b').headers }, NO_OVERRIDES, services),
+      /^NotFoundError: service dev-alice\/my-app has no port 80, where Istio would send/,
+    );
+    assert.equal(add({ namespace: 'dev-alice', headers: headerRoute('x', 'x-a=b').headers, force: true }, NO_OVERRIDES, services).routes.length, 1);
+  });
+
   it('refuses a weight when no template route sends to production alone', () => {
     const cfg = config({
       virtualServiceTemplate:
