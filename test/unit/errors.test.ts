@@ -180,7 +180,7 @@ const cases: { name: string; args: () => string[]; code: number; stderr: RegExp;
       file('kindtpl.yaml', cm('defaultNamespace: prod\nvirtualServiceTemplate: |\n  apiVersion: v1\n  kind: Service\n  metadata: {name: "${serviceName}"}\n  spec: {}\n')),
     ],
     code: 3,
-    stderr: /virtualServiceTemplate: apiVersion: "v1" is not a networking\.istio\.io version[\s\S]*kind: "Service" must be "VirtualService"/,
+    stderr: /virtualServiceTemplate: apiVersion: "v1" is not a version of VirtualService that vsop writes[\s\S]*kind: "Service" must be "VirtualService"/,
   },
   { name: 'an unknown Service', args: () => ['sync', '--diff', '-f', 'examples/seed', 'nope'], code: 7, stderr: /service default\/nope not found among the production Services/ },
   {
