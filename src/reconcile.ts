@@ -114,8 +114,10 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
   const live = liveOverrides(snapshot, loaded, nameFor);
   const overrides = overridesOf(live, opts);
   const resolution = resolve(config, template, snapshot.services, { routing: opts.routing ?? false, overrides });
-  if (resolution.problems.length > 0 && !(opts.renderOnly && opts.keepRefused) && !opts.refusedApart)
-    throw new ConfigError(`cannot render valid ${template.kind}s`, resolution.problems);
+  // A command scoped to Services (sync SERVICE, route, render SERVICE) refuses only for a Service in its
+  // scope: another one that cannot be rendered is left alone, as out of scope (its own command says why).
+  const refusedHere = resolution.problems.filter((p) => inScope(opts, p.service));
+  if (refusedHere.length > 0 && !(opts.renderOnly && opts.keepRefused) && !opts.refusedApart) throw new ConfigError(`cannot render valid ${template.kind}s`, refusedHere);
   if (opts.services && !opts.allowGone) {
     const known = new Set(resolution.services);
     const unknown = opts.services.filter((s) => !known.has(s));

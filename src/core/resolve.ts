@@ -39,7 +39,8 @@ export interface Resolution {
   placeholders: Service[];
   /**
    * Services that could not be rendered (an invalid object name, say; an HTTPRoute over the CRD's size
-   * limits); they get no VirtualService or HTTPRoute, no table and no placeholders.
+   * limits); they get no VirtualService or HTTPRoute, no table and no placeholders. Each names its
+   * Service in `service`.
    */
   problems: Problem[];
   /** The Services `problems` are about, sorted: they have no objects, table or placeholders here. */
@@ -104,7 +105,7 @@ export function resolve(config: Config, template: Template, services: readonly S
     if (problems.length === 0) validLengths.add(name.length);
     else {
       const key = routeKind === 'HTTPRoute' ? 'httpRouteTemplate' : 'virtualServiceTemplate';
-      for (const p of problems) out.problems.push({ source: `service ${config.defaultNamespace}/${name}`, path: `${key}: ${p.path}`, message: p.message });
+      for (const p of problems) out.problems.push({ source: `service ${config.defaultNamespace}/${name}`, path: `${key}: ${p.path}`, message: p.message, service: name });
       out.refused.push(name);
       continue;
     }
@@ -141,6 +142,7 @@ export function resolve(config: Config, template: Template, services: readonly S
             source: `service ${config.defaultNamespace}/${name}`,
             path: `${p.source}: ${p.path}`,
             message: `${p.message}; ${p.path.endsWith('.headers') ? HEADERS_HINT : LIMIT_HINT}`,
+            service: name,
           });
         out.refused.push(name);
         continue;
@@ -166,6 +168,7 @@ export function resolve(config: Config, template: Template, services: readonly S
               source: `service ${config.defaultNamespace}/${name}`,
               path: `httproute ${r.metadata.namespace}/${r.metadata.name}: ${pathText(p.path)}`,
               message: `${p.message} (the route as vsop renders it, the template's rules with vsop's)`,
+              service: name,
             })),
           );
       if (invalid.length > 0) {
@@ -233,6 +236,7 @@ function nameOwners(
         source: `service ${namespace}/${service}`,
         path: `${kind.toLowerCase()} ${key}`,
         message: `Service ${namespace}/${owner} renders this ${kind} too${owner === service ? ' (twice)' : ''}: one would overwrite the other; ${field}'s metadata.name must give each Service's objects their own names${hint}`,
+        service,
       });
     }
     if (problems.length === 0) for (const key of mine) owners.set(key, service);
