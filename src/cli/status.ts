@@ -40,7 +40,9 @@ export async function status(io: Io, services: string[], opts: StatusOptions): P
   } finally {
     spinner.stop();
   }
-  printWarnings(io, [...result.warnings, ...refusedWarnings(result.resolution.problems)], c.err.yellow);
+  // Scoped (status SERVICE): only the named Services' refusals, as result.warnings keeps only theirs.
+  const refusedHere = result.resolution.problems.filter((p) => !services.length || (p.service !== undefined && services.includes(p.service)));
+  printWarnings(io, [...result.warnings, ...refusedWarnings(refusedHere)], c.err.yellow);
   const prod = result.loaded.config.defaultNamespace;
   // routeKind HTTPRoute: vsop's object per Service is its HTTPRoute (one per port: the state of the worst).
   const kind = result.loaded.config.routeKind === 'HTTPRoute' ? 'HTTPRoute' : 'VirtualService';

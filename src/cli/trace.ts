@@ -40,10 +40,12 @@ export async function trace(io: Io, service: string, opts: TraceOptions): Promis
   if (badFrom) throw new UsageError(`--from ${JSON.stringify(opts.from)} ${badFrom}`);
   // A Service that cannot be rendered keeps its live objects in the world traced, with a warning.
   const result = await reconcileOnce((await openSource(io, opts)).source, { allowGone: true, refusedApart: true });
-  printWarnings(io, [...result.warnings, ...refusedWarnings(result.resolution.problems)], c.err.yellow);
   const config = result.loaded.config;
   const [name = '', ns = config.defaultNamespace] = service.split('.');
   if (objectNameProblem(name) || namespaceNameProblem(ns)) throw new UsageError(`${JSON.stringify(service)} is not a Service name (NAME, or NAME.NAMESPACE)`);
+  // Only what is about the Service traced (its name's production Service), or about no Service: as sync SERVICE says.
+  const here = (p: { service?: string }) => p.service === undefined || p.service === name;
+  printWarnings(io, [...result.warnings.filter(here), ...refusedWarnings(result.resolution.problems.filter(here))], c.err.yellow);
   const { services, virtualServices, httpRoutes = [] } = result.snapshot;
   const world = opts.live ? { services, virtualServices, httpRoutes } : worldAfter(result);
   const svc = world.services.find((s) => s.metadata.name === name && s.metadata.namespace === ns);
