@@ -189,6 +189,7 @@ export function planSnapshot(read: Snapshot, opts: ReconcileOptions = {}): Recon
       virtualServices: resolution.virtualServices,
       ...(httpRouteMode ? { httpRoutes: resolution.httpRoutes } : {}),
       world: worldAfter({ plan: p, snapshot }),
+      callers: [config.defaultNamespace, ...config.developerNamespaces.map((d) => d.name)],
     });
     // Judged on the whole world, said only for the Services in scope (sync SERVICE, status SERVICE).
     const takenHere = taken.filter((f) => inScope(opts, f.service));

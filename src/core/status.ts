@@ -59,6 +59,12 @@ export interface StatusInput {
   findings: readonly Finding[];
   /** The objects as `vsop sync` would leave them (reconcile.ts worldAfter). */
   world: World;
+  /**
+   * The namespaces a `taken` warning traces requests from (as plan.ts's shadowed findings do): the
+   * production namespace and every developer namespace configured, copy or not. Absent: production and
+   * the developer namespaces routed to.
+   */
+  callers?: readonly string[];
 }
 
 export function statusView(input: StatusInput): ServiceStatus[] {
@@ -111,7 +117,7 @@ export function takenFindings(input: Omit<StatusInput, 'findings'>): Finding[] {
     const desired = input.virtualServices[i]!;
     const key = `${desired.metadata.namespace}/${desired.metadata.name}`;
     const live = after.get(key);
-    if (generated.length > 0) out.push(...httpRouteTakers(input.world, generated, desired, live, table, prod));
+    if (generated.length > 0) out.push(...httpRouteTakers(input.world, generated, desired, live, table, prod, input.callers));
     const ours = new Set((desired.spec.http ?? []).map((r) => r.name));
     const foreign = new Set((Array.isArray(live?.spec.http) ? live.spec.http : []).map((r) => r.name).filter((n) => !ours.has(n)));
     // A route added by hand for one namespace can come to take another's automatic route after the fact
@@ -159,7 +165,9 @@ function takenFrom(world: World, live: VirtualService | undefined, table: Routin
  * (select.ts: the caller's own Gateway API routes first), and for other callers the older of the two; so
  * a producer route (the Service's namespace) takes every request from the production namespace, a
  * consumer route its own namespace's. Witnesses are traced from the production namespace, each developer
- * namespace routed to, and each consumer route's namespace; the warning lists the callers it holds for.
+ * namespace (`callers`: every one configured, as an older producer route takes the requests of a namespace
+ * without a copy too; else those routed to), and each consumer route's namespace; the warning lists the
+ * callers it holds for.
  */
 function httpRouteTakers(
   world: World,
@@ -168,12 +176,13 @@ function httpRouteTakers(
   live: VirtualService | undefined,
   table: RoutingTable,
   prod: string,
+  configured: readonly string[] | undefined,
 ): Finding[] {
   const host = serviceHost(table.service, prod);
   const attached = generated.filter((vs) => (vs.spec.hosts ?? []).includes(host));
   if (attached.length === 0) return [];
   const devs = [...new Set(table.rules.filter((r) => r.origin === 'automatic').map((r) => r.namespace))];
-  const callers = [...new Set([prod, ...devs, ...attached.map((vs) => vs.metadata.namespace ?? 'default')])];
+  const callers = [...new Set([prod, ...(configured ?? devs), ...attached.map((vs) => vs.metadata.namespace ?? 'default')])];
   const byTaker = new Map<string, { namespaces: string[]; callers: string[] }>();
   for (const from of callers) {
     for (const ns of devs) {

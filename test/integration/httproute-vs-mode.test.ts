@@ -75,18 +75,21 @@ const cases: Case[] = [
     warned: { [`httproute ${PROD}/api`]: [['dev-alice', 'dev-bob'], [PROD]] },
   },
   {
+    // dev-carol is configured without a copy: its callers are taken too (a second tester's finding: the
+    // warning listed only production and the namespaces with copies).
     name: 'a producer HTTPRoute older than vsop’s VirtualService takes the requests of every caller',
     live: [foreign('all', [{ backendRefs: toCanary }], { created: OLD })],
     calls: [
       [{ host: HOST, port: 80, from: PROD, headers: dev('dev-alice') }, cluster(PROD, 'web-canary')],
       [{ host: HOST, port: 80, from: 'dev-bob', headers: dev('dev-bob') }, cluster(PROD, 'web-canary')],
+      [{ host: HOST, port: 80, from: 'dev-carol', headers: dev('dev-alice') }, cluster(PROD, 'web-canary')],
       [{ host: HOST, port: 80, from: 'frontend', headers: dev('dev-bob') }, cluster(PROD, 'web-canary')],
     ],
     taken: ['dev-alice', 'dev-bob'],
     warned: {
       [`httproute ${PROD}/all rule 0`]: [
         ['dev-alice', 'dev-bob'],
-        [PROD, 'dev-alice', 'dev-bob'],
+        [PROD, 'dev-alice', 'dev-bob', 'dev-carol'],
       ],
     },
   },
@@ -104,7 +107,7 @@ const cases: Case[] = [
 ];
 
 async function run(c: Case) {
-  const config = stringify({ defaultNamespace: PROD, developerNamespaces: ['dev-alice', 'dev-bob'] });
+  const config = stringify({ defaultNamespace: PROD, developerNamespaces: ['dev-alice', 'dev-bob', 'dev-carol'] });
   const snapshot = (virtualServices: ReturnType<typeof planSnapshot>['resolution']['virtualServices']) => ({
     config: { text: config, source: 'test' },
     services,
