@@ -7,6 +7,7 @@ import { NotFoundError, UsageError } from '../errors.ts';
 import { NO_OVERRIDES, type HeaderCondition, type HeaderRoute, type Overrides, routeIds } from './overrides.ts';
 import { headerRouteName } from './ownership.ts';
 import { httpRouteHeaderProblem } from './gateway/shape.ts';
+import { HTTPROUTE_LIMITS } from './render/httproute.ts';
 import { overlap, type RouteCondition, sharedHeaders, type Witness } from './routing/overlap.ts';
 import { destinationPort, distinctPorts, reaches, routablePorts } from './routing/ports.ts';
 import type { Config, Service } from './types.ts';
@@ -50,6 +51,11 @@ export function addRoute(req: RouteRequest): OverrideEdit {
         for (const h of req.headers) {
           const why = httpRouteHeaderProblem(h);
           if (why) throw new UsageError(`--header ${h.name}=${h.value} --match ${h.match} cannot be routed with routeKind HTTPRoute: ${why}`);
+        }
+        // The CRD's limit per match (render/httproute.ts HTTPROUTE_LIMITS): the route's match could not be stored.
+        const most = HTTPROUTE_LIMITS.headersPerMatch;
+        if (req.headers.length > most) {
+          throw new UsageError(`${req.headers.length} --header flags: at most ${most} header matches per route with routeKind HTTPRoute (the Gateway API's limit per match)`);
         }
       }
       const prodPorts = distinctPorts(ctx.production);

@@ -135,13 +135,13 @@ export function resolve(config: Config, template: Template, services: readonly S
       // A route over the CRD's size limits is refused whole, as the apiserver would refuse its write: no
       // route of the Service is rendered. Splitting its rules over more routes is not done: across routes
       // the Gateway API breaks precedence ties by age and name instead of rule order (see the README).
-      const limits = rendered.httpRoutes.flatMap(httpRouteLimitProblems);
+      const limits = rendered.httpRoutes.flatMap((r) => httpRouteLimitProblems(r).map((p) => ({ ...p, hint: limitHint(r, p.path, config) })));
       if (limits.length > 0) {
         for (const p of limits)
           out.problems.push({
             source: `service ${config.defaultNamespace}/${name}`,
             path: `${p.source}: ${p.path}`,
-            message: `${p.message}; ${p.path.endsWith('.headers') ? HEADERS_HINT : LIMIT_HINT}`,
+            message: `${p.message}; ${p.hint}`,
             service: name,
           });
         out.refused.push(name);
@@ -244,11 +244,33 @@ function nameOwners(
   };
 }
 
-/** What a Service whose HTTPRoute is over the CRD's limits can change (its variants: template rules to production x namespaces routed to and hand routes). */
+/**
+ * What the user can change where a rendered route breaks a limit at `path` (httpRouteLimitProblems). A
+ * match over the headers limit is a template match copied either for a developer namespace (it holds the
+ * routing header with a namespace's value: routing/table.ts routingCondition, the one condition an
+ * automatic rule adds) or for a route added by hand (its --header conditions added to the match).
+ */
+function limitHint(route: HTTPRoute, path: string, config: Config): string {
+  const at = /^spec\.rules\[(\d+)\]\.matches\[(\d+)\]\.headers$/.exec(path);
+  if (!at) return LIMIT_HINT;
+  const headers = route.spec.rules?.[Number(at[1])]?.matches?.[Number(at[2])]?.headers;
+  const values = new Set(config.developerNamespaces.map((d) => d.headerValue));
+  const header = config.routingHeader.toLowerCase();
+  const automatic = (Array.isArray(headers) ? headers : []).some(
+    (h) => (h.type ?? 'Exact') === 'Exact' && typeof h.name === 'string' && h.name.toLowerCase() === header && values.has(h.value as string),
+  );
+  return automatic ? HEADERS_HINT : HAND_HEADERS_HINT;
+}
+
 /** A match over the headers limit: vsop adds the routing header to each template match a developer rule copies. */
 const HEADERS_HINT =
   "vsop adds the routing header to each of the template's matches that it copies for a developer namespace, so a template match may hold one header match fewer than the limit: remove one from the template's match";
 
+/** A match over the headers limit made by a route added by hand: its --header conditions join the template match's. */
+const HAND_HEADERS_HINT =
+  "a route added by hand (route add --header) renders as each of the template's matches with its header matches added: drop it (vsop route rm or reset SERVICE -n NAMESPACE) and add it with fewer --header flags, or remove headers from the template's match";
+
+/** What a Service whose HTTPRoute is over the CRD's limits can change (its variants: template rules to production x namespaces routed to and hand routes). */
 const LIMIT_HINT =
   'vsop renders one rule per developer namespace routed to and per hand route for each template rule that sends to production: use fewer template rules that send to production, fewer developer namespaces or hand routes, or routeKind VirtualService';
 

@@ -132,3 +132,34 @@ for (const [name, matches, copies, says] of [
     });
   });
 }
+
+// Issue 14, a second tester's finding 4: 17 --header flags rendered a route the apiserver refuses, and
+// the refusal said to remove a header from the template. route add refuses them (exit 2, nothing
+// written); 16 are stored. The apiserver is the referee of both.
+describe('routeKind HTTPRoute: a hand route of 16 headers is stored; 17 are refused by route add and by the apiserver', { skip }, () => {
+  it('route add stores 16 --header flags, refuses 17 with exit 2 writing nothing, and the apiserver refuses the match with one header more (422)', async () => {
+    const w = await makeWorld(cluster, 'hrhdr', { devs: 1 });
+    const [a] = w.devs as [string];
+    await w.setConfig({ defaultNamespace: w.prod, developerNamespaces: w.devs, routeKind: 'HTTPRoute' });
+    await w.service(w.prod, 'my-app');
+    await w.service(a, 'my-app');
+    const flags = (n: number) => Array.from({ length: n }, (_, i) => ['--header', `h${i}=v`]).flat();
+    const path = `${gatewayApiPath('HTTPRoute', w.prod)}/my-app-routes`;
+    const added = await w.vsop(['route', 'add', 'my-app', '-n', a, ...flags(16)]);
+    assert.equal(added.code, 0, added.stderr);
+    const stored = (await get(w.admin, path)).body as HTTPRoute;
+    const at = stored.spec.rules!.findIndex((r) => r.matches?.some((m) => (m.headers as unknown[] | undefined)?.length === 16));
+    assert.ok(at >= 0, 'a match of 16 headers is stored');
+    const more = JSON.parse(JSON.stringify(stored)) as HTTPRoute;
+    const match = more.spec.rules![at]!.matches!.find((m) => (m.headers as unknown[]).length === 16)!;
+    (match.headers as unknown[]).push({ type: 'Exact', name: 'h16', value: 'v' });
+    const verdict = await apiserver(w, more);
+    assert.equal(verdict.status, 422, verdict.text);
+    assert.match(verdict.text, /headers: Too many: 17: must have at most 16 items/);
+
+    const refused = await w.vsop(['route', 'add', 'my-app', '-n', a, ...flags(17).map((f) => f.replace(/^h/, 'g'))]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /17 --header flags: at most 16 header matches per route with routeKind HTTPRoute/);
+    assert.equal((await get(w.admin, path)).body.metadata.resourceVersion, stored.metadata.resourceVersion);
+  });
+});

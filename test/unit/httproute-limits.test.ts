@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HTTPROUTE_LIMITS, httpRouteLimitProblems, type HTTPRoute } from '../../src/core/render/httproute.ts';
+import { NO_OVERRIDES } from '../../src/core/overrides.ts';
 import { resolve } from '../../src/core/resolve.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { planSnapshot } from '../../src/reconcile.ts';
@@ -79,6 +80,24 @@ describe('HTTPRoute size limits', () => {
     );
     assert.match(r.problems[0]!.message, /adds the routing header .* remove one from the template's match$/);
     assert.doesNotMatch(r.problems[0]!.message, /fewer developer namespaces/);
+  });
+
+  it("a hand route whose headers join a template match to 17 is refused with a hint about the hand route, not the template (a second tester's finding 4)", () => {
+    const { config: c, template: t } = config({
+      routeKind: 'HTTPRoute',
+      developerNamespaces: devs(1),
+      httpRouteTemplate: template().replace('  - backendRefs:', '  - matches: [{headers: [{name: tenant, value: a}]}]\n    backendRefs:'),
+    });
+    const headers = Array.from({ length: 16 }, (_, i) => ({ name: `h${i}`, value: 'v', match: 'exact' as const }));
+    // Recorded before (a switch from routeKind VirtualService, where route add does not refuse 16 headers).
+    const overrides = () => ({ ...NO_OVERRIDES, routes: [{ namespace: devs(1)[0]!, id: 1, headers }] });
+    const r = resolve(c, t, [service('default', 'my-app'), service(devs(1)[0]!, 'my-app')], { overrides });
+    assert.deepEqual(
+      r.problems.map((p) => p.message.split(';')[0]),
+      ['17 header matches, the Gateway API allows at most 16 per match'],
+    );
+    assert.match(r.problems[0]!.message, /a route added by hand \(route add --header\).*fewer --header flags/);
+    assert.doesNotMatch(r.problems[0]!.message, /vsop adds the routing header/);
   });
 
   it('renders 128 matches (16 rules of 8) and refuses 135 (15 rules of 9), within the 16 rules', () => {
