@@ -85,6 +85,7 @@ export async function runPlan(io: Io, opts: PlanOptions, req: PlanRequest): Prom
         io.err(`${summaryLine(result.plan)}\n`);
       } else printPlan(io, c, result.plan, result.warnings, opts.output);
       checkFindings(io, c, result.plan.findings, opts.strict);
+      failStrictWarnings(result.warnings, opts.strict);
       failRefused(result, services);
       return verdict;
     }
@@ -93,6 +94,7 @@ export async function runPlan(io: Io, opts: PlanOptions, req: PlanRequest): Prom
     if (first) checkFindings(io, c, result.plan.findings, opts.strict);
     // Said before anything is written (a foreign-routes-dropped warning before the deletes it warns of).
     else printFindings(io, c, result.plan.findings, false);
+    failStrictWarnings(result.warnings, opts.strict);
     if (opts.dryRun === 'client' || !port) {
       printOutcome(
         io,
@@ -264,6 +266,18 @@ export function checkFindings(io: Io, c: Paint, findings: readonly Finding[], st
         : `${[...new Set(blocking.map((f) => STRICT_REMEDY[f.code] ?? 'do what each warning says'))].join(', or ')}, or drop --strict`,
     });
   }
+}
+
+/**
+ * --strict: the warnings printed before the plan (reconcile's `warnings`: a hand route recorded but not in
+ * force, an override waiting for its copy, what the read could not see) fail the command too, before any
+ * write, as the findings do (exit 8): --help says --strict treats warnings as errors, and these are some.
+ */
+function failStrictWarnings(warnings: readonly Problem[], strict: boolean | undefined): void {
+  if (!strict || warnings.length === 0) return;
+  throw new ConflictError(`${warnings.length} warning${warnings.length === 1 ? '' : 's'} with --strict`, {
+    hint: 'do what each warning says, or drop --strict',
+  });
 }
 
 /** What the user does about a warning that --strict made blocking, per finding code. */
