@@ -7,11 +7,10 @@
 import { isManaged } from '../ownership.ts';
 import type { ReferenceGrantAction } from '../plan.ts';
 import { grantsOf, type HTTPRoute, type ReferenceGrant, referenceGrants } from '../render/httproute.ts';
+import { isGrantName } from './buckets.ts';
 
-/** The name of vsop's ReferenceGrants for a production namespace (render/httproute.ts referenceGrants). */
-export function grantName(production: string): string {
-  return `vsop-from-${production}`;
-}
+// A namespace's Services are spread over grants of at most 16 entries, by hash bucket (buckets.ts).
+export { grantName, isGrantName } from './buckets.ts';
 
 /**
  * The grants vsop wants: those the routes it renders need (`rendered`, every production Service's), and
@@ -26,18 +25,18 @@ export function grantsWanted(rendered: readonly HTTPRoute[], stored: readonly HT
 
 /**
  * The Services (`namespace/name`) that `routes` send to across namespaces and that no live grant of vsop's
- * allows yet. A grant of vsop's name without the managed label is someone else's: vsop does not write it,
- * so nothing waits for it (the plan reports it).
+ * for this production namespace allows yet, whichever of its buckets holds the entry (a split moves entries
+ * between grants; any of them allows). A grant of one of vsop's names without the managed label is someone
+ * else's: vsop does not write it, so nothing in its namespace waits for vsop's grants (the plan reports it).
  */
 export function missingGrantEntries(routes: readonly HTTPRoute[], live: readonly ReferenceGrant[], production: string): string[] {
-  const name = grantName(production);
   const missing: string[] = [];
   for (const need of referenceGrants(routes, production)) {
     const namespace = need.metadata.namespace!;
-    const have = live.find((g) => g.metadata.namespace === namespace && g.metadata.name === name);
-    if (have && !isManaged(have)) continue;
+    const ours = live.filter((g) => g.metadata.namespace === namespace && isGrantName(production, g.metadata.name));
+    if (ours.some((g) => !isManaged(g))) continue;
     // An entry without a name allows every object of its kind (ReferenceGrantTo.Name).
-    const allowed = new Set(entries(have).map((t) => `${t.group ?? ''}/${t.kind ?? ''}/${t.name ?? '*'}`));
+    const allowed = new Set(ours.flatMap((g) => entries(g).map((t) => `${t.group ?? ''}/${t.kind ?? ''}/${t.name ?? '*'}`)));
     for (const t of entries(need)) {
       const kind = `${t.group ?? ''}/${t.kind ?? ''}`;
       if (!allowed.has(`${kind}/${t.name}`) && !allowed.has(`${kind}/*`)) missing.push(`${namespace}/${t.name}`);
@@ -58,7 +57,6 @@ function entries(grant: ReferenceGrant | undefined): { group?: string; kind?: st
  * entry belongs to one production Service: the other Services' entries are neither added nor removed.
  */
 export function scopedGrants(rendered: readonly HTTPRoute[], live: readonly ReferenceGrant[], production: string, services: ReadonlySet<string>): ReferenceGrant[] {
-  const name = grantName(production);
   const byNamespace = new Map<string, Set<string>>();
   const add = (namespace: string, service: string) => {
     let names = byNamespace.get(namespace);
@@ -66,7 +64,7 @@ export function scopedGrants(rendered: readonly HTTPRoute[], live: readonly Refe
     names.add(service);
   };
   for (const g of live) {
-    if (g.metadata.name !== name || !isManaged(g)) continue;
+    if (!isGrantName(production, g.metadata.name) || !isManaged(g)) continue;
     for (const t of entries(g)) if (t.name !== undefined && !services.has(t.name) && (t.group ?? '') === '' && (t.kind ?? '') === 'Service') add(g.metadata.namespace!, t.name);
   }
   for (const g of referenceGrants(rendered, production)) for (const t of entries(g)) add(g.metadata.namespace!, t.name!);

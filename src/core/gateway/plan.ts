@@ -12,7 +12,7 @@ import type { HTTPRoute, ReferenceGrant } from '../render/httproute.ts';
 import { mergeOwned } from '../render/merge.ts';
 import type { KubeObject } from '../types.ts';
 import { httpRouteSpecWithDefaults } from './defaults.ts';
-import { grantName, scopedGrants } from './grants.ts';
+import { isGrantName, scopedGrants } from './grants.ts';
 
 export { grantName } from './grants.ts';
 
@@ -42,7 +42,7 @@ export interface GatewayPlanOptions {
  * Actions and findings for the Gateway API objects. `desired` is the resolution's (empty in VirtualService
  * mode, so vsop's own are deleted after a switch back); `live` what was read. Deleted are managed HTTPRoutes
  * of the production namespace that nothing renders (within `services`), and managed ReferenceGrants of
- * vsop's name for this production namespace, in any namespace, that nothing needs.
+ * vsop's names for this production namespace (any bucket, gateway/buckets.ts), in any namespace, that nothing needs.
  */
 export function planGateway(desired: GatewayObjects, live: GatewayObjects, opts: GatewayPlanOptions): { actions: GatewayAction[]; findings: Finding[] } {
   const only = scopeOf(opts);
@@ -55,7 +55,7 @@ export function planGateway(desired: GatewayObjects, live: GatewayObjects, opts:
   const routes = planKind(desired.httpRoutes.filter(inScope), live.httpRoutes, (have) => have.metadata.namespace === opts.defaultNamespace && inScope(have), opts);
   // sync SERVICE: the grants change only by the entries of the Services in scope.
   const grantsWanted = only ? scopedGrants(desired.httpRoutes.filter(inScope), live.referenceGrants, opts.defaultNamespace, only) : desired.referenceGrants;
-  const grants = planKind(grantsWanted, live.referenceGrants, (have) => have.metadata.name === grantName(opts.defaultNamespace), { ...opts, blocked: undefined });
+  const grants = planKind(grantsWanted, live.referenceGrants, (have) => isGrantName(opts.defaultNamespace, have.metadata.name), { ...opts, blocked: undefined });
   actions.push(...(routes.actions as HTTPRouteAction[]), ...(grants.actions as ReferenceGrantAction[]));
   findings.push(...routes.findings, ...grants.findings);
   return { actions, findings };

@@ -17,6 +17,7 @@
 // without a parentRef port to every port and sends them all to the backendRef's port, which is why.
 
 import type { Problem } from '../../errors.ts';
+import { grantBuckets, grantName } from '../gateway/buckets.ts';
 import { httpRouteHeaderProblem, refersToService, withPort } from '../gateway/shape.ts';
 import { serialize } from '../overrides.ts';
 import { MANAGED_LABEL, MANAGED_VALUE, OVERRIDES_ANNOTATION } from '../ownership.ts';
@@ -166,9 +167,10 @@ function splitRule(r: HTTPRouteRule, table: RoutingTable, port: number | undefin
 
 /**
  * The ReferenceGrants the routes need: a backendRef into another namespace is allowed only when that
- * namespace grants it (Gateway API ReferenceGrant, v1beta1). One per developer namespace routed to,
- * named `vsop-from-<production>`, allowing HTTPRoutes of the production namespace to reach exactly the
- * Services they send to there. Istio does not enforce grants for mesh routes (pilot/pkg/config/kube/
+ * namespace grants it (Gateway API ReferenceGrant, v1beta1). Per developer namespace routed to, the
+ * grants allowing HTTPRoutes of the production namespace to reach exactly the Services they send to there:
+ * one, `vsop-from-<production>`, for up to 16 Services (the CRD's maxItems on spec.to), else one per hash
+ * bucket of at most 16 (gateway/buckets.ts grantBuckets, `vsop-from-<production>.<bits>`). Istio does not enforce grants for mesh routes (pilot/pkg/config/kube/
  * gateway route_collections.go converts them with enforceRefGrant off); other GAMMA meshes may.
  */
 export function referenceGrants(routes: readonly HTTPRoute[], production: string): ReferenceGrant[] {
@@ -186,19 +188,25 @@ export function referenceGrants(routes: readonly HTTPRoute[], production: string
   return grantsOf(byNamespace, production);
 }
 
-/** One grant per namespace, allowing the production namespace's HTTPRoutes to reach the Services named there (namespaces sorted, names sorted). */
+/**
+ * The grants allowing the production namespace's HTTPRoutes to reach the Services named in each namespace:
+ * one per hash bucket of at most 16 names (gateway/buckets.ts), so one for up to 16. Sorted by namespace,
+ * then bucket; names sorted.
+ */
 export function grantsOf(byNamespace: ReadonlyMap<string, ReadonlySet<string>>, production: string): ReferenceGrant[] {
   return [...byNamespace]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([namespace, names]) => ({
-      apiVersion: 'gateway.networking.k8s.io/v1beta1',
-      kind: 'ReferenceGrant',
-      metadata: { name: `vsop-from-${production}`, namespace, labels: { [MANAGED_LABEL]: MANAGED_VALUE } },
-      spec: {
-        from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: production }],
-        to: [...names].sort().map((name) => ({ group: '', kind: 'Service', name })),
-      },
-    }));
+    .flatMap(([namespace, names]) =>
+      [...grantBuckets(names)].map(([bucket, inBucket]) => ({
+        apiVersion: 'gateway.networking.k8s.io/v1beta1',
+        kind: 'ReferenceGrant',
+        metadata: { name: grantName(production, bucket), namespace, labels: { [MANAGED_LABEL]: MANAGED_VALUE } },
+        spec: {
+          from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: production }],
+          to: inBucket.map((name) => ({ group: '', kind: 'Service', name })),
+        },
+      })),
+    );
 }
 
 /**
