@@ -299,7 +299,12 @@ function headerProblems(value: Record<string, unknown>, kind: RouteKind, apiGrou
   if (!isRecord(metadata)) {
     problems.push({ path: 'metadata', message: 'is missing or not a mapping' });
   } else {
-    if (typeof metadata.name !== 'string' || !metadata.name.includes('${serviceName}')) {
+    if (metadata.name === undefined) {
+      problems.push({
+        path: 'metadata.name',
+        message: `is missing: give a name with \${serviceName}, such as "\${serviceName}-${kind === 'HTTPRoute' ? 'routes' : 'virtual-service'}", so that each Service's ${kind} has its own`,
+      });
+    } else if (typeof metadata.name !== 'string' || !metadata.name.includes('${serviceName}')) {
       problems.push({
         path: 'metadata.name',
         message: `${JSON.stringify(metadata.name)} must contain \${serviceName}, or every Service would render the same ${kind}`,
