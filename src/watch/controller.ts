@@ -33,9 +33,9 @@ import { Settler, WorkQueue, type SettleOptions } from './queue.ts';
 import { fingerprint } from './fingerprint.ts';
 import { reclaimWhenIdle } from './reclaim.ts';
 
-// When events reach the queue (see Settler): at once on an idle controller; in a flow (events less than
-// 50 ms apart), together once no event has come for 400 ms; no key waits more than 10 s.
-const SETTLE: SettleOptions = { gapMs: 50, quietMs: 400, maxMs: 10_000 };
+// When events reach the queue (see Settler): at once on an idle controller; in a flow (5 events within
+// 80 ms), together once no event has come at that rate for 400 ms; no key waits more than 10 s.
+const SETTLE: SettleOptions = { gapMs: 20, flowEvents: 5, quietMs: 400, maxMs: 10_000 };
 
 /** The key of the ReferenceGrants: never a Service's name (a DNS-1035 label has no '*'). */
 export const GRANTS_KEY = '*referencegrants';

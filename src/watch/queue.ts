@@ -139,9 +139,11 @@ export class WorkQueue {
 }
 
 export interface SettleOptions {
-  /** An event that comes sooner than this after the one before it is part of a flow. */
+  /** The gap between events, on average, below which events come as a flow (see flowEvents). */
   gapMs: number;
-  /** A flow is over once no event has come for this long. */
+  /** How many events in a row, within (flowEvents - 1) x gapMs, make a flow (default 4). */
+  flowEvents?: number;
+  /** A flow is over once no event has come at its rate for this long. */
   quietMs: number;
   /** No key is held longer than this, however long the flow lasts. */
   maxMs: number;
@@ -149,40 +151,48 @@ export interface SettleOptions {
 }
 
 /**
- * Where events meet the queue. An event on an idle controller (no key held, no event in the last `gapMs`)
- * goes to the queue at once: a developer who deploys a Service waits for one reconcile, no settling.
- * An event that follows another closely is part of a flow (a Helm release, a restore, a relist): its keys,
- * and those of every event after it, are held, and go to the queue together once no event has come for
- * `quietMs`, so that a VirtualService the flow touches many times is written once, not once per event. A
- * flow may stall for a moment (a client opening its connections, a busy apiserver) without ending: the
- * quiet it waits for is long beside the gap that starts it. Events further apart than `gapMs` are each
- * isolated, however long they go on: a steady trickle is worked on event by event, never held.
- * The first event of a flow cannot be told from an isolated one when it comes: it went at once, and its
- * key goes again at the end only if the flow touched it again. The queue itself merges what arrives for a
- * key that is queued or in process.
+ * Where events meet the queue. An event on an idle controller goes to the queue at once: a developer who
+ * deploys a Service waits for one reconcile, no settling. Events that come as a flow (a Helm release, a
+ * restore, a relist: `flowEvents` events in a row within (flowEvents - 1) x `gapMs`) are held, with every
+ * event after them, and go to the queue together once no event has come at the flow's rate for `quietMs`,
+ * so that a VirtualService the flow touches many times is written once, not once per event. A flow may
+ * stall for a moment (a client opening its connections, a busy apiserver) without ending: the quiet it
+ * waits for is long beside its gaps.
+ * A flow is told by its rate, not by one short gap: Services relabelled a few times a second (a
+ * deployment tool, a status writer) are a trickle, and a create that happens to land a few milliseconds
+ * after one of their events is still worked on at once; such a trickle neither starts a flow nor keeps
+ * one from ending (before, one short gap started a flow and any event kept it going, so steady label
+ * churn held every create for up to `maxMs`).
+ * The events that open a flow cannot be told from isolated ones when they come: they went at once, and
+ * their keys go again at the end only if the flow touched them again. The queue itself merges what
+ * arrives for a key that is queued or in process.
  */
 export class Settler {
   private readonly queue: Pick<WorkQueue, 'add'>;
   private readonly opts: Required<SettleOptions>;
   private readonly held = new Set<string>();
-  /** When the last event came, and when the oldest held key was held. */
-  private last = Number.NEGATIVE_INFINITY;
+  /** When the last flowEvents events came (oldest first). */
+  private readonly recent: number[] = [];
+  /** When an event last came at a flow's rate, and when the oldest held key was held. */
+  private flowing = Number.NEGATIVE_INFINITY;
   private first = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(queue: Pick<WorkQueue, 'add'>, opts: SettleOptions) {
     this.queue = queue;
-    this.opts = { now: () => performance.now(), ...opts };
+    this.opts = { now: () => performance.now(), flowEvents: 4, ...opts };
   }
 
   /** One event, bearing on these keys. */
   event(keys: Iterable<string>): void {
     if (this.stopped) return;
     const now = this.opts.now();
-    const idle = this.held.size === 0 && now - this.last >= this.opts.gapMs;
-    this.last = now;
-    if (idle) {
+    const n = this.opts.flowEvents;
+    this.recent.push(now);
+    if (this.recent.length > n) this.recent.shift();
+    if (this.recent.length === n && now - this.recent[0]! < (n - 1) * this.opts.gapMs) this.flowing = now;
+    if (this.held.size === 0 && this.flowing !== now) {
       for (const key of keys) this.queue.add(key);
       return;
     }
@@ -211,17 +221,17 @@ export class Settler {
   /** One timer for all held keys, pushed out lazily: when it fires early, it is armed again. */
   private arm(now: number): void {
     if (this.timer) return;
-    const due = Math.min(this.last + this.opts.quietMs, this.first + this.opts.maxMs);
+    const due = Math.min(this.flowing + this.opts.quietMs, this.first + this.opts.maxMs);
     const timer = setTimeout(() => this.release(), Math.max(0, due - now));
     timer.unref();
     this.timer = timer;
   }
 
-  /** The held keys go once the flow has been quiet, or the oldest has waited maxMs (the flow goes on). */
+  /** The held keys go once the flow's rate has not been seen for quietMs, or the oldest has waited maxMs (the flow goes on). */
   private release(): void {
     this.timer = undefined;
     const now = this.opts.now();
-    if (now < this.last + this.opts.quietMs && now < this.first + this.opts.maxMs) return this.arm(now);
+    if (now < this.flowing + this.opts.quietMs && now < this.first + this.opts.maxMs) return this.arm(now);
     const keys = [...this.held];
     this.held.clear();
     for (const key of keys) this.queue.add(key);

@@ -72,7 +72,7 @@ describe('vsop watch: what events cost (real apiserver)', { skip }, () => {
     }
   });
 
-  it('a burst of Service events writes each VirtualService once, but the one whose event opened the burst, at most twice', async () => {
+  it('a burst of Service events writes each VirtualService once, but those whose events opened the burst, at most twice', async () => {
     const DEVS = 10;
     const SERVICES = 10;
     const w = await makeWorld(cluster, 'wburst', { devs: DEVS });
@@ -102,7 +102,9 @@ describe('vsop watch: what events cost (real apiserver)', { skip }, () => {
       const written = new Map<string, number>();
       for (const l of watcher.logs.slice(from)) if (l.msg === 'virtualservice updated') written.set(String(l.virtualservice), (written.get(String(l.virtualservice)) ?? 0) + 1);
       const twice = [...written].filter(([, n]) => n > 1);
-      assert.ok(twice.length <= 1 && twice.every(([, n]) => n === 2), `written more than once: ${JSON.stringify(twice)} (all: ${JSON.stringify([...written])})`);
+      // The events before the rate shows a flow go at once (flowEvents - 1 = 4 of them, src/watch/controller.ts
+      // SETTLE): their VirtualServices may be written again at the flow's end; every other one once.
+      assert.ok(twice.length <= 4 && twice.every(([, n]) => n === 2), `written more than once: ${JSON.stringify(twice)} (all: ${JSON.stringify([...written])})`);
     } finally {
       assert.equal((await watcher.stop()).code, 0);
     }
