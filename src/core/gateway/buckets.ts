@@ -2,18 +2,19 @@
 // (v1.3.0 standard channel, gateway.networking.k8s.io_referencegrants.yaml) allows at most 16 entries in
 // a grant's spec.to, and one namespace may hold copies of any number of production Services.
 //
-// Each Service name is hashed (32-bit FNV-1a with MurmurHash3's finalizer) and the names are put in a binary trie on the hash's bits,
-// most significant first: a node holding at most 16 names is a bucket, one holding more is split in two
-// by its next bit. A bucket's grant is named after the bits that lead to it, `vsop-from-<production>` for
-// the root (so a namespace with at most 16 Services keeps the one grant of earlier versions) and
-// `vsop-from-<production>.<bits>` below it (a namespace name has no '.', so no production's grant names
-// can be taken for another's). The buckets are a function of the set of names alone: render, sync and
-// watch agree without reading the live grants, and the assignment is stable. A Service added or removed
-// changes only the bucket on its own hash's path: that bucket's grant gains or loses the entry, or, when
-// it passes 16 entries, is replaced by the grants of its two halves (and when the two halves fit in 16
-// again, they merge back). Every other grant stays as it is: no chunking by sorted position, where one
-// name added early would move every later one. Apply creates new grants before the routes and deletes old
-// ones after them (apply.ts), so a split or merge never leaves a route without its grant.
+// Each Service name is hashed (32-bit FNV-1a with MurmurHash3's finalizer) and the names are put in a
+// binary trie on the hash's bits, most significant first: a node holding at most 16 names is a bucket,
+// one holding more is split in two by its next bit. A bucket's grant is named after the bits that lead
+// to it, `vsop-from-<production>` for the root (so a namespace with at most 16 Services keeps the one
+// grant of earlier versions) and `vsop-from-<production>.<bits>` below it (a namespace name has no '.',
+// so no production's grant names can be taken for another's). The buckets are a function of the set of
+// names alone: render, sync and watch agree without reading the live grants, and the assignment is
+// stable. A Service added or removed changes only the bucket on its own hash's path: that bucket's grant
+// gains or loses the entry, or, when it passes 16 entries, is replaced by the grants of its two halves
+// (and when the two halves fit in 16 again, they merge back). Every other grant stays as it is: no
+// chunking by sorted position, where one name added early would move every later one. Deletes are
+// applied after every create and update (apply.ts), so a split or merge removes the old grant only once
+// the new ones are written.
 
 /** The CRD's maxItems on ReferenceGrant spec.to (and spec.from). */
 export const GRANT_TO_LIMIT = 16;
@@ -50,11 +51,6 @@ export function nameHash(text: string): number {
   return h >>> 0;
 }
 
-/** The hash of a name as a string of 32 '0'/'1' characters, most significant bit first. */
-function hashBits(name: string): string {
-  return nameHash(name).toString(2).padStart(HASH_BITS, '0');
-}
-
 /**
  * The buckets of a set of Service names: bucket key ('' for the root, else a string of '0'/'1', or, past
  * the hash's 32 bits, the bits then `-<n>`) → its names sorted, each holding at most GRANT_TO_LIMIT names,
@@ -62,7 +58,7 @@ function hashBits(name: string): string {
  */
 export function grantBuckets(names: Iterable<string>): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  const split = (prefix: string, items: readonly { name: string; bits: string }[]): void => {
+  const split = (prefix: string, items: readonly { name: string; hash: number }[]): void => {
     if (items.length === 0) return;
     if (items.length <= GRANT_TO_LIMIT) {
       out.set(
@@ -80,17 +76,17 @@ export function grantBuckets(names: Iterable<string>): Map<string, string[]> {
         );
       return;
     }
-    const bit = prefix.length;
+    const shift = HASH_BITS - 1 - prefix.length;
     split(
       `${prefix}0`,
-      items.filter((i) => i.bits[bit] === '0'),
+      items.filter((i) => ((i.hash >>> shift) & 1) === 0),
     );
     split(
       `${prefix}1`,
-      items.filter((i) => i.bits[bit] === '1'),
+      items.filter((i) => ((i.hash >>> shift) & 1) === 1),
     );
   };
-  const items = [...new Set(names)].sort().map((name) => ({ name, bits: hashBits(name) }));
+  const items = [...new Set(names)].sort().map((name) => ({ name, hash: nameHash(name) }));
   split('', items);
   return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

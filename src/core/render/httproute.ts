@@ -170,7 +170,8 @@ function splitRule(r: HTTPRouteRule, table: RoutingTable, port: number | undefin
  * namespace grants it (Gateway API ReferenceGrant, v1beta1). Per developer namespace routed to, the
  * grants allowing HTTPRoutes of the production namespace to reach exactly the Services they send to there:
  * one, `vsop-from-<production>`, for up to 16 Services (the CRD's maxItems on spec.to), else one per hash
- * bucket of at most 16 (gateway/buckets.ts grantBuckets, `vsop-from-<production>.<bits>`). Istio does not enforce grants for mesh routes (pilot/pkg/config/kube/
+ * bucket of at most 16 (gateway/buckets.ts grantBuckets, `vsop-from-<production>.<bits>`). Istio does
+ * not enforce grants for mesh routes (pilot/pkg/config/kube/
  * gateway route_collections.go converts them with enforceRefGrant off); other GAMMA meshes may.
  */
 export function referenceGrants(routes: readonly HTTPRoute[], production: string): ReferenceGrant[] {
