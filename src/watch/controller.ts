@@ -150,9 +150,13 @@ export class Controller {
     this.firstPass = new Set(keys);
     if (keys.length === 0) this.firstPassDone();
     this.addAll(keys);
-    this.workers = Array.from({ length: this.o.workers }, () => this.work());
+    // Leading again after a loss (the Lease taken, then regained): the workers still run, and the timers
+    // of the first time are replaced, not doubled.
+    if (this.workers.length === 0) this.workers = Array.from({ length: this.o.workers }, () => this.work());
+    clearInterval(this.resyncTimer);
     this.resyncTimer = setInterval(() => this.addAll(), this.o.resyncPeriod);
     this.resyncTimer.unref();
+    this.stopReclaim();
     this.stopReclaim = reclaimWhenIdle({ busy: () => this.queue.depth > 0 || this.queue.running().total > 0 });
   }
 

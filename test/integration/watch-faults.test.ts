@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startCluster, type Cluster } from '../harness/cluster.ts';
+import { kubeRequest } from '../harness/kube.ts';
 import { skipReason } from '../harness/require.ts';
 import { startProxy, type Proxy } from '../helpers/proxy.ts';
 import { eventually, parseMetrics, startWatch, type Watcher } from '../helpers/watcher.ts';
@@ -35,6 +36,43 @@ async function watching(w: World, kubeconfig: string, extra: string[] = []): Pro
 const hasVirtualService = (w: World, name: string) => async () => (await w.virtualService(name)) !== undefined;
 
 describe('vsop watch through faults (a cluster of its own)', { skip }, () => {
+  // A tester's finding: a replica that lost the Lease and won it back started a second set of workers and a
+  // second resync timer, so every key was resynced twice per period from then on.
+  it('leading again after the Lease was taken and given back keeps one resync timer (one resync per key per period)', async () => {
+    const w = await world('relead');
+    await w.service(w.prod, 'ink');
+    const one = await watching(w, cluster.adminKubeconfig, [
+      ...['--leader-elect', '--leader-election-namespace', w.configNamespace, '--leader-election-id', 'relead'],
+      ...['--lease-duration', '4s', '--renew-deadline', '3s', '--retry-period', '500ms', '--resync-period', '10s', '--log-level', 'debug'],
+    ]);
+    try {
+      await eventually('it leads', async () => one.logs.some((l) => l.msg === 'became leader'));
+      await eventually('the VirtualService', hasVirtualService(w, 'ink-virtual-service'));
+      // Someone else holds the Lease for a moment: it steps down, and takes the Lease again once it expires.
+      const path = `/apis/coordination.k8s.io/v1/namespaces/${w.configNamespace}/leases/relead`;
+      const lease = (await kubeRequest(cluster.admin, 'GET', path)).body as { spec: Record<string, unknown> };
+      lease.spec.holderIdentity = 'thief';
+      lease.spec.renewTime = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+      assert.equal((await kubeRequest(cluster.admin, 'PUT', path, { body: lease })).status, 200);
+      await eventually('it steps down', async () => one.logs.some((l) => l.msg === 'lost leadership: no more writes'), 15_000);
+      await eventually('it leads again', async () => one.logs.filter((l) => l.msg === 'became leader').length === 2, 20_000);
+      const from = one.logs.length;
+      await new Promise((r) => setTimeout(r, 15_000));
+      // One resync timer: the key is skipped (its inputs unchanged) once in these 15 s; two timers: twice.
+      const resyncs = one.logs.slice(from).filter((l) => l.msg === 'unchanged since its last reconcile' && l.service === 'ink').length;
+      assert.equal(
+        resyncs,
+        1,
+        one.logs
+          .slice(from)
+          .map((l) => JSON.stringify(l))
+          .join('\n'),
+      );
+    } finally {
+      assert.equal((await one.stop()).code, 0);
+    }
+  });
+
   it('reconnects after the apiserver restarts and converges; /healthz stays truthful throughout', async () => {
     const w = await world('restart');
     const watcher = await watching(w, cluster.adminKubeconfig);
