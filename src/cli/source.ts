@@ -3,6 +3,7 @@
 import { fileSource } from '../files.ts';
 import type { KubePort } from '../k8s/port.ts';
 import type { Problem } from '../errors.ts';
+import type { Input } from '../inputs.ts';
 import type { StateSource } from '../reconcile.ts';
 import type { Io } from './io.ts';
 import type { GlobalOptions } from './options.ts';
@@ -17,13 +18,14 @@ export interface OpenedSource {
   port?: KubePort;
 }
 
-export async function openSource(io: Io, opts: SourceOptions): Promise<OpenedSource> {
+/** `inputs`: what a cluster source reads besides the ConfigMap (default INPUTS; `vsop xds render` passes XDS_INPUTS). */
+export async function openSource(io: Io, opts: SourceOptions, inputs?: readonly Input[]): Promise<OpenedSource> {
   const location = { namespace: opts.configNamespace, name: opts.configName };
   if (opts.filename && opts.filename.length > 0) return { source: fileSource(opts.filename, location, io.readStdin) };
   // The Kubernetes client is loaded only here, so offline commands never pay for it.
   const [{ connectWith }, { clusterSource }] = await Promise.all([import('../k8s/connect.ts'), import('../k8s/source.ts')]);
   const port = connectWith(io.env, opts, { signal: io.signal });
-  return { source: clusterSource(port, location), port };
+  return { source: clusterSource(port, location, inputs), port };
 }
 
 /** Warnings about the configuration (unknown keys) go to stderr, never stdout. */

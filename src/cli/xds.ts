@@ -4,14 +4,16 @@
 
 import { renderXds, XDS_KINDS } from '../core/render/xds.ts';
 import { UsageError } from '../errors.ts';
+import { XDS_INPUTS } from '../inputs.ts';
 import { envoyBootstrap, grpcBootstrap, nodeIdProblem, routeProblem, serverProblem } from '../xds/bootstrap.ts';
 import { reconcileOnce } from '../reconcile.ts';
 import type { Io } from './io.ts';
 import { paint } from './paint.ts';
 import { openSource, printWarnings, type SourceOptions } from './source.ts';
 
+/** vsop xds render: reads what the server reads (XDS_INPUTS: the EndpointSlices too), from files or the cluster. */
 export async function render(io: Io, services: string[], opts: SourceOptions): Promise<number> {
-  const result = await reconcileOnce((await openSource(io, opts)).source, { renderOnly: true, ...(services.length ? { services } : {}) });
+  const result = await reconcileOnce((await openSource(io, opts, XDS_INPUTS)).source, { renderOnly: true, ...(services.length ? { services } : {}) });
   const only = services.length ? new Set(services) : undefined;
   // As a vsop xds that starts now serves them: a Service whose recorded overrides cannot be read is
   // rendered without them, said in a warning (a running vsop xds holds the routing it last served).

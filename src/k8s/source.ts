@@ -1,6 +1,7 @@
 // The cluster as the state source: one GET of the ConfigMap, then one LIST per collection that
 // src/inputs.ts declares under that config (Services of the namespaces that matter, placeholders by label
-// cluster-wide, VirtualServices, HTTPRoutes and ReferenceGrants), all at once. A collection refused (403) that has a
+// cluster-wide, VirtualServices, HTTPRoutes and ReferenceGrants; `vsop xds render` also the EndpointSlices, as
+// the server reads them: XDS_INPUTS), all at once. A collection refused (403) that has a
 // narrower fallback is read through the fallback, with one warning saying what that costs.
 
 import { loadConfig } from '../core/config.ts';
@@ -12,15 +13,16 @@ import { fallbackMessage, INPUTS, type Input } from '../inputs.ts';
 import type { Snapshot, StateSource } from '../reconcile.ts';
 import type { Collection, KubePort } from './port.ts';
 
-export function clusterSource(port: KubePort, location: ConfigLocation): StateSource {
+/** `inputs`: what to read besides the ConfigMap (INPUTS, as sync and watch; XDS_INPUTS, as vsop xds). */
+export function clusterSource(port: KubePort, location: ConfigLocation, inputs: readonly Input[] = INPUTS): StateSource {
   return {
     async read(): Promise<Snapshot> {
       const config = await readConfig(port, location);
       const loaded = loadConfig(config.text, config.source);
       const warnings: Problem[] = [];
-      const read = await Promise.all(INPUTS.map((input) => readInput(port, input, loaded, warnings)));
+      const read = await Promise.all(inputs.map((input) => readInput(port, input, loaded, warnings)));
       const snapshot: Snapshot = { config, services: [], virtualServices: [] };
-      INPUTS.forEach((input, i) => (snapshot[input.field] = read[i] as never));
+      inputs.forEach((input, i) => (snapshot[input.field] = read[i] as never));
       if (warnings.length > 0) snapshot.warnings = warnings;
       return snapshot;
     },
@@ -58,6 +60,7 @@ function list(port: KubePort, c: Collection): Promise<KubeObject[]> {
       return c.labelSelector ? port.listObjects(c) : port.listVirtualServices(c.namespace, c.apiVersion!);
     case 'httproutes':
     case 'referencegrants':
+    case 'endpointslices':
       return port.listObjects(c);
     default:
       throw new Error(`sync does not list ${c.resource}`);
