@@ -3,7 +3,7 @@
 // vsop xds bootstrap: the bootstrap a client needs to reach vsop xds.
 
 import { renderXds, XDS_KINDS } from '../core/render/xds.ts';
-import { UsageError } from '../errors.ts';
+import { ConfigError, UsageError } from '../errors.ts';
 import { XDS_INPUTS } from '../inputs.ts';
 import { envoyBootstrap, grpcBootstrap, nodeIdProblem, routeProblem, serverProblem } from '../xds/bootstrap.ts';
 import { reconcileOnce } from '../reconcile.ts';
@@ -13,13 +13,28 @@ import { openSource, printWarnings, type SourceOptions } from './source.ts';
 
 /** vsop xds render: reads what the server reads (XDS_INPUTS: the EndpointSlices too), from files or the cluster. */
 export async function render(io: Io, services: string[], opts: SourceOptions): Promise<number> {
-  const result = await reconcileOnce((await openSource(io, opts, XDS_INPUTS)).source, { renderOnly: true, ...(services.length ? { services } : {}) });
+  const result = await reconcileOnce((await openSource(io, opts, XDS_INPUTS)).source, {
+    renderOnly: true,
+    keepRefused: true,
+    ...(services.length ? { services } : {}),
+  });
   const only = services.length ? new Set(services) : undefined;
+  // As vsop xds serves them (src/xds/feed.ts): a Service whose template problem is with the rendered object
+  // alone (its name, say) is rendered from its routing table, with a warning; one whose problem may bear
+  // on its routes is refused (exit 3), as a vsop xds that starts now serves nothing for it.
+  const problems = result.resolution.problems.filter((p) => !only || only.has(p.service!));
+  const apart = new Set(result.resolution.objectRefused.map((t) => t.service));
+  const routing = problems.filter((p) => !apart.has(p.service!));
+  if (routing.length > 0) throw new ConfigError(`cannot render valid ${result.loaded.template.kind}s`, routing);
+  const objectOnly = problems.map((p) => ({
+    ...p,
+    message: `${p.message} (the ${result.loaded.template.kind} cannot be rendered; its routing is served over xDS all the same: xDS never uses the rendered object)`,
+  }));
   // As a vsop xds that starts now serves them: a Service whose recorded overrides cannot be read is
   // rendered without them, said in a warning (a running vsop xds holds the routing it last served).
   const unreadable = result.unreadable.filter((i) => !only || only.has(i.service));
   const { resources, warnings } = renderXds({
-    tables: result.resolution.tables.filter((t) => !only || only.has(t.service)),
+    tables: [...result.resolution.tables, ...result.resolution.objectRefused].filter((t) => !only || only.has(t.service)),
     services: result.snapshot.services,
     endpointSlices: result.snapshot.endpointSlices ?? [],
     namespace: result.loaded.config.defaultNamespace,
@@ -28,7 +43,7 @@ export async function render(io: Io, services: string[], opts: SourceOptions): P
     ...i.problem,
     message: `${i.problem.message}; service ${i.service} rendered without these overrides, as vsop xds serves it after a start (a running one holds the routing it last served)`,
   }));
-  printWarnings(io, [...result.warnings, ...left, ...warnings], paint(io, opts.color).err.yellow);
+  printWarnings(io, [...result.warnings, ...objectOnly, ...left, ...warnings], paint(io, opts.color).err.yellow);
   io.out(`${JSON.stringify({ resources: XDS_KINDS.flatMap((k) => resources[k]) }, null, 2)}\n`);
   return 0;
 }

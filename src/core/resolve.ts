@@ -45,6 +45,13 @@ export interface Resolution {
   problems: Problem[];
   /** The Services `problems` are about, sorted: they have no objects, table or placeholders here. */
   refused: string[];
+  /**
+   * The tables of refused Services whose every problem is with the rendered object alone, not its routes:
+   * its metadata (a name the template renders too long for this Service's name), or a name another
+   * Service's object takes. The routing decision stands (routing/table.ts never reads the template);
+   * `vsop xds`, which serves the decision and never the object, serves them. Sorted by Service.
+   */
+  objectRefused: RoutingTable[];
   /** Overrides that are recorded but cannot be rendered now (a namespace left the config, a copy is missing). */
   warnings: Problem[];
 }
@@ -88,6 +95,7 @@ export function resolve(config: Config, template: Template, services: readonly S
     placeholders: [],
     problems: [],
     refused: [],
+    objectRefused: [],
     warnings: [],
   };
   const routeKind = template.kind;
@@ -103,10 +111,15 @@ export function resolve(config: Config, template: Template, services: readonly S
     // unless the name stands in a regex). A rendering with problems is checked for every such Service.
     const problems = template.nameInRegex || !validLengths.has(name.length) ? renderedProblems(base, routeKind, name, config.defaultNamespace) : [];
     if (problems.length === 0) validLengths.add(name.length);
-    else {
+    const refuse = (table?: RoutingTable) => {
       const key = routeKind === 'HTTPRoute' ? 'httpRouteTemplate' : 'virtualServiceTemplate';
       for (const p of problems) out.problems.push({ source: `service ${config.defaultNamespace}/${name}`, path: `${key}: ${p.path}`, message: p.message, service: name });
       out.refused.push(name);
+      if (table) out.objectRefused.push(table);
+    };
+    // A problem in the rendered spec may be one with its routes (the name in a regex, say): no table.
+    if (problems.length > 0 && !problems.every((p) => p.path === 'metadata' || p.path.startsWith('metadata.'))) {
+      refuse();
       continue;
     }
     const placeholders = index.placeholders.get(name) ?? NONE;
@@ -130,6 +143,10 @@ export function resolve(config: Config, template: Template, services: readonly S
       source: `${routeKind.toLowerCase()} ${config.defaultNamespace}/${routeKind === 'HTTPRoute' && ports.length > 1 ? `${base.metadata.name}-${ports[0]}` : base.metadata.name}`,
       view: opts.routing ?? false,
     });
+    if (problems.length > 0) {
+      refuse(table);
+      continue;
+    }
     if (routeKind === 'HTTPRoute') {
       const rendered = renderHTTPRoutes(base as unknown as HTTPRoute, table, config.defaultNamespace);
       // A route over the CRD's size limits is refused whole, as the apiserver would refuse its write: no
@@ -181,6 +198,7 @@ export function resolve(config: Config, template: Template, services: readonly S
       if (taken.length > 0) {
         out.problems.push(...taken);
         out.refused.push(name);
+        out.objectRefused.push(table);
         continue;
       }
       out.warnings.push(...[...table.warnings, ...rendered.warnings].map((w) => ({ ...w, service: name })));
@@ -191,6 +209,7 @@ export function resolve(config: Config, template: Template, services: readonly S
       if (taken.length > 0) {
         out.problems.push(...taken);
         out.refused.push(name);
+        out.objectRefused.push(table);
         continue;
       }
       out.warnings.push(...[...table.warnings, ...rendered.warnings].map((w) => ({ ...w, service: name })));

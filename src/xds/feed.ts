@@ -52,6 +52,12 @@ export class XdsFeed {
    * false when it was rendered without them (they have been unreadable since this process started).
    */
   private readonly held = new Map<string, { tables: XdsRouting[]; readable: boolean }>();
+  /**
+   * Production Services the template cannot render now: 'object' when the problem is the rendered object's
+   * alone (served from the table), 'routing' when it may bear on the routes (held or not served). Each is
+   * logged once when it starts and at info when it ends.
+   */
+  private readonly unrenderable = new Map<string, 'object' | 'routing'>();
   /** Production Services whose overrides cannot be read now: their recovery is logged. */
   private readonly unreadable = new Set<string>();
   /** Stops the collection of garbage at rest (src/watch/reclaim.ts, as watch has it). */
@@ -182,7 +188,10 @@ export class XdsFeed {
   /**
    * One production Service's resources, from the objects that bear on it (as watch reconciles one key);
    * undefined when it is no production Service (any more); 'failed' when nothing can be served for it (the
-   * template renders an invalid object for it and no routing of it is held): what was served stays served.
+   * template renders an object for it whose spec is invalid, which may bear on its routes, and no routing of
+   * it is held): what was served stays served. A template problem with the rendered object alone (its name
+   * too long for this Service, say) does not stop it being served: xDS serves the routing table, never the
+   * object (a warning, once; the recovery at info).
    *
    * Overrides recorded for it that cannot be read (a hand-edited annotation) do not stop it being served:
    * sync and watch leave such a VirtualService alone and Istio keeps routing by it, so a running xds holds
@@ -201,24 +210,47 @@ export class XdsFeed {
       return rendered.resources;
     };
     const held = this.held.get(key);
-    let r: Reconciled;
-    try {
-      r = planSnapshot(snapshot, { renderOnly: true, loaded });
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      const error = err.problems.map(formatProblem).join('; ');
+    const cannotRender = (error: string) => {
+      this.unrenderable.set(key, 'routing');
       if (!held) {
         // Never served (every Service served holds its routing): there is nothing to hold.
         this.o.log.error('cannot render, not serving this Service', { service: key, error });
-        return 'failed';
+        return 'failed' as const;
       }
       this.o.log.error('cannot render, holding the last routing of this Service (its endpoints stay current)', { service: key, error });
       return serve(held.tables);
+    };
+    let r: Reconciled;
+    try {
+      r = planSnapshot(snapshot, { renderOnly: true, keepRefused: true, loaded });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      return cannotRender(err.problems.map(formatProblem).join('; '));
     }
-    const tables = r.resolution.tables.filter((t) => t.service === key);
+    let tables: RoutingTable[] = r.resolution.tables.filter((t) => t.service === key);
+    const problems = r.resolution.problems.filter((p) => p.service === key);
+    if (tables.length === 0 && problems.length > 0) {
+      // The template's problem for this Service: one with the rendered object alone (its name, its
+      // metadata) leaves the routing decision standing, and xDS never serves the object: served from the
+      // table, said once. One that may bear on its routes (resolve gives no table): held, or not served.
+      tables = r.resolution.objectRefused.filter((t) => t.service === key);
+      const error = problems.map(formatProblem).join('; ');
+      if (tables.length === 0) return cannotRender(error);
+      if (this.unrenderable.get(key) !== 'object') {
+        this.o.log.info(
+          `warning: the template cannot render this Service's ${loaded.template.kind}; serving its routing over xDS all the same (xDS never uses the rendered object)`,
+          {
+            service: key,
+            error,
+          },
+        );
+      }
+      this.unrenderable.set(key, 'object');
+    } else if (tables.length > 0 && this.unrenderable.delete(key)) this.o.log.info(`the template renders this Service's ${loaded.template.kind} again`, { service: key });
     if (tables.length === 0) {
       this.held.delete(key);
       this.unreadable.delete(key);
+      this.unrenderable.delete(key);
       return undefined;
     }
     for (const w of r.warnings) this.o.log.debug('warning', { service: key, warning: formatProblem(w) });

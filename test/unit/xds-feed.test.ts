@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { stringify } from 'yaml';
 import { serialize } from '../../src/core/overrides.ts';
-import { listenerName, TYPE_URL, type XdsKind } from '../../src/core/render/xds.ts';
+import { listenerName, TYPE_URL, XDS_KINDS, type XdsKind } from '../../src/core/render/xds.ts';
 import type { EndpointSlice, KubeObject } from '../../src/core/types.ts';
 import { ApiError } from '../../src/errors.ts';
 import type { Collection, ObjectList, WatchEvent, WatchPort } from '../../src/k8s/port.ts';
@@ -97,18 +97,18 @@ const SUBSCRIBED: Record<XdsKind, string[]> = {
 };
 
 /** An ADS stream that asks for SUBSCRIBED, ACKs each response, and hands the responses over in order. */
-function adsClient(address: string) {
+function adsClient(address: string, subscribed: Record<XdsKind, string[]> = SUBSCRIBED) {
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
   const call = client.makeBidiStreamRequest(ADS_PATH, encodeRequest, decodeResponse);
   const got: Response[] = [];
   let wake: (() => void) | undefined;
   call.on('data', (r: Response) => {
-    call.write({ node: { id: 'feed-test' }, type_url: r.type_url, resource_names: SUBSCRIBED[kindOf(r)], version_info: r.version_info, response_nonce: r.nonce });
+    call.write({ node: { id: 'feed-test' }, type_url: r.type_url, resource_names: subscribed[kindOf(r)], version_info: r.version_info, response_nonce: r.nonce });
     got.push(r);
     wake?.();
   });
   call.on('error', () => {});
-  for (const kind of ['listener', 'route', 'cluster', 'endpoint'] as const) call.write({ node: { id: 'feed-test' }, type_url: TYPE_URL[kind], resource_names: SUBSCRIBED[kind] });
+  for (const kind of ['listener', 'route', 'cluster', 'endpoint'] as const) call.write({ node: { id: 'feed-test' }, type_url: TYPE_URL[kind], resource_names: subscribed[kind] });
   return {
     /** The next response: its kind and the names of the resources it carries. */
     async next(): Promise<{ kind: XdsKind; names: string[]; response: Response }> {
@@ -311,6 +311,94 @@ describe('vsop xds: overrides that cannot be read keep what was served, as Istio
       assert.ok(lines.some((l) => JSON.parse(l).msg === 'overrides readable again, serving them'));
     } finally {
       await stop();
+    }
+  });
+});
+
+describe("vsop xds: a template that cannot render one Service's object still serves its routing", () => {
+  // A name of 60 characters (Services may have 63) makes the template's metadata.name longer than the
+  // apiserver's 253: sync and watch refuse that Service's VirtualService; xDS serves the routing table and
+  // never the object, so the Service stays served (a tester's finding: a restarted vsop xds dropped it).
+  const LONG = 'l'.repeat(60);
+  const template = (suffix: string) =>
+    stringify({
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: `\${serviceName}-${suffix}` },
+      spec: { hosts: ['${serviceName}'], http: [{ route: [{ destination: { host: '${serviceName}' } }] }] },
+    });
+  const configMap = (suffix: string) =>
+    ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'virtualservice-operator-config', namespace: 'vsop-system' },
+      data: { 'config.yaml': stringify({ defaultNamespace: 'default', developerNamespaces: ['dev-alice'], virtualServiceTemplate: template(suffix) }) },
+    }) as KubeObject;
+  const names = ['a', LONG];
+  const subscribed: Record<XdsKind, string[]> = {
+    listener: names.map((s) => listenerName(s, 'default', 80)),
+    route: names.map((s) => listenerName(s, 'default', 80)),
+    cluster: names.flatMap((s) => [cluster(s, 'default'), cluster(s, 'dev-alice')]),
+    endpoint: names.flatMap((s) => [cluster(s, 'default'), cluster(s, 'dev-alice')]),
+  };
+
+  it('serves it from its routing table (the developer route included), warns once, and says so at info when the template renders it again', async () => {
+    const world = new InMemoryCluster([
+      configMap('x'.repeat(200)),
+      ...names.flatMap((s, i) => [service('default', s), service('dev-alice', s), slice('default', s, `10.0.0.${i + 1}`), slice('dev-alice', s, `10.0.1.${i + 1}`)]),
+    ]);
+    const metrics = new XdsMetrics();
+    const lines: string[] = [];
+    const log = createLogger((l) => lines.push(l), 'info');
+    const ads = new AdsServer({ log, metrics });
+    const feed = new XdsFeed({ port: world.port, location: { namespace: 'vsop-system', name: 'virtualservice-operator-config' }, log, metrics, serve: (c) => ads.patch(c) });
+    const client = adsClient(`127.0.0.1:${await ads.listen('127.0.0.1:0')}`, subscribed);
+    const about = () => lines.map((l) => JSON.parse(l)).filter((l) => l.service === LONG);
+    try {
+      await feed.start();
+      const first = new Map<XdsKind, Awaited<ReturnType<typeof client.next>>>();
+      for (let i = 0; i < 4; i++) {
+        const r = await client.next();
+        first.set(r.kind, r);
+      }
+      for (const kind of XDS_KINDS) assert.deepEqual(first.get(kind)!.names, [...subscribed[kind]].sort(), kind);
+      const route = (first.get('route')!.response.resources.map(decodeResource) as { name: string; virtual_hosts: { routes: { route: { cluster: string } }[] }[] }[]).find(
+        (rc) => rc.name === listenerName(LONG, 'default', 80),
+      )!;
+      assert.deepEqual(
+        route.virtual_hosts[0]!.routes.map((r) => r.route.cluster),
+        [cluster(LONG, 'dev-alice'), cluster(LONG, 'default')],
+      );
+      const warned = about();
+      assert.equal(warned.length, 1, JSON.stringify(warned));
+      assert.equal(
+        warned[0].msg,
+        "warning: the template cannot render this Service's VirtualService; serving its routing over xDS all the same (xDS never uses the rendered object)",
+      );
+      assert.match(warned[0].error, /metadata\.name: .* is longer than 253 characters/);
+
+      // Its endpoints follow the EndpointSlices, and the warning is not said again.
+      world.emit('MODIFIED', slice('default', LONG, '10.0.0.77'));
+      const moved = await client.next();
+      assert.deepEqual([moved.kind, moved.names], ['endpoint', [cluster(LONG, 'default')]]);
+      assert.equal(about().length, 1);
+
+      // A template whose name fits: the same routing (nothing sent), and the recovery at info.
+      world.emit('MODIFIED', configMap('routes'));
+      world.emit('MODIFIED', slice('default', 'a', '10.0.0.99'));
+      const sentinel = await client.next();
+      assert.deepEqual([sentinel.kind, sentinel.names], ['endpoint', [cluster('a', 'default')]]);
+      assert.deepEqual(
+        about().map((l) => [l.level, l.msg]),
+        [
+          ['info', warned[0].msg],
+          ['info', "the template renders this Service's VirtualService again"],
+        ],
+      );
+    } finally {
+      client.close();
+      await feed.stop();
+      await ads.stop();
     }
   });
 });
