@@ -3,8 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { grantsWanted, missingGrantEntries } from '../../src/core/gateway/grants.ts';
-import type { HTTPRoute, ReferenceGrant } from '../../src/core/render/httproute.ts';
+import { grantsShown, grantsWanted, missingGrantEntries } from '../../src/core/gateway/grants.ts';
+import { grantsOf, type HTTPRoute, type ReferenceGrant } from '../../src/core/render/httproute.ts';
 
 const MANAGED = { 'managed-by': 'virtualservice-operator' };
 
@@ -60,4 +60,32 @@ describe('missingGrantEntries', () => {
   for (const [what, live, expected] of cases) {
     it(what, () => assert.deepEqual(missingGrantEntries(routes, live, 'prod'), expected));
   }
+});
+
+describe('grantsShown (render SERVICE)', () => {
+  // 20 Services already granted in dev-a, so the live grants are split into hash buckets; web is new.
+  const others = Array.from({ length: 20 }, (_, i) => `svc-${i}`);
+  const live = grantsOf(new Map([['dev-a', new Set(others)]]), 'prod');
+  const everyone = grantsOf(new Map([['dev-a', new Set([...others, 'web'])]]), 'prod');
+  const names = (g: ReferenceGrant) => (g.spec.to as { name: string }[]).map((t) => t.name);
+
+  it('read from live grants: whole grants, so applying them keeps every other Service entry they held', () => {
+    const shown = grantsShown([route('web-routes', ['dev-a/web'])], everyone, { grants: live, cluster: false }, 'prod', new Set(['web']));
+    assert.ok(shown.some((g) => names(g).includes('web')));
+    for (const g of shown) {
+      const before = live.find((l) => l.metadata.name === g.metadata.name);
+      for (const n of before ? names(before) : []) assert.ok(names(g).includes(n), `${g.metadata.name} keeps ${n}`);
+    }
+  });
+
+  it('a cluster with no grant yet: only the entries sync SERVICE writes; files with none: the grants of every Service holding it', () => {
+    const routes = [route('web-routes', ['dev-a/web'])];
+    assert.deepEqual(entries(grantsShown(routes, everyone, { grants: [], cluster: true }, 'prod', new Set(['web']))), ['dev-a: web']);
+    const offline = grantsShown(routes, everyone, { grants: [], cluster: false }, 'prod', new Set(['web']));
+    assert.deepEqual(
+      offline,
+      everyone.filter((g) => names(g).includes('web')),
+    );
+    assert.ok(offline.every((g) => names(g).length > 1));
+  });
 });

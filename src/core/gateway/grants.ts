@@ -96,3 +96,34 @@ export function grantWithLiveEntries(want: ReferenceGrant, live: ReferenceGrant)
   });
   return { ...want, spec: { ...want.spec, to } };
 }
+
+/**
+ * The grants `render SERVICE...` prints (`services`: the production Services in scope), whole, so that
+ * `kubectl apply -f -` of them never shrinks a grant another Service's routes rely on:
+ * - read from a cluster (`live.cluster`), or files holding a grant of vsop's (managed, of its names for
+ *   `production`): as `sync SERVICE...` leaves them (scopedGrants
+ *   of `rendered`, the routes of the Services in scope, beside the live entries of every other Service):
+ *   each grant that holds an entry of a Service in scope, or whose entries sync changes;
+ * - else (files with no grant of vsop's): the grants of every Service's routes (`all`, the
+ *   resolution's, as unscoped `render` prints them) that hold an entry of a Service in scope.
+ * A grant sync would delete (its last entry gone) cannot be printed. Shape: render/httproute.ts referenceGrants.
+ */
+export function grantsShown(
+  rendered: readonly HTTPRoute[],
+  all: readonly ReferenceGrant[],
+  live: { grants: readonly ReferenceGrant[]; cluster: boolean },
+  production: string,
+  services: ReadonlySet<string>,
+): ReferenceGrant[] {
+  const holds = (g: ReferenceGrant) => entries(g).some((t) => t.name !== undefined && services.has(t.name));
+  const ours = live.grants.filter((g) => isGrantName(production, g.metadata.name));
+  if (!live.cluster && !ours.some(isManaged)) return all.filter(holds);
+  const key = (g: ReferenceGrant) => `${g.metadata.namespace}/${g.metadata.name}`;
+  const entryKeys = (g: ReferenceGrant | undefined) =>
+    entries(g)
+      .map((t) => JSON.stringify([t.group ?? '', t.kind ?? '', t.name ?? '']))
+      .sort()
+      .join(',');
+  const before = new Map(ours.map((g) => [key(g), g]));
+  return scopedGrants(rendered, live.grants, production, services).filter((g) => holds(g) || entryKeys(g) !== entryKeys(before.get(key(g))));
+}
