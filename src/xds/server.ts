@@ -92,7 +92,8 @@ export interface AdsServerOptions {
 
 export class AdsServer {
   private readonly o: AdsServerOptions;
-  private readonly server = new grpc.Server();
+  /** Made in the constructor, after grpc-js's logs are routed: the constructor itself logs (GRPC_TRACE=server). */
+  private readonly server: grpc.Server;
   private readonly snapshot: Record<XdsKind, Map<string, Encoded>> = { listener: new Map(), route: new Map(), cluster: new Map(), endpoint: new Map() };
   /** The names each group holds, per kind. */
   private readonly groups = new Map<string, Map<XdsKind, string[]>>();
@@ -107,6 +108,7 @@ export class AdsServer {
   constructor(o: AdsServerOptions) {
     this.o = o;
     routeGrpcLogs(o.log, () => this.binding);
+    this.server = new grpc.Server();
     this.server.addService(ADS_SERVICE, { StreamAggregatedResources: (call: grpc.ServerDuplexStream<Request, Response>) => this.open(call) });
   }
 

@@ -5,6 +5,7 @@
 // grpc-go's client).
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -147,5 +148,35 @@ describe('vsop xds server with @grpc/grpc-js-xds as the client', () => {
     assert.equal(await nacks(), counted);
     ads.update(good);
     assert.equal(await call('dev-alice'), 'dev-alice');
+  });
+});
+
+describe("grpc-js's log lines go through vsop's logger", () => {
+  it('with GRPC_TRACE=all, from the Server\'s construction on: nothing raw on stderr (a tester\'s finding: "Server constructed" was)', () => {
+    // A child process: grpc-js reads GRPC_TRACE and GRPC_VERBOSITY when it is loaded.
+    const script = `
+      import { createLogger } from ${JSON.stringify(new URL('../../src/watch/log.ts', import.meta.url).href)};
+      import { XdsMetrics } from ${JSON.stringify(new URL('../../src/xds/metrics.ts', import.meta.url).href)};
+      import { AdsServer } from ${JSON.stringify(new URL('../../src/xds/server.ts', import.meta.url).href)};
+      const ads = new AdsServer({ log: createLogger((l) => process.stdout.write(l), 'debug'), metrics: new XdsMetrics() });
+      await ads.listen('127.0.0.1:0');
+      await ads.stop();
+    `;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, GRPC_TRACE: 'all', GRPC_VERBOSITY: 'DEBUG' },
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stderr, '');
+    const details = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.msg === 'grpc-js')
+      .map((l) => l.detail as string);
+    assert.ok(
+      details.some((d) => d.includes('Server constructed')),
+      details.join('\n'),
+    );
   });
 });
