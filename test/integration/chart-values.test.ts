@@ -15,6 +15,7 @@ import { DURATION_SYNTAX, parseDuration } from '../../src/cli/program.ts';
 import { helmBinary } from '../harness/build.ts';
 import { skipReason } from '../harness/require.ts';
 import { runVsop } from '../helpers/run.ts';
+import { SYSTEM_NAMESPACES } from '../../src/core/ownership.ts';
 
 const skip = skipReason();
 const run = promisify(execFile);
@@ -121,7 +122,7 @@ describe('the chart refuses the durations vsop refuses, and takes the others', {
 
   it('leader election: a renew deadline not shorter than the lease, or a retry period too close to it, is refused (as vsop watch refuses them)', async () => {
     const le = (leaseDuration: unknown, renewDeadline: unknown, retryPeriod: unknown = '2s', enabled = true) =>
-      template({ leaderElection: { enabled, leaseDuration, renewDeadline, retryPeriod } });
+      template({ replicas: enabled ? 2 : 1, leaderElection: { enabled, leaseDuration, renewDeadline, retryPeriod } });
     assert.match(refusal(await le('10s', '10s')), /values leaderElection.renewDeadline \(10s\) must be shorter than leaderElection.leaseDuration \(10s\)/);
     assert.equal((await le('1m', '1m30s')).ok, false, 'compound forms compared by their length');
     assert.equal((await le(60, '1m')).ok, false, 'a number of seconds against a string');
@@ -173,5 +174,86 @@ describe("the chart's config given as text (--set-file config=FILE)", { skip }, 
       assert.ok(r.ok, r.ok ? '' : r.error);
       assert.equal(configText(r.out), text);
     }
+  });
+});
+
+describe("the chart refuses the config's namespaces that vsop config validate refuses, naming the value", { skip }, () => {
+  const configFile = (text: string) => {
+    const path = join(scratch, `config-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(path, text);
+    return path;
+  };
+  // The config's text, the chart's message; each is also given to vsop config validate, which must refuse it.
+  const cases: [string, RegExp][] = [
+    ...SYSTEM_NAMESPACES.map((ns): [string, RegExp] => [
+      `defaultNamespace: prod\ndeveloperNamespaces: [dev-a, ${ns}]\n`,
+      new RegExp(`values config: developerNamespaces\\[1\\]: "${ns}" is a system or excluded namespace`),
+    ]),
+    ['defaultNamespace: prod\nexcludedNamespaces: [dev-x]\ndeveloperNamespaces: [dev-x]\n', /developerNamespaces\[0\]: "dev-x" is a system or excluded namespace/],
+    ['defaultNamespace: prod\ndeveloperNamespaces: [{headerValue: x}]\n', /developerNamespaces\[0\]: name is required/],
+    ['defaultNamespace: prod\ndeveloperNamespaces: [{name: 7}]\n', /developerNamespaces\[0\]\.name: must be a namespace name, not the number 7/],
+    ['defaultNamespace: prod\ndeveloperNamespaces: [dev-a, dev-a]\n', /developerNamespaces\[1\]: "dev-a" is listed twice \(first at developerNamespaces\[0\]\)/],
+    ['defaultNamespace: prod\ndeveloperNamespaces: [dev-a, {name: dev-a, headerValue: a2}]\n', /developerNamespaces\[1\]: "dev-a" is listed twice/],
+    ['defaultNamespace: prod\ndeveloperNamespaces: [Dev_Bob]\n', /developerNamespaces\[0\]: "Dev_Bob" is not a valid namespace name/],
+    [`defaultNamespace: prod\ndeveloperNamespaces: [${'a'.repeat(64)}]\n`, /developerNamespaces\[0\]: "a{64}" is not a valid namespace name/],
+    ['defaultNamespace: prod\ndeveloperNamespaces: [prod]\n', /developerNamespaces\[0\]: "prod" is the default namespace/],
+    ['defaultNamespace: prod\ndeveloperNamespaces: dev-a\n', /developerNamespaces: must be a list of namespace names, not the string "dev-a"/],
+    ['defaultNamespace: 123\n', /defaultNamespace: must be a namespace name .*not the number 123/],
+    ['defaultNamespace: kube-system\n', /defaultNamespace: "kube-system" is a system or excluded namespace/],
+    ['defaultNamespace: ""\ndeveloperNamespaces: [dev-a]\n', /defaultNamespace is required/],
+    ['defaultNamespace: prod\nexcludedNamespaces: dev-x\n', /excludedNamespaces: must be a list of namespace names, not the string "dev-x"/],
+  ];
+  for (const [text, message] of cases) {
+    it(`${JSON.stringify(text)}: refused by the chart (with rbac.namespaced) and by vsop`, async () => {
+      const path = configFile(text);
+      assert.match(refusal(await template({}, ['--set', 'rbac.namespaced=true', '--set-file', `config=${path}`])), message);
+      assert.match(refusal(await template({}, ['--set-file', `config=${path}`])), message, 'and without rbac.namespaced');
+      const r = await runVsop(['config', 'validate', '-f', path]);
+      assert.equal(r.code, 3, `vsop config validate took ${JSON.stringify(text)}: ${r.stdout}${r.stderr}`);
+    });
+  }
+
+  it('a valid config renders one Role pair per developer namespace, none in the release namespace', async () => {
+    const path = configFile('defaultNamespace: prod\nexcludedNamespaces: [dev-x]\ndeveloperNamespaces: [dev-a, {name: dev-b, headerValue: b}]\n');
+    assert.equal((await runVsop(['config', 'validate', '-f', path])).code, 0);
+    const r = await template({}, ['--namespace', 'vsop-system', '--set', 'rbac.namespaced=true', '--set-file', `config=${path}`]);
+    assert.ok(r.ok, r.ok ? '' : r.error);
+    const roles = parseAllDocuments(r.out)
+      .map((d) => d.toJS() as { kind?: string; metadata?: { name: string; namespace?: string } } | null)
+      .filter((o) => o?.kind === 'Role' && o.metadata?.name.endsWith('-services'))
+      .map((o) => o!.metadata!.namespace);
+    assert.deepEqual(roles, ['dev-a', 'dev-b']);
+  });
+});
+
+describe('the chart refuses values that contradict each other, naming both', { skip }, () => {
+  it('more than one replica without leader election is refused; one replica is taken', async () => {
+    assert.match(refusal(await template({ leaderElection: { enabled: false } })), /values leaderElection.enabled=false with replicas=2/);
+    assert.match(refusal(await template({ replicas: 3, leaderElection: { enabled: false } })), /replicas=3/);
+    assert.equal((await template({ replicas: 1, leaderElection: { enabled: false } })).ok, true);
+  });
+
+  it('a PodDisruptionBudget that keeps every replica is refused (it blocks every drain); one that keeps fewer is taken', async () => {
+    assert.match(refusal(await template({ podDisruptionBudget: { minAvailable: 2 } })), /values podDisruptionBudget.minAvailable \(2\) keeps all of replicas \(2\) running/);
+    assert.match(refusal(await template({ replicas: 3, podDisruptionBudget: { minAvailable: 4 } })), /minAvailable \(4\) keeps all of replicas \(3\)/);
+    assert.match(refusal(await template({ podDisruptionBudget: { minAvailable: '100%' } })), /minAvailable \(100%\) keeps all/);
+    assert.match(refusal(await template({ podDisruptionBudget: { minAvailable: 'half' } })), /minAvailable: "half" must be a number of replicas or a percentage/);
+    for (const ok of [
+      { replicas: 3, podDisruptionBudget: { minAvailable: 2 } },
+      { podDisruptionBudget: { minAvailable: '50%' } },
+      { podDisruptionBudget: { enabled: false, minAvailable: 2 } },
+    ]) {
+      assert.equal((await template(ok)).ok, true, JSON.stringify(ok));
+    }
+  });
+
+  it('the metrics port on the probe port, and a ServiceMonitor without the metrics Service, are refused', async () => {
+    assert.match(refusal(await template({ metrics: { port: 8081 } })), /values metrics.port and healthPort are both 8081/);
+    assert.match(refusal(await template({ metrics: { port: 9000 }, healthPort: 9000 })), /both 9000/);
+    assert.match(
+      refusal(await template({ metrics: { service: { enabled: false }, serviceMonitor: { enabled: true } } })),
+      /values metrics.serviceMonitor.enabled=true needs metrics.service.enabled=true/,
+    );
+    assert.equal((await template({ metrics: { serviceMonitor: { enabled: true } } })).ok, true);
   });
 });
