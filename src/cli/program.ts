@@ -433,6 +433,20 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
       cmd.outputHelp();
     });
   }
+  // vsop xds is a command and a group: a word after it is a misspelt command (`vsop xds rendr -f x`), not
+  // an excess argument or the start of unknown options.
+  xds.allowExcessArguments(true).hook('preAction', (_this, actionCommand) => {
+    if (actionCommand === xds && xds.args.length > 0) throw unknownCommand(xds, xds.args[0]!);
+  });
+  // Command.unknownOption is commander's (lib/command.js), left out of its typings: wrapped, not replaced.
+  const hooked = xds as unknown as { unknownOption(flag: string): void };
+  const unknownOption = hooked.unknownOption.bind(xds);
+  hooked.unknownOption = (flag: string) => {
+    const word = xds.args[0];
+    if (word !== undefined && !word.startsWith('-')) throw unknownCommand(xds, word);
+    unknownOption(flag);
+  };
+  const unknownCommand = (cmd: Command, word: string) => new UsageError(`unknown command '${word}' for '${name} ${cmd.name()}'`, { hint: commandsHint(cmd, name) });
   for (const parent of [program, route, config, xds]) {
     parent.helpCommand(false);
     parent

@@ -42,6 +42,15 @@ describe('vsop (spawned)', () => {
     assert.deepEqual(vsop(['route', 'help', 'nope']), { code: 2, stdout: '', stderr: "error: unknown help topic 'nope'\nhint: vsop route's commands: add, rm, reset\n" });
   });
 
+  it('a misspelt command after xds (a command and a group) is an unknown command, whatever follows it', () => {
+    const unknown = (word: string) => ({ code: 2, stdout: '', stderr: `error: unknown command '${word}' for 'vsop xds'\nhint: vsop xds's commands: bootstrap, render\n` });
+    assert.deepEqual(vsop(['xds', 'rendr', '-f', 'x']), unknown('rendr'));
+    assert.deepEqual(vsop(['xds', 'bootstrp']), unknown('bootstrp'));
+    assert.deepEqual(vsop(['xds', 'bootstrp', '--grpc']), unknown('bootstrp'));
+    // An unknown option of xds itself is still that.
+    assert.equal(vsop(['xds', '--bogus']).stderr.split('\n')[0], "error: unknown option '--bogus'");
+  });
+
   it('help walks down to the command named (vsop help route add), as kubectl help config view does', () => {
     const r = vsop(['help', 'route', 'add']);
     assert.equal(r.code, 0, r.stderr);
