@@ -108,6 +108,14 @@ describe('the chart refuses the durations vsop refuses, and takes the others', {
     assert.equal((await template({ stuckAfter: 600 })).ok, true);
   });
 
+  it('a number of seconds may have a fraction, as vsop takes it (--retry-period 1.5): taken within range, and passed on as written', async () => {
+    assert.equal(parseDuration('1.5'), 1500);
+    const r = await template({ leaderElection: { retryPeriod: 1.5 }, stuckAfter: 900.5 });
+    assert.ok(r.ok && r.out.includes('--retry-period=1.5\n') && r.out.includes('--stuck-after=900.5\n'), r.ok ? 'flags not as written' : r.error);
+    assert.equal((await template({ leaderElection: { retryPeriod: 0.1 } })).ok, true, "100ms, the flag's minimum");
+    assert.match(refusal(await template({ leaderElection: { retryPeriod: 0.05 } })), /at '\/leaderElection\/retryPeriod': minimum: got 0.05, want 0.1/);
+  });
+
   it("a string outside its flag's range is refused by the template, naming the value and the range", async () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ stuckAfter: '0s' }, /values stuckAfter: 0s is outside 10s to 24h, the range vsop watch takes/],
