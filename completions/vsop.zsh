@@ -13,7 +13,7 @@ _vsop() {
     '--request-timeout[give up on one API request after this long]:value:()' \
     '--no-color[never colour output (NO_COLOR and FORCE_COLOR are honoured too)]' \
     '(-h --help)'{-h,--help}'[print help]' \
-    '1:command:((render\:"print the VirtualServices that should exist" sync\:"compute the VirtualServices that should exist and show or apply the difference" route\:"route by hand\: header routes, weights, taking routes away; recorded in the VirtualService, so sync and watch keep them" clear\:"production-only routing\: take every developer route of these Services away (kept by sync and watch until route reset)" status\:"show, per production Service and developer namespace, where the header leads and whether the VirtualService is in sync" trace\:"show where one request goes and why, by Istio'\''s rules\: the VirtualService that applies, the route it meets, the destination" watch\:"reconcile continuously, as a Deployment\: the drop-in replacement for the VirtualService operator" xds\:"serve the routing over xDS (an Aggregated Discovery Service) to Envoy and proxyless gRPC clients, as a Deployment" config\:"work with the vsop configuration" version\:"print vsop'\''s version and, from the current kubeconfig context, the Kubernetes and Istio versions of the cluster" completion\:"print a shell completion script" help\:"print help for a command"))' \
+    '1:command:((render\:"print the VirtualServices (or HTTPRoutes and ReferenceGrants) that should exist" sync\:"compute the VirtualServices (or HTTPRoutes and ReferenceGrants) that should exist and show or apply the difference" route\:"route by hand\: header routes, weights, taking routes away; recorded in the managed VirtualService or HTTPRoute, so sync and watch keep them" clear\:"production-only routing\: take every developer route of these Services away (kept by sync and watch until route reset)" status\:"show, per production Service and developer namespace, where the header leads and whether the managed VirtualService or HTTPRoute is in sync" trace\:"show where one request goes and why, by Istio'\''s rules\: the VirtualService or HTTPRoute that applies, the route it meets, the destination" watch\:"reconcile continuously, as a Deployment\: the drop-in replacement for the VirtualService operator" xds\:"serve the routing over xDS (an Aggregated Discovery Service) to Envoy and proxyless gRPC clients, as a Deployment" config\:"work with the vsop configuration" version\:"print vsop'\''s version and, from the current kubeconfig context, the Kubernetes and Istio versions of the cluster" completion\:"print a shell completion script" help\:"print help for a command"))' \
     '*::arg:->sub'
   case $state in sub)
     case $words[1] in
@@ -36,7 +36,7 @@ _vsop() {
 _vsop_render() {
   local state
   _arguments -s \
-    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
+    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and route objects (VirtualServices, HTTPRoutes, ReferenceGrants) from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '(-o --output)'{-o,--output}'[output format]:value:(yaml json)' \
     '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
@@ -52,12 +52,12 @@ _vsop_render() {
 _vsop_sync() {
   local state
   _arguments -s \
-    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
+    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and route objects (VirtualServices, HTTPRoutes, ReferenceGrants) from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '--diff[print the plan as a unified diff (KUBECTL_EXTERNAL_DIFF names another diff program, as for kubectl diff); exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
     '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
     '(-o --output)'{-o,--output}'[text; json or yaml (the plan with --diff, the results otherwise); markdown (with --diff)]:value:(text json yaml markdown)' \
-    '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
-    '--strict[treat warnings (another VirtualService on the same host) as errors]' \
+    '--adopt[take over an object of vsop'\''s name (the VirtualService or HTTPRoute, a ReferenceGrant) that lacks the managed label; a VirtualService keeps its own routes]' \
+    '--strict[treat every warning as an error, before any write\: another VirtualService or HTTPRoute taking the requests, a hand route not in force, …]' \
     '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
     '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
@@ -102,11 +102,11 @@ _vsop_route_add() {
     '--weight[send this share of the requests no header route catches; production keeps the rest]:value:()' \
     '--port[limit the header route to this port of the Service]:value:()' \
     '--force[route even though the namespace lacks a real copy of the Service (or of the port)]' \
-    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
+    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and route objects (VirtualServices, HTTPRoutes, ReferenceGrants) from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '--diff[print the plan as a unified diff (KUBECTL_EXTERNAL_DIFF names another diff program, as for kubectl diff); exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
     '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
     '(-o --output)'{-o,--output}'[text; json or yaml (the plan with --diff, the results otherwise); markdown (with --diff)]:value:(text json yaml markdown)' \
-    '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
+    '--adopt[take over an object of vsop'\''s name (the VirtualService or HTTPRoute, a ReferenceGrant) that lacks the managed label; a VirtualService keeps its own routes]' \
     '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
     '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
@@ -123,11 +123,11 @@ _vsop_route_rm() {
   local state
   _arguments -s \
     '(-n --namespace)'{-n,--namespace}'[the developer namespace]:value:_vsop_names' \
-    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
+    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and route objects (VirtualServices, HTTPRoutes, ReferenceGrants) from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '--diff[print the plan as a unified diff (KUBECTL_EXTERNAL_DIFF names another diff program, as for kubectl diff); exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
     '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
     '(-o --output)'{-o,--output}'[text; json or yaml (the plan with --diff, the results otherwise); markdown (with --diff)]:value:(text json yaml markdown)' \
-    '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
+    '--adopt[take over an object of vsop'\''s name (the VirtualService or HTTPRoute, a ReferenceGrant) that lacks the managed label; a VirtualService keeps its own routes]' \
     '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
     '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
@@ -144,11 +144,11 @@ _vsop_route_reset() {
   local state
   _arguments -s \
     '(-n --namespace)'{-n,--namespace}'[only this developer namespace]:value:_vsop_names' \
-    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
+    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and route objects (VirtualServices, HTTPRoutes, ReferenceGrants) from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '--diff[print the plan as a unified diff (KUBECTL_EXTERNAL_DIFF names another diff program, as for kubectl diff); exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
     '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
     '(-o --output)'{-o,--output}'[text; json or yaml (the plan with --diff, the results otherwise); markdown (with --diff)]:value:(text json yaml markdown)' \
-    '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
+    '--adopt[take over an object of vsop'\''s name (the VirtualService or HTTPRoute, a ReferenceGrant) that lacks the managed label; a VirtualService keeps its own routes]' \
     '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
     '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
@@ -178,13 +178,13 @@ _vsop_clear() {
   local state
   _arguments -s \
     '--all[every production Service]' \
-    '--purge[with --all\: delete every managed VirtualService and placeholder Service instead (the emergency cleanup)]' \
+    '--purge[with --all\: delete every managed VirtualService, HTTPRoute, ReferenceGrant and placeholder Service instead (the emergency cleanup)]' \
     '(-y --yes)'{-y,--yes}'[with --purge\: delete without asking]' \
-    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
+    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and route objects (VirtualServices, HTTPRoutes, ReferenceGrants) from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '--diff[print the plan as a unified diff (KUBECTL_EXTERNAL_DIFF names another diff program, as for kubectl diff); exit 0 when nothing would change, 1 when something would, 2 or more on error]' \
     '--dry-run[client\: say what would be written; server\: send the writes with dryRun, so the API server checks them without storing]:value:(none client server)' \
     '(-o --output)'{-o,--output}'[text; json or yaml (the plan with --diff, the results otherwise); markdown (with --diff)]:value:(text json yaml markdown)' \
-    '--adopt[take over a same-named VirtualService that lacks the managed label, keeping its routes]' \
+    '--adopt[take over an object of vsop'\''s name (the VirtualService or HTTPRoute, a ReferenceGrant) that lacks the managed label; a VirtualService keeps its own routes]' \
     '--timeout[give up after this long\: reading, writing and every retry together (a question asked does not count)]:value:()' \
     '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
@@ -200,9 +200,9 @@ _vsop_clear() {
 _vsop_status() {
   local state
   _arguments -s \
-    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
+    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and route objects (VirtualServices, HTTPRoutes, ReferenceGrants) from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '(-n --namespace)'{-n,--namespace}'[only this developer namespace'\''s column]:value:_vsop_names' \
-    '(-o --output)'{-o,--output}'[table, wide (adds the VirtualService name and resourceVersion), json or yaml]:value:(table wide json yaml)' \
+    '(-o --output)'{-o,--output}'[table, wide (adds the managed VirtualService'\''s or HTTPRoute'\''s name and resourceVersion), json or yaml]:value:(table wide json yaml)' \
     '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
@@ -223,7 +223,7 @@ _vsop_trace() {
     '--port[the Service port called (default\: its first)]:value:()' \
     '--from[the namespace the request comes from (default\: the production namespace)]:value:_vsop_names' \
     '--live[trace the state as it is, not as vsop sync would leave it]' \
-    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
+    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and route objects (VirtualServices, HTTPRoutes, ReferenceGrants) from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '(-o --output)'{-o,--output}'[text, json or yaml]:value:(text json yaml)' \
     '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
@@ -313,7 +313,7 @@ _vsop_xds_bootstrap() {
 _vsop_xds_render() {
   local state
   _arguments -s \
-    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services, VirtualServices and EndpointSlices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
+    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services, route objects (VirtualServices, HTTPRoutes) and EndpointSlices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
     '--config-namespace[namespace of the vsop ConfigMap]:value:()' \
@@ -363,7 +363,7 @@ _vsop_config() {
 _vsop_config_validate() {
   local state
   _arguments -s \
-    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
+    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and route objects (VirtualServices, HTTPRoutes, ReferenceGrants) from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '(-o --output)'{-o,--output}'[text, json or yaml]:value:(text json yaml)' \
     '(-h --help)'{-h,--help}'[print help]' \
     '(-V --version)'{-V,--version}'[print the version]' \
@@ -379,7 +379,7 @@ _vsop_config_validate() {
 _vsop_config_rbac() {
   local state
   _arguments -s \
-    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
+    '(-f --filename)'{-f,--filename}'[read the ConfigMap, Services and route objects (VirtualServices, HTTPRoutes, ReferenceGrants) from files, directories or - (stdin) instead of a cluster; repeatable]:value:_files' \
     '--serviceaccount[the ServiceAccount to bind (default\: CONFIG_NAMESPACE\:virtualservice-operator)]:value:()' \
     '(-o --output)'{-o,--output}'[output format]:value:(yaml json)' \
     '(-h --help)'{-h,--help}'[print help]' \

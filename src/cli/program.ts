@@ -78,7 +78,10 @@ function refuseUnheeded(cmd: Command): void {
 }
 
 const filenameOption = () =>
-  new Option('-f, --filename <path>', 'read the ConfigMap, Services and VirtualServices from files, directories or - (stdin) instead of a cluster; repeatable').argParser(collect);
+  new Option(
+    '-f, --filename <path>',
+    'read the ConfigMap, Services and route objects (VirtualServices, HTTPRoutes, ReferenceGrants) from files, directories or - (stdin) instead of a cluster; repeatable',
+  ).argParser(collect);
 
 function wholeNumber(min: number, max: number): (value: string) => number {
   return (value) => {
@@ -109,7 +112,10 @@ function planCommand(cmd: Command, own: { first?: (cmd: Command) => Command; las
         .choices(['text', 'json', 'yaml', 'markdown'])
         .default('text'),
     )
-    .option('--adopt', 'take over a same-named VirtualService that lacks the managed label, keeping its routes');
+    .option(
+      '--adopt',
+      "take over an object of vsop's name (the VirtualService or HTTPRoute, a ReferenceGrant) that lacks the managed label; a VirtualService keeps its own routes",
+    );
   return (own.last ?? ((c) => c))(cmd)
     .addOption(
       new Option('--timeout <duration>', 'give up after this long: reading, writing and every retry together (a question asked does not count)')
@@ -123,7 +129,7 @@ function planCommand(cmd: Command, own: { first?: (cmd: Command) => Command; las
 
 export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vsop', version = '0.0.0'): Command {
   const program = new Command(name)
-    .description('Route requests with a developer header to developer namespaces, everything else to production, with Istio VirtualServices.')
+    .description('Route requests with a developer header to developer namespaces, everything else to production, with Istio VirtualServices or Gateway API HTTPRoutes.')
     .version(version, '-V, --version', 'print the version')
     .addOption(new Option('--config-namespace <namespace>', 'namespace of the vsop ConfigMap').env('VSOP_CONFIG_NAMESPACE').default(DEFAULT_CONFIG_LOCATION.namespace))
     .addOption(new Option('--config-name <name>', 'name of the vsop ConfigMap').env('VSOP_CONFIG_NAME').default(DEFAULT_CONFIG_LOCATION.name))
@@ -167,7 +173,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
 
   program
     .command('render')
-    .description('print the VirtualServices that should exist')
+    .description('print the VirtualServices (or HTTPRoutes and ReferenceGrants) that should exist')
     .argument('[service...]', 'limit to these production Services')
     .addOption(filenameOption())
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
@@ -181,9 +187,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
   planCommand(
     program
       .command('sync')
-      .description('compute the VirtualServices that should exist and show or apply the difference')
+      .description('compute the VirtualServices (or HTTPRoutes and ReferenceGrants) that should exist and show or apply the difference')
       .argument('[service...]', 'limit to these production Services'),
-    { last: (c) => c.option('--strict', 'treat warnings (another VirtualService on the same host) as errors') },
+    {
+      last: (c) => c.option('--strict', 'treat every warning as an error, before any write: another VirtualService or HTTPRoute taking the requests, a hand route not in force, …'),
+    },
   ).action(action(async ([services], opts) => (await import('./sync.ts')).sync(io, services as string[], opts as never)));
   examples(program.commands.at(-1)!, [
     ['The plan for the seed example, with no cluster (exit 1: there are changes)', 'vsop sync -f examples/seed --diff'],
@@ -193,7 +201,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     ['Apply the plan for one Service, in another context', 'vsop sync my-app --context staging'],
   ]);
 
-  const route = program.command('route').description('route by hand: header routes, weights, taking routes away; recorded in the VirtualService, so sync and watch keep them');
+  const route = program
+    .command('route')
+    .description('route by hand: header routes, weights, taking routes away; recorded in the managed VirtualService or HTTPRoute, so sync and watch keep them');
   planCommand(
     route
       .command('add')
@@ -245,24 +255,24 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
       first: (c) =>
         c
           .option('--all', 'every production Service')
-          .option('--purge', 'with --all: delete every managed VirtualService and placeholder Service instead (the emergency cleanup)')
+          .option('--purge', 'with --all: delete every managed VirtualService, HTTPRoute, ReferenceGrant and placeholder Service instead (the emergency cleanup)')
           .option('-y, --yes', 'with --purge: delete without asking'),
     },
   ).action(action(async ([services], opts) => (await import('./clear.ts')).clear(io, services as string[], opts as never)));
   examples(program.commands.at(-1)!, [
     ['Production only for my-app, as a plan, with no cluster', 'vsop clear my-app -f examples/seed --diff'],
     ['Production only for every production Service', 'vsop clear --all'],
-    ['The emergency cleanup: delete every managed VirtualService and placeholder (asks first)', 'vsop clear --purge --all'],
+    ['The emergency cleanup: delete every object vsop manages (asks first)', 'vsop clear --purge --all'],
   ]);
 
   program
     .command('status')
-    .description('show, per production Service and developer namespace, where the header leads and whether the VirtualService is in sync')
+    .description('show, per production Service and developer namespace, where the header leads and whether the managed VirtualService or HTTPRoute is in sync')
     .argument('[service...]', 'limit to these production Services')
     .addOption(filenameOption())
     .option('-n, --namespace <namespace>', "only this developer namespace's column")
     .addOption(
-      new Option('-o, --output <format>', 'table, wide (adds the VirtualService name and resourceVersion), json or yaml')
+      new Option('-o, --output <format>', "table, wide (adds the managed VirtualService's or HTTPRoute's name and resourceVersion), json or yaml")
         .choices(['table', 'wide', 'json', 'yaml'])
         .default('table'),
     )
@@ -271,12 +281,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     ["Where each developer namespace's header leads, with no cluster", 'vsop status -f examples/hierarchical'],
     ["One developer namespace's column", 'vsop status -f examples/seed -n dev-alice'],
     ['The same as data, for scripts', 'vsop status -f examples/seed -o yaml'],
-    ["The current kubeconfig context's cluster, with each VirtualService's resourceVersion", 'vsop status -o wide'],
+    ["The current kubeconfig context's cluster, with each managed object's resourceVersion", 'vsop status -o wide'],
   ]);
 
   program
     .command('trace')
-    .description("show where one request goes and why, by Istio's rules: the VirtualService that applies, the route it meets, the destination")
+    .description("show where one request goes and why, by Istio's rules: the VirtualService or HTTPRoute that applies, the route it meets, the destination")
     .argument('<service>', 'a production Service (or NAME.NAMESPACE)')
     .option('-H, --header <name=value>', 'a request header; repeatable', collect)
     .option('--path <path>', 'the request path, with its query if any', '/')
@@ -361,7 +371,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
     .addOption(
       new Option(
         '-f, --filename <path>',
-        'read the ConfigMap, Services, VirtualServices and EndpointSlices from files, directories or - (stdin) instead of a cluster; repeatable',
+        'read the ConfigMap, Services, route objects (VirtualServices, HTTPRoutes) and EndpointSlices from files, directories or - (stdin) instead of a cluster; repeatable',
       ).argParser(collect),
     )
     .action(action(async ([services], opts) => (await import('./xds.ts')).render(io, services as string[], opts as never)));

@@ -132,7 +132,7 @@ describe('kubectl_complete-vsop (kubectl plugin completion)', () => {
     const r = kubectl(['']);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split('\n');
-    assert.equal(lines[0], 'render\tprint the VirtualServices that should exist');
+    assert.equal(lines[0], 'render\tprint the VirtualServices (or HTTPRoutes and ReferenceGrants) that should exist');
     assert.equal(lines.at(-2), ':4');
   });
 
