@@ -194,6 +194,7 @@ function parseInto(source: string, text: string, docs: SourcedDocument[], proble
       value,
       source: `${source}:${line}`,
       text: text.slice(doc.range[0], doc.range[2]),
+      textStart: { file: source, ...lineCounter.linePos(doc.range[0]) },
       ...(mayHoldConfig ? { blockStart: blockStart(doc, text, source, lineCounter) } : {}),
     });
   }

@@ -19,6 +19,8 @@ export interface SourcedDocument {
   source: string;
   /** The document's own text, for error positions in a bare config.yaml. */
   text?: string;
+  /** Where `text` begins in its file (1-based line and column), so its positions map to the file's. */
+  textStart?: { file: string; line: number; col: number };
   /** Where a block scalar's content (`key: |`) starts in the file, so its lines map to file lines. */
   blockStart?: (path: readonly (string | number)[]) => { file: string; line: number; indent: number } | undefined;
 }
@@ -79,7 +81,10 @@ export function collect(docs: readonly SourcedDocument[], location: ConfigLocati
     }
     if (value.kind === undefined && 'defaultNamespace' in value) {
       // A bare config.yaml file: positions in the config are then the file's own lines.
-      setConfig({ text: doc.text ?? JSON.stringify(value), source: source.replace(/:1$/, '') }, source);
+      const start = doc.textStart;
+      // (the column moves only on the text's first line, where the document may start mid-line: `--- {…}`)
+      const locate = start ? (line: number, col: number) => `${start.file}:${start.line + line - 1}:${line === 1 ? start.col + col - 1 : col}` : undefined;
+      setConfig({ text: doc.text ?? JSON.stringify(value), source: source.replace(/:1$/, ''), ...(locate ? { locate } : {}) }, source);
       return;
     }
     if (typeof value.kind !== 'string' || typeof value.apiVersion !== 'string') {

@@ -184,3 +184,26 @@ describe('-f: explicit YAML tags', () => {
     });
   }
 });
+
+describe('-f: a bare config.yaml', () => {
+  // (validate's warnings name the file's line and column of the key, wherever the document starts)
+  const cases: [string, string, string][] = [
+    ['starting on line 1', 'defaultNamespace: default\ndevelopmentNamespaces: []\n', ':2:24:'],
+    ['after a comment line', '# c\ndefaultNamespace: default\ndevelopmentNamespaces: []\n', ':3:24:'],
+    ['after blank lines and comments', '\n# c\n\n# d\ndefaultNamespace: default\ndevelopmentNamespaces: []\n', ':6:24:'],
+    [
+      'as the second document of a file',
+      'apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: default}\nspec: {ports: [{port: 80}]}\n---\n# c\n\ndefaultNamespace: default\ndevelopmentNamespaces: []\n',
+      ':9:24:',
+    ],
+    ['after --- on its own line', '---\ndefaultNamespace: default\ndevelopmentNamespaces: []\n', ':3:24:'],
+  ];
+  for (const [what, text, position] of cases) {
+    it(`${what}: a warning names the file's line and column (${position})`, async () => {
+      const path = write(`bare-${what.replace(/\W+/g, '-')}.yaml`, text);
+      const r = await runVsop(['config', 'validate', '-f', path]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, `warning: ${path}${position} developmentNamespaces: unknown key, ignored (did you mean "developerNamespaces"?)\n`);
+    });
+  }
+});
