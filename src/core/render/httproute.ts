@@ -23,6 +23,7 @@ import { serialize } from '../overrides.ts';
 import { MANAGED_LABEL, MANAGED_VALUE, OVERRIDES_ANNOTATION } from '../ownership.ts';
 import { withRecord } from './merge.ts';
 import { managedMetadata } from './metadata.ts';
+import { templatePortProblem } from '../routing/ports.ts';
 import type { RoutingRule, RoutingTable } from '../routing/table.ts';
 import type { KubeObject } from '../types.ts';
 
@@ -69,6 +70,14 @@ export function renderHTTPRoutes(base: HTTPRoute, table: RoutingTable, namespace
   const ports = table.ports;
   const scopes: (number | undefined)[] = ports.length <= 1 ? [undefined] : ports;
   // Each route of the Service records its overrides (the route commands read the first one).
+  // A template backendRef naming a port the production Service lacks (warned once, not per port's route).
+  (base.spec.rules ?? []).forEach((r, i) =>
+    (Array.isArray(r.backendRefs) ? r.backendRefs : []).forEach((b, j) => {
+      if (typeof b?.port !== 'number' || !refersToService(b, service, namespace, 'backend')) return;
+      const why = templatePortProblem(b.port, service, namespace, ports);
+      if (why) warnings.push({ source: `service ${namespace}/${service}`, path: `httpRouteTemplate: spec.rules[${i}].backendRefs[${j}].port`, message: why });
+    }),
+  );
   const overrides: Record<string, string> = table.overrides ? { [OVERRIDES_ANNOTATION]: serialize(table.overrides) } : {};
   const httpRoutes = scopes.map((scope) => {
     const name = scope === undefined ? base.metadata.name : `${base.metadata.name}-${scope}`;

@@ -13,6 +13,7 @@ import { DEFAULT_ROUTE_NAME, OVERRIDES_ANNOTATION, templateRouteName } from '../
 import type { HeaderCondition } from '../overrides.ts';
 import { withRecord } from './merge.ts';
 import { managedMetadata } from './metadata.ts';
+import { templatePortProblem } from '../routing/ports.ts';
 import type { RoutingRule, RoutingTable } from '../routing/table.ts';
 import type { HttpRoute, VirtualService } from '../types.ts';
 
@@ -30,6 +31,15 @@ export function renderVirtualService(base: VirtualService, table: RoutingTable, 
   const production = serviceHost(table.service, namespace);
   const toProduction = own.map((r) => (r.route ?? []).map((d) => qualify(d.destination.host, namespace) === production));
   const targets = own.flatMap((_r, i) => (toProduction[i]!.includes(true) ? [i] : []));
+  // A template destination naming a port the production Service lacks.
+  own.forEach((r, i) =>
+    (r.route ?? []).forEach((d, j) => {
+      const port = d.destination.port?.number;
+      const why = toProduction[i]![j] && typeof port === 'number' ? templatePortProblem(port, table.service, namespace, table.ports) : undefined;
+      if (why)
+        warnings.push({ source: `service ${namespace}/${table.service}`, path: `virtualServiceTemplate: spec.http[${i}].route[${j}].destination.port.number`, message: why });
+    }),
+  );
   const last = targets.at(-1);
   const http: HttpRoute[] = [];
   own.forEach((r, i) => {

@@ -44,3 +44,15 @@ export function destinationPort(listenerPort: number, explicit?: number): number
 export function reaches(copyPorts: readonly number[], listenerPort: number, explicit?: number): boolean {
   return copyPorts.includes(destinationPort(listenerPort, explicit));
 }
+
+/**
+ * Why a template destination of the production Service cannot be reached, or undefined: it names `port`
+ * explicitly and the Service (`namespace/service`, with `ports`, distinctPorts) has no such port. Istio
+ * builds no outbound cluster for a port the Service lacks, so Envoy answers 503 to every request the route
+ * takes (istio/trace.ts noSuchPort, which `vsop trace` prints); its developer variants carry the port too.
+ */
+export function templatePortProblem(port: number, service: string, namespace: string, ports: readonly number[]): string | undefined {
+  if (ports.includes(port)) return undefined;
+  const has = ports.length === 0 ? 'no port' : `port${ports.length === 1 ? '' : 's'} ${ports.join(', ')}`;
+  return `sends to port ${port} of service ${namespace}/${service}, which has ${has}: Istio builds no cluster for it, so Envoy answers 503 to every request this route takes (see vsop trace)`;
+}
