@@ -1,7 +1,7 @@
 // config.yaml of the ConfigMap: parsed, checked as a whole (every problem, each with its path, position
 // and offending value), then returned with the defaults the seed operator implies.
 
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { isScalar, LineCounter, parseAllDocuments, parseDocument, type Document } from 'yaml';
 import { documentValue, READ_OPTIONS } from './yaml.ts';
 import { ConfigError, type Problem } from '../errors.ts';
 import { closest, headerNameProblem, headerValueProblem, namespaceNameProblem } from './names.ts';
@@ -38,6 +38,15 @@ type Path = (string | number)[];
 export function loadConfig(text: string, source: string, locate: (line: number, col: number) => string = (line, col) => `${source}:${line}:${col}`): LoadedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, ...READ_OPTIONS });
+  // A --- followed by nothing but comments and blank lines (a file ending in ---) opens no second document
+  // for Go's YAML readers (kubectl, helm's fromYaml, which the chart checks config.yaml with): it is let
+  // through here too; a second document with content is still refused.
+  const extra = doc.errors.findIndex((e) => e.code === 'MULTIPLE_DOCS');
+  if (
+    extra >= 0 &&
+    parseAllDocuments(text, READ_OPTIONS).every((d, i) => i === 0 || (d.errors.length === 0 && (d.contents === null || (isScalar(d.contents) && d.contents.source === ''))))
+  )
+    doc.errors.splice(extra, 1);
   const at = (path: Path): string => {
     const { line, col } = position(doc, lineCounter, path);
     return locate(line, col);

@@ -176,6 +176,19 @@ describe("the chart's config given as text (--set-file config=FILE)", { skip }, 
     assert.doesNotMatch(r.stderr, /parseAllDocuments/);
   });
 
+  it('a --- followed only by comments and blank lines (a file ending in ---) is no second document, to the chart and to vsop', async () => {
+    for (const text of ['defaultNamespace: prod\n---\n', 'defaultNamespace: prod\n--- # end\n\n# c\n']) {
+      const r = await template({}, ['--set-file', `config=${file('trailing.yaml', text)}`]);
+      assert.ok(r.ok, r.ok ? '' : r.error);
+      assert.equal(configText(r.out), text);
+      // vsop reads the ConfigMap the chart rendered (what watch reads), and the file itself.
+      const rendered = r.out.split(/^---$/m).find((d) => /kind: ConfigMap/.test(d))!;
+      const cm = await runVsop(['config', 'validate', '-f', file('trailing-cm.yaml', rendered), '--config-namespace', 'default']);
+      assert.equal(cm.code, 0, cm.stderr);
+      assert.equal((await runVsop(['config', 'validate', '-f', file('trailing.yaml', text)])).code, 0);
+    }
+  });
+
   it('text whose first line is indented, or which starts with ---, is kept as written', async () => {
     for (const text of ['  # the settings\ndefaultNamespace: prod\ndeveloperNamespaces: [dev-a]\n', '--- # one document\ndefaultNamespace: prod\n']) {
       const r = await template({}, ['--set-file', `config=${file('text.yaml', text)}`]);

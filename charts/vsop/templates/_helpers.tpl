@@ -38,13 +38,22 @@ naming the value, where the text is not YAML, not a map, or a whole ConfigMap in
 {{- if hasKey $parsed "Error" -}}
 {{- fail (printf "values config: a string must be the text of config.yaml (--set-file config=my-config.yaml), and this is not a YAML map: %s" (get $parsed "Error")) -}}
 {{- end -}}
-{{- /* fromYaml reads the first document alone: a second one (a --- line after content) is refused. */ -}}
+{{- /* fromYaml reads the first document alone: a second one (a --- line after content, and content after
+it) is refused; a --- followed by comments and blank lines only (a file ending in ---) is no second
+document, to Go's YAML as to vsop (loadConfig). */ -}}
 {{- $content := false -}}
+{{- $marker := 0 -}}
 {{- $second := 0 -}}
 {{- range $i, $line := splitList "\n" .Values.config -}}
-{{- if and $content (not $second) (regexMatch "^---([ \t]|$)" $line) -}}
-{{- $second = add1 $i -}}
-{{- else if not (regexMatch "^([ \t]*(#.*)?|---([ \t].*)?|%.*)$" $line) -}}
+{{- $isMarker := regexMatch "^---([ \t]|$)" $line -}}
+{{- $hasContent := not (regexMatch "^([ \t]*(#.*)?|---([ \t]+(#.*)?)?|%.*)$" $line) -}}
+{{- if and $content (not $marker) $isMarker -}}
+{{- $marker = add1 $i -}}
+{{- end -}}
+{{- if and $marker $hasContent (not $second) -}}
+{{- $second = $marker -}}
+{{- end -}}
+{{- if $hasContent -}}
 {{- $content = true -}}
 {{- end -}}
 {{- end -}}
