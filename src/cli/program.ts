@@ -466,7 +466,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, name = 'vs
       .action((topic: string[]) => {
         let cmd = parent;
         for (const word of topic) {
-          const sub = cmd.commands.find((c) => c.name() !== 'help' && (c.name() === word || c.aliases().includes(word)));
+          const sub = cmd.commands.find((c) => c.name() === word || c.aliases().includes(word));
           if (!sub) throw new UsageError(`unknown help topic '${topic.join(' ')}'`, { hint: commandsHint(cmd, name) });
           cmd = sub;
         }

@@ -55,6 +55,10 @@ describe('vsop (spawned)', () => {
     const r = vsop(['help', 'route', 'add']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, vsop(['route', 'add', '--help']).stdout);
+    // kubectl help help: the help command's own help.
+    const own = vsop(['help', 'help']);
+    assert.equal(own.code, 0, own.stderr);
+    assert.match(own.stdout, /^Usage: vsop help \[options\] \[command\.\.\.\]/);
   });
 
   it("takes kubectl's -o=json (a short option joined to its value)", () => {
