@@ -4,7 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
-import type { testCluster } from '../harness/cluster.ts';
+import { after, before } from 'node:test';
+import { testCluster } from '../harness/cluster.ts';
 import { createNamespace, createObject, kubeRequest, summary, type Connection } from '../harness/kube.ts';
 import type { Service, VirtualService } from '../../src/core/types.ts';
 import { runVsop, type RunResult } from './run.ts';
@@ -13,6 +14,23 @@ import { withoutServerFields } from '../../src/core/normalize.ts';
 import { toYamlStream } from '../../src/core/render.ts';
 
 export type Cluster = Awaited<ReturnType<typeof testCluster>>;
+
+/**
+ * The test cluster of one test file (testCluster: the shared one under the integration runner): an
+ * object that holds it once `before` has run, nothing started when the suite is skipped (`skip` is
+ * skipReason()'s answer), released by `after`, after `last` (the file's own last checks) if given.
+ */
+export function useTestCluster(skip: unknown, last?: () => Promise<void>): Cluster {
+  const holder = {} as Cluster;
+  before(async () => {
+    if (!skip) Object.assign(holder, await testCluster());
+  });
+  after(async () => {
+    await last?.();
+    await holder.release?.();
+  });
+  return holder;
+}
 
 export interface World {
   prod: string;

@@ -7,14 +7,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { testCluster } from '../harness/cluster.ts';
 import { skipReason } from '../harness/require.ts';
-import { get, makeWorld, type Cluster } from '../helpers/world.ts';
+import { get, makeWorld, type Cluster, useTestCluster } from '../helpers/world.ts';
 
 const skip = skipReason();
-let cluster: Cluster;
-before(async () => {
-  if (!skip) cluster = await testCluster();
-});
-after(async () => cluster?.release());
+const cluster = useTestCluster(skip);
 
 /** The changed lines of a unified diff (file headers left out), and the lines of each side. */
 function changes(diff: string): { removed: string[]; added: string[] } {

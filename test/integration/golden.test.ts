@@ -15,6 +15,7 @@ import { testCluster } from '../harness/cluster.ts';
 import { simulate, validate, type Call } from '../harness/istio.ts';
 import { createNamespace, kubeRequest, summary } from '../harness/kube.ts';
 import { skipReason } from '../harness/require.ts';
+import { useTestCluster } from '../helpers/world.ts';
 import { toYamlStream } from '../../src/core/render.ts';
 import type { VirtualService } from '../../src/core/types.ts';
 import type { Cluster } from '../helpers/world.ts';
@@ -22,11 +23,7 @@ import type { Cluster } from '../helpers/world.ts';
 const skip = skipReason();
 const ROOT = join(import.meta.dirname, '..', '..');
 const GOLDEN = join(ROOT, 'test', 'golden');
-let cluster: Cluster;
-before(async () => {
-  if (!skip) cluster = await testCluster();
-});
-after(async () => cluster?.release());
+const cluster = useTestCluster(skip);
 
 /** The rendered VirtualServices of every render golden (their stdout is YAML). */
 function goldenVirtualServices(): { name: string; objects: VirtualService[]; text: string }[] {

@@ -13,14 +13,10 @@ import { testCluster } from '../harness/cluster.ts';
 import { writeKubeconfig } from '../harness/kubeconfig.ts';
 import { skipReason } from '../harness/require.ts';
 import { eventually, startWatch } from '../helpers/watcher.ts';
-import { makeWorld, type Cluster } from '../helpers/world.ts';
+import { makeWorld, type Cluster, useTestCluster } from '../helpers/world.ts';
 
 const skip = skipReason();
-let cluster: Cluster;
-before(async () => {
-  if (!skip) cluster = await testCluster();
-});
-after(async () => cluster?.release());
+const cluster = useTestCluster(skip);
 
 /** Forwards TCP to `port`; while frozen, what the client sends is held (in order) instead of forwarded. */
 async function startRelay(port: number): Promise<{ port: number; freeze(): void; thaw(): void; stop(): void }> {

@@ -15,17 +15,10 @@ import { testCluster } from '../harness/cluster.ts';
 import { gatewayApiPath } from '../harness/gateway-api.ts';
 import { summary } from '../harness/kube.ts';
 import { skipReason } from '../harness/require.ts';
-import { get, makeWorld, type Cluster, type World } from '../helpers/world.ts';
+import { get, makeWorld, type Cluster, type World, useTestCluster } from '../helpers/world.ts';
 
 const skip = skipReason();
-let cluster: Cluster;
-
-before(async () => {
-  if (!skip) cluster = await testCluster();
-});
-after(async () => {
-  await cluster?.release();
-});
+const cluster = useTestCluster(skip);
 
 /** kind/namespace/name → resourceVersion of every HTTPRoute and ReferenceGrant of the world, and its VirtualServices. */
 async function stored(w: World): Promise<Record<string, string>> {

@@ -17,17 +17,10 @@ import { gatewayApiPath } from '../harness/gateway-api.ts';
 import { simulate } from '../harness/istio.ts';
 import { summary } from '../harness/kube.ts';
 import { skipReason } from '../harness/require.ts';
-import { get, makeWorld, type Cluster, type World } from '../helpers/world.ts';
+import { get, makeWorld, type Cluster, type World, useTestCluster } from '../helpers/world.ts';
 
 const skip = skipReason();
-let cluster: Cluster;
-
-before(async () => {
-  if (!skip) cluster = await testCluster();
-});
-after(async () => {
-  await cluster?.release();
-});
+const cluster = useTestCluster(skip);
 
 async function list(w: World, kind: 'HTTPRoute' | 'ReferenceGrant', namespace: string): Promise<KubeObject[]> {
   const res = await get(w.admin, gatewayApiPath(kind, namespace));

@@ -17,17 +17,10 @@ import { testCluster } from '../harness/cluster.ts';
 import { gatewayApiPath } from '../harness/gateway-api.ts';
 import { kubeRequest, summary } from '../harness/kube.ts';
 import { skipReason } from '../harness/require.ts';
-import { get, makeWorld, type Cluster, type World } from '../helpers/world.ts';
+import { get, makeWorld, type Cluster, type World, useTestCluster } from '../helpers/world.ts';
 
 const skip = skipReason();
-let cluster: Cluster;
-
-before(async () => {
-  if (!skip) cluster = await testCluster();
-});
-after(async () => {
-  await cluster?.release();
-});
+const cluster = useTestCluster(skip);
 
 /** The HTTPRoute template: one rule to production with `matches` path matches. */
 const template = (matches: number) => `apiVersion: gateway.networking.k8s.io/v1

@@ -19,17 +19,10 @@ import { simulate } from '../harness/istio.ts';
 import { createNamespace, createObject, kubeRequest, objectPath, summary } from '../harness/kube.ts';
 import { skipReason } from '../harness/require.ts';
 import { assertNeverWithout, replay, resourceVersionNow } from '../helpers/replay.ts';
-import { get, makeWorld, type Cluster, type World } from '../helpers/world.ts';
+import { get, makeWorld, type Cluster, type World, useTestCluster } from '../helpers/world.ts';
 
 const skip = skipReason();
-let cluster: Cluster;
-
-before(async () => {
-  if (!skip) cluster = await testCluster();
-});
-after(async () => {
-  await cluster?.release();
-});
+const cluster = useTestCluster(skip);
 
 const MANAGED = { 'managed-by': 'virtualservice-operator' };
 

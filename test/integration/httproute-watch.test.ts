@@ -16,14 +16,10 @@ import { createObject, kubeRequest, objectPath, summary } from '../harness/kube.
 import { skipReason } from '../harness/require.ts';
 import { assertNeverWithout, replay, resourceVersionNow, type StoredEvent } from '../helpers/replay.ts';
 import { eventually, settle, startWatch, type Watcher } from '../helpers/watcher.ts';
-import { get, makeWorld, type Cluster, type World } from '../helpers/world.ts';
+import { get, makeWorld, type Cluster, type World, useTestCluster } from '../helpers/world.ts';
 
 const skip = skipReason();
-let cluster: Cluster;
-before(async () => {
-  if (!skip) cluster = await testCluster();
-});
-after(async () => cluster?.release());
+const cluster = useTestCluster(skip);
 
 async function watching(w: World): Promise<Watcher> {
   const watcher = await startWatch(['--config-namespace', w.configNamespace, 'watch', '--retry-base', '50ms'], { KUBECONFIG: cluster.adminKubeconfig });

@@ -24,20 +24,12 @@ import { toYamlStream } from '../../src/core/render.ts';
 import type { HttpRoute, VirtualService } from '../../src/core/types.ts';
 import { runVsop } from '../helpers/run.ts';
 import { eventually, startWatch } from '../helpers/watcher.ts';
-import { get, makeWorld, routesOf, writtenByVsop, type Cluster, type World } from '../helpers/world.ts';
+import { get, makeWorld, routesOf, writtenByVsop, type Cluster, type World, useTestCluster } from '../helpers/world.ts';
 
 const skip = skipReason();
 const anchors = anchorsDir();
-let cluster: Cluster;
 const written = writtenByVsop();
-
-before(async () => {
-  if (!skip) cluster = await testCluster();
-});
-after(async () => {
-  await written.assertValid({ strict: true });
-  await cluster?.release();
-});
+const cluster = useTestCluster(skip, () => written.assertValid({ strict: true }));
 
 const FAST = ['--retry-base', '20ms'];
 const MODES = ['sync', 'watch'] as const;

@@ -13,14 +13,10 @@ import { createNamespace, createObject, kubeRequest, summary } from '../harness/
 import { skipReason } from '../harness/require.ts';
 import type { Service, VirtualService } from '../../src/core/types.ts';
 import { eventually, settle, startWatch } from '../helpers/watcher.ts';
-import { get, makeWorld, routesOf, type Cluster, type World } from '../helpers/world.ts';
+import { get, makeWorld, routesOf, type Cluster, type World, useTestCluster } from '../helpers/world.ts';
 
 const skip = skipReason();
-let cluster: Cluster;
-before(async () => {
-  if (!skip) cluster = await testCluster();
-});
-after(async () => cluster?.release());
+const cluster = useTestCluster(skip);
 
 const MARK = 'virtualservice-operator/placeholder-service';
 

@@ -15,19 +15,11 @@ import { withoutServerFields } from '../../src/core/normalize.ts';
 import { toYamlStream } from '../../src/core/render.ts';
 import type { VirtualService } from '../../src/core/types.ts';
 import { eventually, startWatch } from '../helpers/watcher.ts';
-import { makeWorld, routesOf, writtenByVsop, type Cluster, type World } from '../helpers/world.ts';
+import { makeWorld, routesOf, writtenByVsop, type Cluster, type World, useTestCluster } from '../helpers/world.ts';
 
 const skip = skipReason();
-let cluster: Cluster;
 const written = writtenByVsop();
-
-before(async () => {
-  if (!skip) cluster = await testCluster();
-});
-after(async () => {
-  await written.assertValid({ strict: true });
-  await cluster?.release();
-});
+const cluster = useTestCluster(skip, () => written.assertValid({ strict: true }));
 
 const FAST = ['--retry-base', '20ms'];
 const OVERRIDES = 'vsop.io/overrides';

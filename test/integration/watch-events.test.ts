@@ -8,14 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import { testCluster } from '../harness/cluster.ts';
 import { skipReason } from '../harness/require.ts';
 import { eventually, parseMetrics, startWatch, type Watcher } from '../helpers/watcher.ts';
-import { makeWorld, routesOf, type Cluster, type World } from '../helpers/world.ts';
+import { makeWorld, routesOf, type Cluster, type World, useTestCluster } from '../helpers/world.ts';
 
 const skip = skipReason();
-let cluster: Cluster;
-before(async () => {
-  if (!skip) cluster = await testCluster();
-});
-after(async () => cluster?.release());
+const cluster = useTestCluster(skip);
 
 const RECONCILES = 'controller_runtime_reconcile_total{controller="service",result="success"}';
 

@@ -8,14 +8,10 @@ import { kubeRequest, summary } from '../harness/kube.ts';
 import { skipReason } from '../harness/require.ts';
 import type { Service, VirtualService } from '../../src/core/types.ts';
 import { startWatch, eventually, parseMetrics, type Watcher } from '../helpers/watcher.ts';
-import { get, makeWorld, routesOf, type Cluster, type World } from '../helpers/world.ts';
+import { get, makeWorld, routesOf, type Cluster, type World, useTestCluster } from '../helpers/world.ts';
 
 const skip = skipReason();
-let cluster: Cluster;
-before(async () => {
-  if (!skip) cluster = await testCluster();
-});
-after(async () => cluster?.release());
+const cluster = useTestCluster(skip);
 
 async function watching(w: World, extra: string[] = []): Promise<Watcher> {
   const watcher = await startWatch(['--config-namespace', w.configNamespace, 'watch', '--retry-base', '50ms', ...extra], { KUBECONFIG: cluster.adminKubeconfig });

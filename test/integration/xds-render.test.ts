@@ -8,14 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import { testCluster } from '../harness/cluster.ts';
 import { kubeRequest, summary } from '../harness/kube.ts';
 import { skipReason } from '../harness/require.ts';
-import { type Cluster, makeWorld } from '../helpers/world.ts';
+import { type Cluster, makeWorld, useTestCluster } from '../helpers/world.ts';
 
 const skip = skipReason();
-let cluster: Cluster;
-before(async () => {
-  if (!skip) cluster = await testCluster();
-});
-after(async () => cluster?.release());
+const cluster = useTestCluster(skip);
 
 const PORT = 50051;
 

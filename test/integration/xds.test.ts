@@ -23,14 +23,10 @@ import { skipReason } from '../harness/require.ts';
 import { config, service } from '../helpers/fixtures.ts';
 import { runVsop } from '../helpers/run.ts';
 import { eventually, parseMetrics, startWatch, type Watcher } from '../helpers/watcher.ts';
-import { type Cluster, makeWorld, type World } from '../helpers/world.ts';
+import { type Cluster, makeWorld, type World, useTestCluster } from '../helpers/world.ts';
 
 const skip = skipReason();
-let cluster: Cluster;
-before(async () => {
-  if (!skip) cluster = await testCluster();
-});
-after(async () => cluster?.release());
+const cluster = useTestCluster(skip);
 
 const PORT = 50051;
 
