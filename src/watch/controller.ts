@@ -34,8 +34,9 @@ import { fingerprint } from './fingerprint.ts';
 import { reclaimWhenIdle } from './reclaim.ts';
 
 // When events reach the queue (see Settler): at once on an idle controller; in a flow (5 events within
-// 80 ms), together once no event has come at that rate for 400 ms; no key waits more than 10 s.
-const SETTLE: SettleOptions = { gapMs: 20, flowEvents: 5, quietMs: 400, maxMs: 10_000 };
+// 80 ms to start one, events less than 50 ms apart to keep it going), together once the flow has stopped
+// for 400 ms; no key waits more than 10 s.
+const SETTLE: SettleOptions = { gapMs: 20, flowEvents: 5, keepMs: 50, quietMs: 400, maxMs: 10_000 };
 
 /** The key of the ReferenceGrants: never a Service's name (a DNS-1035 label has no '*'). */
 export const GRANTS_KEY = '*referencegrants';

@@ -143,6 +143,8 @@ export interface SettleOptions {
   gapMs: number;
   /** How many events in a row, within (flowEvents - 1) x gapMs, make a flow (default 4). */
   flowEvents?: number;
+  /** Once a flow holds keys, an event less than this after the one before keeps it going (default 50). */
+  keepMs?: number;
   /** A flow is over once no event has come at its rate for this long. */
   quietMs: number;
   /** No key is held longer than this, however long the flow lasts. */
@@ -158,6 +160,8 @@ export interface SettleOptions {
  * so that a VirtualService the flow touches many times is written once, not once per event. A flow may
  * stall for a moment (a client opening its connections, a busy apiserver) without ending: the quiet it
  * waits for is long beside its gaps.
+ * Once it holds keys, a flow goes on while events keep coming less than `keepMs` apart, though slower
+ * than the rate that started it (a burst slowed down by a busy apiserver is still one burst).
  * A flow is told by its rate, not by one short gap: Services relabelled a few times a second (a
  * deployment tool, a status writer) are a trickle, and a create that happens to land a few milliseconds
  * after one of their events is still worked on at once; such a trickle neither starts a flow nor keeps
@@ -181,7 +185,7 @@ export class Settler {
 
   constructor(queue: Pick<WorkQueue, 'add'>, opts: SettleOptions) {
     this.queue = queue;
-    this.opts = { now: () => performance.now(), flowEvents: 4, ...opts };
+    this.opts = { now: () => performance.now(), flowEvents: 4, keepMs: 50, ...opts };
   }
 
   /** One event, bearing on these keys. */
@@ -189,9 +193,14 @@ export class Settler {
     if (this.stopped) return;
     const now = this.opts.now();
     const n = this.opts.flowEvents;
+    const previous = this.recent.at(-1);
     this.recent.push(now);
     if (this.recent.length > n) this.recent.shift();
-    if (this.recent.length === n && now - this.recent[0]! < (n - 1) * this.opts.gapMs) this.flowing = now;
+    const atRate = this.recent.length === n && now - this.recent[0]! < (n - 1) * this.opts.gapMs;
+    // A flow, once it holds keys, goes on at a lower pace too (a busy apiserver slows a burst down): only
+    // starting one takes the full rate.
+    const keepsOn = this.held.size > 0 && previous !== undefined && now - previous < this.opts.keepMs;
+    if (atRate || keepsOn) this.flowing = now;
     if (this.held.size === 0 && this.flowing !== now) {
       for (const key of keys) this.queue.add(key);
       return;

@@ -98,9 +98,10 @@ describe('vsop watch: what events cost (real apiserver)', { skip }, () => {
       const written = new Map<string, number>();
       for (const l of watcher.logs.slice(from)) if (l.msg === 'virtualservice updated') written.set(String(l.virtualservice), (written.get(String(l.virtualservice)) ?? 0) + 1);
       const twice = [...written].filter(([, n]) => n > 1);
-      // The events before the rate shows a flow go at once (flowEvents - 1 = 4 of them, src/watch/controller.ts
-      // SETTLE): their VirtualServices may be written again at the flow's end; every other one once.
-      assert.ok(twice.length <= 4 && twice.every(([, n]) => n === 2), `written more than once: ${JSON.stringify(twice)} (all: ${JSON.stringify([...written])})`);
+      // The events before the rate shows a flow go at once (src/watch/controller.ts SETTLE: 5 events within
+      // 80 ms): four on a quick start, more when a busy machine starts the burst slowly, so the first
+      // VirtualServices may be written once or twice before the flow and once at its end; every other one once.
+      assert.ok(twice.length <= 4 && twice.every(([, n]) => n <= 3), `written more than once: ${JSON.stringify(twice)} (all: ${JSON.stringify([...written])})`);
     } finally {
       assert.equal((await watcher.stop()).code, 0);
     }
