@@ -111,15 +111,18 @@ export function resolve(config: Config, template: Template, services: readonly S
     // unless the name stands in a regex). A rendering with problems is checked for every such Service.
     const problems = template.nameInRegex || !validLengths.has(name.length) ? renderedProblems(base, routeKind, name, config.defaultNamespace) : [];
     if (problems.length === 0) validLengths.add(name.length);
-    const refuse = (table?: RoutingTable) => {
-      const key = routeKind === 'HTTPRoute' ? 'httpRouteTemplate' : 'virtualServiceTemplate';
-      for (const p of problems) out.problems.push({ source: `service ${config.defaultNamespace}/${name}`, path: `${key}: ${p.path}`, message: p.message, service: name });
+    // The Service renders nothing: its problems are said, and, when they concern only the rendered object
+    // (its metadata, its name taken), its routing table is kept for outputs that need no object (xds).
+    const refuse = (found: readonly Problem[], table?: RoutingTable) => {
+      out.problems.push(...found);
       out.refused.push(name);
       if (table) out.objectRefused.push(table);
     };
+    const templateKey = routeKind === 'HTTPRoute' ? 'httpRouteTemplate' : 'virtualServiceTemplate';
+    const templateProblems = problems.map((p) => ({ source: `service ${config.defaultNamespace}/${name}`, path: `${templateKey}: ${p.path}`, message: p.message, service: name }));
     // A problem in the rendered spec may be one with its routes (the name in a regex, say): no table.
     if (problems.length > 0 && !problems.every((p) => p.path === 'metadata' || p.path.startsWith('metadata.'))) {
-      refuse();
+      refuse(templateProblems);
       continue;
     }
     const placeholders = index.placeholders.get(name) ?? NONE;
@@ -144,9 +147,11 @@ export function resolve(config: Config, template: Template, services: readonly S
       view: opts.routing ?? false,
     });
     if (problems.length > 0) {
-      refuse(table);
+      refuse(templateProblems, table);
       continue;
     }
+    let objects: (VirtualService | HTTPRoute)[];
+    let warnings: Problem[];
     if (routeKind === 'HTTPRoute') {
       const rendered = renderHTTPRoutes(base as unknown as HTTPRoute, table, config.defaultNamespace);
       // A route over the CRD's size limits is refused whole, as the apiserver would refuse its write: no
@@ -154,14 +159,7 @@ export function resolve(config: Config, template: Template, services: readonly S
       // the Gateway API breaks precedence ties by age and name instead of rule order (see the README).
       const limits = rendered.httpRoutes.flatMap((r) => httpRouteLimitProblems(r).map((p) => ({ ...p, hint: limitHint(r, p.path, config) })));
       if (limits.length > 0) {
-        for (const p of limits)
-          out.problems.push({
-            source: `service ${config.defaultNamespace}/${name}`,
-            path: `${p.source}: ${p.path}`,
-            message: `${p.message}; ${p.hint}`,
-            service: name,
-          });
-        out.refused.push(name);
+        refuse(limits.map((p) => ({ source: `service ${config.defaultNamespace}/${name}`, path: `${p.source}: ${p.path}`, message: `${p.message}; ${p.hint}`, service: name })));
         continue;
       }
       // Each route as rendered, against the CRD's schema and CEL rules as the apiserver would check its
@@ -189,32 +187,25 @@ export function resolve(config: Config, template: Template, services: readonly S
             })),
           );
       if (invalid.length > 0) {
-        out.problems.push(...invalid);
-        out.refused.push(name);
+        refuse(invalid);
         continue;
       }
       validShapes.add(shape);
-      const taken = claim(name, rendered.httpRoutes);
-      if (taken.length > 0) {
-        out.problems.push(...taken);
-        out.refused.push(name);
-        out.objectRefused.push(table);
-        continue;
-      }
-      out.warnings.push(...[...table.warnings, ...rendered.warnings].map((w) => ({ ...w, service: name })));
-      out.httpRoutes.push(...rendered.httpRoutes);
+      objects = rendered.httpRoutes;
+      warnings = rendered.warnings;
     } else {
       const rendered = renderVirtualService(base, table, config.defaultNamespace);
-      const taken = claim(name, [rendered.virtualService]);
-      if (taken.length > 0) {
-        out.problems.push(...taken);
-        out.refused.push(name);
-        out.objectRefused.push(table);
-        continue;
-      }
-      out.warnings.push(...[...table.warnings, ...rendered.warnings].map((w) => ({ ...w, service: name })));
-      out.virtualServices.push(rendered.virtualService);
+      objects = [rendered.virtualService];
+      warnings = rendered.warnings;
     }
+    const taken = claim(name, objects);
+    if (taken.length > 0) {
+      refuse(taken, table);
+      continue;
+    }
+    out.warnings.push(...[...table.warnings, ...warnings].map((w) => ({ ...w, service: name })));
+    if (routeKind === 'HTTPRoute') out.httpRoutes.push(...(objects as HTTPRoute[]));
+    else out.virtualServices.push(...(objects as VirtualService[]));
     for (const p of table.placeholderTargets) out.placeholders.push(placeholder(svc, p.namespace, p.target));
     out.tables.push(table);
   }
