@@ -299,18 +299,17 @@ function gatewayTakenFindings(input: Omit<StatusInput, 'findings'>, desired: rea
   const out: Finding[] = [];
   for (const table of input.tables) {
     const own = new Set(index.routesOf(table.service));
-    const byTaker = new Map<string, string[]>();
+    const takers: { by: string; namespace: string }[] = [];
     for (const ns of new Set(table.rules.filter((r) => r.origin === 'automatic').map((r) => r.namespace))) {
       for (const t of index.taken(table, ns)) {
         // vsop's own rules taking another namespace's requests are the hand routes' business (route add).
         const m = /^httproute (\S+) rule/.exec(t.by);
         if (m && own.has(m[1]!)) continue;
         // Named by the user's object and its kind, never by a VirtualService Istio generated from HTTPRoutes.
-        const by = t.kind === 'VirtualService' ? `virtualservice ${t.by}` : t.by;
-        const list = byTaker.get(by) ?? [];
-        if (!list.includes(ns)) byTaker.set(by, [...list, ns]);
+        takers.push({ by: t.kind === 'VirtualService' ? `virtualservice ${t.by}` : t.by, namespace: ns });
       }
     }
+    const byTaker = namespacesByTaker(takers);
     const [first] = own;
     if (first === undefined) continue;
     const [namespace, name] = first.split('/') as [string, string];
@@ -329,12 +328,7 @@ function gatewayTakenFindings(input: Omit<StatusInput, 'findings'>, desired: rea
     }
     // Consumer routes: for callers in their namespace they stand in for vsop's routes, header or not.
     for (const c of index.consumers(table)) {
-      const byTaker = new Map<string, string[]>();
-      for (const t of c.taken) {
-        const list = byTaker.get(t.by) ?? [];
-        if (!list.includes(t.namespace)) byTaker.set(t.by, [...list, t.namespace]);
-      }
-      for (const [by, namespaces] of byTaker) {
+      for (const [by, namespaces] of namespacesByTaker(c.taken)) {
         const what = by.endsWith(NO_RULE) ? by.slice(0, -NO_RULE.length) : by;
         out.push({
           code: 'taken',
@@ -350,4 +344,14 @@ function gatewayTakenFindings(input: Omit<StatusInput, 'findings'>, desired: rea
     }
   }
   return out;
+}
+
+/** The namespaces each taker (`by`) takes requests of, in the order first seen, each once. */
+function namespacesByTaker(taken: Iterable<{ by: string; namespace: string }>): Map<string, string[]> {
+  const byTaker = new Map<string, string[]>();
+  for (const t of taken) {
+    const list = byTaker.get(t.by) ?? [];
+    if (!list.includes(t.namespace)) byTaker.set(t.by, [...list, t.namespace]);
+  }
+  return byTaker;
 }
