@@ -19,6 +19,24 @@ export function service(namespace: string, name: string, opts: { ports?: number[
   };
 }
 
+/**
+ * A DNS-like Service: production serves port 53 over TCP and UDP; `udpOnly` copies serve it over UDP
+ * alone (no destination: Istio builds no cluster for it), `tcp` copies over TCP.
+ */
+export const dns = {
+  production: (): Service => ({
+    ...service('default', 'dns'),
+    spec: {
+      ports: [
+        { name: 'http-dns', port: 53, protocol: 'TCP' },
+        { name: 'dns-udp', port: 53, protocol: 'UDP' },
+      ],
+    },
+  }),
+  udpOnly: (namespace: string): Service => ({ ...service(namespace, 'dns'), spec: { ports: [{ name: 'dns-udp', port: 53, protocol: 'UDP' }] } }),
+  tcp: (namespace: string): Service => ({ ...service(namespace, 'dns'), spec: { ports: [{ name: 'http-dns', port: 53 }] } }),
+};
+
 export interface ConfigInput {
   defaultNamespace?: string;
   developerNamespaces?: unknown[];

@@ -12,20 +12,11 @@ import { resolve } from '../../src/core/resolve.ts';
 import type { Service } from '../../src/core/types.ts';
 import { simulate } from '../harness/istio.ts';
 import { skipReason } from '../harness/require.ts';
-import { config, service } from '../helpers/fixtures.ts';
+import { config, dns, service } from '../helpers/fixtures.ts';
 
 const skip = skipReason();
-const PROD: Service = {
-  ...service('default', 'dns'),
-  spec: {
-    ports: [
-      { name: 'http-dns', port: 53, protocol: 'TCP' },
-      { name: 'dns-udp', port: 53, protocol: 'UDP' },
-    ],
-  },
-};
-const udpOnly = (namespace: string): Service => ({ ...service(namespace, 'dns'), spec: { ports: [{ name: 'dns-udp', port: 53, protocol: 'UDP' }] } });
-const tcp = (namespace: string): Service => ({ ...service(namespace, 'dns'), spec: { ports: [{ name: 'http-dns', port: 53 }] } });
+const PROD: Service = dns.production();
+const { udpOnly, tcp } = dns;
 const docs = (objects: readonly object[]) => objects.map((o) => stringify(o)).join('---\n');
 
 async function headerCall(services: Service[], devs: NonNullable<Parameters<typeof config>[0]>['developerNamespaces']) {

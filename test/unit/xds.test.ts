@@ -8,7 +8,7 @@ import type { Overrides } from '../../src/core/overrides.ts';
 import { renderXds, TYPE_URL, type XdsResource } from '../../src/core/render/xds.ts';
 import { resolve } from '../../src/core/resolve.ts';
 import type { EndpointSlice, Service } from '../../src/core/types.ts';
-import { config, headerRoute, overrides, service } from '../helpers/fixtures.ts';
+import { config, dns, headerRoute, overrides, service } from '../helpers/fixtures.ts';
 import { runVsop } from '../helpers/run.ts';
 import { envoyBootstrap } from '../../src/xds/bootstrap.ts';
 
@@ -220,17 +220,8 @@ describe('renderXds: TCP ports only', () => {
 
 describe('a developer copy whose port is only UDP is no destination (Istio builds no cluster for it)', () => {
   // Production serves 53 over TCP and UDP; the copies serve it over UDP alone (dev-alice) or over TCP (staging).
-  const prod: Service = {
-    ...service('default', 'dns'),
-    spec: {
-      ports: [
-        { name: 'http-dns', port: 53, protocol: 'TCP' },
-        { name: 'dns-udp', port: 53, protocol: 'UDP' },
-      ],
-    },
-  };
-  const udpOnly = (namespace: string): Service => ({ ...service(namespace, 'dns'), spec: { ports: [{ name: 'dns-udp', port: 53, protocol: 'UDP' }] } });
-  const tcp = (namespace: string): Service => ({ ...service(namespace, 'dns'), spec: { ports: [{ name: 'http-dns', port: 53 }] } });
+  const prod: Service = dns.production();
+  const { udpOnly, tcp } = dns;
   const destinations = (w: ReturnType<typeof world>) => ({
     vs: (w.vs[0]!.spec.http as { name: string; route: { destination: { host: string } }[] }[]).map((r) => `${r.name} ${r.route[0]!.destination.host}`),
     xds: routesOf(w.xds.resources.route[0]!).map((r) => `${r.name} ${r.route.cluster}`),
