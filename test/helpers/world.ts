@@ -7,7 +7,8 @@ import { stringify } from 'yaml';
 import { after, before } from 'node:test';
 import { testCluster } from '../harness/cluster.ts';
 import { createNamespace, createObject, kubeRequest, summary, type Connection } from '../harness/kube.ts';
-import type { Service, VirtualService } from '../../src/core/types.ts';
+import type { KubeObject, Service, VirtualService } from '../../src/core/types.ts';
+import { gatewayApiPath } from '../harness/gateway-api.ts';
 import { runVsop, type RunResult } from './run.ts';
 import { validate } from '../harness/istio.ts';
 import { withoutServerFields } from '../../src/core/normalize.ts';
@@ -56,6 +57,17 @@ export async function get(conn: Connection, path: string) {
     if (res.status !== 429 || attempt === 20) return res;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/**
+ * The HTTPRoutes or ReferenceGrants of a namespace as stored, sorted by name, each with the apiVersion and
+ * kind a list leaves out of its items.
+ */
+export async function listGatewayObjects(w: World, kind: 'HTTPRoute' | 'ReferenceGrant', namespace: string): Promise<KubeObject[]> {
+  const res = await get(w.admin, gatewayApiPath(kind, namespace));
+  assert.equal(res.status, 200, summary(res));
+  const apiVersion = kind === 'HTTPRoute' ? 'gateway.networking.k8s.io/v1' : 'gateway.networking.k8s.io/v1beta1';
+  return (res.body.items as KubeObject[]).map((o) => ({ ...o, apiVersion, kind })).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
 }
 
 export async function makeWorld(cluster: Cluster, prefix: string, opts: { devs?: number; config?: Record<string, unknown> } = {}): Promise<World> {

@@ -12,22 +12,14 @@ import { after, before, describe, it } from 'node:test';
 import { withoutServerFields } from '../../src/core/normalize.ts';
 import { toYamlStream } from '../../src/core/render.ts';
 import type { KubeObject } from '../../src/core/types.ts';
-import { testCluster } from '../harness/cluster.ts';
 import { gatewayApiPath } from '../harness/gateway-api.ts';
 import { simulate } from '../harness/istio.ts';
 import { summary } from '../harness/kube.ts';
 import { skipReason } from '../harness/require.ts';
-import { get, makeWorld, type Cluster, type World, useTestCluster } from '../helpers/world.ts';
+import { get, makeWorld, type Cluster, type World, useTestCluster, listGatewayObjects } from '../helpers/world.ts';
 
 const skip = skipReason();
 const cluster = useTestCluster(skip);
-
-async function list(w: World, kind: 'HTTPRoute' | 'ReferenceGrant', namespace: string): Promise<KubeObject[]> {
-  const res = await get(w.admin, gatewayApiPath(kind, namespace));
-  assert.equal(res.status, 200, summary(res));
-  const apiVersion = kind === 'HTTPRoute' ? 'gateway.networking.k8s.io/v1' : 'gateway.networking.k8s.io/v1beta1';
-  return (res.body.items as KubeObject[]).map((o) => ({ ...o, apiVersion, kind })).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
-}
 
 const names = (g: KubeObject) => ((g.spec as { to: { name: string }[] }).to ?? []).map((t) => t.name);
 const svc = (i: number) => `svc-${String(i).padStart(2, '0')}`;
@@ -53,10 +45,10 @@ describe('ReferenceGrants of 40 copies in one namespace (real apiserver)', { ski
     const first = await w.vsop(['sync']);
     assert.equal(first.code, 0, first.stderr);
     assert.equal(first.stderr, '');
-    const grants = await list(w, 'ReferenceGrant', a);
+    const grants = await listGatewayObjects(w, 'ReferenceGrant', a);
     assert.ok(grants.length >= 3, grants.map((g) => g.metadata.name).join(' '));
     const before = checkGrants(grants, services);
-    assert.equal((await list(w, 'HTTPRoute', w.prod)).length, 40);
+    assert.equal((await listGatewayObjects(w, 'HTTPRoute', w.prod)).length, 40);
 
     const again = await w.vsop(['sync', '--diff']);
     assert.deepEqual([again.code, again.stdout], [0, ''], again.stderr);
@@ -66,14 +58,14 @@ describe('ReferenceGrants of 40 copies in one namespace (real apiserver)', { ski
     await Promise.all([w.service(w.prod, added), w.service(a, added)]);
     const one = await w.vsop(['sync', added]);
     assert.equal(one.code, 0, one.stderr);
-    const grown = await list(w, 'ReferenceGrant', a);
+    const grown = await listGatewayObjects(w, 'ReferenceGrant', a);
     const after = checkGrants(grown, [...services, added]);
     const untouched = [...before].filter(([name, rv]) => after.get(name) === rv);
     assert.ok(untouched.length >= before.size - 1, `grants rewritten: ${[...before.keys()].filter((n) => after.get(n) !== before.get(n)).join(' ')}`);
 
     // Istio, given what the apiserver stored, sends each header to the copy and the rest to production.
     const svcs = await Promise.all([w.prod, a].map((ns) => w.services(ns)));
-    const routes = await list(w, 'HTTPRoute', w.prod);
+    const routes = await listGatewayObjects(w, 'HTTPRoute', w.prod);
     const calls = [svc(0), svc(17), svc(39), added].flatMap((s) => [
       { host: `${s}.${w.prod}.svc.cluster.local`, port: 80, from: w.prod, headers: { 'x-developer': a } },
       { host: `${s}.${w.prod}.svc.cluster.local`, port: 80, from: w.prod },

@@ -10,27 +10,19 @@ import { after, before, describe, it } from 'node:test';
 import { withoutServerFields } from '../../src/core/normalize.ts';
 import { toYamlStream } from '../../src/core/render.ts';
 import type { KubeObject } from '../../src/core/types.ts';
-import { testCluster } from '../harness/cluster.ts';
 import { gatewayApiPath } from '../harness/gateway-api.ts';
 import { simulate, type Call } from '../harness/istio.ts';
 import { kubeRequest, objectPath, summary } from '../harness/kube.ts';
 import { skipReason } from '../harness/require.ts';
-import { get, makeWorld, type Cluster, type World, useTestCluster } from '../helpers/world.ts';
+import { get, makeWorld, type Cluster, type World, useTestCluster, listGatewayObjects } from '../helpers/world.ts';
 
 const skip = skipReason();
 const cluster = useTestCluster(skip);
 
-async function list(w: World, kind: 'HTTPRoute' | 'ReferenceGrant', namespace: string): Promise<KubeObject[]> {
-  const res = await get(w.admin, gatewayApiPath(kind, namespace));
-  assert.equal(res.status, 200, summary(res));
-  const apiVersion = kind === 'HTTPRoute' ? 'gateway.networking.k8s.io/v1' : 'gateway.networking.k8s.io/v1beta1';
-  return (res.body.items as KubeObject[]).map((o) => ({ ...o, apiVersion, kind }));
-}
-
 /** Every HTTPRoute of production and grant of the developer namespaces, as stored. */
 async function stored(w: World): Promise<KubeObject[]> {
-  const grants = await Promise.all(w.devs.map((d) => list(w, 'ReferenceGrant', d)));
-  return [...(await list(w, 'HTTPRoute', w.prod)), ...grants.flat()];
+  const grants = await Promise.all(w.devs.map((d) => listGatewayObjects(w, 'ReferenceGrant', d)));
+  return [...(await listGatewayObjects(w, 'HTTPRoute', w.prod)), ...grants.flat()];
 }
 
 /** Istio's answer for each call, given the stored objects: a cluster, or the weights. */

@@ -13,25 +13,17 @@ import { HTTPROUTE_SPEC_DEFAULTS, type DefaultsTree } from '../../src/core/gatew
 import { withoutServerFields } from '../../src/core/normalize.ts';
 import { toYamlStream } from '../../src/core/render.ts';
 import type { KubeObject } from '../../src/core/types.ts';
-import { testCluster } from '../harness/cluster.ts';
 import { gatewayApiPath } from '../harness/gateway-api.ts';
 import { simulate } from '../harness/istio.ts';
 import { createNamespace, createObject, kubeRequest, objectPath, summary } from '../harness/kube.ts';
 import { skipReason } from '../harness/require.ts';
 import { assertNeverWithout, replay, resourceVersionNow } from '../helpers/replay.ts';
-import { get, makeWorld, type Cluster, type World, useTestCluster } from '../helpers/world.ts';
+import { get, makeWorld, type Cluster, type World, useTestCluster, listGatewayObjects } from '../helpers/world.ts';
 
 const skip = skipReason();
 const cluster = useTestCluster(skip);
 
 const MANAGED = { 'managed-by': 'virtualservice-operator' };
-
-async function list(w: World, kind: 'HTTPRoute' | 'ReferenceGrant', namespace: string): Promise<KubeObject[]> {
-  const res = await get(w.admin, gatewayApiPath(kind, namespace));
-  assert.equal(res.status, 200, summary(res));
-  const apiVersion = kind === 'HTTPRoute' ? 'gateway.networking.k8s.io/v1' : 'gateway.networking.k8s.io/v1beta1';
-  return (res.body.items as KubeObject[]).map((o) => ({ ...o, apiVersion, kind })).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
-}
 
 /** namespace/name → resourceVersion of every object given. */
 function versions(objects: readonly KubeObject[]): Record<string, string> {
@@ -84,8 +76,8 @@ describe('vsop sync, routeKind HTTPRoute (real apiserver)', { skip }, () => {
     const first = await w.vsop(['sync']);
     assert.equal(first.code, 0, first.stderr);
     assert.equal(first.stderr, '');
-    const routes = await list(w, 'HTTPRoute', w.prod);
-    const grants = [...(await list(w, 'ReferenceGrant', a)), ...(await list(w, 'ReferenceGrant', b))];
+    const routes = await listGatewayObjects(w, 'HTTPRoute', w.prod);
+    const grants = [...(await listGatewayObjects(w, 'ReferenceGrant', a)), ...(await listGatewayObjects(w, 'ReferenceGrant', b))];
     assert.deepEqual(
       routes.map((r) => r.metadata.name),
       ['my-app-routes', 'pay-routes-80', 'pay-routes-9090'],
@@ -107,7 +99,11 @@ describe('vsop sync, routeKind HTTPRoute (real apiserver)', { skip }, () => {
     assert.equal(second.code, 0, second.stderr);
     assert.equal(second.stdout.split('\n').filter((l) => l && !l.endsWith(' unchanged')).length, 0, second.stdout);
     assert.deepEqual(
-      versions([...(await list(w, 'HTTPRoute', w.prod)), ...(await list(w, 'ReferenceGrant', a)), ...(await list(w, 'ReferenceGrant', b))]),
+      versions([
+        ...(await listGatewayObjects(w, 'HTTPRoute', w.prod)),
+        ...(await listGatewayObjects(w, 'ReferenceGrant', a)),
+        ...(await listGatewayObjects(w, 'ReferenceGrant', b)),
+      ]),
       versions([...routes, ...grants]),
     );
 
@@ -148,7 +144,7 @@ describe('vsop sync, routeKind HTTPRoute (real apiserver)', { skip }, () => {
     await w.service(w.prod, 'web');
     await w.service(a, 'web');
     assert.equal((await w.vsop(['sync'])).code, 0);
-    const [route] = await list(w, 'HTTPRoute', w.prod);
+    const [route] = await listGatewayObjects(w, 'HTTPRoute', w.prod);
     assert.ok(route);
 
     // Someone labels the route and rewrites its rules: the label stays, the rules come back.
@@ -160,7 +156,7 @@ describe('vsop sync, routeKind HTTPRoute (real apiserver)', { skip }, () => {
     const changed = (out: string) => out.split('\n').filter((l) => l && !l.endsWith(' unchanged'));
     const fixed = await w.vsop(['sync']);
     assert.deepEqual(changed(fixed.stdout), [`httproute ${w.prod}/web-routes updated`], fixed.stderr);
-    const [after] = await list(w, 'HTTPRoute', w.prod);
+    const [after] = await listGatewayObjects(w, 'HTTPRoute', w.prod);
     assert.equal(after!.metadata.labels!.team, 'web');
     assert.equal((after!.spec as { rules: unknown[] }).rules.length, 2);
 
@@ -169,7 +165,7 @@ describe('vsop sync, routeKind HTTPRoute (real apiserver)', { skip }, () => {
     assert.equal(gone.code, 0, gone.stderr);
     // In the order written: the route, then (deletes last) the grant it no longer needs.
     assert.deepEqual(changed(gone.stdout), [`httproute ${w.prod}/web-routes updated`, `referencegrant ${a}/vsop-from-${w.prod} deleted`]);
-    assert.deepEqual(await list(w, 'ReferenceGrant', a), []);
+    assert.deepEqual(await listGatewayObjects(w, 'ReferenceGrant', a), []);
   });
 
   it('leaves alone an HTTPRoute and a ReferenceGrant it did not create, also one of its own name', async () => {
@@ -195,14 +191,22 @@ describe('vsop sync, routeKind HTTPRoute (real apiserver)', { skip }, () => {
       const res = await createObject(w.admin, o);
       assert.equal(res.status, 201, summary(res));
     }
-    const before = versions([...(await list(w, 'HTTPRoute', w.prod)), ...(await list(w, 'ReferenceGrant', a)), ...(await list(w, 'ReferenceGrant', b))]);
+    const before = versions([
+      ...(await listGatewayObjects(w, 'HTTPRoute', w.prod)),
+      ...(await listGatewayObjects(w, 'ReferenceGrant', a)),
+      ...(await listGatewayObjects(w, 'ReferenceGrant', b)),
+    ]);
 
     const sync = await w.vsop(['sync']);
     assert.equal(sync.code, 8, sync.stderr);
     assert.match(sync.stderr, /hint: rename or label the existing ReferenceGrant, or pass --adopt/);
     assert.match(sync.stderr, new RegExp(`conflict: referencegrant ${b}/vsop-from-${w.prod} exists without the label managed-by=virtualservice-operator; vsop leaves it alone`));
     assert.equal(sync.stdout, `referencegrant ${a}/vsop-from-${w.prod} created\nhttproute ${w.prod}/web-routes created\n`);
-    const now = versions([...(await list(w, 'HTTPRoute', w.prod)), ...(await list(w, 'ReferenceGrant', a)), ...(await list(w, 'ReferenceGrant', b))]);
+    const now = versions([
+      ...(await listGatewayObjects(w, 'HTTPRoute', w.prod)),
+      ...(await listGatewayObjects(w, 'ReferenceGrant', a)),
+      ...(await listGatewayObjects(w, 'ReferenceGrant', b)),
+    ]);
     for (const [k, v] of Object.entries(before)) assert.equal(now[k], v, `${k} untouched`);
   });
 });
@@ -295,7 +299,7 @@ describe('switching routeKind (real apiserver)', { skip }, () => {
       ['ADDED HTTPRoute/web-routes', 'DELETED VirtualService/web-virtual-service'],
     );
     assertNeverWithout(['VirtualService/web-virtual-service'], forth);
-    const [route] = await list(w, 'HTTPRoute', w.prod);
+    const [route] = await listGatewayObjects(w, 'HTTPRoute', w.prod);
     assert.equal(route!.metadata.annotations!['vsop.io/overrides'], overrides);
     // Istio, given the stored route: the hand route and the developer header reach the copy.
     const services = (await Promise.all([w.prod, a].map((ns) => w.services(ns)))).flat();
@@ -306,7 +310,7 @@ describe('switching routeKind (real apiserver)', { skip }, () => {
           return withoutServerFields({ ...svc, apiVersion: 'v1', kind: 'Service', spec });
         }),
       ),
-      virtualServices: toYamlStream([route!, ...(await list(w, 'ReferenceGrant', a))].map(withoutServerFields)),
+      virtualServices: toYamlStream([route!, ...(await listGatewayObjects(w, 'ReferenceGrant', a))].map(withoutServerFields)),
       calls: [
         { host: `web.${w.prod}.svc.cluster.local`, port: 80, from: w.prod, headers: { 'x-cid': 'alice' } },
         { host: `web.${w.prod}.svc.cluster.local`, port: 80, from: w.prod, headers: { 'x-developer': a } },
@@ -335,6 +339,6 @@ describe('switching routeKind (real apiserver)', { skip }, () => {
     );
     assertNeverWithout(['HTTPRoute/web-routes'], events2);
     assert.equal((await w.virtualService('web-virtual-service'))!.metadata.annotations!['vsop.io/overrides'], overrides);
-    assert.deepEqual(await list(w, 'ReferenceGrant', a), []);
+    assert.deepEqual(await listGatewayObjects(w, 'ReferenceGrant', a), []);
   });
 });
